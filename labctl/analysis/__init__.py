@@ -1,0 +1,63 @@
+# Traffic analysis: capture files in, graded material out.
+#
+# pcap_reader → packet_decode → tcp_reassembly → identify / transcript / smtp_dialog →
+# hops. The entry points below run the whole chain; each stage is importable on its own
+# (the recording relay uses pcap_writer and packet_build, the checks smtp_dialog).
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labctl.analysis.hops import conversation_from_stream, group_into_hops, lab_link_of
+from labctl.analysis.identify import identify_protocol
+from labctl.analysis.packet_decode import decode_packets
+from labctl.analysis.pcap_reader import PcapError, read_capture
+from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
+from labctl.analysis.smtp_dialog import SmtpDialog, SmtpStep, extract_smtp_dialog
+from labctl.analysis.tcp_reassembly import reassemble
+from labctl.analysis.transcript import build_transcript
+from labctl.model.addressing import Addressing
+
+__all__ = [
+    "Conversation", "Endpoint", "Hop", "PcapAnalysis", "PcapError", "Segment", "SmtpDialog",
+    "SmtpStep", "analyze_captures", "analyze_pcap", "analyze_pcap_file", "build_transcript",
+    "extract_smtp_dialog", "identify_protocol", "lab_link_of",
+]
+
+
+@dataclass
+class PcapAnalysis:
+    """Everything one capture file yields: conversations and notes about the file."""
+
+    path: str
+    network: str
+    conversations: list[Conversation] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+
+def analyze_pcap_file(path: str | Path, network: str, addressing: Addressing) -> PcapAnalysis:
+    """Analyse one capture file; PcapError when it cannot be read at all."""
+    capture = read_capture(path)
+    decoded = decode_packets(capture.packets)
+    conversations = [conversation_from_stream(stream, network, addressing)
+                     for stream in reassemble(decoded.packets)]
+    return PcapAnalysis(str(path), network, conversations,
+                        capture.problems + decoded.notes(), capture.comments)
+
+
+def analyze_pcap(path: str | Path, network: str, addressing: Addressing) -> list[Conversation]:
+    """The conversations (one per TCP connection) of one capture file."""
+    return analyze_pcap_file(path, network, addressing).conversations
+
+
+def analyze_captures(pcaps: dict[str, Path], addressing: Addressing) -> list[Hop]:
+    """Hops of every network's capture ({network: pcap path}), in the given order."""
+    hops: list[Hop] = []
+    for network, path in pcaps.items():
+        analysis = analyze_pcap_file(path, network, addressing)
+        for hop in group_into_hops(analysis.conversations, network, str(path)):
+            hop.problems += analysis.problems
+            hop.comments += analysis.comments
+            hops.append(hop)
+    return hops

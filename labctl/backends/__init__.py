@@ -1,0 +1,1 @@
+# Runtime backends (compose, local) behind one interface, and how one is chosen.

@@ -1,0 +1,51 @@
+# The runtime backends' one interface. A backend brings the whole lab (roles and
+# controller) up and down; everything else (send, capture, run) then goes through
+# the controller's HTTP API, which is the same whatever the backend.
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import httpx
+
+from labctl.model import Runtime, addressing
+
+Progress = Callable[[str], None]
+
+
+class LabError(RuntimeError):
+    """The lab could not be brought up, down or reached; the message says what failed."""
+
+
+class LabBackend(ABC):
+    """A way to run the lab: compose (containers) or local (processes)."""
+
+    runtime: Runtime
+
+    @abstractmethod
+    def up(self, progress: Progress) -> None:
+        """Build what is needed and start every role and the controller.
+
+        Returns once the lab is ready (every agent and the controller healthy).
+        Raises LabError naming what failed (which role, and its last log lines).
+        """
+
+    @abstractmethod
+    def down(self, progress: Progress) -> None:
+        """Stop and remove every role and the controller; no error when already down."""
+
+    @abstractmethod
+    def status(self) -> dict[str, str]:
+        """Each role's (and the controller's) state, e.g. {'sender-mta': 'running (healthy)'}."""
+
+    def controller_url(self) -> str:
+        return addressing(self.runtime).controller_url()
+
+    def is_up(self) -> bool:
+        """True when this backend's controller answers."""
+        try:
+            response = httpx.get(self.controller_url() + "/health", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return bool(response.status_code == 200 and
+                    response.json().get("runtime") == self.runtime.value)

@@ -1,0 +1,147 @@
+# The local runtime: the same role programs as processes on this machine, no root
+# needed. Each role listens on its own 127.77.N.x address per network (see
+# labctl.model.addressing), so a per-network loopback filter records one link.
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from labctl.backends.base import LabBackend, LabError, Progress
+from labctl.backends.project import captures_dir, state_dir
+from labctl.model import LAB, Runtime, addressing
+
+
+class LocalBackend(LabBackend):
+    runtime = Runtime.LOCAL
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = (home or state_dir()) / "local"
+        self.plan = addressing(Runtime.LOCAL)
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.home / "pids.json"
+
+    def _commands(self) -> dict[str, list[str]]:
+        python = [sys.executable, "-m"]
+        commands = {}
+        for role in LAB.roles:
+            command = [*python, f"roles.{role.program}", "--role", role.name, "--runtime", "local"]
+            if role.program == "mailserver":
+                command += ["--data", str(self.home / "data" / role.name)]
+            commands[role.name] = command
+        commands["controller"] = [*python, "labctl.controller"]
+        return commands
+
+    def _pids(self) -> dict[str, int]:
+        try:
+            pids: dict[str, int] = json.loads(self._pid_file.read_text())
+            return pids
+        except (OSError, ValueError):
+            return {}
+
+    def up(self, progress: Progress) -> None:
+        if self._pids():
+            self.down(lambda _: None)
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "MAILLAB_RUNTIME": "local",
+            "MAILLAB_CAPTURES_DIR": str(captures_dir()),
+            "PYTHONUNBUFFERED": "1",
+        }
+        pids = {}
+        for name, command in self._commands().items():
+            log = (self.home / "logs" / f"{name}.log").open("ab")
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+            pids[name] = process.pid
+        self._pid_file.write_text(json.dumps(pids))
+        progress("started the lab's processes; waiting until every role answers")
+        self._wait_healthy(timeout=60)
+
+    def _health_urls(self) -> dict[str, str]:
+        urls = {role.name: self.plan.control_url(role.name) for role in LAB.roles}
+        urls["controller"] = self.plan.controller_url()
+        return urls
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = dict(self._health_urls())
+        while waiting and time.monotonic() < deadline:
+            for name, url in list(waiting.items()):
+                try:
+                    if httpx.get(url + "/health", timeout=1).status_code == 200:
+                        del waiting[name]
+                except httpx.HTTPError:
+                    pass
+            if waiting:
+                self._check_alive(waiting)
+                time.sleep(0.2)
+        if waiting:
+            raise LabError(f"not ready after {timeout:.0f}s: {self._describe(waiting)}")
+
+    def _check_alive(self, waiting: dict[str, str]) -> None:
+        for name in waiting:
+            pid = self._pids().get(name)
+            if pid is not None and not _alive(pid):
+                raise LabError(f"{name} exited at start: {self._describe({name: ''})}")
+
+    def _describe(self, names: dict[str, str]) -> str:
+        parts = []
+        for name in names:
+            log = self.home / "logs" / f"{name}.log"
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+            parts.append(f"{name} ({' / '.join(tail) or 'no output'})")
+        return "; ".join(parts)
+
+    def down(self, progress: Progress) -> None:
+        pids = self._pids()
+        for pid in pids.values():
+            _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in pids.values():
+            _signal_group(pid, signal.SIGKILL)
+        self._pid_file.unlink(missing_ok=True)
+        if pids:
+            progress(f"stopped {len(pids)} local processes")
+
+    def status(self) -> dict[str, str]:
+        pids = self._pids()
+        return {
+            name: ("running" if pid is not None and _alive(pid) else "stopped")
+            for name in self._health_urls() for pid in [pids.get(name)]
+        }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

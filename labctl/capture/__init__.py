@@ -1,0 +1,1 @@
+# Per-link capture: the capture plan, tcpdump capture and the recording relay.

@@ -1,0 +1,184 @@
+# labctl, the thin command line over the backends and the controller API:
+# up / down / status, send, fetch, capture, analyze (offline), run, report.
+# Errors are one line on stderr with a non-zero exit status (2 for bad input).
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from labctl.backends.base import LabBackend, LabError
+from labctl.backends.select import choose_backend
+from labctl.client import ControllerClient, ControllerError
+from labctl.model import Runtime, addressing
+from labctl.model.compose_file import render_compose_file
+from labctl.reports import Report, render_json, render_table
+from labctl.scenarios import ScenarioError, load_scenario
+
+
+def progress(message: str) -> None:
+    print(f"labctl: {message}", file=sys.stderr, flush=True)
+
+
+def _controller(args: argparse.Namespace) -> ControllerClient:
+    backend = choose_backend(args.backend)
+    if not backend.is_up():
+        raise LabError(f"the {backend.runtime} lab is not up (run: labctl up)")
+    return ControllerClient(backend.controller_url())
+
+
+def _ensure_up(backend: LabBackend) -> None:
+    if not backend.is_up():
+        progress(f"bringing the lab up ({backend.runtime} backend)")
+        backend.up(progress)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    backend = choose_backend(args.backend)
+    backend.up(progress)
+    progress(f"lab is up ({backend.runtime}); controller at {backend.controller_url()}/docs")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    choose_backend(args.backend).down(progress)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    backend = choose_backend(args.backend)
+    for name, state in backend.status().items():
+        print(f"{name:14} {state}")
+    return 0 if backend.is_up() else 1
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body}
+    result = _controller(args).request("POST", "/messages", body)
+    print(f"{result['message_id']}  {result['server_reply']}")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    body = {"role": args.role, "protocol": args.protocol, "delete": args.delete}
+    result = _controller(args).request("POST", "/fetches", body)
+    for message in result["messages"]:
+        print(message.rstrip("\r\n"), end="\n\n")
+    progress(f"{len(result['messages'])} message(s) fetched over {args.protocol.upper()}")
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    client = _controller(args)
+    if args.action == "start":
+        print(client.request("POST", "/captures")["id"])
+    else:
+        result = client.request("POST", f"/captures/{args.id}/stop")
+        for network, pcap in result["pcaps"].items():
+            print(f"{network:10} {pcap}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from labctl.analysis import analyze_captures
+    from labctl.reports import hops_to_json
+
+    pcaps = {Path(p).stem: Path(p) for p in args.pcaps}
+    hops = analyze_captures(pcaps, addressing(args.runtime))
+    if args.format == "json":
+        print(json.dumps(hops_to_json(hops), indent=2))
+    else:
+        report = Report.from_hops(hops)
+        print(render_table(report))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario_path = Path(args.scenario)
+    load_scenario(scenario_path)  # bad files fail here, before any lab is started
+    backend = choose_backend(args.backend)
+    _ensure_up(backend)
+    progress(f"running {scenario_path.name} on the {backend.runtime} lab")
+    client = ControllerClient(backend.controller_url())
+    body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path)}
+    report = Report.from_dict(client.request("POST", "/runs", body)["report"])
+    print(render_json(report) if args.format == "json" else render_table(report))
+    return 0 if report.passed else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    report = Report.from_dict(_controller(args).request("GET", f"/runs/{args.run_id}")["report"])
+    print(render_json(report) if args.format == "json" else render_table(report))
+    return 0
+
+
+def cmd_compose_file(args: argparse.Namespace) -> int:
+    print(render_compose_file(), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labctl", description="Run and grade the maillab.")
+    parser.add_argument("--backend", choices=["auto", "compose", "local"], default=None,
+                        help="where the lab runs (default: compose if Docker answers, else local)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help)
+        command.set_defaults(handler=handler)
+        return command
+
+    add("up", cmd_up, "bring the lab up and wait until it is ready")
+    add("down", cmd_down, "stop the lab and remove it")
+    add("status", cmd_status, "show each role's state")
+    send = add("send", cmd_send, "make a user agent send a message")
+    send.add_argument("--to", default="bob@hamburger.edu")
+    send.add_argument("--from-role", default="sender-ua")
+    send.add_argument("--subject", default="Hello from Alice")
+    send.add_argument("--body", default="Do you like ketchup?\nHow about pickles?\n")
+    fetch = add("fetch", cmd_fetch, "make a user agent fetch its mail")
+    fetch.add_argument("--role", default="receiver-ua")
+    fetch.add_argument("--protocol", default="pop3", choices=["pop3"])
+    fetch.add_argument("--delete", action="store_true", help="delete after download")
+    capture = add("capture", cmd_capture, "start or stop recording every link")
+    capture.add_argument("action", choices=["start", "stop"])
+    capture.add_argument("id", nargs="?", help="the capture to stop")
+    analyze = add("analyze", cmd_analyze, "analyse pcaps offline (network name = file name)")
+    analyze.add_argument("pcaps", nargs="+")
+    analyze.add_argument("--runtime", choices=[r.value for r in Runtime], default="compose",
+                         help="the addressing plan the pcaps were taken with")
+    analyze.add_argument("--format", choices=["table", "json"], default="table")
+    run = add("run", cmd_run, "run a graded scenario (exit 0 only if every check passed)")
+    run.add_argument("scenario")
+    run.add_argument("--format", choices=["table", "json"], default="table")
+    report = add("report", cmd_report, "show the report of an earlier run")
+    report.add_argument("run_id")
+    report.add_argument("--format", choices=["table", "json"], default="table")
+    add("compose-file", cmd_compose_file, "print compose.yaml as rendered from the lab model")
+    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report"):
+        sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
+                                       default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one labctl command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "capture" and args.action == "stop" and not args.id:
+        print("labctl: capture stop needs the capture id", file=sys.stderr)
+        return 2
+    try:
+        status: int = args.handler(args)
+        return status
+    except ScenarioError as error:
+        print(f"labctl: {error}", file=sys.stderr)
+        return 2
+    except (LabError, ControllerError, OSError) as error:
+        print(f"labctl: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+# The CLI's client of the controller API: each call returns JSON or raises
+# ControllerError with one line saying what failed.
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ControllerError(RuntimeError):
+    """The controller could not be reached or refused the request."""
+
+
+class ControllerClient:
+    def __init__(self, base_url: str, timeout: float = 300.0) -> None:
+        self.base_url = base_url
+        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the controller; ControllerError carries its `detail` on failure."""
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.HTTPError as error:
+            raise ControllerError(f"controller at {self.base_url} unreachable: {error}") from None
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ControllerError(f"{method} {path}: {response.status_code}: {detail}")
+        return response.json()
+
+    def download(self, path: str) -> bytes:
+        response = self._http.get(path)
+        if response.status_code >= 400:
+            raise ControllerError(f"GET {path}: {response.status_code}: {response.text}")
+        return response.content

@@ -1,0 +1,1 @@
+# The FastAPI controller: lab state, injection, captures, runs.

@@ -1,0 +1,47 @@
+# The controller's side of the control agents: one small HTTP client per role,
+# reaching each role's agent on the management network only.
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from labctl.model import Addressing
+
+
+class AgentError(RuntimeError):
+    """A role's control agent could not be reached or refused the request."""
+
+
+class Agents:
+    """HTTP calls to the roles' control agents."""
+
+    def __init__(self, plan: Addressing, timeout: float = 60.0) -> None:
+        self.plan = plan
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
+        """Call `path` on `role`'s agent and return its JSON; AgentError says who failed how."""
+        url = self.plan.control_url(role) + path
+        try:
+            response = await self._client.request(method, url, json=body)
+        except httpx.HTTPError as error:
+            raise AgentError(f"{role} agent at {url} unreachable: {error!r}") from error
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise AgentError(f"{role} agent {method} {path}: {response.status_code} {detail}")
+        return response.json()
+
+    async def health(self, role: str) -> str:
+        """'ok' when the role's agent answers, else the reason it does not."""
+        try:
+            await self.call(role, "GET", "/health")
+        except AgentError as error:
+            return str(error)
+        return "ok"

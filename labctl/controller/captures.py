@@ -1,0 +1,107 @@
+# Capture sessions: each has an id, a folder under the captures directory holding one
+# pcap per lab network, and (once stopped) its analysis. The packets are recorded by
+# a Recorder: tcpdump where this process may capture, else the recording relay.
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from labctl.analysis import analyze_captures
+from labctl.analysis.results import Hop
+from labctl.capture.plan import capture_plan
+from labctl.capture.tcpdump import CaptureError, TcpdumpCapture, can_capture_packets
+from labctl.model import Addressing
+
+
+class Recorder(Protocol):
+    """Records every captured network of the lab into one pcap each."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> dict[str, Path]: ...
+
+
+class CaptureStateError(RuntimeError):
+    """A capture was asked to do what its state does not allow (e.g. stop twice)."""
+
+
+@dataclass
+class CaptureSession:
+    id: str
+    directory: Path
+    started: float
+    recorder: Recorder | None
+    pcaps: dict[str, Path] = field(default_factory=dict)
+    hops: list[Hop] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.recorder is not None
+
+
+class CaptureManager:
+    """Starts, stops and analyses capture sessions."""
+
+    def __init__(
+        self,
+        plan: Addressing,
+        root: Path,
+        mode: str = "auto",
+        public_path: Callable[[Path], str] = str,
+    ) -> None:
+        self.plan = plan
+        self.root = root
+        self.mode = mode
+        self.public_path = public_path  # how reports name a pcap for the user
+        self.sessions: dict[str, CaptureSession] = {}
+
+    def _recorder(self, directory: Path) -> Recorder:
+        if self.mode == "tcpdump" or (self.mode == "auto" and can_capture_packets()):
+            return TcpdumpCapture(capture_plan(self.plan), directory)
+        raise CaptureError("this process may not capture packets and no relay is running")
+
+    async def start(self, label: str = "capture") -> CaptureSession:
+        """Start recording every lab network into a new session folder."""
+        session_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        directory = self.root / session_id
+        recorder = self._recorder(directory)
+        await recorder.start()
+        session = CaptureSession(session_id, directory, time.time(), recorder)
+        self.sessions[session_id] = session
+        return session
+
+    def get(self, session_id: str) -> CaptureSession:
+        try:
+            return self.sessions[session_id]
+        except KeyError:
+            raise KeyError(f"no capture {session_id!r}") from None
+
+    async def stop(self, session_id: str) -> CaptureSession:
+        """Stop recording; the session's pcaps are complete when this returns."""
+        session = self.get(session_id)
+        if session.recorder is None:
+            raise CaptureStateError(f"capture {session_id} is already stopped")
+        recorder, session.recorder = session.recorder, None
+        session.pcaps = await recorder.stop()
+        return session
+
+    def analyse(self, session_id: str) -> list[Hop]:
+        """Analyse a stopped session's pcaps (cached)."""
+        session = self.get(session_id)
+        if session.running:
+            raise CaptureStateError(f"capture {session_id} is still running; stop it first")
+        if session.hops is None:
+            hops = analyze_captures(session.pcaps, self.plan)
+            for hop in hops:
+                hop.pcap = self.public_path(Path(hop.pcap))
+            session.hops = hops
+        return session.hops
+
+    async def stop_all(self) -> None:
+        for session in list(self.sessions.values()):
+            if session.running:
+                await self.stop(session.id)

@@ -1,0 +1,69 @@
+# The scenario runner's hands in a running lab: send through a user agent, wait for
+# delivery, fetch, and capture — all through the role agents and the capture manager.
+from __future__ import annotations
+
+import asyncio
+import time
+
+from labctl.analysis.results import Hop
+from labctl.controller.agents import AgentError
+from labctl.controller.captures import CaptureSession
+from labctl.controller.state import ControllerState
+from labctl.scenarios.actions import SentMessage
+
+
+class ControllerLabActions:
+    """LabActions (labctl.scenarios.actions) on the lab this controller runs."""
+
+    def __init__(self, state: ControllerState, label: str = "run") -> None:
+        self.state = state
+        self.label = label
+        self.session: CaptureSession | None = None
+
+    async def send(
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+    ) -> SentMessage:
+        """Make user agent `role` compose and submit a message."""
+        result = await self.state.agents.call(
+            role, "POST", "/send", {"to": to, "subject": subject, "body": body, "headers": headers}
+        )
+        sender = self.state.plan.lab.role(role).user or ""
+        return SentMessage(
+            message_id=result["message_id"],
+            raw=result["raw"].encode("utf-8"),
+            from_address=sender,
+            to_address=to,
+        )
+
+    async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
+        """Poll the mailbox of `address` on its server until `message_id` is there."""
+        server = self.state.plan.lab.mail_server_for(address.rsplit("@", 1)[-1])
+        if server is None:
+            return False
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                listing = await self.state.agents.call(server.name, "GET", f"/mailboxes/{address}")
+                if any(m.get("message_id") == message_id for m in listing):
+                    return True
+            except AgentError:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.2)
+
+    async def fetch(self, role: str, protocol: str, delete: bool) -> list[bytes]:
+        """Make user agent `role` fetch its mail with `protocol`."""
+        result = await self.state.agents.call(
+            role, "POST", "/fetch", {"protocol": protocol.lower(), "delete": delete}
+        )
+        return [m.encode("utf-8") for m in result["messages"]]
+
+    async def start_capture(self) -> None:
+        self.session = await self.state.captures.start(self.label)
+
+    async def stop_capture(self) -> list[Hop]:
+        if self.session is None:
+            return []
+        await self.state.captures.stop(self.session.id)
+        return self.state.captures.analyse(self.session.id)

@@ -1,0 +1,101 @@
+# /messages: inject a message (sent by a user agent, so the first link carries it),
+# follow it (queue at the sender's server, mailbox at the recipient's), and /fetches:
+# make a user agent fetch its mail.
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from labctl.controller.agents import AgentError
+from labctl.controller.deps import StateDep
+
+router = APIRouter(tags=["messages"])
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_role: str = "sender-ua"
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    subject: str = ""
+    body: str = ""
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class MessagePublic(BaseModel):
+    message_id: str
+    server_reply: str
+    raw: str
+
+
+class MessageStatus(BaseModel):
+    message_id: str
+    queued_at: list[dict[str, Any]]  # queue entries (role + entry) holding it
+    delivered_to: list[str]  # mailboxes holding it
+
+
+class FetchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str = "receiver-ua"
+    protocol: Literal["pop3"] = "pop3"
+    delete: bool = False
+
+
+class FetchPublic(BaseModel):
+    role: str
+    protocol: str
+    messages: list[str]
+
+
+def _check_role(state: StateDep, role: str, program: str) -> None:
+    try:
+        found = state.plan.lab.role(role)
+    except KeyError as error:
+        raise HTTPException(404, str(error.args[0])) from None
+    if found.program != program:
+        raise HTTPException(422, f"role {role} is a {found.program}, not a {program}")
+
+
+@router.post("/messages", status_code=201)
+async def inject(body: MessageCreate, state: StateDep) -> MessagePublic:
+    """Make a user agent compose and submit a message."""
+    _check_role(state, body.from_role, "useragent")
+    request = body.model_dump(exclude={"from_role"})
+    try:
+        result = await state.agents.call(body.from_role, "POST", "/send", request)
+    except AgentError as error:
+        raise HTTPException(502, str(error)) from None
+    return MessagePublic.model_validate(result)
+
+
+@router.get("/messages/{message_id}")
+async def follow(message_id: str, state: StateDep) -> MessageStatus:
+    """Where the message is now: in which queues, in which mailboxes."""
+    status = MessageStatus(message_id=message_id, queued_at=[], delivered_to=[])
+    for server in state.plan.lab.mail_servers():
+        try:
+            queue = await state.agents.call(server.name, "GET", "/queue")
+            for entry in queue:
+                if entry.get("message_id") == message_id:
+                    status.queued_at.append({"role": server.name, **entry})
+            for user in state.plan.lab.users_of(server.domain or ""):
+                box = await state.agents.call(server.name, "GET", f"/mailboxes/{user.address}")
+                if any(m.get("message_id") == message_id for m in box):
+                    status.delivered_to.append(user.address)
+        except AgentError as error:
+            raise HTTPException(502, str(error)) from None
+    return status
+
+
+@router.post("/fetches")
+async def fetch(body: FetchCreate, state: StateDep) -> FetchPublic:
+    """Make a user agent fetch its mail."""
+    _check_role(state, body.role, "useragent")
+    try:
+        result = await state.agents.call(
+            body.role, "POST", "/fetch", {"protocol": body.protocol, "delete": body.delete}
+        )
+    except AgentError as error:
+        raise HTTPException(502, str(error)) from None
+    return FetchPublic(role=body.role, protocol=body.protocol, messages=result["messages"])

@@ -1,0 +1,55 @@
+# /runs: run a graded scenario on the lab and keep its report. One run at a time,
+# since a run's captures would otherwise record another run's traffic.
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict
+
+from labctl.controller.deps import StateDep
+from labctl.controller.lab_actions import ControllerLabActions
+from labctl.scenarios import ScenarioError, parse_scenario, run_scenario
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+_one_run_at_a_time = asyncio.Lock()
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: str  # the scenario file's YAML text
+    source: str = "scenario.yaml"  # its file name, used in error messages
+
+
+class RunPublic(BaseModel):
+    id: str
+    report: dict[str, Any]  # the JSON report (see labctl.reports)
+
+
+@router.post("", status_code=201)
+async def create_run(body: RunCreate, state: StateDep) -> RunPublic:
+    """Run a scenario and return its report."""
+    try:
+        scenario = parse_scenario(body.scenario, body.source)
+    except ScenarioError as error:
+        raise HTTPException(422, str(error)) from None
+    async with _one_run_at_a_time:
+        actions = ControllerLabActions(state, label="run")
+        report = await run_scenario(scenario, actions, state.plan.runtime.value)
+    run_id = f"run-{secrets.token_hex(4)}"
+    state.runs[run_id] = report.to_dict()
+    return RunPublic(id=run_id, report=state.runs[run_id])
+
+
+@router.get("")
+def list_runs(state: StateDep) -> list[str]:
+    return list(state.runs)
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, state: StateDep) -> RunPublic:
+    if run_id not in state.runs:
+        raise HTTPException(404, f"no run {run_id!r}")
+    return RunPublic(id=run_id, report=state.runs[run_id])

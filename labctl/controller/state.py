@@ -1,0 +1,37 @@
+# The controller's live state: the addressing plan of its runtime, the clients of the
+# role agents, the capture sessions and the finished scenario runs. One per app.
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from labctl.controller.agents import Agents
+from labctl.controller.captures import CaptureManager
+from labctl.controller.settings import ControllerSettings
+from labctl.model import Addressing, addressing
+
+
+@dataclass
+class ControllerState:
+    settings: ControllerSettings
+    plan: Addressing
+    agents: Agents
+    captures: CaptureManager
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> JSON report
+
+    @classmethod
+    def from_settings(cls, settings: ControllerSettings) -> ControllerState:
+        """Build the state of a controller for the runtime `settings` name."""
+        plan = addressing(settings.runtime)
+        return cls(
+            settings=settings,
+            plan=plan,
+            agents=Agents(plan),
+            captures=CaptureManager(
+                plan, settings.captures_dir, settings.capture_mode, settings.public_pcap_path
+            ),
+        )
+
+    async def close(self) -> None:
+        await self.captures.stop_all()
+        await self.agents.close()

@@ -1,0 +1,104 @@
+# compose.yaml, rendered from the lab model. The committed compose.yaml is this
+# function's output (`labctl compose-file > compose.yaml`; a test keeps them equal),
+# so roles, addresses and networks have one source of truth.
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from labctl.model.addressing import CONTROLLER_PORTS, Addressing, Runtime, addressing
+from labctl.model.topology import LAB, Lab, Role
+
+IMAGE = "maillab-role:latest"
+DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
+HEADER = """\
+# maillab: one container per role on internal (sealed) networks, one bridge per link.
+# Rendered from the lab model (labctl/model/topology.py) by `labctl compose-file`;
+# edit the model, not this file. Bring it up with `labctl up` (or `docker compose up`).
+"""
+
+
+def _build() -> dict[str, Any]:
+    return {
+        "context": ".",
+        "dockerfile": "roles/Dockerfile",
+        "args": {"BASE_IMAGE": f"${{MAILLAB_BASE_IMAGE:-{DEFAULT_BASE_IMAGE}}}"},
+    }
+
+
+def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
+    program = f"roles.{role.program}"
+    command = ["python", "-m", program, "--role", role.name, "--runtime", "compose"]
+    service: dict[str, Any] = {
+        "image": IMAGE,
+        "build": _build(),
+        "hostname": role.hostname,
+        "command": command,
+        "networks": {
+            network: {"ipv4_address": plan.address(role, network)} for network in role.networks
+        },
+        "healthcheck": {
+            "test": ["CMD", "python", "-m", "roles.healthcheck", "--role", role.name],
+            "interval": "2s",
+            "timeout": "3s",
+            "retries": 30,
+            "start_period": "30s",
+        },
+    }
+    if role.program == "mailserver":
+        service["command"] = [*command, "--data", "/var/lib/maillab"]
+        service["volumes"] = [f"{role.name}-data:/var/lib/maillab"]
+    return service
+
+
+def _controller_service(lab: Lab) -> dict[str, Any]:
+    return {
+        "image": IMAGE,
+        "build": _build(),
+        # Host networking: the controller reaches the agents on the management bridge and
+        # records every lab bridge from outside the role containers (CAP_NET_RAW only).
+        "network_mode": "host",
+        "cap_add": ["NET_RAW"],
+        "command": ["python", "-m", "labctl.controller"],
+        "environment": {
+            "MAILLAB_RUNTIME": "compose",
+            "MAILLAB_PORT": str(CONTROLLER_PORTS[Runtime.COMPOSE]),
+            "MAILLAB_CAPTURES_DIR": "/captures",
+            "MAILLAB_CAPTURES_PUBLIC_DIR": "${MAILLAB_CAPTURES_DIR:-./captures}",
+        },
+        "volumes": ["${MAILLAB_CAPTURES_DIR:-./captures}:/captures"],
+        "depends_on": {role.name: {"condition": "service_healthy"} for role in lab.roles},
+        "healthcheck": {
+            "test": ["CMD", "python", "-m", "roles.healthcheck", "--controller"],
+            "interval": "2s",
+            "timeout": "3s",
+            "retries": 30,
+        },
+    }
+
+
+def compose_document(lab: Lab = LAB) -> dict[str, Any]:
+    """The compose file of `lab` as a plain dict."""
+    plan = addressing(Runtime.COMPOSE, lab)
+    services = {role.name: _role_service(role, plan) for role in lab.roles}
+    services["controller"] = _controller_service(lab)
+    networks = {
+        network.name: {
+            "internal": True,
+            "driver": "bridge",
+            "driver_opts": {"com.docker.network.bridge.name": network.bridge},
+            "ipam": {
+                "config": [{"subnet": plan.subnet(network), "gateway": plan.gateway(network.name)}]
+            },
+        }
+        for network in lab.networks
+    }
+    volumes = {f"{role.name}-data": {} for role in lab.mail_servers()}
+    return {"name": lab.name, "services": services, "networks": networks, "volumes": volumes}
+
+
+def render_compose_file(lab: Lab = LAB) -> str:
+    """compose.yaml's text for `lab`."""
+    body = yaml.safe_dump(compose_document(lab), sort_keys=False, default_flow_style=False)
+    return HEADER + body

@@ -1,0 +1,185 @@
+# The lab model: roles, networks, links (hops) and users, as plain frozen data.
+#
+# This is the one source of truth of maillab's topology. compose.yaml, the local
+# runtime's processes and the capture plan are all derived from LAB (see
+# addressing.py for where each role sits in each runtime, compose_file.py for the
+# compose rendering). Nothing here does I/O.
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Protocol names used across the model, the analyzer and the reports.
+SMTP = "SMTP"
+POP3 = "POP3"
+IMAP = "IMAP"
+HTTP = "HTTP"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A lab network: one Linux bridge in compose, one 127.x.y.0/24 range locally."""
+
+    name: str
+    bridge: str  # the compose bridge's interface name (at most 15 characters)
+    octet: int  # third octet of the network's /24 in every runtime
+    captured: bool = True  # False only for the management network
+
+
+@dataclass(frozen=True)
+class Service:
+    """A TCP service a role offers: its standard port and its unprivileged local one."""
+
+    name: str
+    port: int
+    local_port: int
+
+
+@dataclass(frozen=True)
+class Role:
+    """One container (compose) or one process group (local) of the lab."""
+
+    name: str
+    program: str  # "mailserver" | "useragent" | "controller"
+    hostname: str
+    host_octet: int  # last octet of the role's address on each of its networks
+    networks: tuple[str, ...]
+    services: tuple[Service, ...] = ()
+    domain: str | None = None  # the mail domain a mail server is responsible for
+    user: str | None = None  # the mail address a user agent acts for
+    server: str | None = None  # the mail server role a user agent talks to
+
+    def service(self, name: str) -> Service:
+        """Return the service called `name`; KeyError names the role when absent."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(f"role {self.name} offers no service {name!r}")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A hop: which role opens TCP connections to which, on which network, speaking what."""
+
+    client: str
+    server: str
+    network: str
+    protocols: frozenset[str]  # the protocols that are right on this hop
+
+    @property
+    def name(self) -> str:
+        return f"{self.client} -> {self.server}"
+
+
+@dataclass(frozen=True)
+class User:
+    address: str
+    password: str
+
+    @property
+    def local_part(self) -> str:
+        return self.address.split("@", 1)[0]
+
+    @property
+    def domain(self) -> str:
+        return self.address.split("@", 1)[1]
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    networks: tuple[Network, ...]
+    roles: tuple[Role, ...]
+    links: tuple[Link, ...]
+    users: tuple[User, ...] = field(default=())
+
+    def role(self, name: str) -> Role:
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise KeyError(f"no role {name!r} in lab {self.name} (roles: {self.role_names()})")
+
+    def network(self, name: str) -> Network:
+        for network in self.networks:
+            if network.name == name:
+                return network
+        raise KeyError(f"no network {name!r} in lab {self.name}")
+
+    def role_names(self) -> list[str]:
+        return [role.name for role in self.roles]
+
+    def captured_networks(self) -> tuple[Network, ...]:
+        return tuple(n for n in self.networks if n.captured)
+
+    def mail_servers(self) -> tuple[Role, ...]:
+        return tuple(r for r in self.roles if r.program == "mailserver")
+
+    def mail_server_for(self, domain: str) -> Role | None:
+        """The lab's own record of which server is the MX of `domain` (None: not a lab domain)."""
+        for role in self.mail_servers():
+            if role.domain == domain.lower():
+                return role
+        return None
+
+    def users_of(self, domain: str) -> tuple[User, ...]:
+        return tuple(u for u in self.users if u.domain == domain.lower())
+
+    def user(self, address: str) -> User:
+        for user in self.users:
+            if user.address == address.lower():
+                return user
+        raise KeyError(f"no user {address!r} in lab {self.name}")
+
+    def link_between(self, client: str, server: str) -> Link | None:
+        for link in self.links:
+            if link.client == client and link.server == server:
+                return link
+        return None
+
+
+MGMT = "mgmt"
+
+MAIL_SERVICES = (
+    Service("smtp", 25, 2525),
+    Service("submission", 587, 5587),
+    Service("pop3", 110, 1110),
+    Service("control", 8000, 8000),
+)
+UA_SERVICES = (Service("control", 8000, 8000),)
+
+LAB = Lab(
+    name="maillab",
+    networks=(
+        Network("alice-lan", "ml-alice", 1),
+        Network("internet", "ml-inet", 2),
+        Network("bob-lan", "ml-bob", 3),
+        Network(MGMT, "ml-mgmt", 0, captured=False),
+    ),
+    roles=(
+        Role(
+            "sender-ua", "useragent", "alice-pc.crepes.fr", 10, ("alice-lan", MGMT),
+            UA_SERVICES, user="alice@crepes.fr", server="sender-mta",
+        ),
+        Role(
+            "sender-mta", "mailserver", "mail.crepes.fr", 25, ("alice-lan", "internet", MGMT),
+            MAIL_SERVICES, domain="crepes.fr",
+        ),
+        Role(
+            "receiver-mta", "mailserver", "mail.hamburger.edu", 26, ("internet", "bob-lan", MGMT),
+            MAIL_SERVICES, domain="hamburger.edu",
+        ),
+        Role(
+            "receiver-ua", "useragent", "bob-pc.hamburger.edu", 20, ("bob-lan", MGMT),
+            UA_SERVICES, user="bob@hamburger.edu", server="receiver-mta",
+        ),
+    ),
+    links=(
+        Link("sender-ua", "sender-mta", "alice-lan", frozenset({SMTP, HTTP})),
+        Link("sender-mta", "receiver-mta", "internet", frozenset({SMTP})),
+        Link("receiver-ua", "receiver-mta", "bob-lan", frozenset({POP3, IMAP, HTTP})),
+    ),
+    users=(
+        User("alice@crepes.fr", "alice-pw"),
+        User("bob@hamburger.edu", "bob-pw"),
+    ),
+)

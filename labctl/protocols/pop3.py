@@ -1,0 +1,29 @@
+# POP3 for maillab: one import for the grammar, the events and the server state machine.
+#
+#     from labctl.protocols import pop3
+#     pop3.parse_command(b"RETR 1\r\n")          # -> Command("RETR", "1")
+#     pop3.parse_status_line(b"+OK 2 320\r\n")   # -> (True, "2 320")
+from __future__ import annotations
+
+from labctl.protocols.errors import ProtocolError
+from labctl.protocols.pop3_grammar import (
+    Command,
+    Reply,
+    dot_stuff,
+    parse_command,
+    parse_status_line,
+)
+from labctl.protocols.pop3_server import (
+    CommandReceived,
+    Event,
+    Pop3State,
+    ProtocolErrorEvent,
+    ServerConnection,
+)
+from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
+
+__all__ = [
+    "NEED_DATA", "Command", "CommandReceived", "ConnectionClosed", "Event", "NeedData",
+    "Pop3State", "ProtocolError", "ProtocolErrorEvent", "Reply", "ServerConnection",
+    "dot_stuff", "parse_command", "parse_status_line",
+]

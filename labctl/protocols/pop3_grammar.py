@@ -1,0 +1,91 @@
+# POP3 line grammar (RFC 1939): commands, status lines and multi-line bodies.
+#
+# Pure functions over bytes, shared by the POP3 server state machine (pop3_server.py)
+# and by the traffic analyzer. Malformed lines raise ProtocolError.
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from labctl.protocols.errors import ProtocolError
+from labctl.protocols.smtp_grammar import strip_line_ending
+
+MAX_COMMAND_LINE = 255  # RFC 2449: 255 octets including CRLF
+MAX_STATUS_LINE = 512  # RFC 2449: 512 octets including CRLF
+
+_VERB = re.compile(rb"[A-Za-z]{3,4}")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One POP3 command line: the upper-cased keyword and its argument text."""
+
+    verb: str
+    argument: str = ""
+
+    @property
+    def arguments(self) -> list[str]:
+        return self.argument.split()
+
+    def to_bytes(self) -> bytes:
+        """The command as a client sends it, CRLF included."""
+        text = f"{self.verb} {self.argument}" if self.argument else self.verb
+        return text.encode("utf-8") + b"\r\n"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A POP3 response: +OK/-ERR status text, optionally followed by a multi-line body."""
+
+    ok: bool
+    text: str = ""
+    body: bytes | None = None  # raw lines (CRLF-separated); dot-stuffed when sent
+
+    def to_bytes(self) -> bytes:
+        """The response as a server sends it, with the body dot-stuffed and terminated."""
+        status = "+OK" if self.ok else "-ERR"
+        head = (f"{status} {self.text}" if self.text else status).encode("utf-8") + b"\r\n"
+        if self.body is None:
+            return head
+        return head + dot_stuff(self.body) + b".\r\n"
+
+
+def dot_stuff(body: bytes) -> bytes:
+    """Body lines with CRLF endings, a leading '.' doubled, ready to precede the '.' line."""
+    if not body:
+        return b""
+    lines = body.replace(b"\r\n", b"\n").split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
+
+
+def parse_command(line: bytes) -> Command:
+    """Parse one POP3 command line (with or without CRLF); ProtocolError when malformed."""
+    body = strip_line_ending(line)
+    if not body.strip():
+        raise ProtocolError("empty command line", line)
+    if len(body) + 2 > MAX_COMMAND_LINE:
+        raise ProtocolError(f"command line longer than {MAX_COMMAND_LINE} octets", line)
+    verb_bytes, _, argument = body.partition(b" ")
+    if not _VERB.fullmatch(verb_bytes):
+        raise ProtocolError("command keyword is not 3-4 ASCII letters", line)
+    try:
+        text = argument.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("command argument is not valid UTF-8", line) from exc
+    return Command(verb_bytes.decode("ascii").upper(), text)
+
+
+def parse_status_line(line: bytes) -> tuple[bool, str]:
+    """Parse a `+OK text` / `-ERR text` line into (ok, text); ProtocolError otherwise."""
+    body = strip_line_ending(line)
+    if len(body) + 2 > MAX_STATUS_LINE:
+        raise ProtocolError(f"status line longer than {MAX_STATUS_LINE} octets", line)
+    for marker, ok in ((b"+OK", True), (b"-ERR", False)):
+        if body[: len(marker)].upper() == marker:
+            rest = body[len(marker):]
+            if rest and not rest.startswith(b" "):
+                break
+            return ok, rest.strip().decode("utf-8", "replace")
+    raise ProtocolError("status line does not start with +OK or -ERR", line)

@@ -1,0 +1,141 @@
+# The server side of a POP3 connection (RFC 1939) as a sans-I/O state machine.
+#
+# Theory of operation
+# -------------------
+# Same shape as smtp_server.py: receive_data() buffers bytes, next_event() hands
+# out one CommandReceived at a time (or NEED_DATA), the application answers with a
+# pop3 Reply through send(), which returns the bytes to write (multi-line bodies
+# dot-stuffed). The session states are RFC 1939's: AUTHORIZATION (USER given or
+# not), TRANSACTION, and UPDATE after QUIT in TRANSACTION, where the application
+# applies the deletions. States change when +OK is sent for the pending command
+# (TRANSITIONS). Commands not allowed in the current state, unknown commands and
+# malformed arguments come out as ProtocolErrorEvent carrying an -ERR reply.
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from labctl.protocols.errors import ProtocolError
+from labctl.protocols.line_buffer import OVERLONG, LineBuffer
+from labctl.protocols.pop3_grammar import MAX_COMMAND_LINE, Command, Reply, parse_command
+from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
+
+
+class Pop3State(Enum):
+    AUTHORIZATION = "authorization"
+    USER_GIVEN = "user-given"  # USER accepted, PASS expected
+    TRANSACTION = "transaction"
+    UPDATE = "update"  # QUIT received in TRANSACTION: apply deletions, then close
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class CommandReceived:
+    """A well-formed command allowed in the current state."""
+
+    command: Command
+
+
+@dataclass(frozen=True)
+class ProtocolErrorEvent:
+    """A malformed, unknown or out-of-sequence command; `reply` is the -ERR to send."""
+
+    reason: str
+    line: bytes = b""
+
+    @property
+    def reply(self) -> Reply:
+        return Reply(False, self.reason)
+
+
+Event = CommandReceived | ProtocolErrorEvent | ConnectionClosed | NeedData
+
+A, U, T = Pop3State.AUTHORIZATION, Pop3State.USER_GIVEN, Pop3State.TRANSACTION
+ALLOWED: dict[str, frozenset[Pop3State]] = {
+    "CAPA": frozenset({A, U, T}), "QUIT": frozenset({A, U, T}),
+    "USER": frozenset({A, U}), "PASS": frozenset({U}), "APOP": frozenset({A, U}),
+    **{v: frozenset({T}) for v in ("STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "UIDL", "TOP")},
+}
+# (minimum, maximum) count of numeric arguments for commands that take message numbers.
+NUMERIC_ARGUMENTS: dict[str, tuple[int, int]] = {
+    "STAT": (0, 0), "LIST": (0, 1), "UIDL": (0, 1), "RETR": (1, 1), "DELE": (1, 1),
+    "TOP": (2, 2), "NOOP": (0, 0), "RSET": (0, 0),
+}
+TRANSITIONS: dict[tuple[Pop3State, str], Pop3State] = {
+    (A, "USER"): U, (U, "USER"): U, (U, "PASS"): T, (A, "APOP"): T, (U, "APOP"): T,
+    (A, "QUIT"): Pop3State.CLOSED, (U, "QUIT"): Pop3State.CLOSED, (T, "QUIT"): Pop3State.UPDATE,
+}
+
+
+class ServerConnection:
+    """One POP3 server connection: bytes in, events out, replies in, bytes out."""
+
+    def __init__(self) -> None:
+        self.state = Pop3State.AUTHORIZATION
+        self._buffer = LineBuffer()
+        self._pending: str | None = None
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes received from the client; b"" means the client closed."""
+        self._buffer.feed(data)
+
+    def send(self, reply: Reply) -> bytes:
+        """Record the reply to the pending command, apply the state change, return its bytes."""
+        pending, self._pending = self._pending, None
+        if pending is not None and reply.ok:
+            self.state = TRANSITIONS.get((self.state, pending), self.state)
+        elif pending in ("PASS", "APOP", "USER"):  # a failed login starts over
+            self.state = Pop3State.AUTHORIZATION
+        return reply.to_bytes()
+
+    def next_event(self) -> Event:
+        """The next event from the buffered bytes, or NEED_DATA."""
+        if self._pending is not None:
+            raise RuntimeError(f"send() the reply to {self._pending} before next_event()")
+        if self.state in (Pop3State.UPDATE, Pop3State.CLOSED):
+            return ConnectionClosed()
+        line = self._buffer.pop_line(MAX_COMMAND_LINE)
+        if line is None:
+            if self._buffer.closed:
+                self.state = Pop3State.CLOSED
+                return ConnectionClosed()
+            return NEED_DATA
+        self._pending = "ERROR"
+        if line is OVERLONG:
+            return ProtocolErrorEvent(f"command line longer than {MAX_COMMAND_LINE} octets")
+        try:
+            command = parse_command(line)
+        except ProtocolError as exc:
+            return ProtocolErrorEvent(exc.reason, line)
+        if command.verb not in ALLOWED:
+            return ProtocolErrorEvent(f"unknown command {command.verb}", line)
+        if self.state not in ALLOWED[command.verb]:
+            return ProtocolErrorEvent(_sequence_error(command.verb, self.state), line)
+        problem = _argument_problem(command)
+        if problem:
+            return ProtocolErrorEvent(problem, line)
+        self._pending = command.verb
+        return CommandReceived(command)
+
+
+def _sequence_error(verb: str, state: Pop3State) -> str:
+    if verb == "PASS":
+        return "send USER first"
+    if state is Pop3State.TRANSACTION:
+        return f"{verb} not allowed: already authenticated"
+    return f"{verb} not allowed before login (USER/PASS)"
+
+
+def _argument_problem(command: Command) -> str:
+    """What is wrong with the command's arguments, or "" when they are fine."""
+    if command.verb in ("USER", "PASS") and not command.argument:
+        return f"{command.verb} needs an argument"
+    if command.verb not in NUMERIC_ARGUMENTS:
+        return ""
+    low, high = NUMERIC_ARGUMENTS[command.verb]
+    args = command.arguments
+    if not low <= len(args) <= high:
+        return f"{command.verb} takes {low}-{high} message-number arguments, got {len(args)}"
+    if not all(a.isdigit() for a in args):
+        return f"{command.verb} arguments must be numbers"
+    return ""

@@ -1,0 +1,40 @@
+# SMTP for maillab: one import for the grammar, the events and the server state machine.
+#
+#     from labctl.protocols import smtp
+#     smtp.parse_command(b"MAIL FROM:<a@b>\r\n")       # -> Command("MAIL", "FROM:<a@b>")
+#     smtp.parse_reply_line(b"250-mail.crepes.fr\r\n")  # -> (250, False, "mail.crepes.fr")
+#     conn = smtp.ServerConnection(); conn.receive_data(...); conn.next_event(); conn.send(...)
+from __future__ import annotations
+
+from labctl.protocols.errors import ProtocolError
+from labctl.protocols.smtp_events import (
+    NEED_DATA,
+    AuthRequested,
+    AuthResponse,
+    CommandReceived,
+    ConnectionClosed,
+    Event,
+    Hello,
+    MailFrom,
+    MessageReceived,
+    NeedData,
+    ProtocolErrorEvent,
+    RcptTo,
+)
+from labctl.protocols.smtp_grammar import (
+    MAX_COMMAND_LINE,
+    MAX_TEXT_LINE,
+    Command,
+    Reply,
+    parse_command,
+    parse_path,
+    parse_reply_line,
+)
+from labctl.protocols.smtp_server import ServerConnection, SmtpState
+
+__all__ = [
+    "MAX_COMMAND_LINE", "MAX_TEXT_LINE", "NEED_DATA", "AuthRequested", "AuthResponse", "Command",
+    "CommandReceived", "ConnectionClosed", "Event", "Hello", "MailFrom", "MessageReceived",
+    "NeedData", "ProtocolError", "ProtocolErrorEvent", "RcptTo", "Reply", "ServerConnection",
+    "SmtpState", "parse_command", "parse_path", "parse_reply_line",
+]

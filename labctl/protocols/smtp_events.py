@@ -1,0 +1,87 @@
+# Events the SMTP server state machine hands to its application (smtp_server.py).
+#
+# Each is a frozen dataclass describing one thing the client did; the application
+# answers every event except NeedData/ConnectionClosed with exactly one Reply.
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
+from labctl.protocols.smtp_grammar import Command, Reply
+
+
+@dataclass(frozen=True)
+class CommandReceived:
+    """A command with no dedicated event (DATA, RSET, NOOP, QUIT, VRFY, HELP, ...)."""
+
+    command: Command
+
+
+@dataclass(frozen=True)
+class Hello:
+    """HELO (extended=False) or EHLO (extended=True) with the client's domain."""
+
+    domain: str
+    extended: bool
+
+
+@dataclass(frozen=True)
+class MailFrom:
+    """MAIL FROM:<address> with its ESMTP parameters (SIZE, BODY, ...)."""
+
+    address: str
+    parameters: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class RcptTo:
+    """RCPT TO:<address> with its ESMTP parameters."""
+
+    address: str
+    parameters: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class AuthRequested:
+    """AUTH <mechanism> [initial-response]; the response is still base64 text."""
+
+    mechanism: str
+    initial_response: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthResponse:
+    """One client line of a SASL exchange after a 334 challenge (base64 or '*')."""
+
+    response: str
+
+    @property
+    def cancelled(self) -> bool:
+        return self.response == "*"
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    """A complete DATA body, dot-stuffing removed, CRLF line endings kept."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ProtocolErrorEvent:
+    """The client broke the grammar or the sequence; `reply` is the error to send."""
+
+    reply: Reply
+    reason: str
+    line: bytes = b""
+
+
+Event = (
+    CommandReceived | Hello | MailFrom | RcptTo | AuthRequested | AuthResponse
+    | MessageReceived | ProtocolErrorEvent | ConnectionClosed | NeedData
+)
+
+__all__ = [
+    "NEED_DATA", "AuthRequested", "AuthResponse", "CommandReceived", "ConnectionClosed",
+    "Event", "Hello", "MailFrom", "MessageReceived", "NeedData", "ProtocolErrorEvent", "RcptTo",
+]

@@ -1,0 +1,128 @@
+# SMTP line grammar (RFC 5321): commands, replies and MAIL/RCPT paths, as pure functions.
+#
+# Used by the server state machine (smtp_server.py) and by the traffic analyzer, so
+# everything here works on bytes and raises ProtocolError naming what is wrong.
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from labctl.protocols.errors import ProtocolError
+
+MAX_COMMAND_LINE = 512  # octets including CRLF (RFC 5321 4.5.3.1.4)
+MAX_AUTH_LINE = 12288  # AUTH lines may be longer (RFC 4954 4)
+MAX_TEXT_LINE = 1000  # a DATA line, including CRLF (RFC 5321 4.5.3.1.6)
+MAX_REPLY_LINE = 512
+
+_VERB = re.compile(rb"[A-Za-z][A-Za-z0-9]*")
+_REPLY = re.compile(rb"([2-5][0-9][0-9])([ -]?)(.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One SMTP command line: the upper-cased verb and the rest of the line."""
+
+    verb: str
+    argument: str = ""
+
+    def to_bytes(self) -> bytes:
+        """The command as a client sends it, CRLF included."""
+        text = f"{self.verb} {self.argument}" if self.argument else self.verb
+        return text.encode("utf-8") + b"\r\n"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One SMTP reply: a code and one or more text lines."""
+
+    code: int
+    lines: tuple[str, ...] = ("",)
+
+    @classmethod
+    def of(cls, code: int, *lines: str) -> Reply:
+        """A reply from a code and text lines (one empty line when none)."""
+        return cls(code, lines or ("",))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def is_positive(self) -> bool:
+        return 200 <= self.code < 400
+
+    def to_bytes(self) -> bytes:
+        """The reply as a server sends it: `250-...` continuation lines, then `250 ...`."""
+        last = len(self.lines) - 1
+        out = []
+        for i, line in enumerate(self.lines):
+            text = f"{self.code}{'-' if i < last else ' '}{line}"
+            if self.code != 334:  # "334 " keeps its space: an empty SASL challenge (RFC 4954)
+                text = text.rstrip(" ")
+            out.append(text.encode("utf-8") + b"\r\n")
+        return b"".join(out)
+
+
+def strip_line_ending(line: bytes) -> bytes:
+    """Remove one trailing CRLF (or bare LF) from `line`."""
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    if line.endswith(b"\n"):
+        return line[:-1]
+    return line
+
+
+def parse_command(line: bytes) -> Command:
+    """Parse one SMTP command line (with or without CRLF); ProtocolError when malformed."""
+    body = strip_line_ending(line)
+    if not body.strip():
+        raise ProtocolError("empty command line", line)
+    if b"\r" in body or b"\n" in body:
+        raise ProtocolError("bare CR or LF inside a command line", line)
+    verb_bytes, _, argument = body.partition(b" ")
+    if not _VERB.fullmatch(verb_bytes):
+        raise ProtocolError("command verb is not an ASCII word", line)
+    verb = verb_bytes.decode("ascii").upper()
+    limit = MAX_AUTH_LINE if verb == "AUTH" else MAX_COMMAND_LINE
+    if len(body) + 2 > limit:
+        raise ProtocolError(f"command line longer than {limit} octets", line)
+    try:
+        text = argument.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("command argument is not valid UTF-8", line) from exc
+    return Command(verb, text)
+
+
+def parse_reply_line(line: bytes) -> tuple[int, bool, str]:
+    """Parse one reply line into (code, is_last_line, text); ProtocolError when malformed."""
+    body = strip_line_ending(line)
+    match = _REPLY.fullmatch(body)
+    if match is None:
+        raise ProtocolError("reply line does not start with a 3-digit code 2xx-5xx", line)
+    code, separator, text = match.groups()
+    if text and not separator:
+        raise ProtocolError("reply code not followed by space or '-'", line)
+    if len(body) + 2 > MAX_REPLY_LINE:
+        raise ProtocolError(f"reply line longer than {MAX_REPLY_LINE} octets", line)
+    return int(code), separator != b"-", text.decode("utf-8", "replace")
+
+
+def parse_path(argument: str, keyword: str) -> tuple[str, dict[str, str]]:
+    """Parse `FROM:<a@b> SIZE=10` (keyword FROM or TO) into (address, parameters)."""
+    raw = argument.encode("utf-8", "replace")
+    prefix = f"{keyword}:"
+    if not argument[: len(prefix)].upper() == prefix:
+        raise ProtocolError(f"expected {prefix}<address>", raw)
+    rest = argument[len(prefix):].lstrip()
+    if not rest.startswith("<") or ">" not in rest:
+        raise ProtocolError("address must be enclosed in <...>", raw)
+    address, _, params_text = rest[1:].partition(">")
+    if address.startswith("@") and ":" in address:  # drop a source route <@a,@b:user@c>
+        address = address.split(":", 1)[1]
+    if address.count("@") > 1 or any(c in address for c in " <>"):
+        raise ProtocolError(f"malformed address {address!r}", raw)
+    parameters: dict[str, str] = {}
+    for item in params_text.split():
+        name, _, value = item.partition("=")
+        parameters[name.upper()] = value
+    return address, parameters

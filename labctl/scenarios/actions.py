@@ -1,0 +1,47 @@
+# What the scenario runner needs from a running lab: the LabActions protocol.
+#
+# The controller implements it for each backend (compose, local); tests implement it in
+# memory. Keeping it this small keeps the runner free of HTTP, Docker and processes.
+# Any method may raise: the runner records the failure and carries on.
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from labctl.analysis.results import Hop
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message a user agent submitted: its Message-ID and the bytes as composed."""
+
+    message_id: str  # with or without the angle brackets
+    raw: bytes  # the RFC 5322 message exactly as the UA composed it
+    from_address: str
+    to_address: str
+
+
+class LabActions(Protocol):
+    """The operations a scenario's steps and checks use on a running lab."""
+
+    async def send(
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+    ) -> SentMessage:
+        """Have user agent `role` compose a message and submit it to its mail server."""
+        ...
+
+    async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
+        """Wait until `message_id` is in the mailbox of `address`; False on timeout."""
+        ...
+
+    async def fetch(self, role: str, protocol: str, delete: bool) -> list[bytes]:
+        """Have user agent `role` download its mailbox over `protocol`; the raw messages."""
+        ...
+
+    async def start_capture(self) -> None:
+        """Start recording every lab link."""
+        ...
+
+    async def stop_capture(self) -> list[Hop]:
+        """Stop recording and return the analysed hops of the capture."""
+        ...

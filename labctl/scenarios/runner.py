@@ -1,0 +1,97 @@
+# Running a scenario: capture on, steps in order, capture off, checks graded -> Report.
+#
+# The runner only talks to the lab through LabActions. A lab-side failure (a send
+# refused, a message never delivered, a capture that did not start) is recorded as a
+# problem and the run goes on, so the report always comes back, with the failed checks
+# saying why. Only cancellation (and programming errors in the runner itself) escape.
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from labctl.reports.model import Report
+from labctl.scenarios.actions import LabActions
+from labctl.scenarios.checks import Evidence, evaluate
+from labctl.scenarios.schema import FetchStep, Scenario, SendStep, Step, WaitDeliveredStep
+
+log = logging.getLogger(__name__)
+
+# Extra time given to an action's own timeout before the runner gives up on it.
+WAIT_GRACE_S = 5.0
+
+
+class StepFailed(Exception):
+    """A step that did not do its job; the message says what happened."""
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line description of an exception."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _send(index: int, step: SendStep, actions: LabActions, evidence: Evidence) -> None:
+    sent = await actions.send(step.from_, step.to, step.subject, step.body, dict(step.headers))
+    evidence.sent[index] = sent
+
+
+async def _wait(
+    index: int, step: WaitDeliveredStep, actions: LabActions, evidence: Evidence
+) -> None:
+    sends = [
+        i for i, s in enumerate(evidence.scenario.steps[:index])
+        if isinstance(s.action, SendStep) and s.action.to == step.to
+    ]
+    sent = evidence.sent.get(sends[-1]) if sends else None
+    if sent is None:
+        raise StepFailed(f"skipped: the message to {step.to} was never sent")
+    try:
+        delivered = await asyncio.wait_for(
+            actions.wait_delivered(step.to, sent.message_id, step.timeout_s),
+            step.timeout_s + WAIT_GRACE_S,
+        )
+    except TimeoutError:
+        delivered = False
+    if not delivered:
+        raise StepFailed(f"{sent.message_id} not delivered to {step.to} within {step.timeout_s:g}s")
+
+
+async def _fetch(index: int, step: FetchStep, actions: LabActions, evidence: Evidence) -> None:
+    protocol = evidence.scenario.fetch_protocol(step)
+    messages = await actions.fetch(step.role, protocol, step.delete)
+    evidence.fetched.setdefault(step.role, []).extend(messages)
+
+
+async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evidence) -> None:
+    action = step.action
+    if isinstance(action, SendStep):
+        await _send(index, action, actions, evidence)
+    elif isinstance(action, WaitDeliveredStep):
+        await _wait(index, action, actions, evidence)
+    else:
+        await _fetch(index, action, actions, evidence)
+
+
+async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
+    """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks."""
+    evidence = Evidence(scenario=scenario)
+    try:
+        await actions.start_capture()
+    except Exception as exc:
+        evidence.problems.append(f"capture did not start: {_reason(exc)}")
+    for index, step in enumerate(scenario.steps):
+        log.info("scenario %s: steps[%d] %s", scenario.name, index, step.kind)
+        try:
+            await _run_step(index, step, actions, evidence)
+        except StepFailed as exc:
+            evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {exc}")
+        except Exception as exc:
+            evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
+    try:
+        evidence.hops = list(await actions.stop_capture())
+    except Exception as exc:
+        evidence.problems.append(f"capture could not be stopped or analysed: {_reason(exc)}")
+    for problem in evidence.problems:
+        log.warning("scenario %s: %s", scenario.name, problem)
+    results = [evaluate(check, evidence) for check in scenario.checks]
+    return Report.build(scenario.name, backend, results, evidence.hops)

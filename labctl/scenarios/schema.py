@@ -1,0 +1,256 @@
+# The scenario file format: pydantic models (extra fields forbidden) and its JSON Schema.
+#
+# A scenario is what an instructor writes to grade one exercise. It lives in
+# `scenarios/<name>.yaml` and reads top to bottom:
+#
+#     name: basic-delivery
+#     description: Alice sends Bob one message; Bob fetches it over POP3.
+#     setup:
+#       fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap)
+#     steps:                          # run in order; each step is a one-key mapping
+#       - send:                       # a user agent submits a message to its server
+#           from: sender-ua           # the role sending (default sender-ua)
+#           to: bob@hamburger.edu
+#           subject: Hello Bob
+#           body: Are you coming tonight?
+#           headers: {X-Exercise: "1"}   # optional extra headers
+#       - wait_delivered:             # until the last message sent to `to` is in its mailbox
+#           to: bob@hamburger.edu
+#           timeout_s: 30
+#       - fetch:                      # a user agent downloads its mailbox
+#           role: receiver-ua
+#           protocol: pop3            # default: setup.fetch_protocol
+#           delete: false             # POP3 download-and-delete or download-and-keep
+#     checks:                         # graded from the packets; `type` picks the check
+#       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
+#       - {name: ..., points: 2, type: smtp_dialog, hop: sender-mta -> receiver-mta}
+#       - {name: ..., points: 2, type: message_received, role: receiver-ua, of_step: last send}
+#
+# Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` is such an
+# index or "last send". Roles and hops are checked against labctl.model.LAB when loaded.
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from labctl.model import HTTP, IMAP, LAB, POP3, SMTP
+
+FetchProtocol = Literal["pop3", "imap"]
+WireProtocol = Literal["SMTP", "POP3", "IMAP", "HTTP"]
+LAST_SEND: Literal["last send"] = "last send"
+_WIRE_PROTOCOLS = (SMTP, POP3, IMAP, HTTP)
+
+
+class FieldProblem(ValueError):
+    """A cross-field problem that knows the field path it is about (e.g. checks[2].role)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _user_agent(role: str) -> str:
+    """Return `role` if it is one of LAB's user agents, else raise ValueError."""
+    agents = [r.name for r in LAB.roles if r.program == "useragent"]
+    if role not in agents:
+        raise ValueError(f"unknown user agent role {role!r} (user agents: {', '.join(agents)})")
+    return role
+
+
+def _address(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain) or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not a mail address like bob@hamburger.edu")
+    return value.lower()
+
+
+def canonical_hop(value: str) -> str:
+    """Normalize "a->b" to "a -> b" and check it is one of LAB's links (ValueError if not)."""
+    client, arrow, server = value.partition("->")
+    name = f"{client.strip()} -> {server.strip()}"
+    if not arrow or LAB.link_between(client.strip(), server.strip()) is None:
+        hops = ", ".join(link.name for link in LAB.links)
+        raise ValueError(f"unknown hop {value!r} (hops: {hops})")
+    return name
+
+
+class Setup(_Strict):
+    fetch_protocol: FetchProtocol = "pop3"
+
+    @field_validator("fetch_protocol", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class SendStep(_Strict):
+    from_: str = Field("sender-ua", alias="from")
+    to: str
+    subject: str
+    body: str
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    _role = field_validator("from_")(_user_agent)
+    _to = field_validator("to")(_address)
+
+
+class WaitDeliveredStep(_Strict):
+    to: str
+    timeout_s: float = Field(30.0, gt=0)
+
+    _to = field_validator("to")(_address)
+
+
+class FetchStep(_Strict):
+    role: str = "receiver-ua"
+    protocol: FetchProtocol | None = None  # None: the scenario's setup.fetch_protocol
+    delete: bool = False
+
+    _role = field_validator("role")(_user_agent)
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+Action = SendStep | WaitDeliveredStep | FetchStep
+
+
+class Step(_Strict):
+    """One step: a mapping with exactly one of the keys send, wait_delivered, fetch."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    send: SendStep | None = None
+    wait_delivered: WaitDeliveredStep | None = None
+    fetch: FetchStep | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Step:
+        given = [k for k in ("send", "wait_delivered", "fetch") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a step has exactly one of the keys send, wait_delivered, fetch")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_the_action(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+    @property
+    def kind(self) -> str:
+        """The step's key: send, wait_delivered or fetch."""
+        return next(k for k in ("send", "wait_delivered", "fetch") if getattr(self, k))
+
+    @property
+    def action(self) -> Action:
+        """The one action this step holds."""
+        action = self.send or self.wait_delivered or self.fetch
+        assert action is not None  # guaranteed by _exactly_one
+        return action
+
+
+class _Check(_Strict):
+    name: str
+    points: float = Field(ge=0)
+
+
+class HopProtocolCheck(_Check):
+    type: Literal["hop_protocol"]
+    hop: str
+    expect: WireProtocol
+
+    _hop = field_validator("hop")(canonical_hop)
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class SmtpDialogCheck(_Check):
+    type: Literal["smtp_dialog"]
+    hop: str = "sender-mta -> receiver-mta"
+
+    _hop = field_validator("hop")(canonical_hop)
+
+
+class MessageReceivedCheck(_Check):
+    type: Literal["message_received"]
+    role: str = "receiver-ua"
+    of_step: int | Literal["last send"] = LAST_SEND
+
+    _role = field_validator("role")(_user_agent)
+
+
+Check = Annotated[
+    HopProtocolCheck | SmtpDialogCheck | MessageReceivedCheck, Field(discriminator="type")
+]
+CHECK_TYPES = ("hop_protocol", "smtp_dialog", "message_received")
+
+
+class Scenario(_Strict):
+    """A graded exercise: optional setup, steps run in order, checks with points."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    setup: Setup = Field(default_factory=Setup)
+    steps: list[Step] = Field(min_length=1)
+    checks: list[Check] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        sent_to: set[str] = set()
+        for i, step in enumerate(self.steps):
+            action = step.action
+            if isinstance(action, SendStep):
+                sent_to.add(action.to)
+            elif isinstance(action, WaitDeliveredStep) and action.to not in sent_to:
+                raise FieldProblem(f"steps[{i}].wait_delivered.to",
+                                   f"no earlier send step to {action.to}")
+        fetchers = {s.action.role for s in self.steps if isinstance(s.action, FetchStep)}
+        for i, check in enumerate(self.checks):
+            if isinstance(check, MessageReceivedCheck):
+                try:
+                    self.send_index(check.of_step)
+                except ValueError as exc:
+                    raise FieldProblem(f"checks[{i}].of_step", str(exc)) from None
+                if check.role not in fetchers:
+                    raise FieldProblem(f"checks[{i}].role", f"no fetch step by {check.role}")
+        return self
+
+    def send_index(self, of_step: int | str) -> int:
+        """Resolve `of_step` (an index or "last send") to the index of a send step."""
+        sends = [i for i, s in enumerate(self.steps) if isinstance(s.action, SendStep)]
+        if of_step == LAST_SEND:
+            if not sends:
+                raise ValueError('"last send": the scenario has no send step')
+            return sends[-1]
+        if of_step not in sends:
+            raise ValueError(f"steps[{of_step}] is not a send step")
+        assert isinstance(of_step, int)
+        return of_step
+
+    def fetch_protocol(self, step: FetchStep) -> str:
+        """The protocol a fetch step uses: its own, else the setup's default."""
+        return step.protocol or self.setup.fetch_protocol
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors and the controller's OpenAPI)."""
+    return Scenario.model_json_schema(by_alias=True)

@@ -1,0 +1,101 @@
+# The outgoing queue on disk: one inspectable file per message in DIR/queue/.
+#
+# File format: the first line is a JSON object with the envelope and the delivery
+# state (mail_from, rcpt_tos, created, attempts, next_attempt, last_error), the rest
+# of the file is the raw message exactly as received. `head -1 DIR/queue/*.msg`
+# shows the envelopes. Every change is written to a temporary file, fsynced and
+# renamed over the old one, and the folder fsynced, so a crash leaves either the
+# old or the new state. Failed messages move to DIR/queue/failed/.
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from roles.mailserver.durable_files import remove_durably, replace_durably
+from roles.mailserver.message_ids import new_message_name
+from roles.mailserver.storage import QueuedMessage
+
+log = logging.getLogger(__name__)
+SUFFIX = ".msg"
+
+
+class DiskQueue:
+    """OutgoingQueue stored as one file per message under `directory`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.failed_directory = directory / "failed"
+        self.failed_directory.mkdir(parents=True, exist_ok=True)
+
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
+        """Store a new message durably and return it."""
+        message = QueuedMessage(new_message_name(), mail_from, list(rcpt_tos), data, time.time())
+        self._write(message, self.directory)
+        return message
+
+    def messages(self) -> list[QueuedMessage]:
+        """All queued messages, oldest first."""
+        return self._read_all(self.directory)
+
+    def update(self, message: QueuedMessage) -> None:
+        """Durably record a message's new delivery state."""
+        self._write(message, self.directory)
+
+    def remove(self, message_id: str) -> None:
+        """Drop a delivered message from the queue."""
+        remove_durably(self._path(self.directory, message_id))
+
+    def fail(self, message: QueuedMessage, error: str) -> None:
+        """Move a message to failed/ with its error recorded."""
+        message.last_error = error
+        self._write(message, self.failed_directory)
+        self.remove(message.id)
+
+    def failed(self) -> list[QueuedMessage]:
+        """Messages that failed for good."""
+        return self._read_all(self.failed_directory)
+
+    def _path(self, directory: Path, message_id: str) -> Path:
+        if not message_id or "/" in message_id or message_id.startswith("."):
+            raise KeyError(f"invalid queue id {message_id!r}")
+        return directory / f"{message_id}{SUFFIX}"
+
+    def _write(self, message: QueuedMessage, directory: Path) -> None:
+        envelope = {
+            "mail_from": message.mail_from, "rcpt_tos": message.rcpt_tos,
+            "created": message.created, "attempts": message.attempts,
+            "next_attempt": message.next_attempt, "last_error": message.last_error,
+        }
+        content = json.dumps(envelope).encode("utf-8") + b"\n" + message.data
+        final = self._path(directory, message.id)
+        replace_durably(directory / f".tmp-{message.id}", final, content)
+
+    def _read_all(self, directory: Path) -> list[QueuedMessage]:
+        messages = []
+        for path in sorted(directory.glob(f"*{SUFFIX}")):
+            try:
+                messages.append(_parse_queue_file(path))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("unreadable queue file %s: %s", path, exc)
+        return messages
+
+
+def _parse_queue_file(path: Path) -> QueuedMessage:
+    """Read one queue file; ValueError naming the file when it is malformed."""
+    head, newline, data = path.read_bytes().partition(b"\n")
+    if not newline:
+        raise ValueError(f"{path}: no envelope line")
+    envelope = json.loads(head)
+    return QueuedMessage(
+        id=path.name.removesuffix(SUFFIX),
+        mail_from=str(envelope["mail_from"]),
+        rcpt_tos=[str(r) for r in envelope["rcpt_tos"]],
+        data=data,
+        created=float(envelope["created"]),
+        attempts=int(envelope["attempts"]),
+        next_attempt=float(envelope["next_attempt"]),
+        last_error=envelope["last_error"],
+    )

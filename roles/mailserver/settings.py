@@ -1,0 +1,93 @@
+# What one mail-server process needs to know, derived from the lab model.
+#
+# MailServerSettings.for_role() reads LAB and addressing(runtime): the role's domain
+# and hostname, where each service listens (compose: 0.0.0.0 on standard ports;
+# local: the role's address on each non-mgmt network on the local ports) and where
+# the control agent listens (the management address only). Tests replace fields
+# with dataclasses.replace (e.g. port 0 for a free port).
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labctl.model import LAB, MGMT, Addressing, Lab, Role, Runtime, User, addressing
+
+SMTP_SERVICES = ("smtp", "submission")
+LISTENED_SERVICES = ("smtp", "submission", "pop3")
+DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One listening socket: which service, on which address and port."""
+
+    service: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class MailServerSettings:
+    """Everything a mail-server process is configured with."""
+
+    role: str
+    data_dir: Path
+    addressing: Addressing
+    listeners: tuple[Listener, ...]
+    control_host: str
+    control_port: int
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    # Destination SMTP port per peer role, when not the runtime's standard one (tests).
+    peer_smtp_ports: dict[str, int] = field(default_factory=dict, hash=False)
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 30.0
+
+    @classmethod
+    def for_role(cls, role: str, runtime: Runtime | str, data_dir: Path) -> MailServerSettings:
+        """Settings for `role` in `runtime`, storing under `data_dir`."""
+        plan = addressing(runtime)
+        lab_role = plan.lab.role(role)
+        if lab_role.program != "mailserver" or lab_role.domain is None:
+            raise ValueError(f"role {role} is not a mail server (mail servers: "
+                             f"{[r.name for r in plan.lab.mail_servers()]})")
+        if plan.runtime is Runtime.COMPOSE:
+            hosts = ["0.0.0.0"]
+        else:
+            hosts = [plan.address(lab_role, net) for net in lab_role.networks if net != MGMT]
+        listeners = tuple(
+            Listener(service, host, plan.port(lab_role, service))
+            for service in LISTENED_SERVICES for host in hosts
+        )
+        return cls(
+            role=role, data_dir=data_dir, addressing=plan, listeners=listeners,
+            control_host=plan.address(lab_role, MGMT),
+            control_port=plan.port(lab_role, "control"),
+        )
+
+    @property
+    def lab(self) -> Lab:
+        return self.addressing.lab
+
+    @property
+    def lab_role(self) -> Role:
+        return self.lab.role(self.role)
+
+    @property
+    def domain(self) -> str:
+        return self.lab_role.domain or ""
+
+    @property
+    def hostname(self) -> str:
+        return self.lab_role.hostname
+
+    def local_user(self, login: str) -> User | None:
+        """The user of this server's domain named by a local part or a full address."""
+        address = login.lower() if "@" in login else f"{login.lower()}@{self.domain}"
+        for user in self.lab.users_of(self.domain):
+            if user.address == address:
+                return user
+        return None
+
+    def is_local_domain(self, address: str) -> bool:
+        """True when `address` belongs to this server's domain."""
+        return address.rpartition("@")[2].lower() == self.domain

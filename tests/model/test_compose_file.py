@@ -1,0 +1,46 @@
+# compose.yaml is the lab model's rendering: the committed file must equal it, and
+# the rendering must keep the lab sealed and its bridges named.
+from __future__ import annotations
+
+import yaml
+
+from labctl.model import LAB, addressing
+from labctl.model.compose_file import compose_document, render_compose_file
+from tests.conftest import PROJECT
+
+
+def test_committed_compose_file_is_the_models_rendering() -> None:
+    committed = (PROJECT / "compose.yaml").read_text()
+    assert committed == render_compose_file(), "run: labctl compose-file > compose.yaml"
+
+
+def test_every_network_is_internal_with_a_named_bridge_of_at_most_15_chars() -> None:
+    networks = compose_document()["networks"]
+    assert set(networks) == {n.name for n in LAB.networks}
+    for name, network in networks.items():
+        assert network["internal"] is True, name
+        bridge = network["driver_opts"]["com.docker.network.bridge.name"]
+        assert bridge == LAB.network(name).bridge and len(bridge) <= 15
+
+
+def test_roles_get_the_models_addresses_on_exactly_their_networks() -> None:
+    plan = addressing("compose")
+    services = compose_document()["services"]
+    for role in LAB.roles:
+        networks = services[role.name]["networks"]
+        assert set(networks) == set(role.networks)
+        for network, settings in networks.items():
+            assert settings["ipv4_address"] == plan.address(role, network)
+
+
+def test_controller_captures_from_outside_the_roles_with_only_net_raw() -> None:
+    controller = compose_document()["services"]["controller"]
+    assert controller["network_mode"] == "host"
+    assert controller["cap_add"] == ["NET_RAW"]
+    assert "privileged" not in controller
+
+
+def test_rendering_is_valid_yaml_with_a_base_image_build_argument() -> None:
+    document = yaml.safe_load(render_compose_file())
+    args = document["services"]["sender-mta"]["build"]["args"]
+    assert args["BASE_IMAGE"].startswith("${MAILLAB_BASE_IMAGE:-python:3.11")

@@ -1,0 +1,184 @@
+# The SMTP server state machine joined in memory with a scripted client.
+from __future__ import annotations
+
+import base64
+
+from labctl.protocols import smtp
+
+
+class EchoApp:
+    """A minimal application: accepts everything, records messages, checks one password."""
+
+    def __init__(self, max_message_size: int = 10_000) -> None:
+        self.conn = smtp.ServerConnection(max_message_size=max_message_size)
+        self.messages: list[bytes] = []
+        self.events: list[smtp.Event] = []
+        self.output = self.conn.send(smtp.Reply.of(220, "test ESMTP"))
+
+    def state(self) -> smtp.SmtpState:
+        return self.conn.state
+
+    def feed(self, data: bytes) -> bytes:
+        """Feed client bytes, answer every event, return what the server wrote."""
+        self.conn.receive_data(data)
+        out = b""
+        while True:
+            event = self.conn.next_event()
+            if isinstance(event, smtp.NeedData | smtp.ConnectionClosed):
+                return out
+            self.events.append(event)
+            out += self.conn.send(self.answer(event))
+
+    def answer(self, event: smtp.Event) -> smtp.Reply:
+        match event:
+            case smtp.ProtocolErrorEvent(reply=reply):
+                return reply
+            case smtp.Hello(extended=True):
+                return smtp.Reply(250, ("test", "8BITMIME", "AUTH PLAIN"))
+            case smtp.MessageReceived(data=data):
+                self.messages.append(data)
+                return smtp.Reply.of(250, "2.0.0 queued")
+            case smtp.AuthRequested(initial_response=None):
+                return smtp.Reply.of(334, "")
+            case smtp.AuthRequested(initial_response=text) | smtp.AuthResponse(response=text):
+                ok = base64.b64decode(text or "") == b"\0alice\0pw"
+                return smtp.Reply.of(235 if ok else 535, "auth result")
+            case smtp.CommandReceived(command=smtp.Command(verb="DATA")):
+                return smtp.Reply.of(354, "go ahead")
+            case smtp.CommandReceived(command=smtp.Command(verb="QUIT")):
+                return smtp.Reply.of(221, "bye")
+        return smtp.Reply.of(250, "OK")
+
+
+def codes(output: bytes) -> list[int]:
+    return [smtp.parse_reply_line(line)[0] for line in output.splitlines() if line[3:4] == b" "]
+
+
+def test_full_dialog_exact_replies() -> None:
+    app = EchoApp()
+    assert app.output == b"220 test ESMTP\r\n"
+    assert app.feed(b"EHLO client\r\n") == b"250-test\r\n250-8BITMIME\r\n250 AUTH PLAIN\r\n"
+    assert app.feed(b"MAIL FROM:<alice@crepes.fr>\r\n") == b"250 OK\r\n"
+    assert app.feed(b"RCPT TO:<bob@hamburger.edu>\r\n") == b"250 OK\r\n"
+    assert app.feed(b"DATA\r\n") == b"354 go ahead\r\n"
+    assert app.state() is smtp.SmtpState.DATA
+    assert app.feed(b"Subject: hi\r\n\r\nhello\r\n.\r\n") == b"250 2.0.0 queued\r\n"
+    assert app.messages == [b"Subject: hi\r\n\r\nhello\r\n"]
+    assert app.feed(b"QUIT\r\n") == b"221 bye\r\n"
+    assert app.state() is smtp.SmtpState.CLOSED
+
+
+def test_pipelined_commands_and_data_in_one_chunk() -> None:
+    app = EchoApp()
+    out = app.feed(
+        b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\n"
+        b"body\r\n.\r\nQUIT\r\n"
+    )
+    assert codes(out) == [250, 250, 250, 250, 354, 250, 221]
+    assert app.messages == [b"body\r\n"]
+    rcpts = [e.address for e in app.events if isinstance(e, smtp.RcptTo)]
+    assert rcpts == ["c@d", "e@f"]
+
+
+def test_dot_stuffing_removed_and_terminator_split_across_chunks() -> None:
+    app = EchoApp()
+    app.feed(b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    assert app.feed(b"..leading dot\r\n..\r\n.. \r\nlast\r") == b""
+    assert app.feed(b"\n.") == b""
+    assert app.feed(b"\r") == b""
+    assert app.feed(b"\n") == b"250 2.0.0 queued\r\n"
+    assert app.messages == [b".leading dot\r\n.\r\n. \r\nlast\r\n"]
+
+
+def test_bare_lf_dot_does_not_end_data() -> None:
+    app = EchoApp()
+    app.feed(b"HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    assert app.feed(b"a\n.\nMAIL FROM:<x@y>\r\n") == b""  # no SMTP smuggling
+    assert app.feed(b".\r\n") == b"250 2.0.0 queued\r\n"
+    assert app.messages == [b"a\n.\nMAIL FROM:<x@y>\r\n"]
+
+
+def test_command_split_across_receive_calls() -> None:
+    app = EchoApp()
+    assert app.feed(b"EH") == b""
+    assert app.feed(b"LO c\r") == b""
+    assert codes(app.feed(b"\n")) == [250]
+
+
+def test_bad_sequence_gets_503_and_state_is_kept() -> None:
+    app = EchoApp()
+    assert app.feed(b"MAIL FROM:<a@b>\r\n") == b"503 5.5.1 Send EHLO/HELO first\r\n"
+    app.feed(b"EHLO c\r\n")
+    assert app.feed(b"RCPT TO:<c@d>\r\n").startswith(b"503")
+    assert app.feed(b"DATA\r\n").startswith(b"503")
+    app.feed(b"MAIL FROM:<a@b>\r\n")
+    assert app.feed(b"DATA\r\n") == b"503 5.5.1 Need RCPT command\r\n"
+    assert app.feed(b"MAIL FROM:<a@b>\r\n") == b"503 5.5.1 Nested MAIL command\r\n"
+    assert app.state() is smtp.SmtpState.MAIL
+    assert app.feed(b"RSET\r\n") == b"250 OK\r\n"
+    assert app.state() is smtp.SmtpState.READY
+
+
+def test_garbage_gets_error_replies_not_exceptions() -> None:
+    app = EchoApp()
+    assert app.feed(b"\x00\xff\xfe\r\n").startswith(b"500")
+    assert app.feed(b"FOO bar\r\n") == b"500 5.5.2 Command unrecognized\r\n"
+    assert app.feed(b"STARTTLS\r\n").startswith(b"502")
+    assert app.feed(b"EHLO\r\n").startswith(b"501")
+    app.feed(b"EHLO c\r\n")
+    assert app.feed(b"MAIL FROM:alice\r\n").startswith(b"501")
+    assert app.feed(b"NOOP " + b"x" * 600 + b"\r\n") == b"500 5.5.6 Line too long\r\n"
+    errors = [e for e in app.events if isinstance(e, smtp.ProtocolErrorEvent)]
+    assert errors[0].line == b"\x00\xff\xfe\r\n"
+
+
+def test_endless_line_is_cut_and_reported_once() -> None:
+    app = EchoApp()
+    assert codes(app.feed(b"x" * 20_000)) == [500]
+    assert app.feed(b"y" * 20_000) == b""
+    assert codes(app.feed(b"tail\r\nNOOP\r\n")) == [250]
+
+
+def test_message_size_limit() -> None:
+    app = EchoApp(max_message_size=100)
+    app.feed(b"EHLO c\r\n")
+    assert app.feed(b"MAIL FROM:<a@b> SIZE=1000\r\n").startswith(b"552")
+    app.feed(b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    assert app.feed(b"x" * 80 + b"\r\n" + b"y" * 80 + b"\r\n.\r\n").startswith(b"552")
+    assert app.messages == []
+    assert app.state() is smtp.SmtpState.READY
+
+
+def test_data_line_over_1000_octets_rejected_after_data() -> None:
+    app = EchoApp()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    assert app.feed(b"z" * 1200 + b"\r\nok\r\n.\r\n").startswith(b"500 5.5.6")
+    assert app.feed(b"NOOP\r\n") == b"250 OK\r\n"
+
+
+def test_auth_plain_initial_response_and_challenge() -> None:
+    good = base64.b64encode(b"\0alice\0pw")
+    app = EchoApp()
+    app.feed(b"EHLO c\r\n")
+    assert app.feed(b"AUTH PLAIN " + good + b"\r\n") == b"235 auth result\r\n"
+    app = EchoApp()
+    app.feed(b"EHLO c\r\n")
+    assert app.feed(b"AUTH PLAIN\r\n") == b"334 \r\n"
+    assert app.state() is smtp.SmtpState.AUTH
+    assert app.feed(base64.b64encode(b"\0alice\0bad") + b"\r\n") == b"535 auth result\r\n"
+    assert app.state() is smtp.SmtpState.READY
+
+
+def test_auth_not_allowed_in_transaction() -> None:
+    app = EchoApp()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\n")
+    assert app.feed(b"AUTH PLAIN x\r\n").startswith(b"503")
+
+
+def test_eof_gives_connection_closed() -> None:
+    conn = smtp.ServerConnection()
+    conn.receive_data(b"EHLO c\r\n")
+    assert isinstance(conn.next_event(), smtp.Hello)
+    conn.send(smtp.Reply.of(250, "ok"))
+    conn.receive_data(b"")
+    assert isinstance(conn.next_event(), smtp.ConnectionClosed)
