@@ -14,7 +14,8 @@ from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import Runtime, addressing
 from labctl.model.compose_file import render_compose_file
-from labctl.reports import Report, render_json, render_table
+from labctl.analysis import PcapError, analyze_captures
+from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
 
 
@@ -82,16 +83,12 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from labctl.analysis import analyze_captures
-    from labctl.reports import hops_to_json
-
     pcaps = {Path(p).stem: Path(p) for p in args.pcaps}
-    hops = analyze_captures(pcaps, addressing(args.runtime))
+    hops = [HopReport.from_hop(h) for h in analyze_captures(pcaps, addressing(args.runtime))]
     if args.format == "json":
-        print(json.dumps(hops_to_json(hops), indent=2))
+        print(json.dumps([h.model_dump(mode="json") for h in hops], indent=2))
     else:
-        report = Report.from_hops(hops)
-        print(render_table(report))
+        print(render_hops(hops), end="")
     return 0
 
 
@@ -103,13 +100,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress(f"running {scenario_path.name} on the {backend.runtime} lab")
     client = ControllerClient(backend.controller_url())
     body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path)}
-    report = Report.from_dict(client.request("POST", "/runs", body)["report"])
+    report = Report.model_validate(client.request("POST", "/runs", body)["report"])
     print(render_json(report) if args.format == "json" else render_table(report))
     return 0 if report.passed else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    report = Report.from_dict(_controller(args).request("GET", f"/runs/{args.run_id}")["report"])
+    report = Report.model_validate(
+        _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
+    )
     print(render_json(report) if args.format == "json" else render_table(report))
     return 0
 
@@ -175,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         print(f"labctl: {error}", file=sys.stderr)
         return 2
-    except (LabError, ControllerError, OSError) as error:
+    except (LabError, ControllerError, PcapError, OSError) as error:
         print(f"labctl: {error}", file=sys.stderr)
         return 1
 

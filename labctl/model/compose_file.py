@@ -94,7 +94,7 @@ def compose_document(lab: Lab = LAB) -> dict[str, Any]:
         }
         for network in lab.networks
     }
-    volumes = {f"{role.name}-data": {} for role in lab.mail_servers()}
+    volumes: dict[str, dict[str, str]] = {f"{r.name}-data": {} for r in lab.mail_servers()}
     return {"name": lab.name, "services": services, "networks": networks, "volumes": volumes}
 
 

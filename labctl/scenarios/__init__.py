@@ -6,6 +6,15 @@ from labctl.scenarios.runner import run_scenario
 from labctl.scenarios.schema import Scenario, scenario_json_schema
 
 __all__ = [
-    "CHECKS", "Evidence", "LabActions", "Scenario", "ScenarioError", "SentMessage",
-    "evaluate", "load_scenario", "parse_scenario", "run_scenario", "scenario_json_schema",
+    "CHECKS",
+    "Evidence",
+    "LabActions",
+    "Scenario",
+    "ScenarioError",
+    "SentMessage",
+    "evaluate",
+    "load_scenario",
+    "parse_scenario",
+    "run_scenario",
+    "scenario_json_schema",
 ]

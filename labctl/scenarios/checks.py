@@ -13,10 +13,11 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from labctl.analysis.results import Conversation, Hop
+from labctl.analysis import Conversation, Hop, extract_smtp_dialog
 from labctl.model import SMTP, UNKNOWN
 from labctl.reports.model import CheckResult
 from labctl.scenarios.actions import SentMessage
+from labctl.scenarios.dialog_rule import missing_step
 from labctl.scenarios.schema import (
     Check,
     HopProtocolCheck,
@@ -24,7 +25,6 @@ from labctl.scenarios.schema import (
     Scenario,
     SmtpDialogCheck,
 )
-from labctl.scenarios.smtp_dialog import dialog_steps, missing_step
 
 REQUIRED_HEADERS = ("To", "From", "Subject", "Date", "Message-ID")
 
@@ -87,7 +87,7 @@ def check_smtp_dialog(check: SmtpDialogCheck, evidence: Evidence) -> CheckResult
         return _result(check, False, f"hop {check.hop}: no SMTP conversation, observed {shown}")
     problems: list[str] = []
     for conversation in smtp:
-        problem = missing_step(dialog_steps(conversation.transcript))
+        problem = missing_step(extract_smtp_dialog(conversation.segments).steps)
         if problem is None:
             where = f"{conversation.client} -> {conversation.server}"
             return _result(check, True, f"hop {check.hop}: complete SMTP dialog ({where})")
@@ -132,7 +132,8 @@ def check_message_received(check: MessageReceivedCheck, evidence: Evidence) -> C
     matches = [m for m in map(_parse, fetched) if _message_id(m["Message-ID"]) == wanted]
     if not matches:
         return _result(
-            check, False,
+            check,
+            False,
             f"{check.role} fetched {len(fetched)} message(s), none with Message-ID <{wanted}>",
         )
     got, original = matches[0], _parse(sent.raw)
@@ -141,7 +142,8 @@ def check_message_received(check: MessageReceivedCheck, evidence: Evidence) -> C
         return _result(check, False, f"message <{wanted}> lacks header(s) {', '.join(missing)}")
     if str(got["Subject"]) != str(original["Subject"]):
         return _result(
-            check, False,
+            check,
+            False,
             f"Subject differs: sent {str(original['Subject'])!r}, fetched {str(got['Subject'])!r}",
         )
     sent_body, got_body = _body_lines(original), _body_lines(got)
@@ -151,12 +153,14 @@ def check_message_received(check: MessageReceivedCheck, evidence: Evidence) -> C
             min(len(sent_body), len(got_body)),
         )
         return _result(
-            check, False,
+            check,
+            False,
             f"body of <{wanted}> differs from the one sent at line {line + 1} "
             f"(sent {len(sent_body)} lines, fetched {len(got_body)})",
         )
     return _result(
-        check, True,
+        check,
+        True,
         f"{check.role} fetched <{wanted}>: same body, {', '.join(REQUIRED_HEADERS)} present",
     )
 

@@ -28,9 +28,14 @@ from labctl.scenarios.schema import (
 
 # The model holding the fields of a mapping, by the last key of the mapping's location.
 _MODEL_AT: dict[str, type[BaseModel]] = {
-    "": Scenario, "setup": Setup, "steps": Step, "send": SendStep,
-    "wait_delivered": WaitDeliveredStep, "fetch": FetchStep,
-    "hop_protocol": HopProtocolCheck, "smtp_dialog": SmtpDialogCheck,
+    "": Scenario,
+    "setup": Setup,
+    "steps": Step,
+    "send": SendStep,
+    "wait_delivered": WaitDeliveredStep,
+    "fetch": FetchStep,
+    "hop_protocol": HopProtocolCheck,
+    "smtp_dialog": SmtpDialogCheck,
     "message_received": MessageReceivedCheck,
 }
 

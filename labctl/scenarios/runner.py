@@ -39,7 +39,8 @@ async def _wait(
     index: int, step: WaitDeliveredStep, actions: LabActions, evidence: Evidence
 ) -> None:
     sends = [
-        i for i, s in enumerate(evidence.scenario.steps[:index])
+        i
+        for i, s in enumerate(evidence.scenario.steps[:index])
         if isinstance(s.action, SendStep) and s.action.to == step.to
     ]
     sent = evidence.sent.get(sends[-1]) if sends else None

@@ -1,33 +1,46 @@
 # The scenario file format: pydantic models (extra fields forbidden) and its JSON Schema.
 #
-# A scenario is what an instructor writes to grade one exercise. It lives in
-# `scenarios/<name>.yaml` and reads top to bottom:
-#
-#     name: basic-delivery
-#     description: Alice sends Bob one message; Bob fetches it over POP3.
-#     setup:
-#       fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap)
-#     steps:                          # run in order; each step is a one-key mapping
-#       - send:                       # a user agent submits a message to its server
-#           from: sender-ua           # the role sending (default sender-ua)
-#           to: bob@hamburger.edu
-#           subject: Hello Bob
-#           body: Are you coming tonight?
-#           headers: {X-Exercise: "1"}   # optional extra headers
-#       - wait_delivered:             # until the last message sent to `to` is in its mailbox
-#           to: bob@hamburger.edu
-#           timeout_s: 30
-#       - fetch:                      # a user agent downloads its mailbox
-#           role: receiver-ua
-#           protocol: pop3            # default: setup.fetch_protocol
-#           delete: false             # POP3 download-and-delete or download-and-keep
-#     checks:                         # graded from the packets; `type` picks the check
-#       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
-#       - {name: ..., points: 2, type: smtp_dialog, hop: sender-mta -> receiver-mta}
-#       - {name: ..., points: 2, type: message_received, role: receiver-ua, of_step: last send}
-#
-# Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` is such an
-# index or "last send". Roles and hops are checked against labctl.model.LAB when loaded.
+# The format itself is documented in the module docstring below (help(labctl.scenarios.schema)).
+"""Scenario file format.
+
+A scenario is what an instructor writes to grade one exercise. It lives in
+`scenarios/<name>.yaml` and reads top to bottom:
+
+    name: basic-delivery
+    description: Alice sends Bob one message; Bob fetches it over POP3.
+    setup:
+      fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap)
+    steps:                          # run in order; each step is a one-key mapping
+      - send:                       # a user agent submits a message to its server
+          from: sender-ua           # the role sending (default sender-ua)
+          to: bob@hamburger.edu
+          subject: Hello Bob
+          body: Are you coming tonight?
+          headers: {X-Exercise: "1"}   # optional extra headers
+      - wait_delivered:             # until the last message sent to `to` is in its mailbox
+          to: bob@hamburger.edu
+          timeout_s: 30
+      - fetch:                      # a user agent downloads its mailbox
+          role: receiver-ua
+          protocol: pop3            # default: setup.fetch_protocol
+          delete: false             # POP3 download-and-delete or download-and-keep
+    checks:                         # graded from the packets; `type` picks the check
+      - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
+      - {name: ..., points: 2, type: smtp_dialog, hop: sender-mta -> receiver-mta}
+      - {name: ..., points: 2, type: message_received, role: receiver-ua, of_step: last send}
+
+Checks (each earns its `points` when it passes, nothing otherwise):
+- hop_protocol: every conversation on the hop speaks `expect` (identified from the bytes,
+  not the port), and there is at least one. Fails naming the protocols observed.
+- smtp_dialog: one SMTP conversation on the hop holds, in order, 220, HELO or EHLO,
+  MAIL FROM, RCPT TO, DATA, 354, the lone ".", 250, QUIT, 221. Fails naming the step.
+- message_received: `role` fetched the message of send step `of_step` (same Message-ID,
+  same Subject and body, To/From/Subject/Date/Message-ID headers present).
+
+Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` is such an
+index or "last send". Roles and hops are checked against labctl.model.LAB when loaded.
+"""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -221,8 +234,9 @@ class Scenario(_Strict):
             if isinstance(action, SendStep):
                 sent_to.add(action.to)
             elif isinstance(action, WaitDeliveredStep) and action.to not in sent_to:
-                raise FieldProblem(f"steps[{i}].wait_delivered.to",
-                                   f"no earlier send step to {action.to}")
+                raise FieldProblem(
+                    f"steps[{i}].wait_delivered.to", f"no earlier send step to {action.to}"
+                )
         fetchers = {s.action.role for s in self.steps if isinstance(s.action, FetchStep)}
         for i, check in enumerate(self.checks):
             if isinstance(check, MessageReceivedCheck):

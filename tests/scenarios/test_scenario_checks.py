@@ -6,11 +6,11 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import pytest
-from conftest import conversation, hop
 
 from labctl.analysis.results import Hop
 from labctl.scenarios import Evidence, SentMessage, evaluate, parse_scenario
 from labctl.scenarios.schema import Check, Scenario
+from tests.scenarios.scenario_builders import conversation, hop
 
 SCENARIO = """
 name: checks
@@ -63,8 +63,9 @@ def test_hop_protocol_mixed_fails_and_empty_connections_are_ignored(scenario: Sc
         conversation("sender-ua", "sender-mta", "HTTP"),
     )
     assert run(scenario, 0, [mixed]).output.endswith("observed SMTP, HTTP")
-    only_empty = hop("sender-ua -> sender-mta", conversation("sender-ua", "sender-mta", "SMTP"),
-                     empty)
+    only_empty = hop(
+        "sender-ua -> sender-mta", conversation("sender-ua", "sender-mta", "SMTP"), empty
+    )
     assert run(scenario, 0, [only_empty]).passed
 
 
@@ -80,10 +81,16 @@ def test_smtp_dialog_passes_when_one_conversation_is_complete(
 
 def test_smtp_dialog_names_the_missing_step(scenario: Scenario, server_dialog: list[str]) -> None:
     no_quit = [line for line in server_dialog if not line.startswith(("C: QUIT", "S: 221"))]
-    result = run(scenario, 1, [
-        hop("sender-mta -> receiver-mta", conversation("sender-mta", "receiver-mta", "SMTP",
-                                                       no_quit))
-    ])
+    result = run(
+        scenario,
+        1,
+        [
+            hop(
+                "sender-mta -> receiver-mta",
+                conversation("sender-mta", "receiver-mta", "SMTP", no_quit),
+            )
+        ],
+    )
     assert not result.passed and result.score == 0
     assert result.output == "hop sender-mta -> receiver-mta: SMTP dialog missing QUIT after 250"
 
@@ -112,8 +119,9 @@ def compose(body: str = "Hi Bob,\n\nTonight?\n", **headers: str) -> tuple[str, b
 
 def sent_and_fetched(sent: bytes, message_id: str, *fetched: bytes) -> dict[str, Any]:
     return {
-        "sent": {0: SentMessage(message_id.strip("<>"), sent, "alice@crepes.fr",
-                                "bob@hamburger.edu")},
+        "sent": {
+            0: SentMessage(message_id.strip("<>"), sent, "alice@crepes.fr", "bob@hamburger.edu")
+        },
         "fetched": {"receiver-ua": list(fetched)},
     }
 
@@ -138,9 +146,10 @@ def test_message_received_failures(scenario: Scenario) -> None:
         f"receiver-ua fetched 1 message(s), none with Message-ID {message_id}"
     )
     changed = raw.replace(b"Tonight?", b"Tomorrow?")
-    assert "differs from the one sent at line 3" in run(
-        scenario, 2, **sent_and_fetched(raw, message_id, changed)
-    ).output
+    assert (
+        "differs from the one sent at line 3"
+        in run(scenario, 2, **sent_and_fetched(raw, message_id, changed)).output
+    )
     no_date = b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"Date:"))
     assert run(scenario, 2, **sent_and_fetched(raw, message_id, no_date)).output.endswith(
         "lacks header(s) Date"

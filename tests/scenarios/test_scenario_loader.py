@@ -19,8 +19,11 @@ def test_basic_delivery_scenario_loads() -> None:
     assert isinstance(send, SendStep)
     assert (send.from_, send.to) == ("sender-ua", "bob@hamburger.edu")
     hops = [c.hop for c in scenario.checks if isinstance(c, HopProtocolCheck)]
-    assert hops == ["sender-ua -> sender-mta", "sender-mta -> receiver-mta",
-                    "receiver-ua -> receiver-mta"]
+    assert hops == [
+        "sender-ua -> sender-mta",
+        "sender-mta -> receiver-mta",
+        "receiver-ua -> receiver-mta",
+    ]
     assert [c.type for c in scenario.checks][-2:] == ["smtp_dialog", "message_received"]
     assert sum(c.points for c in scenario.checks) == 7
 
@@ -47,8 +50,10 @@ def test_fetch_protocol_defaults_to_setup() -> None:
 
 
 def test_json_text_is_accepted() -> None:
-    text = ('{"name": "j", "steps": [{"send": {"to": "bob@hamburger.edu", "subject": "s",'
-            ' "body": "b"}}], "checks": [{"name": "c", "points": 1, "type": "smtp_dialog"}]}')
+    text = (
+        '{"name": "j", "steps": [{"send": {"to": "bob@hamburger.edu", "subject": "s",'
+        ' "body": "b"}}], "checks": [{"name": "c", "points": 1, "type": "smtp_dialog"}]}'
+    )
     assert parse_scenario(text, "POST /scenarios").checks[0].type == "smtp_dialog"
 
 
@@ -112,12 +117,19 @@ def test_missing_file() -> None:
         ("", "request:1: a scenario is a mapping with name, steps and checks, got nothing"),
         ("name: x\nsteps: []\nchecks: []\n", "request:2: steps: List should have at least 1"),
         ("name: x\n", "request:1: steps: missing required field (and 1 more problem)"),
-        ("name: x\nchecks: [{name: c, points: 1, type: message_received}]\n"
-         "steps: [{fetch: {}}]\n", "request:2: checks[0].of_step: \"last send\": the scenario"),
-        ("name: x\nsteps: [{send: {to: bob, subject: s, body: b}}]\n",
-         "request:2: steps[0].send.to: 'bob' is not a mail address"),
-        ("name: x\nsteps: [{sned: {}}]\n", "request:2: steps[0].sned: unknown field (fields: "
-         "send, wait_delivered, fetch)"),
+        (
+            "name: x\nchecks: [{name: c, points: 1, type: message_received}]\n"
+            "steps: [{fetch: {}}]\n",
+            'request:2: checks[0].of_step: "last send": the scenario',
+        ),
+        (
+            "name: x\nsteps: [{send: {to: bob, subject: s, body: b}}]\n",
+            "request:2: steps[0].send.to: 'bob' is not a mail address",
+        ),
+        (
+            "name: x\nsteps: [{sned: {}}]\n",
+            "request:2: steps[0].sned: unknown field (fields: send, wait_delivered, fetch)",
+        ),
     ],
 )
 def test_parse_scenario_errors(text: str, expected: str) -> None:

@@ -7,14 +7,20 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import pytest
-from conftest import conversation, hop
 
 from labctl.analysis.results import Conversation, Hop
 from labctl.model import LAB
 from labctl.reports import Report
-from labctl.scenarios import LabActions, SentMessage, load_scenario, parse_scenario, run_scenario
-from labctl.scenarios import runner
+from labctl.scenarios import (
+    LabActions,
+    SentMessage,
+    load_scenario,
+    parse_scenario,
+    run_scenario,
+    runner,
+)
 from labctl.scenarios.schema import Scenario, Step, WaitDeliveredStep
+from tests.scenarios.scenario_builders import conversation, hop
 
 BASIC = Path(__file__).resolve().parents[2] / "scenarios" / "basic-delivery.yaml"
 
@@ -22,8 +28,9 @@ BASIC = Path(__file__).resolve().parents[2] / "scenarios" / "basic-delivery.yaml
 class MemoryLab:
     """A lab in memory: sending delivers at once and records the transcripts of each hop."""
 
-    def __init__(self, *, deliver: bool = True, quit_after_data: bool = True,
-                 submit_protocol: str = "SMTP") -> None:
+    def __init__(
+        self, *, deliver: bool = True, quit_after_data: bool = True, submit_protocol: str = "SMTP"
+    ) -> None:
         self.deliver = deliver
         self.quit_after_data = quit_after_data
         self.submit_protocol = submit_protocol
@@ -43,29 +50,65 @@ class MemoryLab:
             hops.setdefault(name, hop(name)).conversations.append(c)
         return list(hops.values())
 
-    async def send(self, role: str, to: str, subject: str, body: str,
-                   headers: dict[str, str]) -> SentMessage:
+    async def send(
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+    ) -> SentMessage:
         self.calls.append(("send", role, to))
         sender = LAB.role(role).user or ""
         message = EmailMessage()
-        for name, value in [("From", sender), ("To", to), ("Subject", subject),
-                            ("Date", formatdate()), ("Message-ID", make_msgid(domain="lab")),
-                            *headers.items()]:
+        for name, value in [
+            ("From", sender),
+            ("To", to),
+            ("Subject", subject),
+            ("Date", formatdate()),
+            ("Message-ID", make_msgid(domain="lab")),
+            *headers.items(),
+        ]:
             message[name] = value
         message.set_content(body)
         raw = bytes(message)
-        envelope = [f"C: MAIL FROM:<{sender}>", "S: 250 ok", f"C: RCPT TO:<{to}>", "S: 250 ok",
-                    "C: DATA", "S: 354 go", *(f"C: {line}" for line in raw.decode().splitlines()),
-                    "C: .", "S: 250 queued"]
+        envelope = [
+            f"C: MAIL FROM:<{sender}>",
+            "S: 250 ok",
+            f"C: RCPT TO:<{to}>",
+            "S: 250 ok",
+            "C: DATA",
+            "S: 354 go",
+            *(f"C: {line}" for line in raw.decode().splitlines()),
+            "C: .",
+            "S: 250 queued",
+        ]
         ending = ["C: QUIT", "S: 221 bye"] if self.quit_after_data else []
-        self.conversations.append(conversation(
-            role, "sender-mta", self.submit_protocol,
-            ["S: 220 mail.crepes.fr", "C: EHLO pc", "S: 250 hi", *envelope, "C: QUIT",
-             "S: 221 bye"]))
-        self.conversations.append(conversation(
-            "sender-mta", "receiver-mta", "SMTP",
-            ["S: 220 mail.hamburger.edu", "C: EHLO mail.crepes.fr", "S: 250-hi", "S: 250 SIZE",
-             *envelope, *ending]))
+        self.conversations.append(
+            conversation(
+                role,
+                "sender-mta",
+                self.submit_protocol,
+                [
+                    "S: 220 mail.crepes.fr",
+                    "C: EHLO pc",
+                    "S: 250 hi",
+                    *envelope,
+                    "C: QUIT",
+                    "S: 221 bye",
+                ],
+            )
+        )
+        self.conversations.append(
+            conversation(
+                "sender-mta",
+                "receiver-mta",
+                "SMTP",
+                [
+                    "S: 220 mail.hamburger.edu",
+                    "C: EHLO mail.crepes.fr",
+                    "S: 250-hi",
+                    "S: 250 SIZE",
+                    *envelope,
+                    *ending,
+                ],
+            )
+        )
         if self.deliver:
             self.mailboxes.setdefault(to, []).append(b"Return-Path: <x>\r\n" + raw)
         return SentMessage(str(message["Message-ID"]), raw, sender, to)
@@ -80,8 +123,11 @@ class MemoryLab:
         messages = list(self.mailboxes.get(address, []))
         if delete:
             self.mailboxes[address] = []
-        self.conversations.append(conversation(
-            role, "receiver-mta", protocol.upper(), ["S: +OK ready", "C: QUIT", "S: +OK bye"]))
+        self.conversations.append(
+            conversation(
+                role, "receiver-mta", protocol.upper(), ["S: +OK ready", "C: QUIT", "S: +OK bye"]
+            )
+        )
         return messages
 
 
@@ -92,8 +138,9 @@ class BrokenLab(MemoryLab):
         super().__init__()
         self.broken = broken
 
-    async def send(self, role: str, to: str, subject: str, body: str,
-                   headers: dict[str, str]) -> SentMessage:
+    async def send(
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+    ) -> SentMessage:
         if self.broken == "send":
             raise ConnectionRefusedError("sender-mta port 587 refused")
         return await super().send(role, to, subject, body, headers)
@@ -129,10 +176,16 @@ async def test_basic_delivery_passes(basic: Scenario) -> None:
     assert by_name(report) == {}
     assert (report.passed, report.score, report.max_score) == (True, 7, 7)
     assert [c[0] for c in lab.calls] == [
-        "start_capture", "send", "wait_delivered", "fetch", "stop_capture"]
+        "start_capture",
+        "send",
+        "wait_delivered",
+        "fetch",
+        "stop_capture",
+    ]
     assert lab.calls[3] == ("fetch", "receiver-ua", "pop3", True)
-    assert sorted((h.client_role, h.server_role, h.network, tuple(h.protocols))
-                  for h in report.hops) == [
+    assert sorted(
+        (h.client_role, h.server_role, h.network, tuple(h.protocols)) for h in report.hops
+    ) == [
         ("receiver-ua", "receiver-mta", "bob-lan", ("POP3",)),
         ("sender-mta", "receiver-mta", "internet", ("SMTP",)),
         ("sender-ua", "sender-mta", "alice-lan", ("SMTP",)),
@@ -141,13 +194,14 @@ async def test_basic_delivery_passes(basic: Scenario) -> None:
 
 
 async def test_wrong_protocol_and_incomplete_dialog_lose_their_points(basic: Scenario) -> None:
-    report = await run_scenario(basic, MemoryLab(quit_after_data=False, submit_protocol="POP3"),
-                                "memory")
+    report = await run_scenario(
+        basic, MemoryLab(quit_after_data=False, submit_protocol="POP3"), "memory"
+    )
+    submission = "hop sender-ua -> sender-mta: expected SMTP, observed POP3"
+    dialog = "hop sender-mta -> receiver-mta: SMTP dialog missing QUIT after 250"
     assert by_name(report) == {
-        "Alice's user agent submits with SMTP":
-            "hop sender-ua -> sender-mta: expected SMTP, observed POP3",
-        "The servers run the whole SMTP dialog":
-            "hop sender-mta -> receiver-mta: SMTP dialog missing QUIT after 250",
+        "Alice's user agent submits with SMTP": submission,
+        "The servers run the whole SMTP dialog": dialog,
     }
     assert (report.passed, report.score) == (False, 4)
 
@@ -162,7 +216,8 @@ async def test_failed_send_still_reports(basic: Scenario) -> None:
     assert "steps[0] (send) failed: ConnectionRefusedError: sender-mta port 587 refused" in received
     assert "steps[1] (wait_delivered) failed: skipped: the message to bob@hamburger.edu" in received
     assert failed["The servers talk SMTP"].startswith(
-        "hop sender-mta -> receiver-mta: expected SMTP, observed nothing (run: ")
+        "hop sender-mta -> receiver-mta: expected SMTP, observed nothing (run: "
+    )
     assert [c[0] for c in lab.calls] == ["start_capture", "fetch", "stop_capture"]
 
 
@@ -179,8 +234,10 @@ async def test_capture_trouble_still_reports(basic: Scenario, broken: str) -> No
     assert isinstance(report, Report) and report.backend == "memory"
     if broken == "stop_capture":
         assert report.hops == [] and report.score == 2  # only message_received holds
-        assert "capture could not be stopped or analysed: RuntimeError: pcap truncated" in (
-            by_name(report)["The servers talk SMTP"])
+        assert (
+            "capture could not be stopped or analysed: RuntimeError: pcap truncated"
+            in (by_name(report)["The servers talk SMTP"])
+        )
     else:
         assert report.passed  # the capture was still analysed at stop
 
@@ -212,8 +269,14 @@ class HangingLab(MemoryLab):
 
 async def test_a_hanging_wait_is_cut_off(basic: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "WAIT_GRACE_S", 0.01)
-    quick = basic.model_copy(update={"steps": [
-        basic.steps[0], Step(wait_delivered=WaitDeliveredStep(to="bob@hamburger.edu",
-                                                              timeout_s=0.01)), basic.steps[2]]})
+    quick = basic.model_copy(
+        update={
+            "steps": [
+                basic.steps[0],
+                Step(wait_delivered=WaitDeliveredStep(to="bob@hamburger.edu", timeout_s=0.01)),
+                basic.steps[2],
+            ]
+        }
+    )
     report = await run_scenario(quick, HangingLab(), "memory")
     assert report.passed  # the message was there all along; only the wait was stuck

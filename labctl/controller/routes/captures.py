@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from labctl.capture.tcpdump import CaptureError
 from labctl.controller.captures import CaptureSession, CaptureStateError
 from labctl.controller.deps import StateDep
-from labctl.reports import hops_to_json
+from labctl.reports import HopReport
 
 router = APIRouter(prefix="/captures", tags=["captures"])
 
@@ -78,6 +78,7 @@ def analysis(capture_id: str, state: StateDep) -> list[dict[str, Any]]:
     """Hops, protocols and transcripts found in a stopped capture."""
     _session(state, capture_id)
     try:
-        return hops_to_json(state.captures.analyse(capture_id))
+        hops = state.captures.analyse(capture_id)
+        return [HopReport.from_hop(h).model_dump(mode="json") for h in hops]
     except CaptureStateError as error:
         raise HTTPException(409, str(error)) from None

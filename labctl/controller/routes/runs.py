@@ -39,7 +39,7 @@ async def create_run(body: RunCreate, state: StateDep) -> RunPublic:
         actions = ControllerLabActions(state, label="run")
         report = await run_scenario(scenario, actions, state.plan.runtime.value)
     run_id = f"run-{secrets.token_hex(4)}"
-    state.runs[run_id] = report.to_dict()
+    state.runs[run_id] = report.model_dump(mode="json")
     return RunPublic(id=run_id, report=state.runs[run_id])
 
 

@@ -1,0 +1,69 @@
+# The grading rule of the smtp_dialog check: the order the lecture says the dialog has.
+#
+# The dialog's steps come from labctl.analysis.extract_smtp_dialog (commands labelled
+# "EHLO", "MAIL FROM", ...; each complete reply labelled by its code; the message body as
+# one "message" step; the end-of-data line as "."). This module only decides whether
+# those steps hold the expected ones in order, and if not, names the first one missing.
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from labctl.analysis import SmtpStep
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A step the dialog must contain; a reply must be the answer to the step before it."""
+
+    labels: frozenset[str]
+    name: str
+    reply: bool = False
+
+
+# The server-to-server dialog of the lecture, in order.
+SERVER_DIALOG: tuple[Expected, ...] = (
+    Expected(frozenset({"220"}), "220", reply=True),
+    Expected(frozenset({"HELO", "EHLO"}), "HELO or EHLO"),
+    Expected(frozenset({"MAIL FROM"}), "MAIL FROM"),
+    Expected(frozenset({"RCPT TO"}), "RCPT TO"),
+    Expected(frozenset({"DATA"}), "DATA"),
+    Expected(frozenset({"354"}), "354", reply=True),
+    Expected(frozenset({"."}), 'the lone "."'),
+    Expected(frozenset({"250"}), "250", reply=True),
+    Expected(frozenset({"QUIT"}), "QUIT"),
+    Expected(frozenset({"221"}), "221", reply=True),
+)
+
+
+def _next_reply(steps: Sequence[SmtpStep], start: int) -> int | None:
+    return next((i for i in range(start, len(steps)) if not steps[i].from_client), None)
+
+
+def _next_command(steps: Sequence[SmtpStep], start: int, labels: frozenset[str]) -> int | None:
+    return next(
+        (i for i in range(start, len(steps)) if steps[i].from_client and steps[i].label in labels),
+        None,
+    )
+
+
+def missing_step(
+    steps: Sequence[SmtpStep], expected: tuple[Expected, ...] = SERVER_DIALOG
+) -> str | None:
+    """None when `steps` hold `expected` in order, else which step is missing or misplaced."""
+    pos, previous = 0, "the connection opened"
+    for want in expected:
+        if want.reply:
+            found = _next_reply(steps, pos)
+            if found is None:
+                return f"missing {want.name} (no reply after {previous})"
+            if steps[found].label not in want.labels:
+                return f"{previous} was answered with {steps[found].label}, expected {want.name}"
+        else:
+            found = _next_command(steps, pos, want.labels)
+            if found is None:
+                if _next_command(steps[:pos], 0, want.labels) is not None:
+                    return f"{want.name} out of order: it comes before {previous}"
+                return f"missing {want.name} after {previous}"
+        pos, previous = found + 1, want.name
+    return None

@@ -1,0 +1,48 @@
+# Builders shared by the scenario tests: analysed hops and conversations made by hand.
+# (A plain module, not conftest, so that importing it never picks another conftest.)
+from __future__ import annotations
+
+from pathlib import Path
+
+from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
+from labctl.model import LAB, addressing
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+PORTS = {"SMTP": 25, "POP3": 110, "IMAP": 143, "HTTP": 80}
+PLAN = addressing("compose")
+
+
+def segments(transcript: list[str]) -> list[Segment]:
+    """The bytes on the wire behind "C: ..."/"S: ..." lines, one segment per line."""
+    return [
+        Segment(line.startswith("C:"), line[3:].encode() + b"\r\n", float(i))
+        for i, line in enumerate(transcript)
+    ]
+
+
+def conversation(
+    client_role: str, server_role: str, protocol: str, transcript: list[str] | None = None
+) -> Conversation:
+    """A conversation between two lab roles, as the analyzer would report it."""
+    network = PLAN.shared_network(client_role, server_role)
+    lines = list(transcript or [])
+    return Conversation(
+        client=Endpoint(PLAN.address(client_role, network), 40000),
+        server=Endpoint(PLAN.address(server_role, network), PORTS.get(protocol, 25)),
+        network=network,
+        protocol=protocol,
+        client_role=client_role,
+        server_role=server_role,
+        segments=segments(lines),
+        transcript=lines,
+        handshake=True,
+        closed=True,
+    )
+
+
+def hop(hop_name: str, *conversations: Conversation) -> Hop:
+    """A hop named "client -> server" holding `conversations`."""
+    client, _, server = hop_name.partition(" -> ")
+    link = LAB.link_between(client, server)
+    network = link.network if link else PLAN.shared_network(client, server)
+    return Hop(client, server, network, f"captures/{network}.pcap", list(conversations))
