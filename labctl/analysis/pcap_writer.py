@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from labctl.analysis.packet_decode import LINKTYPE_ETHERNET
 from labctl.analysis.pcap_reader import (
@@ -41,7 +41,7 @@ class _FileWriter:
         if self._owns_stream:
             self._stream.close()
 
-    def __enter__(self) -> _FileWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -154,6 +154,7 @@ def reassemble_connection(group: list[TcpPacket]) -> TcpStream:
 
     directions = {side: _Direction([p for p in group if from_client(p) == side])
                   for side in (True, False)}
+    segments = _SegmentBuilder()
     syn = syn_ack = False
     for packet in group:
         side = from_client(packet)
@@ -168,7 +169,7 @@ def reassemble_connection(group: list[TcpPacket]) -> TcpStream:
             if ready is None:
                 stream.retransmissions += 1
             for data, timestamp in ready or []:
-                _deliver(stream, side, data, timestamp)
+                segments.add(side, data, timestamp)
         stream.client_fin |= side and packet.has(FIN)
         stream.server_fin |= not side and packet.has(FIN)
         stream.reset |= packet.has(RST)
@@ -177,19 +178,37 @@ def reassemble_connection(group: list[TcpPacket]) -> TcpStream:
         who = "client" if side else "server"
         stream.problems += [f"{who} → {'server' if side else 'client'}: {n}" for n in notes]
         for data, timestamp in ready:
-            _deliver(stream, side, data, timestamp)
+            segments.add(side, data, timestamp)
+    stream.segments = segments.finish()
     stream.closed = stream.client_fin or stream.server_fin or stream.reset
     return stream
 
 
-def _deliver(stream: TcpStream, from_client: bool, data: bytes, timestamp: float) -> None:
-    if not data:
-        return
-    last = stream.segments[-1] if stream.segments else None
-    if last is not None and last.from_client == from_client:
-        stream.segments[-1] = Segment(from_client, last.data + data, last.timestamp)
-    else:
-        stream.segments.append(Segment(from_client, data, timestamp))
+class _SegmentBuilder:
+    """Merges delivered bytes into direction-alternating Segments (without quadratic copying)."""
+
+    def __init__(self) -> None:
+        self.segments: list[Segment] = []
+        self.side: bool | None = None
+        self.chunks: list[bytes] = []
+        self.timestamp = 0.0
+
+    def add(self, from_client: bool, data: bytes, timestamp: float) -> None:
+        if not data:
+            return
+        if from_client != self.side:
+            self._close_run()
+            self.side, self.timestamp = from_client, timestamp
+        self.chunks.append(data)
+
+    def _close_run(self) -> None:
+        if self.side is not None and self.chunks:
+            self.segments.append(Segment(self.side, b"".join(self.chunks), self.timestamp))
+        self.chunks = []
+
+    def finish(self) -> list[Segment]:
+        self._close_run()
+        return self.segments
 
 
 def reassemble(packets: list[TcpPacket]) -> list[TcpStream]:

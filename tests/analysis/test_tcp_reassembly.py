@@ -1,0 +1,115 @@
+# tcp_reassembly: client choice, handshake/close flags, reordering, retransmissions,
+# gaps, connection reuse; tshark's own reassembly of the real captures is the oracle.
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from labctl.analysis.packet_build import TcpStreamSynthesizer
+from labctl.analysis.packet_decode import TcpPacket, decode_packets
+from labctl.analysis.pcap_reader import parse_capture, read_capture
+from labctl.analysis.pcap_writer import PcapWriter
+from labctl.analysis.results import Endpoint
+from labctl.analysis.tcp_reassembly import TcpStream, reassemble
+
+CLIENT, SERVER = Endpoint("127.77.2.25", 40001), Endpoint("127.77.2.26", 2525)
+
+
+def _streams(path: Path) -> list[TcpStream]:
+    return reassemble(decode_packets(read_capture(path).packets).packets)
+
+
+def _both(stream: TcpStream) -> tuple[bytes, bytes]:
+    client = b"".join(s.data for s in stream.segments if s.from_client)
+    server = b"".join(s.data for s in stream.segments if not s.from_client)
+    return client, server
+
+
+@pytest.mark.parametrize("name", ["smtp_real_lo.pcap", "smtp_real_sll.pcap",
+                                  "smtp_real_sll2.pcap", "smtp_reordered.pcap",
+                                  "internet_mixed.pcapng"])
+def test_reassembly_agrees_with_tshark(
+    pcaps: Path, name: str, tshark_streams: Callable[[Path], list[tuple[bytes, bytes]]]
+) -> None:
+    ours = [_both(stream) for stream in _streams(pcaps / name)]
+    assert ours == tshark_streams(pcaps / name)  # every fixture's first packet is the client's
+
+
+def test_real_capture_flags_and_alternating_segments(pcaps: Path) -> None:
+    [stream] = _streams(pcaps / "smtp_real_lo.pcap")
+    assert stream.client.ip == "127.77.2.25" and stream.server == Endpoint("127.77.2.26", 2525)
+    assert stream.handshake and stream.closed and stream.client_fin and stream.server_fin
+    assert not stream.reset and not stream.problems
+    sides = [segment.from_client for segment in stream.segments]
+    assert all(a != b for a, b in itertools.pairwise(sides))
+    assert sides[0] is False  # the server greets first
+    assert [s.timestamp for s in stream.segments] == sorted(s.timestamp for s in stream.segments)
+
+
+def test_reordered_and_retransmitted_data_is_put_in_order(pcaps: Path) -> None:
+    [stream] = _streams(pcaps / "smtp_reordered.pcap")
+    [clean] = _streams(pcaps / "smtp_synth.pcap")
+    assert _both(stream) == _both(clean)
+    assert stream.retransmissions == 1 and not stream.problems
+
+
+def test_without_syn_the_higher_port_is_the_client(pcaps: Path) -> None:
+    [stream] = _streams(pcaps / "smtp_midstream.pcap")
+    assert stream.client.port == 40001 and not stream.handshake
+    assert "no SYN seen" in stream.problems[0]
+    assert _both(stream)[0].startswith(b"MAIL FROM:")
+
+
+def _packets(events: Callable[[TcpStreamSynthesizer], None]) -> list[TcpPacket]:
+    out = io.BytesIO()
+    writer = PcapWriter(out)
+    events(TcpStreamSynthesizer(writer, CLIENT, SERVER))
+    return decode_packets(parse_capture(out.getvalue()).packets).packets
+
+
+def test_missing_segment_is_a_gap_note_and_later_bytes_are_kept() -> None:
+    def events(synth: TcpStreamSynthesizer) -> None:
+        synth.handshake(1.0)
+        synth.data(True, b"one\r\n", 2.0)
+        synth.data(True, b"two\r\n", 3.0)
+        synth.data(True, b"three\r\n", 4.0)
+
+    packets = _packets(events)
+    lost = next(p for p in packets if p.payload == b"two\r\n")
+    [stream] = reassemble([p for p in packets if p is not lost])
+    assert _both(stream)[0] == b"one\r\nthree\r\n"
+    assert stream.problems == ["client → server: 5 byte(s) missing at stream offset 5 "
+                               "(never captured); later bytes kept after the gap"]
+
+
+def test_overlapping_retransmission_is_trimmed() -> None:
+    def events(synth: TcpStreamSynthesizer) -> None:
+        synth.handshake(1.0)
+        synth.data(True, b"abcdef", 2.0)
+
+    packets = _packets(events)
+    data = next(p for p in packets if p.payload)
+    first_half = TcpPacket(90, 2.0, data.src, data.sport, data.dst, data.dport, data.seq,
+                           data.ack, data.flags, b"abc")
+    overlap = TcpPacket(91, 2.1, data.src, data.sport, data.dst, data.dport, data.seq + 1,
+                        data.ack, data.flags, b"bcdefgh")
+    [stream] = reassemble([*packets[:3], first_half, overlap])
+    assert _both(stream)[0] == b"abcdefgh"
+
+
+def test_reset_closes_and_a_new_syn_starts_a_new_connection() -> None:
+    def events(synth: TcpStreamSynthesizer) -> None:
+        synth.handshake(1.0)
+        synth.data(False, b"220 first\r\n", 2.0)
+        synth.reset(True, 3.0)
+
+    packets = _packets(events)
+    second = [TcpPacket(p.number + 100, p.timestamp + 10, p.src, p.sport, p.dst, p.dport,
+                        p.seq + 7777, p.ack + 7777, p.flags, p.payload) for p in packets]
+    first_stream, second_stream = reassemble(packets + second)
+    assert first_stream.reset and first_stream.closed and first_stream.handshake
+    assert _both(second_stream)[1] == b"220 first\r\n" and second_stream.start > 10

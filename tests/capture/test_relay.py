@@ -1,0 +1,164 @@
+# The recording relay: real sockets on loopback, a real smtplib client, and the
+# analyzer (plus tshark when present) reading back what the relay recorded.
+from __future__ import annotations
+
+import asyncio
+import shutil
+import smtplib
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from labctl.analysis import analyze_pcap, analyze_pcap_file, extract_smtp_dialog
+from labctl.capture.relay import RELAY_COMMENT, RecordingRelay, SharedRecording
+from labctl.model import SMTP, addressing
+
+SENDER_MTA, RECEIVER_MTA, SENDER_UA = "127.77.2.25", "127.77.2.26", "127.77.1.10"
+
+
+async def _smtp_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"220 mail.hamburger.edu ESMTP\r\n")
+    in_data = False
+    while line := await reader.readline():
+        if in_data:
+            if line == b".\r\n":
+                in_data = False
+                writer.write(b"250 queued\r\n")
+        elif line[:4].upper() == b"DATA":
+            in_data = True
+            writer.write(b"354 go ahead\r\n")
+        elif line[:4].upper() == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            await writer.drain()
+            break
+        else:
+            writer.write(b"250 ok\r\n")
+        await writer.drain()
+    writer.close()
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[tuple[str, int]]:
+    server = await asyncio.start_server(_smtp_session, "127.0.0.1", 0)
+    yield "127.0.0.1", server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+def _port_below_ephemeral(ip: str) -> int:
+    """A free port under the ephemeral range, so the relay's port is below its clients'."""
+    for port in range(21000, 22000):
+        with socket.socket() as probe:
+            try:
+                probe.bind((ip, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on {ip}")
+
+
+def _send(relay: tuple[str, int], source: str) -> int:
+    """Send one message through the relay with smtplib; returns the client's port."""
+    with smtplib.SMTP(relay[0], relay[1], local_hostname="crepes.fr",
+                      source_address=(source, 0)) as client:
+        assert client.sock is not None
+        port = int(client.sock.getsockname()[1])
+        client.sendmail("alice@crepes.fr", ["bob@hamburger.edu"], "Subject: hi\r\n\r\nketchup?\r\n")
+    return port
+
+
+async def test_relay_forwards_and_records_a_real_smtp_dialog(
+    tmp_path: Path, smtp_server: tuple[str, int]
+) -> None:
+    relay = RecordingRelay((RECEIVER_MTA, 0), smtp_server)
+    await relay.start()
+    pcap = tmp_path / "internet.pcapng"
+    relay.start_recording(pcap)
+    client_port = await asyncio.to_thread(_send, relay.address, SENDER_MTA)
+    await relay.wait_idle()
+    relay.stop_recording()
+    await relay.stop()
+
+    analysis = analyze_pcap_file(pcap, "internet", addressing("local"))
+    assert analysis.comments == [RELAY_COMMENT] and analysis.problems == []
+    [conversation] = analysis.conversations
+    assert (conversation.client.ip, conversation.client.port) == (SENDER_MTA, client_port)
+    assert (conversation.server.ip, conversation.server.port) == relay.address
+    assert (conversation.client_role, conversation.server_role) == ("sender-mta", "receiver-mta")
+    assert conversation.protocol == SMTP and conversation.handshake and conversation.closed
+    assert extract_smtp_dialog(conversation.segments).labels() == [
+        "220", "EHLO", "250", "MAIL FROM", "250", "RCPT TO", "250", "DATA", "354", "message",
+        ".", "250", "QUIT", "221"]
+    assert conversation.problems == []
+    if shutil.which("tshark"):
+        flags = subprocess.run(["tshark", "-r", str(pcap), "-o", "tcp.check_checksum:TRUE",
+                                "-Y", "tcp.analysis.flags or tcp.checksum.status != 1"],
+                               capture_output=True, text=True, check=True).stdout
+        assert flags.strip() == ""
+
+
+async def test_two_relays_share_one_file_until_both_stop(
+    tmp_path: Path, smtp_server: tuple[str, int]
+) -> None:
+    mx_relay = RecordingRelay((RECEIVER_MTA, 0), smtp_server)
+    submission_relay = RecordingRelay((SENDER_MTA, 0), smtp_server)
+    await mx_relay.start()
+    await submission_relay.start()
+    pcap = tmp_path / "shared.pcapng"
+    mx_relay.start_recording(pcap)
+    submission_relay.start_recording(pcap)
+    await asyncio.to_thread(_send, mx_relay.address, SENDER_MTA)
+    await asyncio.to_thread(_send, submission_relay.address, SENDER_UA)
+    await mx_relay.wait_idle()
+    mx_relay.stop_recording()
+    assert SharedRecording._open  # still open for the submission relay
+    await asyncio.to_thread(_send, submission_relay.address, SENDER_UA)
+    await submission_relay.wait_idle()
+    submission_relay.stop_recording()
+    assert not SharedRecording._open
+    await asyncio.to_thread(_send, mx_relay.address, SENDER_MTA)  # not recorded any more
+    await mx_relay.stop()
+    await submission_relay.stop()
+
+    roles = [(c.client_role, c.server_role)
+             for c in analyze_pcap(pcap, "internet", addressing("local"))]
+    assert roles == [("sender-mta", "receiver-mta"), ("sender-ua", "sender-mta"),
+                     ("sender-ua", "sender-mta")]
+
+
+async def test_unreachable_target_is_recorded_as_a_reset(tmp_path: Path) -> None:
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    dead_port = blocker.sockets[0].getsockname()[1]
+    blocker.close()
+    await blocker.wait_closed()
+    relay = RecordingRelay((RECEIVER_MTA, 0), ("127.0.0.1", dead_port))
+    await relay.start()
+    relay.start_recording(tmp_path / "dead.pcapng")
+    reader, writer = await asyncio.open_connection(*relay.address, local_addr=(SENDER_MTA, 0))
+    assert await reader.read() == b""  # the relay hangs up
+    writer.close()
+    await relay.stop()
+    [conversation] = analyze_pcap(tmp_path / "dead.pcapng", "internet", addressing("local"))
+    assert conversation.handshake and conversation.closed and conversation.segments == []
+
+
+async def test_recording_started_mid_connection_has_no_handshake(
+    tmp_path: Path, smtp_server: tuple[str, int]
+) -> None:
+    # no SYN recorded: the analyzer takes the side with the higher port to be the client
+    relay = RecordingRelay((RECEIVER_MTA, _port_below_ephemeral(RECEIVER_MTA)), smtp_server)
+    await relay.start()
+    reader, writer = await asyncio.open_connection(*relay.address, local_addr=(SENDER_MTA, 0))
+    assert await reader.readline() == b"220 mail.hamburger.edu ESMTP\r\n"
+    relay.start_recording(tmp_path / "late.pcapng")
+    writer.write(b"HELO crepes.fr\r\nQUIT\r\n")
+    assert await reader.read() == b"250 ok\r\n221 bye\r\n"
+    writer.close()
+    await relay.wait_idle()
+    await relay.stop()
+    [conversation] = analyze_pcap(tmp_path / "late.pcapng", "internet", addressing("local"))
+    assert not conversation.handshake and conversation.client.ip == SENDER_MTA
+    assert conversation.transcript == ["C: HELO crepes.fr", "C: QUIT", "S: 250 ok", "S: 221 bye"]

@@ -1,0 +1,51 @@
+# labctl's command line: bad input is one clear line on stderr and exit status 2,
+# before any lab is started; offline analysis reads pcaps without a lab.
+from __future__ import annotations
+
+import pytest
+
+from labctl.cli import main
+from tests.conftest import DATA, PROJECT
+
+
+def test_invalid_scenario_exits_2_with_one_line_naming_file_field_and_problem(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = DATA / "scenarios" / "bad-expect.yaml"
+    assert main(["--backend", "local", "run", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "bad-expect.yaml" in err and "checks[" in err and "expect" in err
+
+
+def test_missing_scenario_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "no-such-scenario.yaml"]) == 2
+    assert "no-such-scenario.yaml" in capsys.readouterr().err
+
+
+def test_compose_file_command_prints_the_committed_compose_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["compose-file"]) == 0
+    assert capsys.readouterr().out == (PROJECT / "compose.yaml").read_text()
+
+
+def test_analyze_a_pcap_offline_prints_hops_and_transcripts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pcaps = sorted((DATA / "pcaps").glob("*.pcap*"))
+    assert pcaps, "fixtures missing"
+    smtp = DATA / "pcaps" / "smtp_synth.pcap"
+    assert main(["analyze", str(smtp), "--runtime", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "SMTP" in out and "S: 220" in out
+
+
+def test_analyze_a_file_that_is_not_a_pcap_is_one_line_exit_1(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "junk.pcap"  # type: ignore[operator]
+    junk.write_bytes(b"this is not a capture file at all")
+    assert main(["analyze", str(junk)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "junk.pcap" in err
