@@ -15,7 +15,13 @@ import httpx
 
 from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.project import captures_dir, state_dir
+from labctl.controller.captures import resolve_capture_mode
 from labctl.model import LAB, Runtime, addressing
+
+CAPTURE_METHODS = {
+    "tcpdump": "tcpdump on loopback, one filter per network",
+    "relay": "recording relays (this user may not capture packets)",
+}
 
 
 class LocalBackend(LabBackend):
@@ -29,13 +35,15 @@ class LocalBackend(LabBackend):
     def _pid_file(self) -> Path:
         return self.home / "pids.json"
 
-    def _commands(self) -> dict[str, list[str]]:
+    def _commands(self, capture_mode: str) -> dict[str, list[str]]:
         python = [sys.executable, "-m"]
         commands = {}
         for role in LAB.roles:
             command = [*python, f"roles.{role.program}", "--role", role.name, "--runtime", "local"]
             if role.program == "mailserver":
                 command += ["--data", str(self.home / "data" / role.name)]
+                if capture_mode == "relay":
+                    command.append("--behind-relay")
             commands[role.name] = command
         commands["controller"] = [*python, "labctl.controller"]
         return commands
@@ -51,14 +59,17 @@ class LocalBackend(LabBackend):
         if self._pids():
             self.down(lambda _: None)
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        capture_mode = resolve_capture_mode(os.environ.get("MAILLAB_CAPTURE_MODE", "auto"))
+        progress(f"local lab: each link recorded by {CAPTURE_METHODS[capture_mode]}")
         env = {
             **os.environ,
             "MAILLAB_RUNTIME": "local",
+            "MAILLAB_CAPTURE_MODE": capture_mode,
             "MAILLAB_CAPTURES_DIR": str(captures_dir()),
             "PYTHONUNBUFFERED": "1",
         }
         pids = {}
-        for name, command in self._commands().items():
+        for name, command in self._commands(capture_mode).items():
             log = (self.home / "logs" / f"{name}.log").open("ab")
             process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True

@@ -20,6 +20,7 @@ def create_app(settings: ControllerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ControllerState.from_settings(chosen)
         app.state.maillab = state
+        await state.open()
         try:
             yield
         finally:

@@ -1,6 +1,6 @@
 # Capture sessions: each has an id, a folder under the captures directory holding one
 # pcap per lab network, and (once stopped) its analysis. The packets are recorded by
-# a Recorder: tcpdump where this process may capture, else the recording relay.
+# a Recorder: tcpdump where this process may capture, else the recording relays.
 from __future__ import annotations
 
 import secrets
@@ -13,6 +13,7 @@ from typing import Protocol
 from labctl.analysis import analyze_captures
 from labctl.analysis.results import Hop
 from labctl.capture.plan import capture_plan
+from labctl.capture.relay_recorder import RelayRecorders
 from labctl.capture.tcpdump import CaptureError, TcpdumpCapture, can_capture_packets
 from labctl.model import Addressing
 
@@ -55,14 +56,20 @@ class CaptureManager:
     ) -> None:
         self.plan = plan
         self.root = root
-        self.mode = mode
+        self.mode = resolve_capture_mode(mode)
         self.public_path = public_path  # how reports name a pcap for the user
         self.sessions: dict[str, CaptureSession] = {}
+        self.relays = RelayRecorders(plan) if self.mode == "relay" else None
+
+    async def open(self) -> None:
+        """Start the recording relays (relay mode only)."""
+        if self.relays is not None:
+            await self.relays.start()
 
     def _recorder(self, directory: Path) -> Recorder:
-        if self.mode == "tcpdump" or (self.mode == "auto" and can_capture_packets()):
-            return TcpdumpCapture(capture_plan(self.plan), directory)
-        raise CaptureError("this process may not capture packets and no relay is running")
+        if self.relays is not None:
+            return self.relays.recorder(directory)
+        return TcpdumpCapture(capture_plan(self.plan), directory)
 
     async def start(self, label: str = "capture") -> CaptureSession:
         """Start recording every lab network into a new session folder."""
@@ -101,7 +108,19 @@ class CaptureManager:
             session.hops = hops
         return session.hops
 
-    async def stop_all(self) -> None:
+    async def close(self) -> None:
+        """Stop every running session, then the relays."""
         for session in list(self.sessions.values()):
             if session.running:
                 await self.stop(session.id)
+        if self.relays is not None:
+            await self.relays.stop()
+
+
+def resolve_capture_mode(mode: str) -> str:
+    """'tcpdump' or 'relay'; 'auto' is tcpdump where this process may capture packets."""
+    if mode == "auto":
+        return "tcpdump" if can_capture_packets() else "relay"
+    if mode not in ("tcpdump", "relay"):
+        raise CaptureError(f"unknown capture mode {mode!r} (auto, tcpdump or relay)")
+    return mode

@@ -32,6 +32,9 @@ class ControllerState:
             ),
         )
 
+    async def open(self) -> None:
+        await self.captures.open()
+
     async def close(self) -> None:
-        await self.captures.stop_all()
+        await self.captures.close()
         await self.agents.close()

@@ -18,6 +18,7 @@ class Runtime(StrEnum):
 
 
 CONTROL_PORT = 8000
+RELAY_PORT_OFFSET = 10000  # a relayed service listens this much higher, behind its relay
 CONTROLLER_PORTS = {Runtime.COMPOSE: 8025, Runtime.LOCAL: 8026}
 
 
@@ -47,6 +48,10 @@ class Addressing:
         r = self.lab.role(role) if isinstance(role, str) else role
         svc = r.service(service)
         return svc.port if self.runtime is Runtime.COMPOSE else svc.local_port
+
+    def hidden_port(self, role: str | Role, service: str) -> int:
+        """Where a service listens when a recording relay fronts its usual port (local only)."""
+        return self.port(role, service) + RELAY_PORT_OFFSET
 
     def control_url(self, role: str) -> str:
         return f"http://{self.address(role, MGMT)}:{self.port(role, 'control')}"

@@ -64,6 +64,7 @@ def _controller_service(lab: Lab) -> dict[str, Any]:
         "environment": {
             "MAILLAB_RUNTIME": "compose",
             "MAILLAB_PORT": str(CONTROLLER_PORTS[Runtime.COMPOSE]),
+            "MAILLAB_CAPTURE_MODE": "tcpdump",
             "MAILLAB_CAPTURES_DIR": "/captures",
             "MAILLAB_CAPTURES_PUBLIC_DIR": "${MAILLAB_CAPTURES_DIR:-./captures}",
         },

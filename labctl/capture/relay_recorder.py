@@ -1,0 +1,85 @@
+# Recording without packet capture (the local runtime when this user may not capture):
+# a RecordingRelay sits at every mail-server port on every lab network, in front of the
+# real service (which then listens on its hidden port), and records what it relays into
+# the network's pcap. The pcapng says in its comment that it is synthesized.
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from labctl.capture.relay import RecordingRelay
+from labctl.model import Addressing
+
+RELAYED_SERVICES = ("smtp", "submission", "pop3")
+IDLE_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class RelaySpec:
+    network: str
+    listen: tuple[str, int]
+    target: tuple[str, int]
+
+
+def relay_plan(plan: Addressing) -> list[RelaySpec]:
+    """One relay per mail-server service per captured network the server is on."""
+    specs = []
+    captured = {n.name for n in plan.lab.captured_networks()}
+    for server in plan.lab.mail_servers():
+        for network in server.networks:
+            if network not in captured:
+                continue
+            address = plan.address(server, network)
+            for service in RELAYED_SERVICES:
+                specs.append(RelaySpec(
+                    network,
+                    (address, plan.port(server, service)),
+                    (address, plan.hidden_port(server, service)),
+                ))
+    return specs
+
+
+class RelayRecorders:
+    """The running relays of a lab; each capture session records through them."""
+
+    def __init__(self, plan: Addressing) -> None:
+        self.relays = [(s.network, RecordingRelay(s.listen, s.target)) for s in relay_plan(plan)]
+        self.networks = sorted({network for network, _ in self.relays})
+
+    async def start(self) -> None:
+        for _, relay in self.relays:
+            await relay.start()
+
+    async def stop(self) -> None:
+        for _, relay in self.relays:
+            await relay.stop()
+
+    def recorder(self, directory: Path) -> RelaySession:
+        return RelaySession(self, directory)
+
+
+class RelaySession:
+    """One capture session recorded by the relays (a Recorder)."""
+
+    def __init__(self, relays: RelayRecorders, directory: Path) -> None:
+        self.relays = relays
+        self.directory = directory
+
+    def pcaps(self) -> dict[str, Path]:
+        return {n: self.directory / f"{n}.pcap" for n in self.relays.networks}
+
+    async def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        pcaps = self.pcaps()
+        for network, relay in self.relays.relays:
+            relay.start_recording(pcaps[network])
+
+    async def stop(self) -> dict[str, Path]:
+        for _, relay in self.relays.relays:
+            try:  # a connection still open after the grace period is recorded as far as it got
+                await asyncio.wait_for(relay.wait_idle(), IDLE_GRACE_S)
+            except TimeoutError:
+                pass
+            relay.stop_recording()
+        return self.pcaps()

@@ -1,0 +1,70 @@
+# The controller's API contract without a running lab: OpenAPI, 422 naming the field
+# for malformed bodies, scenario errors naming file and field, 404s for unknown ids,
+# and agents that do not answer reported as such.
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from labctl.controller.app import create_app
+from labctl.controller.settings import ControllerSettings
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[TestClient]:
+    settings = ControllerSettings(runtime="local", captures_dir=tmp_path, capture_mode="tcpdump")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_openapi_lists_every_resource(api: TestClient) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+    for path in ("/lab", "/messages", "/messages/{message_id}", "/fetches", "/captures",
+                 "/captures/{capture_id}/pcaps/{network}", "/runs", "/runs/{run_id}",
+                 "/servers/{role}/queue", "/servers/{role}/mailboxes/{address}"):
+        assert path in paths, path
+    assert api.get("/docs").status_code == 200
+
+
+def test_malformed_message_body_gets_422_naming_the_field(api: TestClient) -> None:
+    response = api.post("/messages", json={"to": "no at sign", "subject": 3})
+    assert response.status_code == 422
+    fields = {tuple(error["loc"]) for error in response.json()["detail"]}
+    assert ("body", "to") in fields and ("body", "subject") in fields
+
+
+def test_unknown_field_is_rejected(api: TestClient) -> None:
+    response = api.post("/messages", json={"to": "bob@hamburger.edu", "colour": "red"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "colour"]
+
+
+def test_invalid_scenario_gets_422_with_file_field_and_problem(api: TestClient) -> None:
+    text = (DATA / "scenarios" / "bad-expect.yaml").read_text()
+    response = api.post("/runs", json={"scenario": text, "source": "bad-expect.yaml"})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "bad-expect.yaml" in detail and "expect" in detail
+
+
+def test_unknown_ids_are_404_and_say_which(api: TestClient) -> None:
+    assert "run-x" in api.get("/runs/run-x").json()["detail"]
+    assert api.get("/captures/nope/analysis").status_code == 404
+    assert "mallory" in api.get("/servers/mallory/queue").json()["detail"]
+
+
+def test_user_agent_role_must_be_a_user_agent(api: TestClient) -> None:
+    response = api.post("/messages", json={"from_role": "sender-mta", "to": "bob@hamburger.edu"})
+    assert response.status_code == 422
+    assert "mailserver" in response.json()["detail"]
+
+
+def test_lab_reports_agents_that_do_not_answer(api: TestClient) -> None:
+    lab = api.get("/lab").json()
+    assert lab["runtime"] == "local"
+    assert {r["name"] for r in lab["roles"]} >= {"sender-ua", "receiver-mta"}
+    assert [k["network"] for k in lab["links"]] == ["alice-lan", "internet", "bob-lan"]
