@@ -43,7 +43,10 @@ class TcpdumpCapture:
         """Start one tcpdump per target and wait until each is listening."""
         self.directory.mkdir(parents=True, exist_ok=True)
         for target in self.targets:
+            # --immediate-mode: hand each packet over at once, so none is still in the
+            # kernel ring (and lost) when the capture is stopped right after the traffic.
             command = ["tcpdump", "-i", target.interface, "-n", "-s", "0", "-U"]
+            command.append("--immediate-mode")
             if os.geteuid() == 0:
                 command += ["-Z", "root"]
             command += ["-w", str(self.directory / target.pcap_name())]
