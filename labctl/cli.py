@@ -9,12 +9,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from labctl.analysis import PcapError, analyze_captures
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import Runtime, addressing
 from labctl.model.compose_file import render_compose_file
-from labctl.analysis import PcapError, analyze_captures
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
 
@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the lab runs (default: compose if Docker answers, else local)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help)
         command.set_defaults(handler=handler)
         return command

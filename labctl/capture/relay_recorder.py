@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,9 +78,8 @@ class RelaySession:
 
     async def stop(self) -> dict[str, Path]:
         for _, relay in self.relays.relays:
-            try:  # a connection still open after the grace period is recorded as far as it got
+            # a connection still open after the grace period is recorded as far as it got
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(relay.wait_idle(), IDLE_GRACE_S)
-            except TimeoutError:
-                pass
             relay.stop_recording()
         return self.pcaps()

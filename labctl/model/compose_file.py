@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from labctl.model.addressing import CONTROLLER_PORTS, Addressing, Runtime, addressing
-from labctl.model.topology import LAB, Lab, Role
+from labctl.model.topology import LAB, MGMT, Lab, Role
 
 IMAGE = "maillab-role:latest"
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
@@ -46,10 +46,29 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
             "start_period": "30s",
         },
     }
+    hosts = lab_hosts(role, plan)
+    if hosts:
+        service["extra_hosts"] = hosts
     if role.program == "mailserver":
         service["command"] = [*command, "--data", "/var/lib/maillab"]
         service["volumes"] = [f"{role.name}-data:/var/lib/maillab"]
     return service
+
+
+def lab_hosts(role: Role, plan: Addressing) -> list[str]:
+    """/etc/hosts lines naming every role this one shares a lab network with, at that address.
+
+    So that `telnet mail.hamburger.edu 25` in a container reaches the lab's server,
+    never a host of that name outside the lab.
+    """
+    hosts = []
+    for other in plan.lab.roles:
+        if other.name == role.name:
+            continue
+        shared = [n for n in role.networks if n != MGMT and n in other.networks]
+        if shared:
+            hosts.append(f"{other.hostname}:{plan.address(other, shared[0])}")
+    return hosts
 
 
 def _controller_service(lab: Lab) -> dict[str, Any]:

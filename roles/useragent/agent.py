@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import poplib
 import smtplib
 from typing import Literal
 
@@ -67,7 +68,8 @@ def create_agent_app(role_name: str, plan: Addressing) -> FastAPI:
         try:
             reply = await asyncio.to_thread(submit, message, server, account, source)
         except (smtplib.SMTPException, OSError) as error:
-            raise HTTPException(502, f"submission to {server.host}:{server.port} failed: {error}")
+            detail = f"submission to {server.host}:{server.port} failed: {error}"
+            raise HTTPException(502, detail) from None
         return SendResult(
             message_id=str(message["Message-ID"]), server_reply=reply,
             raw=message.as_bytes().decode("utf-8", "replace"),
@@ -78,10 +80,9 @@ def create_agent_app(role_name: str, plan: Addressing) -> FastAPI:
         server = Endpoint(server_host, plan.port(server_role, "pop3"))
         try:
             raw = await asyncio.to_thread(fetch_pop3, server, account, source, request.delete)
-        except (OSError, EOFError) as error:
-            raise HTTPException(502, f"POP3 fetch from {server.host}:{server.port} failed: {error}")
-        except Exception as error:  # poplib.error_proto and friends
-            raise HTTPException(502, f"POP3 server said: {error}")
+        except (OSError, EOFError, poplib.error_proto) as error:
+            detail = f"POP3 fetch from {server.host}:{server.port} failed: {error}"
+            raise HTTPException(502, detail) from None
         return FetchResult(
             protocol=request.protocol, messages=[m.decode("utf-8", "replace") for m in raw]
         )

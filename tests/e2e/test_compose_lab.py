@@ -11,8 +11,8 @@ from testcontainers.compose import DockerCompose
 
 from labctl.backends.images import LOCAL_BASE_IMAGE, choose_base_image, fill_wheelhouse
 from labctl.client import ControllerClient
-from labctl.model import addressing
-from tests.conftest import PROJECT
+from labctl.model import LAB, addressing
+from tests.conftest import DATA, PROJECT
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
 pytestmark = pytest.mark.compose
@@ -53,5 +53,34 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(
 
 def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:
     client = docker.from_env()
-    for network in client.networks.list(filters={"label": "com.docker.compose.project=maillab"}):
+    networks = client.networks.list(filters={"label": "com.docker.compose.project=maillab"})
+    assert len(networks) == len(LAB.networks)
+    for network in networks:
         assert network.attrs["Internal"] is True, network.name
+    # Docker keeps a default route in the containers but drops whatever leaves an
+    # internal network: Alice's PC reaches her server on alice-lan, and nothing beyond
+    # (here: the same server's address on the internet network, a lab address).
+    plan = addressing("compose")
+    probe = (
+        "import socket,sys\n"
+        "try:\n socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()\n"
+        "except OSError as e:\n print(e); sys.exit(1)\n"
+    )
+    alice_pc = client.containers.get("maillab-sender-ua-1")
+    inside = alice_pc.exec_run(["python", "-c", probe, plan.address("sender-mta", "alice-lan"),
+                                str(plan.port("sender-mta", "submission"))])
+    assert inside.exit_code == 0, inside.output
+    beyond = alice_pc.exec_run(["python", "-c", probe, plan.address("sender-mta", "internet"),
+                                str(plan.port("sender-mta", "smtp"))])
+    assert beyond.exit_code == 1, "a packet left alice-lan"
+
+
+def test_wrong_protocol_fails_naming_hop_expected_and_observed(
+    compose_lab: ControllerClient,
+) -> None:
+    scenario = DATA / "scenarios" / "expects-pop3-from-alice.yaml"
+    body = {"scenario": scenario.read_text(), "source": scenario.name}
+    report = compose_lab.request("POST", "/runs", body)["report"]
+    assert not report["passed"] and report["score"] == 0
+    (check,) = report["checks"]
+    assert check["output"].startswith("hop sender-ua -> sender-mta: expected POP3, observed SMTP")

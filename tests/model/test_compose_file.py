@@ -44,3 +44,10 @@ def test_rendering_is_valid_yaml_with_a_base_image_build_argument() -> None:
     document = yaml.safe_load(render_compose_file())
     args = document["services"]["sender-mta"]["build"]["args"]
     assert args["BASE_IMAGE"].startswith("${MAILLAB_BASE_IMAGE:-python:3.11")
+
+
+def test_each_role_knows_its_neighbours_by_name_at_their_lab_addresses() -> None:
+    services = compose_document()["services"]
+    assert services["sender-ua"]["extra_hosts"] == ["mail.crepes.fr:10.77.1.25"]
+    assert "mail.hamburger.edu:10.77.2.26" in services["sender-mta"]["extra_hosts"]
+    assert services["receiver-ua"]["extra_hosts"] == ["mail.hamburger.edu:10.77.3.26"]
