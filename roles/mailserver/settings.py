@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labctl.model import LAB, MGMT, Addressing, Lab, Role, Runtime, User, addressing
+from labctl.model import MGMT, Addressing, Lab, Role, Runtime, User, addressing
 
-SMTP_SERVICES = ("smtp", "submission")
 LISTENED_SERVICES = ("smtp", "submission", "pop3")
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 

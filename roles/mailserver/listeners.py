@@ -1,0 +1,95 @@
+# The thin asyncio layer: sockets in, sans-I/O protocol machines, sessions, sockets out.
+#
+# One coroutine per accepted connection. It feeds bytes to the machine, passes each
+# event to the session and writes the reply. Storing a message (fsync) runs in a
+# worker thread so the loop keeps serving other connections meanwhile.
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from labctl.protocols import pop3, smtp
+from roles.mailserver.pop3_session import Pop3Session
+from roles.mailserver.smtp_session import SmtpSession
+
+log = logging.getLogger("mailserver")
+IDLE_TIMEOUT_SECONDS = 300.0
+READ_SIZE = 65536
+
+
+def peer_address(writer: asyncio.StreamWriter) -> str:
+    """The client's IP address as text."""
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if peer else "unknown"
+
+
+async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    await writer.drain()
+    async with asyncio.timeout(IDLE_TIMEOUT_SECONDS):
+        return await reader.read(READ_SIZE)
+
+
+async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     session: SmtpSession, max_message_size: int,
+                     after_message: Callable[[], None]) -> None:
+    """Run one SMTP connection to its end."""
+    conn = smtp.ServerConnection(max_message_size=max_message_size)
+    writer.write(conn.send(session.greeting()))
+    try:
+        while True:
+            event = conn.next_event()
+            if isinstance(event, smtp.NeedData):
+                conn.receive_data(await _read(reader, writer))
+                continue
+            if isinstance(event, smtp.ConnectionClosed):
+                break
+            if isinstance(event, smtp.MessageReceived):
+                reply = await asyncio.to_thread(session.handle, event)
+                after_message()
+            else:
+                reply = session.handle(event)
+            writer.write(conn.send(reply))
+        await writer.drain()
+    except TimeoutError:
+        writer.write(conn.send(smtp.Reply.of(421, "4.4.2 Idle timeout, closing connection")))
+    except (ConnectionError, OSError) as exc:
+        log.info("smtp connection from %s lost: %s", session.peer, exc)
+    finally:
+        await _close(writer)
+
+
+async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     session: Pop3Session) -> None:
+    """Run one POP3 connection to its end."""
+    conn = pop3.ServerConnection()
+    writer.write(conn.send(session.greeting()))
+    try:
+        while True:
+            event = conn.next_event()
+            if isinstance(event, pop3.NeedData):
+                conn.receive_data(await _read(reader, writer))
+                continue
+            if isinstance(event, pop3.ConnectionClosed):
+                break
+            state = conn.state
+            if isinstance(event, pop3.CommandReceived) and event.command.verb == "QUIT":
+                reply = await asyncio.to_thread(session.handle, event, state)
+            else:
+                reply = session.handle(event, state)
+            writer.write(conn.send(reply))
+        await writer.drain()
+    except TimeoutError:
+        writer.write(pop3.Reply(False, "idle timeout, closing connection").to_bytes())
+    except (ConnectionError, OSError) as exc:
+        log.info("pop3 connection from %s lost: %s", session.peer, exc)
+    finally:
+        await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    try:
+        writer.close()
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass

@@ -1,0 +1,124 @@
+# The mail server's POP3 policy: login against LAB.users and a mailbox snapshot.
+#
+# One Pop3Session per connection. At login the mailbox is listed once and numbered
+# 1..n (RFC 1939 maildrop); DELE only marks, and the marked messages are removed
+# from the Maildir when QUIT arrives in the TRANSACTION state (UPDATE).
+from __future__ import annotations
+
+import logging
+
+from labctl.protocols import pop3
+from roles.mailserver.settings import MailServerSettings
+from roles.mailserver.storage import Mailboxes, StoredMessage
+
+log = logging.getLogger("mailserver")
+CAPABILITIES = b"USER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nIMPLEMENTATION maillab\r\n"
+
+
+class Pop3Session:
+    """Policy and maildrop for one POP3 connection."""
+
+    def __init__(self, settings: MailServerSettings, peer: str, mailboxes: Mailboxes) -> None:
+        self.settings, self.peer, self.mailboxes = settings, peer, mailboxes
+        self.login = ""
+        self.address: str | None = None
+        self.maildrop: list[StoredMessage] = []
+        self.deleted: set[int] = set()
+
+    def greeting(self) -> pop3.Reply:
+        """The +OK banner."""
+        return pop3.Reply(True, f"{self.settings.hostname} POP3 maillab ready")
+
+    def handle(self, event: pop3.Event, state: pop3.Pop3State) -> pop3.Reply:
+        """The reply to one event, given the protocol state it arrived in."""
+        if isinstance(event, pop3.ProtocolErrorEvent):
+            return event.reply
+        if not isinstance(event, pop3.CommandReceived):
+            return pop3.Reply(False, "unexpected event")
+        verb, args = event.command.verb, event.command.arguments
+        if verb == "CAPA":
+            return pop3.Reply(True, "Capability list follows", CAPABILITIES)
+        if verb == "QUIT":
+            return self._quit(state)
+        if verb == "USER":
+            self.login = event.command.argument
+            return pop3.Reply(True, "send PASS")
+        if verb == "PASS":
+            return self._pass(event.command.argument)
+        if verb == "APOP":
+            return pop3.Reply(False, "APOP not supported, use USER/PASS")
+        numbers = [int(a) for a in args]
+        return self._transaction(verb, numbers)
+
+    def _pass(self, password: str) -> pop3.Reply:
+        user = self.settings.local_user(self.login)
+        if user is None or user.password != password:
+            log.info("pop3-auth-failed peer=%s login=%s", self.peer, self.login)
+            return pop3.Reply(False, "invalid user name or password")
+        self.address = user.address
+        self.maildrop = self.mailboxes.list(user.address)
+        log.info("pop3-login peer=%s user=%s messages=%d", self.peer, user.address,
+                 len(self.maildrop))
+        return pop3.Reply(True, f"maildrop has {len(self.maildrop)} messages ({self._octets()}"
+                                " octets)")
+
+    def _live(self) -> list[tuple[int, StoredMessage]]:
+        return [(n, m) for n, m in enumerate(self.maildrop, 1) if n not in self.deleted]
+
+    def _octets(self) -> int:
+        return sum(m.size for _, m in self._live())
+
+    def _message(self, number: int) -> StoredMessage | None:
+        if 1 <= number <= len(self.maildrop) and number not in self.deleted:
+            return self.maildrop[number - 1]
+        return None
+
+    def _transaction(self, verb: str, numbers: list[int]) -> pop3.Reply:
+        if verb == "NOOP":
+            return pop3.Reply(True)
+        if verb == "RSET":
+            self.deleted.clear()
+            return pop3.Reply(True, f"maildrop has {len(self.maildrop)} messages")
+        if verb == "STAT":
+            return pop3.Reply(True, f"{len(self._live())} {self._octets()}")
+        if not numbers and verb in ("LIST", "UIDL"):
+            listing = [f"{n} {m.size if verb == 'LIST' else m.id}" for n, m in self._live()]
+            body = "".join(f"{line}\r\n" for line in listing).encode("ascii")
+            return pop3.Reply(True, f"{len(listing)} messages", body)
+        message = self._message(numbers[0])
+        if message is None:
+            return pop3.Reply(False, f"no such message {numbers[0]}")
+        if verb == "LIST":
+            return pop3.Reply(True, f"{numbers[0]} {message.size}")
+        if verb == "UIDL":
+            return pop3.Reply(True, f"{numbers[0]} {message.id}")
+        if verb == "DELE":
+            self.deleted.add(numbers[0])
+            return pop3.Reply(True, f"message {numbers[0]} deleted")
+        data = self._read(message)
+        if data is None:
+            return pop3.Reply(False, f"message {numbers[0]} is gone")
+        if verb == "TOP":
+            head, _, body = data.partition(b"\r\n\r\n")
+            kept = b"\r\n".join(body.split(b"\r\n")[: numbers[1]])
+            return pop3.Reply(True, "top of message follows", head + b"\r\n\r\n" + kept)
+        return pop3.Reply(True, f"{message.size} octets", data)
+
+    def _read(self, message: StoredMessage) -> bytes | None:
+        try:
+            return self.mailboxes.read(self.address or "", message.id)
+        except KeyError:
+            return None
+
+    def _quit(self, state: pop3.Pop3State) -> pop3.Reply:
+        if state is not pop3.Pop3State.TRANSACTION or self.address is None:
+            return pop3.Reply(True, f"{self.settings.hostname} POP3 server signing off")
+        for number in sorted(self.deleted):
+            message = self.maildrop[number - 1]
+            try:
+                self.mailboxes.delete(self.address, message.id)
+            except KeyError:
+                log.warning("pop3-delete-missing user=%s id=%s", self.address, message.id)
+        log.info("pop3-update user=%s deleted=%d", self.address, len(self.deleted))
+        left = len(self.maildrop) - len(self.deleted)
+        return pop3.Reply(True, f"signing off ({left} messages left)")

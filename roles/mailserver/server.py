@@ -1,0 +1,119 @@
+# MailServer: wires settings, storage, listeners, the relay worker and the control agent.
+#
+# Everything runs in one asyncio loop: asyncio.start_server per Listener, the relay
+# worker as a task, and uvicorn serving the control agent on the management address.
+# Tests create MailServer objects in-process (start()/stop()); __main__ runs one.
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvicorn
+
+from roles.mailserver.control_agent import create_control_app
+from roles.mailserver.delivery import MailRouter
+from roles.mailserver.disk_queue import DiskQueue
+from roles.mailserver.listeners import peer_address, serve_pop3, serve_smtp
+from roles.mailserver.maildir import MaildirMailboxes
+from roles.mailserver.pop3_session import Pop3Session
+from roles.mailserver.relay import RelayWorker
+from roles.mailserver.settings import Listener, MailServerSettings
+from roles.mailserver.smtp_session import SmtpSession
+from roles.mailserver.storage import Mailboxes, OutgoingQueue
+
+log = logging.getLogger("mailserver")
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+class MailServer:
+    """One running mail server (sender-mta or receiver-mta)."""
+
+    def __init__(self, settings: MailServerSettings, queue: OutgoingQueue | None = None,
+                 mailboxes: Mailboxes | None = None) -> None:
+        self.settings = settings
+        self.queue = queue or DiskQueue(settings.data_dir / "queue")
+        self.mailboxes = mailboxes or MaildirMailboxes(settings.data_dir / "mailboxes")
+        self.router = MailRouter(settings, self.queue, self.mailboxes)
+        self.relay = RelayWorker(settings, self.queue, self.router)
+        self.bound: dict[str, list[tuple[str, int]]] = {}  # service -> actual (host, port)s
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._control: uvicorn.Server | None = None
+
+    async def start(self, control_agent: bool = True) -> None:
+        """Open every listener, start the relay worker and (optionally) the control agent."""
+        for listener in self.settings.listeners:
+            server = await asyncio.start_server(self._handler(listener), listener.host,
+                                                listener.port, reuse_address=True)
+            self._servers.append(server)
+            for sock in server.sockets:
+                host, port = sock.getsockname()[:2]
+                self.bound.setdefault(listener.service, []).append((host, port))
+                log.info("listening service=%s on %s:%d", listener.service, host, port)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        if control_agent:
+            await self._start_control_agent()
+        self.relay.wake()
+
+    def address(self, service: str) -> tuple[str, int]:
+        """The first (host, port) `service` is bound to."""
+        return self.bound[service][0]
+
+    async def _start_control_agent(self) -> None:
+        host, port = self.settings.control_host, self.settings.control_port
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        self.bound["control"] = [sock.getsockname()[:2]]
+        app = create_control_app(self.settings, self.queue, self.mailboxes)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        self._control = uvicorn.Server(config)
+        self._tasks.append(asyncio.create_task(self._control.serve(sockets=[sock]),
+                                               name="control-agent"))
+        while not self._control.started and not self._tasks[-1].done():
+            await asyncio.sleep(0.01)
+        log.info("control agent on %s:%d", *self.bound["control"][0])
+
+    def _handler(self, listener: Listener) -> Handler:
+        settings = self.settings
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = peer_address(writer)
+            if listener.service == "pop3":
+                await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes))
+            else:
+                session = SmtpSession(settings, listener.service, peer, self.router)
+                await serve_smtp(reader, writer, session, settings.max_message_size,
+                                 self.relay.wake)
+
+        return handle
+
+    async def wait(self) -> None:
+        """Run until a task (relay or control agent) ends; re-raise its error."""
+        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+
+    async def stop(self) -> None:
+        """Close the listeners and stop the relay worker and the control agent."""
+        for server in self._servers:
+            server.close()
+        if self._control is not None:
+            self._control.should_exit = True
+        self.relay.stop()
+        for task in self._tasks:
+            if task.get_name() == "relay":
+                task.cancel()
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=10)
+            for task in stuck:
+                log.error("task %s did not stop within 10s", task.get_name())
+        for server in self._servers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await server.wait_closed()
+        self._servers, self._tasks, self._control = [], [], None

@@ -1,0 +1,172 @@
+# The mail server's SMTP policy: turns protocol events into replies (aiosmtpd-like hooks).
+#
+# One SmtpSession per connection, for either service: "smtp" (port 25, mail for our
+# own users only, no relay, no AUTH) or "submission" (port 587, AUTH PLAIN/LOGIN
+# required before MAIL, any recipient). The grammar and the command sequence are
+# checked by labctl.protocols.smtp; this module only decides what to accept.
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from email.utils import formatdate
+
+from labctl.protocols import smtp
+from roles.mailserver.delivery import MailRouter
+from roles.mailserver.settings import MailServerSettings
+
+log = logging.getLogger("mailserver")
+MAX_RECIPIENTS = 100
+LOGIN_USERNAME, LOGIN_PASSWORD = "VXNlcm5hbWU6", "UGFzc3dvcmQ6"  # base64 Username:/Password:
+
+
+class SmtpSession:
+    """Policy for one SMTP connection: who may send what to whom."""
+
+    def __init__(self, settings: MailServerSettings, service: str, peer: str,
+                 router: MailRouter) -> None:
+        self.settings, self.service, self.peer, self.router = settings, service, peer, router
+        self.helo = ""
+        self.extended = False
+        self.authenticated_as: str | None = None
+        self.mail_from: str | None = None
+        self.rcpt_tos: list[str] = []
+        self._auth_step: tuple[str, str] | None = None  # (mechanism, username so far)
+
+    def greeting(self) -> smtp.Reply:
+        """The 220 banner."""
+        return smtp.Reply.of(220, f"{self.settings.hostname} ESMTP maillab")
+
+    def handle(self, event: smtp.Event) -> smtp.Reply:
+        """The reply to one event from the protocol machine."""
+        match event:
+            case smtp.ProtocolErrorEvent(reply=reply, reason=reason):
+                log.info("protocol-error peer=%s service=%s %s", self.peer, self.service, reason)
+                return reply
+            case smtp.Hello():
+                return self._hello(event)
+            case smtp.AuthRequested():
+                return self._auth_start(event)
+            case smtp.AuthResponse():
+                return self._auth_continue(event)
+            case smtp.MailFrom(address=address):
+                return self._mail_from(address)
+            case smtp.RcptTo(address=address):
+                return self._rcpt_to(address)
+            case smtp.MessageReceived(data=data):
+                return self._message(data)
+            case smtp.CommandReceived(command=command):
+                return self._simple_command(command)
+        return smtp.Reply.of(451, "4.3.0 Unexpected event")
+
+    def _reset(self) -> None:
+        self.mail_from, self.rcpt_tos = None, []
+
+    def _hello(self, event: smtp.Hello) -> smtp.Reply:
+        self._reset()
+        self.helo, self.extended = event.domain, event.extended
+        if not event.extended:
+            return smtp.Reply.of(250, self.settings.hostname)
+        lines = [self.settings.hostname, "PIPELINING", "8BITMIME",
+                 f"SIZE {self.settings.max_message_size}"]
+        if self.service == "submission":
+            lines.append("AUTH PLAIN LOGIN")
+        return smtp.Reply(250, tuple(lines))
+
+    def _auth_start(self, event: smtp.AuthRequested) -> smtp.Reply:
+        if self.service != "submission":
+            return smtp.Reply.of(502, "5.5.1 AUTH not available on this port (use submission)")
+        if self.authenticated_as:
+            return smtp.Reply.of(503, "5.5.1 Already authenticated")
+        if event.mechanism not in ("PLAIN", "LOGIN"):
+            return smtp.Reply.of(504, f"5.5.4 Unrecognized authentication type {event.mechanism}")
+        self._auth_step = (event.mechanism, "")
+        if event.initial_response is None:
+            return smtp.Reply.of(334, "" if event.mechanism == "PLAIN" else LOGIN_USERNAME)
+        return self._auth_continue(smtp.AuthResponse(event.initial_response))
+
+    def _auth_continue(self, event: smtp.AuthResponse) -> smtp.Reply:
+        step, self._auth_step = self._auth_step, None
+        if step is None:
+            return smtp.Reply.of(503, "5.5.1 No authentication in progress")
+        if event.cancelled:
+            return smtp.Reply.of(501, "5.7.0 Authentication cancelled")
+        try:
+            decoded = base64.b64decode(event.response, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return smtp.Reply.of(501, "5.5.2 Cannot decode the base64 response")
+        mechanism, username = step
+        if mechanism == "LOGIN" and not username:
+            self._auth_step = ("LOGIN", decoded or "\0")
+            return smtp.Reply.of(334, LOGIN_PASSWORD)
+        if mechanism == "LOGIN":
+            return self._check_password(username, decoded)
+        parts = decoded.split("\0")
+        if len(parts) != 3:
+            return smtp.Reply.of(501, "5.5.2 PLAIN response must be authzid NUL user NUL password")
+        return self._check_password(parts[1], parts[2])
+
+    def _check_password(self, login: str, password: str) -> smtp.Reply:
+        user = self.settings.local_user(login)
+        if user is None or user.password != password:
+            log.info("auth-failed peer=%s login=%s", self.peer, login)
+            return smtp.Reply.of(535, "5.7.8 Authentication credentials invalid")
+        self.authenticated_as = user.address
+        log.info("auth-ok peer=%s user=%s", self.peer, user.address)
+        return smtp.Reply.of(235, "2.7.0 Authentication successful")
+
+    def _mail_from(self, address: str) -> smtp.Reply:
+        if self.service == "submission" and not self.authenticated_as:
+            return smtp.Reply.of(530, "5.7.0 Authentication required")
+        self._reset()
+        self.mail_from = address
+        return smtp.Reply.of(250, "2.1.0 Ok")
+
+    def _rcpt_to(self, address: str) -> smtp.Reply:
+        if len(self.rcpt_tos) >= MAX_RECIPIENTS:
+            return smtp.Reply.of(452, "4.5.3 Too many recipients")
+        if self.settings.is_local_domain(address):
+            if self.settings.local_user(address) is None:
+                return smtp.Reply.of(550, f"5.1.1 <{address}>: Recipient address rejected: "
+                                          "User unknown in local recipient table")
+        elif not self.authenticated_as:
+            return smtp.Reply.of(554, f"5.7.1 <{address}>: Relay access denied")
+        self.rcpt_tos.append(address)
+        return smtp.Reply.of(250, "2.1.5 Ok")
+
+    def _message(self, data: bytes) -> smtp.Reply:
+        mail_from, rcpt_tos = self.mail_from or "", list(self.rcpt_tos)
+        self._reset()
+        try:
+            ids = self.router.accept(mail_from, rcpt_tos, self._received_header() + data)
+        except OSError as exc:
+            log.error("store-failed from=<%s> error=%s", mail_from, exc)
+            return smtp.Reply.of(451, "4.3.0 Local error in processing, try again later")
+        log.info("accepted peer=%s from=<%s> to=%s ids=%s", self.peer, mail_from,
+                 ",".join(f"<{r}>" for r in rcpt_tos), ",".join(ids))
+        return smtp.Reply.of(250, f"2.0.0 Ok: queued as {ids[0] if ids else '-'}")
+
+    def _received_header(self) -> bytes:
+        protocol = ("ESMTPA" if self.authenticated_as else "ESMTP") if self.extended else "SMTP"
+        return (
+            f"Received: from {self.helo} ([{self.peer}])\r\n"
+            f"\tby {self.settings.hostname} (maillab) with {protocol};\r\n"
+            f"\t{formatdate(localtime=True)}\r\n"
+        ).encode("ascii", "replace")
+
+    def _simple_command(self, command: smtp.Command) -> smtp.Reply:
+        verb = command.verb
+        if verb == "DATA":
+            return smtp.Reply.of(354, "End data with <CR><LF>.<CR><LF>")
+        if verb == "RSET":
+            self._reset()
+            return smtp.Reply.of(250, "2.0.0 Ok")
+        if verb == "QUIT":
+            return smtp.Reply.of(221, "2.0.0 Bye")
+        if verb == "VRFY":
+            return smtp.Reply.of(252, "2.5.2 Cannot VRFY user, but will accept message")
+        if verb == "HELP":
+            return smtp.Reply.of(214, "2.0.0 See RFC 5321")
+        if verb == "EXPN":
+            return smtp.Reply.of(502, "5.5.1 EXPN not implemented")
+        return smtp.Reply.of(250, "2.0.0 Ok")

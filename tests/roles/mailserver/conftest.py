@@ -1,0 +1,67 @@
+# Fixtures that run real mail servers in-process on their local-runtime loopback addresses.
+#
+# Each server binds the role's 127.77.x.y addresses; ports are free ones picked by the
+# kernel (port 0) unless a test fixes one, so tests do not collide with a running lab.
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from roles.mailserver.server import MailServer
+from roles.mailserver.settings import Listener, MailServerSettings
+
+StartServer = Callable[..., Awaitable[MailServer]]
+
+
+def free_port(host: str) -> int:
+    """A TCP port that is free on `host` right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
+                 peer_smtp_ports: dict[str, int] | None = None) -> MailServerSettings:
+    """Local-runtime settings for `role` with kernel-chosen ports (smtp port optional)."""
+    base = MailServerSettings.for_role(role, "local", data_dir)
+    listeners = tuple(
+        Listener(item.service, item.host, smtp_port if item.service == "smtp" else 0)
+        for item in base.listeners
+    )
+    return dataclasses.replace(
+        base, listeners=listeners, control_port=0, peer_smtp_ports=peer_smtp_ports or {},
+        retry_base_seconds=0.2, retry_max_seconds=1.0,
+    )
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
+    """Factory: start a MailServer for a role; every server is stopped at teardown."""
+    running: list[MailServer] = []
+
+    async def start(role: str, smtp_port: int = 0, peer_smtp_ports: dict[str, int] | None = None,
+                    data_dir: Path | None = None) -> MailServer:
+        settings = settings_for(role, data_dir or tmp_path / role, smtp_port, peer_smtp_ports)
+        server = MailServer(settings)
+        await server.start()
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        await server.stop()
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll `condition` until true; fail the test after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.05)
+

@@ -1,0 +1,140 @@
+# sender-mta -> receiver-mta relay, queue durability and a receiver that is down.
+from __future__ import annotations
+
+import asyncio
+import poplib
+from pathlib import Path
+
+import httpx
+
+from .conftest import StartServer, free_port, wait_until
+from .test_mailserver_smtp import ALICE, BOB, make_message, submit
+
+RECEIVER_INTERNET = "127.77.2.26"  # receiver-mta on the internet network, local runtime
+
+
+def pop3_fetch_all(address: tuple[str, int], delete: bool) -> tuple[list[bytes], list[bytes]]:
+    """Log in as Bob over POP3, return (UIDL lines, raw messages); DELE all when asked."""
+    client = poplib.POP3(*address, timeout=10)
+    try:
+        client.user("bob")
+        client.pass_("bob-pw")
+        count, _ = client.stat()
+        uids = client.uidl()[1]
+        messages = [b"\r\n".join(client.retr(n)[1]) for n in range(1, count + 1)]
+        if delete:
+            for n in range(1, count + 1):
+                client.dele(n)
+    finally:
+        client.quit()
+    return uids, messages
+
+
+async def test_relay_to_receiver_and_pop3_retrieval(start_server: StartServer) -> None:
+    receiver = await start_server("receiver-mta")
+    smtp_port = receiver.address("smtp")[1]
+    assert (RECEIVER_INTERNET, smtp_port) in receiver.bound["smtp"]
+    sender = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": smtp_port})
+    body = "line one\n.starts with a dot\n.\n..two dots\n"
+    for n in range(3):
+        message = make_message(ALICE, BOB, f"relay {n}", body)
+        await asyncio.to_thread(submit, sender.address("submission"), message)
+    await wait_until(lambda: len(receiver.mailboxes.list(BOB)) == 3)
+    await wait_until(lambda: sender.queue.messages() == [])
+    uids, messages = await asyncio.to_thread(pop3_fetch_all, receiver.address("pop3"), True)
+    assert len(uids) == 3
+    for n, raw in enumerate(messages):
+        assert f"Subject: relay {n}".encode() in raw
+        assert raw.count(b"Received: from ") == 2
+        assert b"by mail.hamburger.edu (maillab) with ESMTP;" in raw
+        assert raw.endswith(b"line one\r\n.starts with a dot\r\n.\r\n..two dots")
+    assert receiver.mailboxes.list(BOB) == []  # DELE + QUIT removed them
+
+
+async def test_pop3_rejects_wrong_password_and_keeps_mail_without_dele(
+        start_server: StartServer) -> None:
+    receiver = await start_server("receiver-mta")
+    receiver.mailboxes.deliver(BOB, b"Subject: kept\r\n\r\nbody\r\n")
+
+    def wrong_password() -> str:
+        client = poplib.POP3(*receiver.address("pop3"), timeout=10)
+        client.user("bob@hamburger.edu")
+        try:
+            client.pass_("wrong")
+        except poplib.error_proto as exc:
+            return str(exc)
+        finally:
+            client.quit()
+        return "accepted"
+
+    assert "-ERR invalid user name or password" in await asyncio.to_thread(wrong_password)
+    _, messages = await asyncio.to_thread(pop3_fetch_all, receiver.address("pop3"), False)
+    assert messages == [b"Subject: kept\r\n\r\nbody"]
+    assert len(receiver.mailboxes.list(BOB)) == 1
+
+
+async def test_receiver_down_message_stays_queued_then_delivered_once(
+        start_server: StartServer) -> None:
+    port = free_port(RECEIVER_INTERNET)
+    sender = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": port})
+    await asyncio.to_thread(submit, sender.address("submission"),
+                            make_message(ALICE, BOB, "while down"))
+    await wait_until(lambda: any(m.attempts >= 2 for m in sender.queue.messages()))
+    (queued,) = sender.queue.messages()
+    assert queued.last_error is not None and "cannot connect to receiver-mta" in queued.last_error
+    receiver = await start_server("receiver-mta", smtp_port=port)
+    await wait_until(lambda: len(receiver.mailboxes.list(BOB)) >= 1)
+    await wait_until(lambda: sender.queue.messages() == [])
+    await asyncio.sleep(1.5)  # a further retry pass must not deliver a second copy
+    assert len(receiver.mailboxes.list(BOB)) == 1
+
+
+async def test_queue_survives_restart_of_the_server(start_server: StartServer,
+                                                    tmp_path: Path) -> None:
+    port = free_port(RECEIVER_INTERNET)
+    data = tmp_path / "sender-data"
+    first = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": port},
+                               data_dir=data)
+    await asyncio.to_thread(submit, first.address("submission"),
+                            make_message(ALICE, BOB, "durable"))
+    await first.stop()
+    second = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": port},
+                                data_dir=data)
+    control_url = "http://{}:{}".format(*second.address("control"))
+    async with httpx.AsyncClient(base_url=control_url) as http:
+        queue = (await http.get("/queue")).json()
+    assert [(q["mail_from"], q["rcpt_tos"], q["message_id"]) for q in queue] == [
+        (ALICE, [BOB], "<durable@test>")]
+    receiver = await start_server("receiver-mta", smtp_port=port)
+    await wait_until(lambda: len(receiver.mailboxes.list(BOB)) == 1)
+    await wait_until(lambda: second.queue.messages() == [])
+
+
+async def test_non_lab_domain_fails_for_good_and_bounces(start_server: StartServer) -> None:
+    sender = await start_server("sender-mta")
+    await asyncio.to_thread(submit, sender.address("submission"),
+                            make_message(ALICE, "carol@gmail.com", "outside"))
+    await wait_until(lambda: sender.queue.failed() != [])
+    (failed,) = sender.queue.failed()
+    assert failed.last_error is not None and "not a lab domain" in failed.last_error
+    assert sender.queue.messages() == []
+    (bounce,) = sender.mailboxes.list(ALICE)
+    assert b"carol@gmail.com" in sender.mailboxes.read(ALICE, bounce.id)
+
+
+async def test_control_agent_endpoints(start_server: StartServer) -> None:
+    receiver = await start_server("receiver-mta")
+    host, port = receiver.address("control")
+    assert host == "127.77.0.26"  # the management network only
+    raw_message = b"Subject: Hello Bob\r\nMessage-ID: <m1@test>\r\n\r\nhi\r\n"
+    message_id = receiver.mailboxes.deliver(BOB, raw_message)
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
+        assert (await http.get("/health")).json() == {"role": "receiver-mta", "status": "ok"}
+        assert (await http.get("/queue")).json() == []
+        listing = (await http.get(f"/mailboxes/{BOB}")).json()
+        assert listing == [{"id": message_id, "size": len(raw_message), "message_id": "<m1@test>",
+                            "subject": "Hello Bob"}]
+        raw = await http.get(f"/mailboxes/{BOB}/{message_id}")
+        assert raw.text.startswith("Subject: Hello Bob")
+        assert (await http.get("/mailboxes/alice@crepes.fr")).status_code == 404
+        assert (await http.get(f"/mailboxes/{BOB}/..%2F..%2Fetc")).status_code == 404
