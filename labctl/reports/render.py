@@ -58,7 +58,8 @@ def render_hops(hops: list[HopReport]) -> str:
     for hop in hops:
         lines.append(f"{hop.name}  ({hop.network}, {', '.join(hop.protocols) or '-'})  {hop.pcap}")
         for conversation in hop.conversations:
-            lines.append(f"  {conversation.client} -> {conversation.server}  {conversation.protocol}")
+            endpoints = f"{conversation.client} -> {conversation.server}"
+            lines.append(f"  {endpoints}  {conversation.protocol}")
             lines += [f"    {line}" for line in conversation.transcript]
         lines.append("")
     return "\n".join(lines) or "(no TCP conversations)\n"

@@ -21,6 +21,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runtime", default=Runtime.COMPOSE.value,
                         choices=[r.value for r in Runtime])
     parser.add_argument("--data", required=True, type=Path, help="queue and mailbox folder")
+    parser.add_argument("--behind-relay", action="store_true",
+                        help="listen on the hidden ports; a recording relay holds the usual ones")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = MailServerSettings.for_role(args.role, args.runtime, args.data)
+    settings = MailServerSettings.for_role(args.role, args.runtime, args.data, args.behind_relay)
     try:
         asyncio.run(run(settings))
     except OSError as exc:

@@ -42,8 +42,14 @@ class MailServerSettings:
     retry_max_seconds: float = 30.0
 
     @classmethod
-    def for_role(cls, role: str, runtime: Runtime | str, data_dir: Path) -> MailServerSettings:
-        """Settings for `role` in `runtime`, storing under `data_dir`."""
+    def for_role(
+        cls, role: str, runtime: Runtime | str, data_dir: Path, behind_relay: bool = False
+    ) -> MailServerSettings:
+        """Settings for `role` in `runtime`, storing under `data_dir`.
+
+        `behind_relay`: a recording relay holds each service's usual port (local runtime
+        without packet capture), so the service listens on its hidden port instead.
+        """
         plan = addressing(runtime)
         lab_role = plan.lab.role(role)
         if lab_role.program != "mailserver" or lab_role.domain is None:
@@ -53,8 +59,9 @@ class MailServerSettings:
             hosts = ["0.0.0.0"]
         else:
             hosts = [plan.address(lab_role, net) for net in lab_role.networks if net != MGMT]
+        port = plan.hidden_port if behind_relay else plan.port
         listeners = tuple(
-            Listener(service, host, plan.port(lab_role, service))
+            Listener(service, host, port(lab_role, service))
             for service in LISTENED_SERVICES for host in hosts
         )
         return cls(

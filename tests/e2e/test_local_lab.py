@@ -7,19 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from labctl.analysis.pcap_reader import read_capture
 from labctl.backends.local import LocalBackend
+from labctl.capture.relay import RELAY_COMMENT
+from labctl.capture.tcpdump import can_capture_packets
 from labctl.client import ControllerClient
-from tests.conftest import PROJECT
+from tests.conftest import DATA, PROJECT
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
 pytestmark = pytest.mark.local
 
 
-@pytest.fixture(scope="module")
-def local_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerClient]:
+def _capture_modes() -> list[object]:
+    packets = pytest.mark.skipif(
+        not can_capture_packets(), reason="this user may not capture packets with tcpdump"
+    )
+    return [pytest.param("tcpdump", marks=packets), "relay"]
+
+
+@pytest.fixture(scope="module", params=_capture_modes())
+def local_lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ControllerClient]:
     home = tmp_path_factory.mktemp("maillab-local")
     patch = pytest.MonkeyPatch()
     patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
+    patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
     backend = LocalBackend(home=home)
     try:
         backend.up(lambda _: None)
@@ -36,6 +49,9 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
     assert_basic_delivery_report(report, "local")
     assert_pcaps_readable(report, "local")
     assert all(Path(h["pcap"]).parent.parent.name == "captures" for h in report["hops"])
+    relayed = [RELAY_COMMENT in read_capture(h["pcap"]).comments for h in report["hops"]]
+    lab_mode = local_lab.request("GET", "/health")["capture_mode"]
+    assert relayed == [lab_mode == "relay"] * 3, "only relay recordings say they are synthesized"
 
 
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
@@ -43,3 +59,13 @@ def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClien
 
     with pytest.raises(ControllerError, match=r"422.*to"):
         local_lab.request("POST", "/messages", {"to": "not-an-address"})
+
+
+def test_wrong_protocol_fails_naming_hop_expected_and_observed(local_lab: ControllerClient) -> None:
+    scenario = DATA / "scenarios" / "expects-pop3-from-alice.yaml"
+    body = {"scenario": scenario.read_text(), "source": scenario.name}
+    report = local_lab.request("POST", "/runs", body)["report"]
+    assert not report["passed"]
+    assert report["checks"][0]["output"].startswith(
+        "hop sender-ua -> sender-mta: expected POP3, observed SMTP"
+    )

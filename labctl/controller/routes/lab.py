@@ -37,7 +37,11 @@ class LabPublic(BaseModel):
 @router.get("/health")
 def health(state: StateDep) -> dict[str, str]:
     """The controller answers."""
-    return {"status": "ok", "runtime": state.plan.runtime.value}
+    return {
+        "status": "ok",
+        "runtime": state.plan.runtime.value,
+        "capture_mode": state.captures.mode,
+    }
 
 
 @router.get("/lab")
