@@ -23,15 +23,20 @@ class ControllerClient:
         except httpx.HTTPError as error:
             raise ControllerError(f"controller at {self.base_url} unreachable: {error}") from None
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
+            detail = error_detail(response)
             raise ControllerError(f"{method} {path}: {response.status_code}: {detail}")
         return response.json()
 
-    def download(self, path: str) -> bytes:
-        response = self._http.get(path)
-        if response.status_code >= 400:
-            raise ControllerError(f"GET {path}: {response.status_code}: {response.text}")
-        return response.content
+
+def error_detail(response: httpx.Response) -> str:
+    """What a maillab API error response says, in one line (fields named for a 422)."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        return response.text.strip()
+    if isinstance(detail, list):  # FastAPI's validation errors
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', []))}: {error.get('msg')}"
+            for error in detail
+        )
+    return str(detail)

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from labctl.client import error_detail
 from labctl.model import Addressing
 
 
@@ -31,10 +32,7 @@ class Agents:
         except httpx.HTTPError as error:
             raise AgentError(f"{role} agent at {url} unreachable: {error!r}") from error
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
+            detail = error_detail(response)
             raise AgentError(f"{role} agent {method} {path}: {response.status_code} {detail}")
         return response.json()
 

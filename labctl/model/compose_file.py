@@ -31,8 +31,8 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
     program = f"roles.{role.program}"
     command = ["python", "-m", program, "--role", role.name, "--runtime", "compose"]
     service: dict[str, Any] = {
-        "image": IMAGE,
-        "build": _build(),
+        "image": IMAGE,  # built once, by the controller service
+        "pull_policy": "never",
         "hostname": role.hostname,
         "command": command,
         "networks": {

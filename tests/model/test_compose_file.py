@@ -42,7 +42,8 @@ def test_controller_captures_from_outside_the_roles_with_only_net_raw() -> None:
 
 def test_rendering_is_valid_yaml_with_a_base_image_build_argument() -> None:
     document = yaml.safe_load(render_compose_file())
-    args = document["services"]["sender-mta"]["build"]["args"]
+    args = document["services"]["controller"]["build"]["args"]
+    assert all("build" not in document["services"][r.name] for r in LAB.roles)  # built once
     assert args["BASE_IMAGE"].startswith("${MAILLAB_BASE_IMAGE:-python:3.11")
 
 
