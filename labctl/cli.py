@@ -102,6 +102,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path)}
     report = Report.model_validate(client.request("POST", "/runs", body)["report"])
     print(render_json(report) if args.format == "json" else render_table(report))
+    if report.hops:
+        progress(f"pcaps in {Path(report.hops[0].pcap).parent} (open them in Wireshark)")
+    progress(f"the {backend.runtime} lab is still up; `labctl down` removes it")
     return 0 if report.passed else 1
 
 

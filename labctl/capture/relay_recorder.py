@@ -46,7 +46,8 @@ class RelayRecorders:
 
     def __init__(self, plan: Addressing) -> None:
         self.relays = [(s.network, RecordingRelay(s.listen, s.target)) for s in relay_plan(plan)]
-        self.networks = sorted({network for network, _ in self.relays})
+        relayed = {network for network, _ in self.relays}
+        self.networks = [n.name for n in plan.lab.captured_networks() if n.name in relayed]
 
     async def start(self) -> None:
         for _, relay in self.relays:
