@@ -1,0 +1,1 @@
+# maillab's role programs: the mail server and the user agent (plus container healthchecks).
