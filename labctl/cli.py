@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from labctl.analysis import PcapError, analyze_captures
+from labctl.analysis import PcapError, analyze_pcap_file
+from labctl.analysis.hops import group_into_hops
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
@@ -83,8 +84,14 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    pcaps = {Path(p).stem: Path(p) for p in args.pcaps}
-    hops = [HopReport.from_hop(h) for h in analyze_captures(pcaps, addressing(args.runtime))]
+    plan = addressing(args.runtime)
+    hops: list[HopReport] = []
+    for pcap in map(Path, args.pcaps):
+        analysis = analyze_pcap_file(pcap, pcap.stem, plan)
+        for note in analysis.comments + analysis.problems:
+            progress(f"{pcap}: {note}")
+        found = group_into_hops(analysis.conversations, pcap.stem, str(pcap))
+        hops += [HopReport.from_hop(hop) for hop in found]
     if args.format == "json":
         print(json.dumps([h.model_dump(mode="json") for h in hops], indent=2))
     else:
