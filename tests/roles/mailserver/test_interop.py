@@ -1,0 +1,66 @@
+# Real third-party clients against our mail server: swaks submits with AUTH LOGIN
+# and PLAIN, curl sends over SMTP and lists and retrieves over POP3.
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+
+import pytest
+
+from tests.roles.mailserver.conftest import StartServer, wait_until
+
+BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
+
+
+def run(command: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    tool = command[0]
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed")
+    return subprocess.run(command, input=stdin, capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])
+async def test_swaks_submits_with_auth(start_server: StartServer, mechanism: str) -> None:
+    server = await start_server("receiver-mta")
+    host, port = server.address("submission")
+    result = await asyncio.to_thread(run, [
+        "swaks", "--server", f"{host}:{port}", "--from", BOB, "--to", BOB,
+        "--auth", mechanism, "--auth-user", BOB, "--auth-password", BOB_PW,
+        "--header", "Subject: swaks was here", "--body", "hello from swaks",
+    ])
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert b"<-  235 " in result.stdout and b"<-  250 2.0.0 Ok: queued" in result.stdout
+    await wait_until(lambda: bool(server.mailboxes.list(BOB)))
+
+
+async def test_swaks_without_auth_is_refused_on_submission(start_server: StartServer) -> None:
+    server = await start_server("receiver-mta")
+    host, port = server.address("submission")
+    result = await asyncio.to_thread(run, [
+        "swaks", "--server", f"{host}:{port}", "--from", BOB, "--to", BOB,
+    ])
+    assert result.returncode != 0 and b"530" in result.stdout
+
+
+async def test_curl_sends_over_smtp_and_retrieves_over_pop3(start_server: StartServer) -> None:
+    server = await start_server("receiver-mta")
+    host, port = server.address("submission")
+    message = (b"From: <bob@hamburger.edu>\r\nTo: <bob@hamburger.edu>\r\n"
+               b"Subject: curl\r\n\r\n.a line starting with a dot\r\nbye\r\n")
+    sent = await asyncio.to_thread(run, [
+        "curl", "-sS", f"smtp://{host}:{port}", "--mail-from", BOB, "--mail-rcpt", BOB,
+        "--user", f"{BOB}:{BOB_PW}", "--upload-file", "-",
+    ], message)
+    assert sent.returncode == 0, sent.stderr.decode()
+    await wait_until(lambda: bool(server.mailboxes.list(BOB)))
+    pop_host, pop_port = server.address("pop3")
+    listing = await asyncio.to_thread(
+        run, ["curl", "-sS", f"pop3://{pop_host}:{pop_port}/", "--user", f"bob:{BOB_PW}"]
+    )
+    assert listing.returncode == 0 and listing.stdout.startswith(b"1 "), listing
+    retrieved = await asyncio.to_thread(
+        run, ["curl", "-sS", f"pop3://{pop_host}:{pop_port}/1", "--user", f"bob:{BOB_PW}"]
+    )
+    assert retrieved.returncode == 0, retrieved.stderr.decode()
+    assert b"\r\n.a line starting with a dot\r\n" in retrieved.stdout
