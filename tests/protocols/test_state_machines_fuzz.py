@@ -2,6 +2,9 @@
 # turn them into events and error replies; they never raise and never stall.
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,30 +22,36 @@ chunks = st.lists(
 )
 
 
-def drain_smtp(connection: smtp.ServerConnection) -> None:
+def smtp_answer(event: object) -> smtp.Reply:
+    if isinstance(event, smtp.ProtocolErrorEvent):
+        return event.reply
+    if isinstance(event, smtp.CommandReceived) and event.command.verb == "DATA":
+        return smtp.Reply(354, ("go ahead",))
+    return smtp.Reply(250, ("ok",))
+
+
+def pop3_answer(event: object) -> pop3.Reply:
+    if isinstance(event, pop3.ProtocolErrorEvent):
+        return event.reply
+    return pop3.Reply(True, "ok")
+
+
+def drain(connection: Any, answer: Callable[[object], Any], idle: tuple[type, ...]) -> None:
+    """Answer every event until the machine needs data or is closed."""
     for _ in range(10_000):
         event = connection.next_event()
-        if isinstance(event, smtp.NeedData | smtp.ConnectionClosed):
+        if isinstance(event, idle):
             return
-        if isinstance(event, smtp.ProtocolErrorEvent):
-            connection.send(event.reply)
-        elif isinstance(event, smtp.CommandReceived) and event.command.verb == "DATA":
-            connection.send(smtp.Reply(354, ("go ahead",)))
-        else:
-            connection.send(smtp.Reply(250, ("ok",)))
-    raise AssertionError("the SMTP state machine produced events without end")
+        connection.send(answer(event))
+    raise AssertionError(f"{type(connection).__module__} produced events without end")
+
+
+def drain_smtp(connection: smtp.ServerConnection) -> None:
+    drain(connection, smtp_answer, (smtp.NeedData, smtp.ConnectionClosed))
 
 
 def drain_pop3(connection: pop3.ServerConnection) -> None:
-    for _ in range(10_000):
-        event = connection.next_event()
-        if isinstance(event, pop3.NeedData | pop3.ConnectionClosed):
-            return
-        if isinstance(event, pop3.ProtocolErrorEvent):
-            connection.send(event.reply)
-        else:
-            connection.send(pop3.Reply(True, "ok"))
-    raise AssertionError("the POP3 state machine produced events without end")
+    drain(connection, pop3_answer, (pop3.NeedData, pop3.ConnectionClosed))
 
 
 @settings(max_examples=300, deadline=None)
