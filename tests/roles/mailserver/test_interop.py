@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.roles.mailserver.conftest import StartServer, wait_until
+from tests.roles.conftest import StartServer, wait_until
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import StartServer, free_port, wait_until
+from tests.roles.conftest import StartServer, free_port, wait_until
+
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
 
 RECEIVER_INTERNET = "127.77.2.26"  # receiver-mta on the internet network, local runtime

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from .conftest import StartServer
+from tests.roles.conftest import StartServer
 
 ALICE, BOB = "alice@crepes.fr", "bob@hamburger.edu"
 ALICE_PC = "127.77.1.10"  # sender-ua's local-runtime address on alice-lan

@@ -11,9 +11,7 @@ import pytest
 from roles.mailserver.server import MailServer
 from roles.useragent.compose_message import compose_message
 from roles.useragent.mail_clients import Account, Endpoint, fetch_pop3, submit
-from tests.roles.mailserver.conftest import StartServer, start_server, wait_until
-
-__all__ = ["start_server"]  # the fixture, re-used from the mail server's tests
+from tests.roles.conftest import StartServer, wait_until
 
 BOB = Account("bob@hamburger.edu", "bob-pw")
 ALICE_AT_BOBS_SERVER = "127.77.3.20"  # the receiver-ua's address on bob-lan

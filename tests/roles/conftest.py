@@ -1,4 +1,4 @@
-# Fixtures that run real mail servers in-process on their local-runtime loopback addresses.
+# Fixtures for the role programs: real mail servers run in-process on loopback.
 #
 # Each server binds the role's 127.77.x.y addresses; ports are free ones picked by the
 # kernel (port 0) unless a test fixes one, so tests do not collide with a running lab.
