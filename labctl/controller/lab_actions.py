@@ -66,4 +66,4 @@ class ControllerLabActions:
         if self.session is None:
             return []
         await self.state.captures.stop(self.session.id)
-        return self.state.captures.analyse(self.session.id)
+        return await asyncio.to_thread(self.state.captures.analyse, self.session.id)

@@ -2,6 +2,7 @@
 # role agents, the capture sessions and the finished scenario runs. One per app.
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ class ControllerState:
     agents: Agents
     captures: CaptureManager
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> JSON report
+    # One scenario run at a time: a run's captures would otherwise record another's traffic.
+    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def from_settings(cls, settings: ControllerSettings) -> ControllerState:

@@ -1,8 +1,7 @@
-# /runs: run a graded scenario on the lab and keep its report. One run at a time,
-# since a run's captures would otherwise record another run's traffic.
+# /runs: run a graded scenario on the lab and keep its report. One run at a time
+# (ControllerState.run_lock), since a run's captures would record another's traffic.
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
@@ -14,7 +13,6 @@ from labctl.controller.lab_actions import ControllerLabActions
 from labctl.scenarios import ScenarioError, parse_scenario, run_scenario
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-_one_run_at_a_time = asyncio.Lock()
 
 
 class RunCreate(BaseModel):
@@ -35,7 +33,7 @@ async def create_run(body: RunCreate, state: StateDep) -> RunPublic:
         scenario = parse_scenario(body.scenario, body.source)
     except ScenarioError as error:
         raise HTTPException(422, str(error)) from None
-    async with _one_run_at_a_time:
+    async with state.run_lock:
         actions = ControllerLabActions(state, label="run")
         report = await run_scenario(scenario, actions, state.plan.runtime.value)
     run_id = f"run-{secrets.token_hex(4)}"
