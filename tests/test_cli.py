@@ -2,6 +2,8 @@
 # before any lab is started; offline analysis reads pcaps without a lab.
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from labctl.cli import main
@@ -42,9 +44,9 @@ def test_analyze_a_pcap_offline_prints_hops_and_transcripts(
 
 
 def test_analyze_a_file_that_is_not_a_pcap_is_one_line_exit_1(
-    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    junk = tmp_path / "junk.pcap"  # type: ignore[operator]
+    junk = tmp_path / "junk.pcap"
     junk.write_bytes(b"this is not a capture file at all")
     assert main(["analyze", str(junk)]) == 1
     err = capsys.readouterr().err.strip()

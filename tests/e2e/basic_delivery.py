@@ -11,10 +11,11 @@ from typing import Any
 from labctl.analysis.pcap_reader import read_capture
 from labctl.model import addressing
 
+# (client, server) -> (network, protocols, the server's service, tshark's dissector)
 EXPECTED_HOPS = {
-    ("sender-ua", "sender-mta"): ("alice-lan", ["SMTP"]),
-    ("sender-mta", "receiver-mta"): ("internet", ["SMTP"]),
-    ("receiver-ua", "receiver-mta"): ("bob-lan", ["POP3"]),
+    ("sender-ua", "sender-mta"): ("alice-lan", ["SMTP"], "submission", "smtp"),
+    ("sender-mta", "receiver-mta"): ("internet", ["SMTP"], "smtp", "smtp"),
+    ("receiver-ua", "receiver-mta"): ("bob-lan", ["POP3"], "pop3", "pop"),
 }
 
 
@@ -25,7 +26,7 @@ def assert_basic_delivery_report(report: dict[str, Any], backend: str) -> None:
     assert report["backend"] == backend
     assert report["score"] == report["max_score"] > 0
     hops = {(h["client_role"], h["server_role"]): h for h in report["hops"]}
-    for pair, (network, protocols) in EXPECTED_HOPS.items():
+    for pair, (network, protocols, _, _) in EXPECTED_HOPS.items():
         assert pair in hops, f"no hop {pair} in {list(hops)}"
         assert hops[pair]["network"] == network
         assert hops[pair]["protocols"] == protocols
@@ -43,12 +44,8 @@ def assert_pcaps_readable(report: dict[str, Any], runtime: str) -> None:
         assert read_capture(pcap).packets, f"no packets in {pcap}"
         if shutil.which("tshark") is None:
             continue
-        server = hop["server_role"]
-        protocol = hop["protocols"][0].lower()
-        service = {"smtp": "smtp", "pop3": "pop3"}[protocol]
-        port = plan.port(server, "smtp" if hop["client_role"].endswith("mta") else
-                         ("submission" if protocol == "smtp" else service))
-        dissector = "pop" if protocol == "pop3" else "smtp"
+        _, _, service, dissector = EXPECTED_HOPS[(hop["client_role"], hop["server_role"])]
+        port = plan.port(hop["server_role"], service)
         result = subprocess.run(
             ["tshark", "-r", str(pcap), "-d", f"tcp.port=={port},{dissector}", "-Y", dissector],
             capture_output=True, text=True, timeout=60,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,27 +55,23 @@ def drain_pop3(connection: pop3.ServerConnection) -> None:
     drain(connection, pop3_answer, (pop3.NeedData, pop3.ConnectionClosed))
 
 
-@settings(max_examples=300, deadline=None)
-@given(chunks, st.booleans())
-def test_smtp_server_survives_any_client_bytes(data: list[bytes], close: bool) -> None:
-    connection = smtp.ServerConnection(max_message_size=2000)
-    for chunk in data:
-        connection.receive_data(chunk)
-        drain_smtp(connection)
-    if close:
-        connection.receive_data(b"")
-        drain_smtp(connection)
-        assert isinstance(connection.next_event(), smtp.ConnectionClosed)
+MACHINES: dict[str, tuple[Callable[[], Any], Callable[[Any], None], type]] = {
+    "smtp": (lambda: smtp.ServerConnection(max_message_size=2000), drain_smtp,
+             smtp.ConnectionClosed),
+    "pop3": (pop3.ServerConnection, drain_pop3, pop3.ConnectionClosed),
+}
 
 
+@pytest.mark.parametrize("protocol", sorted(MACHINES))
 @settings(max_examples=300, deadline=None)
-@given(chunks, st.booleans())
-def test_pop3_server_survives_any_client_bytes(data: list[bytes], close: bool) -> None:
-    connection = pop3.ServerConnection()
+@given(data=chunks, close=st.booleans())
+def test_server_survives_any_client_bytes(protocol: str, data: list[bytes], close: bool) -> None:
+    make, drain_all, closed = MACHINES[protocol]
+    connection = make()
     for chunk in data:
         connection.receive_data(chunk)
-        drain_pop3(connection)
+        drain_all(connection)
     if close:
         connection.receive_data(b"")
-        drain_pop3(connection)
-        assert isinstance(connection.next_event(), pop3.ConnectionClosed)
+        drain_all(connection)
+        assert isinstance(connection.next_event(), closed)
