@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,41 @@ async def test_curl_sends_over_smtp_and_retrieves_over_pop3(start_server: StartS
     )
     assert retrieved.returncode == 0, retrieved.stderr.decode()
     assert b"\r\n.a line starting with a dot\r\n" in retrieved.stdout
+
+
+async def test_swaks_pipelines_a_whole_transaction(start_server: StartServer) -> None:
+    server = await start_server("receiver-mta")
+    host, port = server.address("submission")
+    result = await asyncio.to_thread(run, [
+        "swaks", "--server", f"{host}:{port}", "--from", BOB, "--to", BOB, "--pipeline",
+        "--auth", "PLAIN", "--auth-user", BOB, "--auth-password", BOB_PW,
+        "--header", "Subject: pipelined", "--body", "sent in one go",
+    ])
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    # swaks sends MAIL, RCPT and DATA in one write only when PIPELINING was advertised
+    assert b"<-  250-PIPELINING" in result.stdout
+    assert b" -> MAIL FROM:<bob@hamburger.edu>\n -> RCPT TO:<bob@hamburger.edu>\n -> DATA" \
+        in result.stdout.replace(b"\r\n", b"\n")
+    await wait_until(lambda: bool(server.mailboxes.list(BOB)))
+
+
+async def test_s_nail_submits_with_auth(start_server: StartServer, tmp_path: Path) -> None:
+    server = await start_server("receiver-mta")
+    host, port = server.address("submission")
+    environment = {"HOME": str(tmp_path), "MAILRC": "/dev/null", "PATH": os.environ["PATH"]}
+    command = [
+        "s-nail", "-n", "-#", "-S", "v15-compat", "-S", "sendwait",
+        "-S", f"mta=smtp://bob:{BOB_PW}@{host}:{port}", "-S", "smtp-auth=plain",
+        "-S", f"from={BOB}", "-s", "from s-nail", BOB,
+    ]
+    if shutil.which("s-nail") is None:
+        pytest.skip("s-nail is not installed")
+    result = await asyncio.to_thread(
+        subprocess.run, command, input=b"Written in s-nail.\n", capture_output=True,
+        timeout=30, env=environment,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    await wait_until(lambda: bool(server.mailboxes.list(BOB)))
+    (stored,) = server.mailboxes.list(BOB)
+    data = server.mailboxes.read(BOB, stored.id)
+    assert b"Subject: from s-nail" in data and b"Written in s-nail." in data
