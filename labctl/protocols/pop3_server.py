@@ -17,6 +17,7 @@ from enum import Enum
 
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
+from labctl.protocols.numbers import is_ascii_number
 from labctl.protocols.pop3_grammar import MAX_COMMAND_LINE, Command, Reply, parse_command
 from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
 
@@ -61,6 +62,7 @@ NUMERIC_ARGUMENTS: dict[str, tuple[int, int]] = {
     "STAT": (0, 0), "LIST": (0, 1), "UIDL": (0, 1), "RETR": (1, 1), "DELE": (1, 1),
     "TOP": (2, 2), "NOOP": (0, 0), "RSET": (0, 0),
 }
+MAX_NUMBER_DIGITS = 9  # message numbers and TOP line counts stay below 10**9
 TRANSITIONS: dict[tuple[Pop3State, str], Pop3State] = {
     (A, "USER"): U, (U, "USER"): U, (U, "PASS"): T, (A, "APOP"): T, (U, "APOP"): T,
     (A, "QUIT"): Pop3State.CLOSED, (U, "QUIT"): Pop3State.CLOSED, (T, "QUIT"): Pop3State.UPDATE,
@@ -136,6 +138,6 @@ def _argument_problem(command: Command) -> str:
     args = command.arguments
     if not low <= len(args) <= high:
         return f"{command.verb} takes {low}-{high} message-number arguments, got {len(args)}"
-    if not all(a.isdigit() for a in args):
-        return f"{command.verb} arguments must be numbers"
+    if not all(is_ascii_number(a, MAX_NUMBER_DIGITS) for a in args):
+        return f"{command.verb} arguments must be numbers of 1 to {MAX_NUMBER_DIGITS} ASCII digits"
     return ""

@@ -21,6 +21,7 @@ from enum import Enum
 
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
+from labctl.protocols.numbers import parse_ascii_number
 from labctl.protocols.smtp_events import (
     NEED_DATA,
     AuthRequested,
@@ -78,6 +79,7 @@ TRANSITIONS: dict[tuple[SmtpState, str], SmtpState] = {
     (R, "MAIL"): M, (M, "RCPT"): T, (T, "RCPT"): T, (T, "DATA"): SmtpState.DATA,
     (R, "AUTH"): R, (SmtpState.AUTH, "AUTH-RESPONSE"): R,
 }
+MAX_SIZE_DIGITS = 20  # esize-value = 1*20DIGIT (RFC 1870)
 MESSAGE_END = "MESSAGE"  # pending marker: the reply to a complete DATA body
 
 
@@ -163,9 +165,8 @@ class ServerConnection:
         if verb == "MAIL":
             address, params = parse_path(argument, "FROM")
             size = params.get("SIZE")
-            if size is not None and not size.isdigit():
-                raise ProtocolError(f"SIZE={size} is not a number")
-            if size is not None and int(size) > self.max_message_size:
+            if size is not None and parse_ascii_number(
+                    size, "SIZE", MAX_SIZE_DIGITS) > self.max_message_size:
                 self._pending = "MAIL"
                 return ProtocolErrorEvent(
                     Reply.of(552, "5.3.4 Message size exceeds fixed limit"), "SIZE too big")
