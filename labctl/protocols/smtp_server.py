@@ -21,7 +21,7 @@ from enum import Enum
 
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
-from labctl.protocols.numbers import parse_ascii_number
+from labctl.protocols.smtp_envelope import EnvelopeError, Offers, mail_from, rcpt_to
 from labctl.protocols.smtp_events import (
     NEED_DATA,
     AuthRequested,
@@ -30,10 +30,8 @@ from labctl.protocols.smtp_events import (
     ConnectionClosed,
     Event,
     Hello,
-    MailFrom,
     MessageReceived,
     ProtocolErrorEvent,
-    RcptTo,
 )
 from labctl.protocols.smtp_grammar import (
     MAX_AUTH_LINE,
@@ -41,7 +39,6 @@ from labctl.protocols.smtp_grammar import (
     Command,
     Reply,
     parse_command,
-    parse_path,
 )
 
 
@@ -79,16 +76,17 @@ TRANSITIONS: dict[tuple[SmtpState, str], SmtpState] = {
     (R, "MAIL"): M, (M, "RCPT"): T, (T, "RCPT"): T, (T, "DATA"): SmtpState.DATA,
     (R, "AUTH"): R, (SmtpState.AUTH, "AUTH-RESPONSE"): R,
 }
-MAX_SIZE_DIGITS = 20  # esize-value = 1*20DIGIT (RFC 1870)
 MESSAGE_END = "MESSAGE"  # pending marker: the reply to a complete DATA body
 
 
 class ServerConnection:
     """One SMTP server connection: bytes in, events out, replies in, bytes out."""
 
-    def __init__(self, max_message_size: int = 10 * 1024 * 1024) -> None:
+    def __init__(self, max_message_size: int = 10 * 1024 * 1024, smtputf8: bool = False) -> None:
         self.state = SmtpState.GREETING
         self.max_message_size = max_message_size
+        self.offers = Offers(max_message_size, smtputf8)
+        self._smtputf8_transaction = False  # the accepted MAIL FROM carried SMTPUTF8
         self._buffer = LineBuffer()
         self._pending: str | None = None  # the command (or MESSAGE) awaiting its reply
         self._body: list[bytes] = []
@@ -151,6 +149,8 @@ class ServerConnection:
             return self._error(503, text, f"{verb} not allowed in state {self.state.value}", line)
         try:
             event = self._command_event(command)
+        except EnvelopeError as exc:
+            return self._error(exc.reply.code, exc.reply.text, exc.reason, line)
         except ProtocolError as exc:
             return self._error(501, f"5.5.4 Syntax error: {exc.reason}", exc.reason, line)
         self._pending = verb
@@ -163,19 +163,11 @@ class ServerConnection:
                 raise ProtocolError(f"{verb} needs a domain or address literal")
             return Hello(argument.split()[0], extended=verb == "EHLO")
         if verb == "MAIL":
-            address, params = parse_path(argument, "FROM")
-            size = params.get("SIZE")
-            if size is not None and parse_ascii_number(
-                    size, "SIZE", MAX_SIZE_DIGITS) > self.max_message_size:
-                self._pending = "MAIL"
-                return ProtocolErrorEvent(
-                    Reply.of(552, "5.3.4 Message size exceeds fixed limit"), "SIZE too big")
-            return MailFrom(address, params)
+            event = mail_from(argument, self.offers)
+            self._smtputf8_transaction = "SMTPUTF8" in event.parameters
+            return event
         if verb == "RCPT":
-            address, params = parse_path(argument, "TO")
-            if not address:
-                raise ProtocolError("RCPT TO needs a non-empty address")
-            return RcptTo(address, params)
+            return rcpt_to(argument, self.offers, self._smtputf8_transaction)
         if verb == "AUTH":
             parts = argument.split()
             if not parts or len(parts) > 2:
