@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from labctl.protocols import pop3_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
 from labctl.protocols.numbers import is_ascii_number
@@ -41,12 +42,9 @@ class CommandReceived:
 class ProtocolErrorEvent:
     """A malformed, unknown or out-of-sequence command; `reply` is the -ERR to send."""
 
+    reply: Reply
     reason: str
     line: bytes = b""
-
-    @property
-    def reply(self) -> Reply:
-        return Reply(False, self.reason)
 
 
 Event = CommandReceived | ProtocolErrorEvent | ConnectionClosed | NeedData
@@ -104,40 +102,45 @@ class ServerConnection:
             return NEED_DATA
         self._pending = "ERROR"
         if line is OVERLONG:
-            return ProtocolErrorEvent(f"command line longer than {MAX_COMMAND_LINE} octets")
+            return _error(replies.LINE_TOO_LONG(limit=MAX_COMMAND_LINE))
         try:
             command = parse_command(line)
         except ProtocolError as exc:
-            return ProtocolErrorEvent(exc.reason, line)
+            return _error(replies.GRAMMAR_ERROR(reason=exc.reason), line)
         if command.verb not in ALLOWED:
-            return ProtocolErrorEvent(f"unknown command {command.verb}", line)
+            return _error(replies.UNKNOWN_COMMAND(verb=command.verb), line)
         if self.state not in ALLOWED[command.verb]:
-            return ProtocolErrorEvent(_sequence_error(command.verb, self.state), line)
+            return _error(_sequence_error(command.verb, self.state), line)
         problem = _argument_problem(command)
-        if problem:
-            return ProtocolErrorEvent(problem, line)
+        if problem is not None:
+            return _error(problem, line)
         self._pending = command.verb
         return CommandReceived(command)
 
 
-def _sequence_error(verb: str, state: Pop3State) -> str:
+def _error(reply: Reply, line: bytes = b"") -> ProtocolErrorEvent:
+    return ProtocolErrorEvent(reply, reply.text, line)
+
+
+def _sequence_error(verb: str, state: Pop3State) -> Reply:
     if verb == "PASS":
-        return "send USER first"
+        return replies.SEND_USER_FIRST()
     if state is Pop3State.TRANSACTION:
-        return f"{verb} not allowed: already authenticated"
-    return f"{verb} not allowed before login (USER/PASS)"
+        return replies.ALREADY_LOGGED_IN(verb=verb)
+    return replies.NOT_BEFORE_LOGIN(verb=verb)
 
 
-def _argument_problem(command: Command) -> str:
-    """What is wrong with the command's arguments, or "" when they are fine."""
-    if command.verb in ("USER", "PASS") and not command.argument:
-        return f"{command.verb} needs an argument"
-    if command.verb not in NUMERIC_ARGUMENTS:
-        return ""
-    low, high = NUMERIC_ARGUMENTS[command.verb]
+def _argument_problem(command: Command) -> Reply | None:
+    """The -ERR reply for the command's arguments, or None when they are fine."""
+    verb = command.verb
+    if verb in ("USER", "PASS") and not command.argument:
+        return replies.NEEDS_ARGUMENT(verb=verb)
+    if verb not in NUMERIC_ARGUMENTS:
+        return None
+    low, high = NUMERIC_ARGUMENTS[verb]
     args = command.arguments
     if not low <= len(args) <= high:
-        return f"{command.verb} takes {low}-{high} message-number arguments, got {len(args)}"
+        return replies.ARGUMENT_COUNT(verb=verb, low=low, high=high, count=len(args))
     if not all(is_ascii_number(a, MAX_NUMBER_DIGITS) for a in args):
-        return f"{command.verb} arguments must be numbers of 1 to {MAX_NUMBER_DIGITS} ASCII digits"
-    return ""
+        return replies.NOT_NUMBERS(verb=verb, digits=MAX_NUMBER_DIGITS)
+    return None

@@ -6,6 +6,7 @@
 #     conn = smtp.ServerConnection(); conn.receive_data(...); conn.next_event(); conn.send(...)
 from __future__ import annotations
 
+from labctl.protocols import smtp_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.smtp_events import (
     NEED_DATA,
@@ -36,5 +37,5 @@ __all__ = [
     "MAX_COMMAND_LINE", "MAX_TEXT_LINE", "NEED_DATA", "AuthRequested", "AuthResponse", "Command",
     "CommandReceived", "ConnectionClosed", "Event", "Hello", "MailFrom", "MessageReceived",
     "NeedData", "ProtocolError", "ProtocolErrorEvent", "RcptTo", "Reply", "ServerConnection",
-    "SmtpState", "parse_command", "parse_path", "parse_reply_line",
+    "SmtpState", "parse_command", "parse_path", "parse_reply_line", "replies",
 ]

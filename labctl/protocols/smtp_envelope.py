@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labctl.protocols import smtp_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.numbers import parse_ascii_number
 from labctl.protocols.smtp_events import MailFrom, RcptTo
 from labctl.protocols.smtp_grammar import AddressError, Reply, parse_path
+from labctl.protocols.smtp_replies import ReplyTemplate
 
 MAX_SIZE_DIGITS = 20  # esize-value = 1*20DIGIT (RFC 1870)
 BODY_TYPES = frozenset({"7BIT", "8BITMIME"})  # RFC 6152; BINARYMIME is not offered
@@ -36,12 +38,12 @@ class Offers:
 
 def mail_from(argument: str, offers: Offers) -> MailFrom:
     """The MailFrom event for `argument`, or EnvelopeError with the reply to send."""
-    address, parameters = _path(argument, "FROM", "5.1.7 Bad sender address syntax")
+    address, parameters = _path(argument, "FROM", replies.BAD_SENDER_SYNTAX)
     known = {"SIZE", "BODY", "AUTH"} | ({"SMTPUTF8"} if offers.smtputf8 else set())
     _refuse_unknown(parameters, known)
     size = parameters.get("SIZE")
     if size is not None and _number(size) > offers.max_message_size:
-        raise EnvelopeError(Reply.of(552, "5.3.4 Message size exceeds fixed limit"),
+        raise EnvelopeError(replies.MESSAGE_TOO_BIG(),
                             f"SIZE={size} above {offers.max_message_size}")
     body = parameters.get("BODY")
     if body is not None and body.upper() not in BODY_TYPES:
@@ -56,7 +58,7 @@ def mail_from(argument: str, offers: Offers) -> MailFrom:
 
 def rcpt_to(argument: str, offers: Offers, smtputf8_transaction: bool) -> RcptTo:
     """The RcptTo event for `argument`, or EnvelopeError with the reply to send."""
-    address, parameters = _path(argument, "TO", "5.1.3 Bad recipient address syntax")
+    address, parameters = _path(argument, "TO", replies.BAD_RECIPIENT_SYNTAX)
     if not address:
         raise _syntax("RCPT TO needs a non-empty address")
     _refuse_unknown(parameters, set())
@@ -65,11 +67,12 @@ def rcpt_to(argument: str, offers: Offers, smtputf8_transaction: bool) -> RcptTo
     return RcptTo(address, parameters)
 
 
-def _path(argument: str, keyword: str, address_problem: str) -> tuple[str, dict[str, str]]:
+def _path(argument: str, keyword: str, address_problem: ReplyTemplate,
+          ) -> tuple[str, dict[str, str]]:
     try:
         return parse_path(argument, keyword)
     except AddressError as exc:
-        raise EnvelopeError(Reply.of(501, f"{address_problem}: {exc.reason}"), exc.reason) from exc
+        raise EnvelopeError(address_problem(reason=exc.reason), exc.reason) from exc
     except ProtocolError as exc:
         raise _syntax(exc.reason) from exc
 
@@ -77,7 +80,7 @@ def _path(argument: str, keyword: str, address_problem: str) -> tuple[str, dict[
 def _refuse_unknown(parameters: dict[str, str], known: set[str]) -> None:
     unknown = sorted(set(parameters) - known)
     if unknown:
-        raise EnvelopeError(Reply.of(555, f"5.5.4 Unsupported parameter {unknown[0]}"),
+        raise EnvelopeError(replies.UNSUPPORTED_PARAMETER(name=unknown[0]),
                             f"unknown parameter {unknown[0]}")
 
 
@@ -90,9 +93,9 @@ def _number(size: str) -> int:
 
 def _needs_smtputf8(offers: Offers, who: str) -> EnvelopeError:
     hint = "add SMTPUTF8 to MAIL FROM" if offers.smtputf8 else "SMTPUTF8 is not offered"
-    return EnvelopeError(Reply.of(553, f"5.6.7 Non-ASCII {who} address: {hint}"),
+    return EnvelopeError(replies.NON_ASCII_ADDRESS(who=who, hint=hint),
                          f"non-ASCII {who} address without SMTPUTF8")
 
 
 def _syntax(reason: str) -> EnvelopeError:
-    return EnvelopeError(Reply.of(501, f"5.5.4 Syntax error: {reason}"), reason)
+    return EnvelopeError(replies.SYNTAX_ERROR(reason=reason), reason)

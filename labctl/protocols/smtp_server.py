@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from labctl.protocols import smtp_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
 from labctl.protocols.smtp_envelope import EnvelopeError, Offers, mail_from, rcpt_to
@@ -40,6 +41,7 @@ from labctl.protocols.smtp_grammar import (
     Reply,
     parse_command,
 )
+from labctl.protocols.smtp_replies import ReplyTemplate
 
 
 class SmtpState(Enum):
@@ -62,11 +64,11 @@ ALLOWED: dict[str, frozenset[SmtpState]] = {
     "AUTH": frozenset({R}),
     **{verb: COMMAND_STATES for verb in ANYTIME},
 }
-SEQUENCE_ERRORS: dict[tuple[str, SmtpState], str] = {
-    ("MAIL", G): "5.5.1 Send EHLO/HELO first", ("AUTH", G): "5.5.1 Send EHLO first",
-    ("MAIL", M): "5.5.1 Nested MAIL command", ("MAIL", T): "5.5.1 Nested MAIL command",
-    ("DATA", M): "5.5.1 Need RCPT command", ("AUTH", M): "5.5.1 AUTH not allowed in a mail"
-    " transaction", ("AUTH", T): "5.5.1 AUTH not allowed in a mail transaction",
+SEQUENCE_ERRORS: dict[tuple[str, SmtpState], ReplyTemplate] = {
+    ("MAIL", G): replies.SEND_HELLO_FIRST, ("AUTH", G): replies.SEND_EHLO_FIRST,
+    ("MAIL", M): replies.NESTED_MAIL, ("MAIL", T): replies.NESTED_MAIL,
+    ("DATA", M): replies.NEED_RCPT,
+    ("AUTH", M): replies.AUTH_IN_TRANSACTION, ("AUTH", T): replies.AUTH_IN_TRANSACTION,
 }
 # Next state after a positive (2xx/3xx) reply to a command sent in a state.
 TRANSITIONS: dict[tuple[SmtpState, str], SmtpState] = {
@@ -132,27 +134,28 @@ class ServerConnection:
         if line is None:
             return NEED_DATA
         if line is OVERLONG:
-            return self._error(500, "5.5.2 Line too long", "command line too long", b"")
+            return self._error(replies.LINE_TOO_LONG(), "command line too long", b"")
         try:
             command = parse_command(line)
         except ProtocolError as exc:
-            code, text = (500, "5.5.6 Line too long") if "longer" in exc.reason else (
-                500, "5.5.2 Syntax error, command unrecognized")
-            return self._error(code, text, exc.reason, line)
+            template = replies.LINE_TOO_LONG if "longer" in exc.reason else (
+                replies.SYNTAX_UNRECOGNIZED)
+            return self._error(template(), exc.reason, line)
         verb = command.verb
         if verb in NOT_IMPLEMENTED:
-            return self._error(502, f"5.5.1 {verb} not implemented", "not implemented", line)
+            return self._error(replies.NOT_IMPLEMENTED(verb=verb), "not implemented", line)
         if verb not in ALLOWED:
-            return self._error(500, "5.5.2 Command unrecognized", f"unknown verb {verb}", line)
+            return self._error(replies.COMMAND_UNRECOGNIZED(), f"unknown verb {verb}", line)
         if self.state not in ALLOWED[verb]:
-            text = SEQUENCE_ERRORS.get((verb, self.state), "5.5.1 Bad sequence of commands")
-            return self._error(503, text, f"{verb} not allowed in state {self.state.value}", line)
+            template = SEQUENCE_ERRORS.get((verb, self.state), replies.BAD_SEQUENCE)
+            reason = f"{verb} not allowed in state {self.state.value}"
+            return self._error(template(), reason, line)
         try:
             event = self._command_event(command)
         except EnvelopeError as exc:
-            return self._error(exc.reply.code, exc.reply.text, exc.reason, line)
+            return self._error(exc.reply, exc.reason, line)
         except ProtocolError as exc:
-            return self._error(501, f"5.5.4 Syntax error: {exc.reason}", exc.reason, line)
+            return self._error(replies.SYNTAX_ERROR(reason=exc.reason), exc.reason, line)
         self._pending = verb
         return event
 
@@ -181,8 +184,7 @@ class ServerConnection:
             return NEED_DATA
         self._pending = "AUTH-RESPONSE"
         if line is OVERLONG:
-            return ProtocolErrorEvent(Reply.of(500, "5.5.6 Authentication line too long"),
-                                      "AUTH line too long")
+            return ProtocolErrorEvent(replies.AUTH_LINE_TOO_LONG(), "AUTH line too long")
         return AuthResponse(line.strip().decode("ascii", "replace"))
 
     def _next_message_event(self) -> Event:
@@ -193,13 +195,13 @@ class ServerConnection:
             if line == b".\r\n":
                 return self._finish_message()
             if line is OVERLONG or len(line) > MAX_TEXT_LINE + 1:  # +1: a stuffed dot
-                self._body_error = Reply.of(500, "5.5.6 Message line longer than 1000 octets")
+                self._body_error = replies.DATA_LINE_TOO_LONG()
                 continue
             if line.startswith(b"."):
                 line = line[1:]
             self._body_size += len(line)
             if self._body_size > self.max_message_size:
-                self._body_error = Reply.of(552, "5.3.4 Message size exceeds fixed limit")
+                self._body_error = replies.MESSAGE_TOO_BIG()
             if self._body_error is None:
                 self._body.append(line)
             else:
@@ -213,6 +215,6 @@ class ServerConnection:
             return ProtocolErrorEvent(error, "message rejected while reading DATA")
         return MessageReceived(data)
 
-    def _error(self, code: int, text: str, reason: str, line: bytes) -> ProtocolErrorEvent:
+    def _error(self, reply: Reply, reason: str, line: bytes) -> ProtocolErrorEvent:
         self._pending = "ERROR"
-        return ProtocolErrorEvent(Reply.of(code, text), reason, line)
+        return ProtocolErrorEvent(reply, reason, line)

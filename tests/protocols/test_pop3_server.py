@@ -47,8 +47,8 @@ class TinyPop3App:
 
 def test_login_retr_dele_quit() -> None:
     app = TinyPop3App()
-    assert app.feed(b"STAT\r\n") == b"-ERR STAT not allowed before login (USER/PASS)\r\n"
-    assert app.feed(b"PASS pw\r\n") == b"-ERR send USER first\r\n"
+    assert app.feed(b"STAT\r\n") == pop3.replies.NOT_BEFORE_LOGIN.to_bytes(verb="STAT")
+    assert app.feed(b"PASS pw\r\n") == pop3.replies.SEND_USER_FIRST.to_bytes()
     assert app.feed(b"USER bob\r\n") == b"+OK\r\n"
     assert app.state() is pop3.Pop3State.USER_GIVEN
     assert app.feed(b"PASS wrong\r\n") == b"-ERR login\r\n"
@@ -66,9 +66,8 @@ def test_bad_arguments_and_unknown_commands() -> None:
     app = TinyPop3App()
     app.feed(b"USER bob\r\nPASS pw\r\n")
     assert app.feed(b"RETR\r\n").startswith(b"-ERR RETR takes 1-1")
-    assert app.feed(b"RETR one\r\n") == (
-        b"-ERR RETR arguments must be numbers of 1 to 9 ASCII digits\r\n")
-    assert app.feed(b"XYZZ\r\n") == b"-ERR unknown command XYZZ\r\n"
+    assert app.feed(b"RETR one\r\n") == pop3.replies.NOT_NUMBERS.to_bytes(verb="RETR", digits=9)
+    assert app.feed(b"XYZZ\r\n") == pop3.replies.UNKNOWN_COMMAND.to_bytes(verb="XYZZ")
     assert app.feed(b"\xff\xfe\r\n").startswith(b"-ERR command keyword")
     assert app.feed(b"USER bob\r\n").startswith(b"-ERR USER not allowed")
     assert app.feed(b"LIST " + b"9" * 400 + b"\r\n").startswith(b"-ERR command line longer")
@@ -89,8 +88,8 @@ def test_split_lines_and_eof() -> None:
 def test_message_numbers_are_bounded_ascii_digits(line: bytes) -> None:
     app = TinyPop3App()
     app.feed(b"USER bob\r\nPASS pw\r\nDELE 1\r\n")
-    out = app.feed(line + b"\r\n")
-    assert out.endswith(b"arguments must be numbers of 1 to 9 ASCII digits\r\n")
+    verb = line.split()[0].decode()
+    assert app.feed(line + b"\r\n") == pop3.replies.NOT_NUMBERS.to_bytes(verb=verb, digits=9)
     assert app.state() is pop3.Pop3State.TRANSACTION
     assert app.feed(b"QUIT\r\n") == b"+OK\r\n"
     assert app.expunged == {1}
