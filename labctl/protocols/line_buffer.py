@@ -31,6 +31,11 @@ class LineBuffer:
             self.closed = True
         self._data += data
 
+    def discard(self) -> bytes:
+        """Throw away every buffered byte (and any line being skipped); return what was there."""
+        data, self._data, self._discarding = bytes(self._data), bytearray(), False
+        return data
+
     def __len__(self) -> int:
         return len(self._data)
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from labctl.protocols.errors import ProtocolError
+from labctl.protocols.shared_events import Command
 from labctl.protocols.smtp_grammar import strip_line_ending
 
 MAX_COMMAND_LINE = 255  # RFC 2449: 255 octets including CRLF
@@ -16,23 +17,6 @@ MAX_STATUS_LINE = 512  # RFC 2449: 512 octets including CRLF
 _VERB = re.compile(rb"[A-Za-z]{3,4}")
 _RESPONSE_CODE = re.compile(r"[A-Za-z0-9-]+(?:/[A-Za-z0-9-]+)*")  # resp-level *("/" resp-level)
 _CODED_TEXT = re.compile(r"\[([^\]]*)\]\s*(.*)", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Command:
-    """One POP3 command line: the upper-cased keyword and its argument text."""
-
-    verb: str
-    argument: str = ""
-
-    @property
-    def arguments(self) -> list[str]:
-        return self.argument.split()
-
-    def to_bytes(self) -> bytes:
-        """The command as a client sends it, CRLF included."""
-        text = f"{self.verb} {self.argument}" if self.argument else self.verb
-        return text.encode("utf-8") + b"\r\n"
 
 
 @dataclass(frozen=True)

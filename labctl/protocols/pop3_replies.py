@@ -38,6 +38,7 @@ NEEDS_ARGUMENT = ReplyTemplate(False, "{verb} needs an argument")
 ARGUMENT_COUNT = ReplyTemplate(
     False, "{verb} takes {low}-{high} message-number arguments, got {count}")
 NOT_NUMBERS = ReplyTemplate(False, "{verb} arguments must be numbers of 1 to {digits} ASCII digits")
+NO_ARGUMENTS = ReplyTemplate(False, "{verb} takes no arguments")
 APOP_SYNTAX = ReplyTemplate(False, "APOP needs a mailbox name and a 32-digit hex digest")
 
 # The server's policy (roles/mailserver/pop3_session.py) and connection handling.

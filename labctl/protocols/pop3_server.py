@@ -7,20 +7,30 @@
 # pop3 Reply through send(), which returns the bytes to write (multi-line bodies
 # dot-stuffed). The session states are RFC 1939's: AUTHORIZATION (USER given or
 # not), TRANSACTION, and UPDATE after QUIT in TRANSACTION, where the application
-# applies the deletions. States change when +OK is sent for the pending command
-# (TRANSITIONS). Commands not allowed in the current state, unknown commands and
-# malformed arguments come out as ProtocolErrorEvent carrying an -ERR reply.
+# applies the deletions. States change only when a reply is sent: send() looks up
+# (state, pending command, +OK or -ERR) in TRANSITIONS; a failed PASS or APOP
+# starts the login over. Commands not allowed in the current state, unknown
+# commands and malformed arguments come out as ProtocolErrorEvent carrying an -ERR
+# reply. STLS (RFC 2595, when offered) answered +OK throws away the bytes the
+# client sent after it (kept in `discarded_before_tls`, never executed).
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from enum import Enum
 
 from labctl.protocols import pop3_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
 from labctl.protocols.numbers import is_ascii_number
-from labctl.protocols.pop3_grammar import MAX_COMMAND_LINE, Command, Reply, parse_command
-from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
+from labctl.protocols.pop3_grammar import MAX_COMMAND_LINE, Reply, parse_command
+from labctl.protocols.shared_events import (
+    NEED_DATA,
+    Command,
+    CommandReceived,
+    ConnectionClosed,
+    NeedData,
+    ProtocolErrorEvent,
+)
 
 
 class Pop3State(Enum):
@@ -31,28 +41,13 @@ class Pop3State(Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
-class CommandReceived:
-    """A well-formed command allowed in the current state."""
-
-    command: Command
-
-
-@dataclass(frozen=True)
-class ProtocolErrorEvent:
-    """A malformed, unknown or out-of-sequence command; `reply` is the -ERR to send."""
-
-    reply: Reply
-    reason: str
-    line: bytes = b""
-
-
-Event = CommandReceived | ProtocolErrorEvent | ConnectionClosed | NeedData
+Event = CommandReceived | ProtocolErrorEvent[Reply] | ConnectionClosed | NeedData
 
 A, U, T = Pop3State.AUTHORIZATION, Pop3State.USER_GIVEN, Pop3State.TRANSACTION
 ALLOWED: dict[str, frozenset[Pop3State]] = {
     "CAPA": frozenset({A, U, T}), "QUIT": frozenset({A, U, T}),
     "USER": frozenset({A, U}), "PASS": frozenset({U}), "APOP": frozenset({A, U}),
+    "STLS": frozenset({A}),
     **{v: frozenset({T}) for v in ("STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "UIDL", "TOP")},
 }
 # (minimum, maximum) count of numeric arguments for commands that take message numbers.
@@ -60,18 +55,28 @@ NUMERIC_ARGUMENTS: dict[str, tuple[int, int]] = {
     "STAT": (0, 0), "LIST": (0, 1), "UIDL": (0, 1), "RETR": (1, 1), "DELE": (1, 1),
     "TOP": (2, 2), "NOOP": (0, 0), "RSET": (0, 0),
 }
+NO_ARGUMENTS = frozenset({"STLS", "QUIT", "CAPA"})
+_APOP_ARGUMENTS = re.compile(r"[!-~]+ [0-9a-fA-F]{32}")  # name SP 32-hex MD5 digest
 MAX_NUMBER_DIGITS = 9  # message numbers and TOP line counts stay below 10**9
-TRANSITIONS: dict[tuple[Pop3State, str], Pop3State] = {
-    (A, "USER"): U, (U, "USER"): U, (U, "PASS"): T, (A, "APOP"): T, (U, "APOP"): T,
-    (A, "QUIT"): Pop3State.CLOSED, (U, "QUIT"): Pop3State.CLOSED, (T, "QUIT"): Pop3State.UPDATE,
+# Next state after +OK (True) or -ERR (False) to a command sent in a state.
+TRANSITIONS: dict[tuple[Pop3State, str, bool], Pop3State] = {
+    (A, "USER", True): U, (U, "USER", True): U, (U, "PASS", True): T,
+    (A, "APOP", True): T, (U, "APOP", True): T,
+    (U, "USER", False): A, (U, "PASS", False): A, (U, "APOP", False): A,  # login starts over
+    (A, "QUIT", True): Pop3State.CLOSED, (U, "QUIT", True): Pop3State.CLOSED,
+    (T, "QUIT", True): Pop3State.UPDATE,
 }
+# (pending, ok) after which bytes the client sent ahead are thrown away unread.
+DISCARDS_PIPELINED = frozenset({("STLS", True)})
 
 
 class ServerConnection:
     """One POP3 server connection: bytes in, events out, replies in, bytes out."""
 
-    def __init__(self) -> None:
+    def __init__(self, stls: bool = False) -> None:
         self.state = Pop3State.AUTHORIZATION
+        self.stls = stls  # a certificate is configured: STLS is accepted
+        self.discarded_before_tls = b""  # bytes the client pipelined after STLS
         self._buffer = LineBuffer()
         self._pending: str | None = None
 
@@ -81,11 +86,10 @@ class ServerConnection:
 
     def send(self, reply: Reply) -> bytes:
         """Record the reply to the pending command, apply the state change, return its bytes."""
-        pending, self._pending = self._pending, None
-        if pending is not None and reply.ok:
-            self.state = TRANSITIONS.get((self.state, pending), self.state)
-        elif pending in ("PASS", "APOP", "USER"):  # a failed login starts over
-            self.state = Pop3State.AUTHORIZATION
+        pending, self._pending = self._pending or "", None
+        self.state = TRANSITIONS.get((self.state, pending, reply.ok), self.state)
+        if (pending, reply.ok) in DISCARDS_PIPELINED:
+            self.discarded_before_tls += self._buffer.discard()
         return reply.to_bytes()
 
     def next_event(self) -> Event:
@@ -107,7 +111,7 @@ class ServerConnection:
             command = parse_command(line)
         except ProtocolError as exc:
             return _error(replies.GRAMMAR_ERROR(reason=exc.reason), line)
-        if command.verb not in ALLOWED:
+        if command.verb not in ALLOWED or (command.verb == "STLS" and not self.stls):
             return _error(replies.UNKNOWN_COMMAND(verb=command.verb), line)
         if self.state not in ALLOWED[command.verb]:
             return _error(_sequence_error(command.verb, self.state), line)
@@ -118,7 +122,7 @@ class ServerConnection:
         return CommandReceived(command)
 
 
-def _error(reply: Reply, line: bytes = b"") -> ProtocolErrorEvent:
+def _error(reply: Reply, line: bytes = b"") -> ProtocolErrorEvent[Reply]:
     return ProtocolErrorEvent(reply, reply.text, line)
 
 
@@ -135,6 +139,10 @@ def _argument_problem(command: Command) -> Reply | None:
     verb = command.verb
     if verb in ("USER", "PASS") and not command.argument:
         return replies.NEEDS_ARGUMENT(verb=verb)
+    if verb == "APOP" and not _APOP_ARGUMENTS.fullmatch(command.argument):
+        return replies.APOP_SYNTAX()
+    if verb in NO_ARGUMENTS and command.argument:
+        return replies.NO_ARGUMENTS(verb=verb)
     if verb not in NUMERIC_ARGUMENTS:
         return None
     low, high = NUMERIC_ARGUMENTS[verb]

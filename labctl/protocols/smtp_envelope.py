@@ -30,10 +30,11 @@ class EnvelopeError(ProtocolError):
 
 @dataclass(frozen=True)
 class Offers:
-    """What the server offers that changes how MAIL/RCPT arguments are read."""
+    """The extensions the server offers that change how commands are read."""
 
     max_message_size: int
     smtputf8: bool = False  # RFC 6531: UTF-8 addresses allowed with MAIL ... SMTPUTF8
+    starttls: bool = False  # RFC 3207: a certificate is configured, STARTTLS is accepted
 
 
 def mail_from(argument: str, offers: Offers) -> MailFrom:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from labctl.protocols.errors import ProtocolError
+from labctl.protocols.shared_events import Command
 
 MAX_COMMAND_LINE = 512  # octets including CRLF (RFC 5321 4.5.3.1.4)
 MAX_AUTH_LINE = 12288  # AUTH lines may be longer (RFC 4954 4)
@@ -16,19 +17,6 @@ MAX_REPLY_LINE = 512
 
 _VERB = re.compile(rb"[A-Za-z][A-Za-z0-9]*")
 _REPLY = re.compile(rb"([2-5][0-9][0-9])([ -]?)(.*)", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Command:
-    """One SMTP command line: the upper-cased verb and the rest of the line."""
-
-    verb: str
-    argument: str = ""
-
-    def to_bytes(self) -> bytes:
-        """The command as a client sends it, CRLF included."""
-        text = f"{self.verb} {self.argument}" if self.argument else self.verb
-        return text.encode("utf-8") + b"\r\n"
 
 
 @dataclass(frozen=True)
