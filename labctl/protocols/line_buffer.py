@@ -26,10 +26,16 @@ class LineBuffer:
         self.closed = False  # the peer closed its side (receive_data(b""))
 
     def feed(self, data: bytes) -> None:
-        """Append received bytes; an empty chunk means the peer closed the connection."""
+        """Append received bytes; an empty chunk means the peer closed (later bytes are dropped)."""
         if not data:
             self.closed = True
-        self._data += data
+        if not self.closed:
+            self._data += data
+
+    def discard(self) -> bytes:
+        """Throw away every buffered byte (and any line being skipped); return what was there."""
+        data, self._data, self._discarding = bytes(self._data), bytearray(), False
+        return data
 
     def __len__(self) -> int:
         return len(self._data)

@@ -8,43 +8,34 @@ import re
 from dataclasses import dataclass
 
 from labctl.protocols.errors import ProtocolError
+from labctl.protocols.shared_events import Command
 from labctl.protocols.smtp_grammar import strip_line_ending
 
 MAX_COMMAND_LINE = 255  # RFC 2449: 255 octets including CRLF
 MAX_STATUS_LINE = 512  # RFC 2449: 512 octets including CRLF
 
 _VERB = re.compile(rb"[A-Za-z]{3,4}")
-
-
-@dataclass(frozen=True)
-class Command:
-    """One POP3 command line: the upper-cased keyword and its argument text."""
-
-    verb: str
-    argument: str = ""
-
-    @property
-    def arguments(self) -> list[str]:
-        return self.argument.split()
-
-    def to_bytes(self) -> bytes:
-        """The command as a client sends it, CRLF included."""
-        text = f"{self.verb} {self.argument}" if self.argument else self.verb
-        return text.encode("utf-8") + b"\r\n"
+_RESPONSE_CODE = re.compile(r"[A-Za-z0-9-]+(?:/[A-Za-z0-9-]+)*")  # resp-level *("/" resp-level)
+_CODED_TEXT = re.compile(r"\[([^\]]*)\]\s*(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A POP3 response: +OK/-ERR status text, optionally followed by a multi-line body."""
+    """A POP3 response: +OK/-ERR, an RFC 2449 response code, text, an optional body."""
 
     ok: bool
     text: str = ""
     body: bytes | None = None  # raw lines (CRLF-separated); dot-stuffed when sent
+    code: str = ""  # extended response code without brackets: IN-USE, AUTH, SYS/TEMP, ...
+
+    def __post_init__(self) -> None:
+        if self.code and not _RESPONSE_CODE.fullmatch(self.code):
+            raise ValueError(f"not an RFC 2449 response code: {self.code!r}")
 
     def to_bytes(self) -> bytes:
         """The response as a server sends it, with the body dot-stuffed and terminated."""
-        status = "+OK" if self.ok else "-ERR"
-        head = (f"{status} {self.text}" if self.text else status).encode("utf-8") + b"\r\n"
+        words = ["+OK" if self.ok else "-ERR", f"[{self.code}]" if self.code else "", self.text]
+        head = " ".join(w for w in words if w).encode("utf-8") + b"\r\n"
         if self.body is None:
             return head
         return head + dot_stuff(self.body) + b".\r\n"
@@ -89,3 +80,11 @@ def parse_status_line(line: bytes) -> tuple[bool, str]:
                 break
             return ok, rest.strip().decode("utf-8", "replace")
     raise ProtocolError("status line does not start with +OK or -ERR", line)
+
+
+def split_response_code(text: str) -> tuple[str, str]:
+    """Status text `[IN-USE] locked` into ("IN-USE", "locked"); ("", text) without a code."""
+    match = _CODED_TEXT.fullmatch(text)
+    if match is None or not _RESPONSE_CODE.fullmatch(match.group(1)):
+        return "", text
+    return match.group(1).upper(), match.group(2)

@@ -7,18 +7,30 @@
 # pop3 Reply through send(), which returns the bytes to write (multi-line bodies
 # dot-stuffed). The session states are RFC 1939's: AUTHORIZATION (USER given or
 # not), TRANSACTION, and UPDATE after QUIT in TRANSACTION, where the application
-# applies the deletions. States change when +OK is sent for the pending command
-# (TRANSITIONS). Commands not allowed in the current state, unknown commands and
-# malformed arguments come out as ProtocolErrorEvent carrying an -ERR reply.
+# applies the deletions. States change only when a reply is sent: send() looks up
+# (state, pending command, +OK or -ERR) in TRANSITIONS; a failed PASS or APOP
+# starts the login over. Commands not allowed in the current state, unknown
+# commands and malformed arguments come out as ProtocolErrorEvent carrying an -ERR
+# reply. STLS (RFC 2595, when offered) answered +OK throws away the bytes the
+# client sent after it (kept in `discarded_before_tls`, never executed).
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from enum import Enum
 
+from labctl.protocols import pop3_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
-from labctl.protocols.pop3_grammar import MAX_COMMAND_LINE, Command, Reply, parse_command
-from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
+from labctl.protocols.numbers import is_ascii_number
+from labctl.protocols.pop3_grammar import MAX_COMMAND_LINE, Reply, parse_command
+from labctl.protocols.shared_events import (
+    NEED_DATA,
+    Command,
+    CommandReceived,
+    ConnectionClosed,
+    NeedData,
+    ProtocolErrorEvent,
+)
 
 
 class Pop3State(Enum):
@@ -29,31 +41,13 @@ class Pop3State(Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
-class CommandReceived:
-    """A well-formed command allowed in the current state."""
-
-    command: Command
-
-
-@dataclass(frozen=True)
-class ProtocolErrorEvent:
-    """A malformed, unknown or out-of-sequence command; `reply` is the -ERR to send."""
-
-    reason: str
-    line: bytes = b""
-
-    @property
-    def reply(self) -> Reply:
-        return Reply(False, self.reason)
-
-
-Event = CommandReceived | ProtocolErrorEvent | ConnectionClosed | NeedData
+Event = CommandReceived | ProtocolErrorEvent[Reply] | ConnectionClosed | NeedData
 
 A, U, T = Pop3State.AUTHORIZATION, Pop3State.USER_GIVEN, Pop3State.TRANSACTION
 ALLOWED: dict[str, frozenset[Pop3State]] = {
     "CAPA": frozenset({A, U, T}), "QUIT": frozenset({A, U, T}),
     "USER": frozenset({A, U}), "PASS": frozenset({U}), "APOP": frozenset({A, U}),
+    "STLS": frozenset({A}),
     **{v: frozenset({T}) for v in ("STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "UIDL", "TOP")},
 }
 # (minimum, maximum) count of numeric arguments for commands that take message numbers.
@@ -61,17 +55,28 @@ NUMERIC_ARGUMENTS: dict[str, tuple[int, int]] = {
     "STAT": (0, 0), "LIST": (0, 1), "UIDL": (0, 1), "RETR": (1, 1), "DELE": (1, 1),
     "TOP": (2, 2), "NOOP": (0, 0), "RSET": (0, 0),
 }
-TRANSITIONS: dict[tuple[Pop3State, str], Pop3State] = {
-    (A, "USER"): U, (U, "USER"): U, (U, "PASS"): T, (A, "APOP"): T, (U, "APOP"): T,
-    (A, "QUIT"): Pop3State.CLOSED, (U, "QUIT"): Pop3State.CLOSED, (T, "QUIT"): Pop3State.UPDATE,
+NO_ARGUMENTS = frozenset({"STLS", "QUIT", "CAPA"})
+_APOP_ARGUMENTS = re.compile(r"[!-~]+ [0-9a-fA-F]{32}")  # name SP 32-hex MD5 digest
+MAX_NUMBER_DIGITS = 9  # message numbers and TOP line counts stay below 10**9
+# Next state after +OK (True) or -ERR (False) to a command sent in a state.
+TRANSITIONS: dict[tuple[Pop3State, str, bool], Pop3State] = {
+    (A, "USER", True): U, (U, "USER", True): U, (U, "PASS", True): T,
+    (A, "APOP", True): T, (U, "APOP", True): T,
+    (U, "USER", False): A, (U, "PASS", False): A, (U, "APOP", False): A,  # login starts over
+    (A, "QUIT", True): Pop3State.CLOSED, (U, "QUIT", True): Pop3State.CLOSED,
+    (T, "QUIT", True): Pop3State.UPDATE,
 }
+# (pending, ok) after which bytes the client sent ahead are thrown away unread.
+DISCARDS_PIPELINED = frozenset({("STLS", True)})
 
 
 class ServerConnection:
     """One POP3 server connection: bytes in, events out, replies in, bytes out."""
 
-    def __init__(self) -> None:
+    def __init__(self, stls: bool = False) -> None:
         self.state = Pop3State.AUTHORIZATION
+        self.stls = stls  # a certificate is configured: STLS is accepted
+        self.discarded_before_tls = b""  # bytes the client pipelined after STLS
         self._buffer = LineBuffer()
         self._pending: str | None = None
 
@@ -81,11 +86,10 @@ class ServerConnection:
 
     def send(self, reply: Reply) -> bytes:
         """Record the reply to the pending command, apply the state change, return its bytes."""
-        pending, self._pending = self._pending, None
-        if pending is not None and reply.ok:
-            self.state = TRANSITIONS.get((self.state, pending), self.state)
-        elif pending in ("PASS", "APOP", "USER"):  # a failed login starts over
-            self.state = Pop3State.AUTHORIZATION
+        pending, self._pending = self._pending or "", None
+        self.state = TRANSITIONS.get((self.state, pending, reply.ok), self.state)
+        if (pending, reply.ok) in DISCARDS_PIPELINED:
+            self.discarded_before_tls += self._buffer.discard()
         return reply.to_bytes()
 
     def next_event(self) -> Event:
@@ -102,40 +106,49 @@ class ServerConnection:
             return NEED_DATA
         self._pending = "ERROR"
         if line is OVERLONG:
-            return ProtocolErrorEvent(f"command line longer than {MAX_COMMAND_LINE} octets")
+            return _error(replies.LINE_TOO_LONG(limit=MAX_COMMAND_LINE))
         try:
             command = parse_command(line)
         except ProtocolError as exc:
-            return ProtocolErrorEvent(exc.reason, line)
-        if command.verb not in ALLOWED:
-            return ProtocolErrorEvent(f"unknown command {command.verb}", line)
+            return _error(replies.GRAMMAR_ERROR(reason=exc.reason), line)
+        if command.verb not in ALLOWED or (command.verb == "STLS" and not self.stls):
+            return _error(replies.UNKNOWN_COMMAND(verb=command.verb), line)
         if self.state not in ALLOWED[command.verb]:
-            return ProtocolErrorEvent(_sequence_error(command.verb, self.state), line)
+            return _error(_sequence_error(command.verb, self.state), line)
         problem = _argument_problem(command)
-        if problem:
-            return ProtocolErrorEvent(problem, line)
+        if problem is not None:
+            return _error(problem, line)
         self._pending = command.verb
         return CommandReceived(command)
 
 
-def _sequence_error(verb: str, state: Pop3State) -> str:
+def _error(reply: Reply, line: bytes = b"") -> ProtocolErrorEvent[Reply]:
+    return ProtocolErrorEvent(reply, reply.text, line)
+
+
+def _sequence_error(verb: str, state: Pop3State) -> Reply:
     if verb == "PASS":
-        return "send USER first"
+        return replies.SEND_USER_FIRST()
     if state is Pop3State.TRANSACTION:
-        return f"{verb} not allowed: already authenticated"
-    return f"{verb} not allowed before login (USER/PASS)"
+        return replies.ALREADY_LOGGED_IN(verb=verb)
+    return replies.NOT_BEFORE_LOGIN(verb=verb)
 
 
-def _argument_problem(command: Command) -> str:
-    """What is wrong with the command's arguments, or "" when they are fine."""
-    if command.verb in ("USER", "PASS") and not command.argument:
-        return f"{command.verb} needs an argument"
-    if command.verb not in NUMERIC_ARGUMENTS:
-        return ""
-    low, high = NUMERIC_ARGUMENTS[command.verb]
+def _argument_problem(command: Command) -> Reply | None:
+    """The -ERR reply for the command's arguments, or None when they are fine."""
+    verb = command.verb
+    if verb in ("USER", "PASS") and not command.argument:
+        return replies.NEEDS_ARGUMENT(verb=verb)
+    if verb == "APOP" and not _APOP_ARGUMENTS.fullmatch(command.argument):
+        return replies.APOP_SYNTAX()
+    if verb in NO_ARGUMENTS and command.argument:
+        return replies.NO_ARGUMENTS(verb=verb)
+    if verb not in NUMERIC_ARGUMENTS:
+        return None
+    low, high = NUMERIC_ARGUMENTS[verb]
     args = command.arguments
     if not low <= len(args) <= high:
-        return f"{command.verb} takes {low}-{high} message-number arguments, got {len(args)}"
-    if not all(a.isdigit() for a in args):
-        return f"{command.verb} arguments must be numbers"
-    return ""
+        return replies.ARGUMENT_COUNT(verb=verb, low=low, high=high, count=len(args))
+    if not all(is_ascii_number(a, MAX_NUMBER_DIGITS) for a in args):
+        return replies.NOT_NUMBERS(verb=verb, digits=MAX_NUMBER_DIGITS)
+    return None

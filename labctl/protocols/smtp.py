@@ -6,35 +6,39 @@
 #     conn = smtp.ServerConnection(); conn.receive_data(...); conn.next_event(); conn.send(...)
 from __future__ import annotations
 
+from labctl.protocols import smtp_replies as replies
 from labctl.protocols.errors import ProtocolError
-from labctl.protocols.smtp_events import (
+from labctl.protocols.shared_events import (
     NEED_DATA,
-    AuthRequested,
-    AuthResponse,
+    Command,
     CommandReceived,
     ConnectionClosed,
+    NeedData,
+    ProtocolErrorEvent,
+)
+from labctl.protocols.smtp_events import (
+    AuthRequested,
+    AuthResponse,
     Event,
     Hello,
     MailFrom,
     MessageReceived,
-    NeedData,
-    ProtocolErrorEvent,
     RcptTo,
 )
 from labctl.protocols.smtp_grammar import (
     MAX_COMMAND_LINE,
     MAX_TEXT_LINE,
-    Command,
     Reply,
     parse_command,
     parse_path,
     parse_reply_line,
 )
-from labctl.protocols.smtp_server import ServerConnection, SmtpState
+from labctl.protocols.smtp_server import ServerConnection
+from labctl.protocols.smtp_states import SmtpState
 
 __all__ = [
     "MAX_COMMAND_LINE", "MAX_TEXT_LINE", "NEED_DATA", "AuthRequested", "AuthResponse", "Command",
     "CommandReceived", "ConnectionClosed", "Event", "Hello", "MailFrom", "MessageReceived",
     "NeedData", "ProtocolError", "ProtocolErrorEvent", "RcptTo", "Reply", "ServerConnection",
-    "SmtpState", "parse_command", "parse_path", "parse_reply_line",
+    "SmtpState", "parse_command", "parse_path", "parse_reply_line", "replies",
 ]

@@ -2,19 +2,20 @@
 #
 # Each is a frozen dataclass describing one thing the client did; the application
 # answers every event except NeedData/ConnectionClosed with exactly one Reply.
+# CommandReceived, ProtocolErrorEvent, NeedData and ConnectionClosed are the shared
+# ones (shared_events.py); the rest are SMTP's own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from labctl.protocols.shared_events import NEED_DATA, ConnectionClosed, NeedData
-from labctl.protocols.smtp_grammar import Command, Reply
-
-
-@dataclass(frozen=True)
-class CommandReceived:
-    """A command with no dedicated event (DATA, RSET, NOOP, QUIT, VRFY, HELP, ...)."""
-
-    command: Command
+from labctl.protocols.shared_events import (
+    NEED_DATA,
+    CommandReceived,
+    ConnectionClosed,
+    NeedData,
+    ProtocolErrorEvent,
+)
+from labctl.protocols.smtp_grammar import Reply
 
 
 @dataclass(frozen=True)
@@ -67,18 +68,9 @@ class MessageReceived:
     data: bytes
 
 
-@dataclass(frozen=True)
-class ProtocolErrorEvent:
-    """The client broke the grammar or the sequence; `reply` is the error to send."""
-
-    reply: Reply
-    reason: str
-    line: bytes = b""
-
-
 Event = (
     CommandReceived | Hello | MailFrom | RcptTo | AuthRequested | AuthResponse
-    | MessageReceived | ProtocolErrorEvent | ConnectionClosed | NeedData
+    | MessageReceived | ProtocolErrorEvent[Reply] | ConnectionClosed | NeedData
 )
 
 __all__ = [

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from labctl.protocols.errors import ProtocolError
+from labctl.protocols.shared_events import Command
 
 MAX_COMMAND_LINE = 512  # octets including CRLF (RFC 5321 4.5.3.1.4)
 MAX_AUTH_LINE = 12288  # AUTH lines may be longer (RFC 4954 4)
@@ -16,19 +17,6 @@ MAX_REPLY_LINE = 512
 
 _VERB = re.compile(rb"[A-Za-z][A-Za-z0-9]*")
 _REPLY = re.compile(rb"([2-5][0-9][0-9])([ -]?)(.*)", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Command:
-    """One SMTP command line: the upper-cased verb and the rest of the line."""
-
-    verb: str
-    argument: str = ""
-
-    def to_bytes(self) -> bytes:
-        """The command as a client sends it, CRLF included."""
-        text = f"{self.verb} {self.argument}" if self.argument else self.verb
-        return text.encode("utf-8") + b"\r\n"
 
 
 @dataclass(frozen=True)
@@ -107,6 +95,18 @@ def parse_reply_line(line: bytes) -> tuple[int, bool, str]:
     return int(code), separator != b"-", text.decode("utf-8", "replace")
 
 
+class AddressError(ProtocolError):
+    """A MAIL/RCPT path whose address itself is unusable (control characters, bad syntax)."""
+
+
+class ParameterError(ProtocolError):
+    """A MAIL/RCPT parameter that breaks the esmtp-param grammar (RFC 5321 4.1.2)."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PARAMETER = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]*)(?:=([\x21-\x3c\x3e-\x7e]+))?")
+
+
 def parse_path(argument: str, keyword: str) -> tuple[str, dict[str, str]]:
     """Parse `FROM:<a@b> SIZE=10` (keyword FROM or TO) into (address, parameters)."""
     raw = argument.encode("utf-8", "replace")
@@ -117,12 +117,30 @@ def parse_path(argument: str, keyword: str) -> tuple[str, dict[str, str]]:
     if not rest.startswith("<") or ">" not in rest:
         raise ProtocolError("address must be enclosed in <...>", raw)
     address, _, params_text = rest[1:].partition(">")
+    control = _CONTROL.search(address)
+    if control:
+        raise AddressError(f"control character {control.group()!r} in address", raw)
     if address.startswith("@") and ":" in address:  # drop a source route <@a,@b:user@c>
         address = address.split(":", 1)[1]
     if address.count("@") > 1 or any(c in address for c in " <>"):
-        raise ProtocolError(f"malformed address {address!r}", raw)
+        raise AddressError(f"malformed address {address!r}", raw)
+    return address, parse_parameters(params_text, raw)
+
+
+def parse_parameters(text: str, raw: bytes = b"") -> dict[str, str]:
+    """`SIZE=10 BODY=8BITMIME` into {"SIZE": "10", "BODY": "8BITMIME"}; ParameterError if bad."""
+    control = _CONTROL.search(text)
+    if control:
+        raise ParameterError(f"control character {control.group()!r} in parameters", raw)
     parameters: dict[str, str] = {}
-    for item in params_text.split():
-        name, _, value = item.partition("=")
-        parameters[name.upper()] = value
-    return address, parameters
+    for item in text.split(" "):
+        if not item:
+            continue
+        match = _PARAMETER.fullmatch(item)
+        if match is None:
+            raise ParameterError(f"malformed parameter {item!r}", raw)
+        name = match.group(1).upper()
+        if name in parameters:
+            raise ParameterError(f"parameter {name} given twice", raw)
+        parameters[name] = match.group(2) or ""
+    return parameters

@@ -9,18 +9,23 @@
 # when next_event() is called, so pipelined commands that follow DATA are read as
 # message text only once the application has answered DATA with 354.
 #
-# States change when a reply is sent, never when a command arrives: the command
-# is remembered as "pending" and send() looks up (state, command) in TRANSITIONS
-# for a positive reply (2xx/3xx). A command that is not allowed in the current
+# States change when a reply is sent, never when a command arrives: send() looks
+# up the state, the pending command and the reply class in TRANSITIONS (the
+# tables live in smtp_states.py). A command that is not allowed in the current
 # state (ALLOWED) never reaches the application as a command: it comes out as a
 # ProtocolErrorEvent carrying a 503 reply. Malformed lines become 500/501 error
 # events, an over-long message a 552 event, so broken input never raises.
+# STARTTLS answered with 220 sends the machine back to GREETING (the client
+# must EHLO again over TLS) and throws away the bytes the client sent after the
+# STARTTLS line before TLS began: they are counted in `discarded_before_tls`,
+# never executed (the CVE-2011-0411 command injection).
 from __future__ import annotations
 
-from enum import Enum
-
+from labctl.protocols import smtp_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
+from labctl.protocols.shared_events import Command
+from labctl.protocols.smtp_envelope import EnvelopeError, Offers, mail_from, rcpt_to
 from labctl.protocols.smtp_events import (
     NEED_DATA,
     AuthRequested,
@@ -29,66 +34,42 @@ from labctl.protocols.smtp_events import (
     ConnectionClosed,
     Event,
     Hello,
-    MailFrom,
     MessageReceived,
     ProtocolErrorEvent,
-    RcptTo,
 )
 from labctl.protocols.smtp_grammar import (
     MAX_AUTH_LINE,
     MAX_TEXT_LINE,
-    Command,
     Reply,
     parse_command,
-    parse_path,
 )
-
-
-class SmtpState(Enum):
-    GREETING = "greeting"  # connected, no EHLO/HELO yet
-    READY = "ready"  # after EHLO/HELO, no mail transaction
-    MAIL = "mail"  # MAIL FROM accepted, no recipient yet
-    RCPT = "rcpt"  # at least one RCPT TO accepted
-    DATA = "data"  # reading the message text after 354
-    AUTH = "auth"  # inside a SASL exchange after a 334
-    CLOSED = "closed"  # after QUIT/221 or 421
-
-
-G, R, M, T = SmtpState.GREETING, SmtpState.READY, SmtpState.MAIL, SmtpState.RCPT
-COMMAND_STATES = frozenset({G, R, M, T})
-ANYTIME = frozenset({"NOOP", "RSET", "HELP", "VRFY", "EXPN", "QUIT"})
-NOT_IMPLEMENTED = frozenset({"STARTTLS", "BDAT", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML"})
-ALLOWED: dict[str, frozenset[SmtpState]] = {
-    "EHLO": COMMAND_STATES, "HELO": COMMAND_STATES,
-    "MAIL": frozenset({R}), "RCPT": frozenset({M, T}), "DATA": frozenset({T}),
-    "AUTH": frozenset({R}),
-    **{verb: COMMAND_STATES for verb in ANYTIME},
-}
-SEQUENCE_ERRORS: dict[tuple[str, SmtpState], str] = {
-    ("MAIL", G): "5.5.1 Send EHLO/HELO first", ("AUTH", G): "5.5.1 Send EHLO first",
-    ("MAIL", M): "5.5.1 Nested MAIL command", ("MAIL", T): "5.5.1 Nested MAIL command",
-    ("DATA", M): "5.5.1 Need RCPT command", ("AUTH", M): "5.5.1 AUTH not allowed in a mail"
-    " transaction", ("AUTH", T): "5.5.1 AUTH not allowed in a mail transaction",
-}
-# Next state after a positive (2xx/3xx) reply to a command sent in a state.
-TRANSITIONS: dict[tuple[SmtpState, str], SmtpState] = {
-    **{(s, verb): R for s in COMMAND_STATES for verb in ("EHLO", "HELO")},
-    **{(s, "RSET"): R for s in (R, M, T)},
-    **{(s, "QUIT"): SmtpState.CLOSED for s in COMMAND_STATES},
-    (R, "MAIL"): M, (M, "RCPT"): T, (T, "RCPT"): T, (T, "DATA"): SmtpState.DATA,
-    (R, "AUTH"): R, (SmtpState.AUTH, "AUTH-RESPONSE"): R,
-}
-MESSAGE_END = "MESSAGE"  # pending marker: the reply to a complete DATA body
+from labctl.protocols.smtp_states import (
+    ALLOWED,
+    AUTH_RESPONSE,
+    DISCARDS_PIPELINED,
+    ERROR,
+    MESSAGE_END,
+    NOT_IMPLEMENTED,
+    NOTHING,
+    SEQUENCE_ERRORS,
+    TRANSITIONS,
+    SmtpState,
+    reply_class,
+)
 
 
 class ServerConnection:
     """One SMTP server connection: bytes in, events out, replies in, bytes out."""
 
-    def __init__(self, max_message_size: int = 10 * 1024 * 1024) -> None:
+    def __init__(self, max_message_size: int = 10 * 1024 * 1024, smtputf8: bool = False,
+                 starttls: bool = False) -> None:
         self.state = SmtpState.GREETING
         self.max_message_size = max_message_size
+        self.offers = Offers(max_message_size, smtputf8, starttls)
+        self._smtputf8_transaction = False  # the accepted MAIL FROM carried SMTPUTF8
         self._buffer = LineBuffer()
-        self._pending: str | None = None  # the command (or MESSAGE) awaiting its reply
+        self._pending: str | None = None  # the command (or a marker) awaiting its reply
+        self.discarded_before_tls = b""  # bytes the client pipelined after STARTTLS
         self._body: list[bytes] = []
         self._body_size = 0
         self._body_error: Reply | None = None
@@ -99,15 +80,11 @@ class ServerConnection:
 
     def send(self, reply: Reply) -> bytes:
         """Record the reply to the pending event, apply the state change, return its bytes."""
-        pending, self._pending = self._pending, None
-        if reply.code == 421:
-            self.state = SmtpState.CLOSED
-        elif reply.code == 334 and pending in ("AUTH", "AUTH-RESPONSE"):
-            self.state = SmtpState.AUTH
-        elif pending == MESSAGE_END or self.state is SmtpState.AUTH:
-            self.state = SmtpState.READY
-        elif pending is not None and reply.is_positive:
-            self.state = TRANSITIONS.get((self.state, pending), self.state)
+        pending, self._pending = self._pending or NOTHING, None
+        kind = reply_class(reply.code)
+        self.state = TRANSITIONS.get((self.state, pending, kind), self.state)
+        if (pending, kind) in DISCARDS_PIPELINED:
+            self.discarded_before_tls += self._buffer.discard()
         return reply.to_bytes()
 
     def next_event(self) -> Event:
@@ -132,25 +109,28 @@ class ServerConnection:
         if line is None:
             return NEED_DATA
         if line is OVERLONG:
-            return self._error(500, "5.5.2 Line too long", "command line too long", b"")
+            return self._error(replies.LINE_TOO_LONG(), "command line too long", b"")
         try:
             command = parse_command(line)
         except ProtocolError as exc:
-            code, text = (500, "5.5.6 Line too long") if "longer" in exc.reason else (
-                500, "5.5.2 Syntax error, command unrecognized")
-            return self._error(code, text, exc.reason, line)
+            template = replies.LINE_TOO_LONG if "longer" in exc.reason else (
+                replies.SYNTAX_UNRECOGNIZED)
+            return self._error(template(), exc.reason, line)
         verb = command.verb
-        if verb in NOT_IMPLEMENTED:
-            return self._error(502, f"5.5.1 {verb} not implemented", "not implemented", line)
+        if verb in NOT_IMPLEMENTED or (verb == "STARTTLS" and not self.offers.starttls):
+            return self._error(replies.NOT_IMPLEMENTED(verb=verb), "not implemented", line)
         if verb not in ALLOWED:
-            return self._error(500, "5.5.2 Command unrecognized", f"unknown verb {verb}", line)
+            return self._error(replies.COMMAND_UNRECOGNIZED(), f"unknown verb {verb}", line)
         if self.state not in ALLOWED[verb]:
-            text = SEQUENCE_ERRORS.get((verb, self.state), "5.5.1 Bad sequence of commands")
-            return self._error(503, text, f"{verb} not allowed in state {self.state.value}", line)
+            template = SEQUENCE_ERRORS.get((verb, self.state), replies.BAD_SEQUENCE)
+            reason = f"{verb} not allowed in state {self.state.value}"
+            return self._error(template(), reason, line)
         try:
             event = self._command_event(command)
+        except EnvelopeError as exc:
+            return self._error(exc.reply, exc.reason, line)
         except ProtocolError as exc:
-            return self._error(501, f"5.5.4 Syntax error: {exc.reason}", exc.reason, line)
+            return self._error(replies.SYNTAX_ERROR(reason=exc.reason), exc.reason, line)
         self._pending = verb
         return event
 
@@ -161,35 +141,27 @@ class ServerConnection:
                 raise ProtocolError(f"{verb} needs a domain or address literal")
             return Hello(argument.split()[0], extended=verb == "EHLO")
         if verb == "MAIL":
-            address, params = parse_path(argument, "FROM")
-            size = params.get("SIZE")
-            if size is not None and not size.isdigit():
-                raise ProtocolError(f"SIZE={size} is not a number")
-            if size is not None and int(size) > self.max_message_size:
-                self._pending = "MAIL"
-                return ProtocolErrorEvent(
-                    Reply.of(552, "5.3.4 Message size exceeds fixed limit"), "SIZE too big")
-            return MailFrom(address, params)
+            event = mail_from(argument, self.offers)
+            self._smtputf8_transaction = "SMTPUTF8" in event.parameters
+            return event
         if verb == "RCPT":
-            address, params = parse_path(argument, "TO")
-            if not address:
-                raise ProtocolError("RCPT TO needs a non-empty address")
-            return RcptTo(address, params)
+            return rcpt_to(argument, self.offers, self._smtputf8_transaction)
         if verb == "AUTH":
             parts = argument.split()
             if not parts or len(parts) > 2:
                 raise ProtocolError("AUTH needs a mechanism and at most one initial response")
             return AuthRequested(parts[0].upper(), parts[1] if len(parts) == 2 else None)
+        if verb == "STARTTLS" and argument:
+            raise ProtocolError("STARTTLS takes no argument")
         return CommandReceived(command)
 
     def _next_auth_event(self) -> Event:
         line = self._buffer.pop_line(MAX_AUTH_LINE)
         if line is None:
             return NEED_DATA
-        self._pending = "AUTH-RESPONSE"
+        self._pending = AUTH_RESPONSE
         if line is OVERLONG:
-            return ProtocolErrorEvent(Reply.of(500, "5.5.6 Authentication line too long"),
-                                      "AUTH line too long")
+            return ProtocolErrorEvent(replies.AUTH_LINE_TOO_LONG(), "AUTH line too long")
         return AuthResponse(line.strip().decode("ascii", "replace"))
 
     def _next_message_event(self) -> Event:
@@ -200,13 +172,13 @@ class ServerConnection:
             if line == b".\r\n":
                 return self._finish_message()
             if line is OVERLONG or len(line) > MAX_TEXT_LINE + 1:  # +1: a stuffed dot
-                self._body_error = Reply.of(500, "5.5.6 Message line longer than 1000 octets")
+                self._body_error = replies.DATA_LINE_TOO_LONG()
                 continue
             if line.startswith(b"."):
                 line = line[1:]
             self._body_size += len(line)
             if self._body_size > self.max_message_size:
-                self._body_error = Reply.of(552, "5.3.4 Message size exceeds fixed limit")
+                self._body_error = replies.MESSAGE_TOO_BIG()
             if self._body_error is None:
                 self._body.append(line)
             else:
@@ -220,6 +192,6 @@ class ServerConnection:
             return ProtocolErrorEvent(error, "message rejected while reading DATA")
         return MessageReceived(data)
 
-    def _error(self, code: int, text: str, reason: str, line: bytes) -> ProtocolErrorEvent:
-        self._pending = "ERROR"
-        return ProtocolErrorEvent(Reply.of(code, text), reason, line)
+    def _error(self, reply: Reply, reason: str, line: bytes) -> ProtocolErrorEvent[Reply]:
+        self._pending = ERROR
+        return ProtocolErrorEvent(reply, reason, line)

@@ -23,6 +23,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", required=True, type=Path, help="queue and mailbox folder")
     parser.add_argument("--behind-relay", action="store_true",
                         help="listen on the hidden ports; a recording relay holds the usual ones")
+    parser.add_argument("--tls-dir", type=Path, default=None,
+                        help="the lab's TLS folder (CA and certificates, made on first use); "
+                             "offers STARTTLS when given")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = MailServerSettings.for_role(args.role, args.runtime, args.data, args.behind_relay)
+    settings = MailServerSettings.for_role(args.role, args.runtime, args.data, args.behind_relay,
+                                           args.tls_dir)
     try:
         asyncio.run(run(settings))
     except OSError as exc:

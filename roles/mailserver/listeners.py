@@ -2,11 +2,14 @@
 #
 # One coroutine per accepted connection. It feeds bytes to the machine, passes each
 # event to the session and writes the reply. Storing a message (fsync) runs in a
-# worker thread so the loop keeps serving other connections meanwhile.
+# worker thread so the loop keeps serving other connections meanwhile. When the
+# session accepts STARTTLS the connection is upgraded in place (start_tls) and read
+# through a fresh reader, so no plaintext byte sent ahead is ever read as TLS data.
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 
 from labctl.protocols import pop3, smtp
@@ -15,6 +18,7 @@ from roles.mailserver.smtp_session import SmtpSession
 
 log = logging.getLogger("mailserver")
 IDLE_TIMEOUT_SECONDS = 300.0
+TLS_HANDSHAKE_SECONDS = 30.0
 READ_SIZE = 65536
 
 
@@ -32,9 +36,10 @@ async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> b
 
 async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      session: SmtpSession, max_message_size: int,
-                     after_message: Callable[[], None]) -> None:
-    """Run one SMTP connection to its end."""
-    conn = smtp.ServerConnection(max_message_size=max_message_size)
+                     after_message: Callable[[], None], tls: ssl.SSLContext | None = None,
+                     ) -> None:
+    """Run one SMTP connection to its end; `tls` offers STARTTLS with that context."""
+    conn = smtp.ServerConnection(max_message_size=max_message_size, starttls=tls is not None)
     writer.write(conn.send(session.greeting()))
     try:
         while True:
@@ -50,6 +55,9 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             else:
                 reply = session.handle(event)
             writer.write(conn.send(reply))
+            if tls is not None and reply.code == 220 and _is_starttls(event):
+                _log_discarded(session.peer, conn.discarded_before_tls)
+                reader, writer = await start_tls(writer, tls)
         await writer.drain()
     except TimeoutError:
         writer.write(conn.send(smtp.Reply.of(421, "4.4.2 Idle timeout, closing connection")))
@@ -57,6 +65,31 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         log.info("smtp connection from %s lost: %s", session.peer, exc)
     finally:
         await _close(writer)
+
+
+def _is_starttls(event: smtp.Event) -> bool:
+    return isinstance(event, smtp.CommandReceived) and event.command.verb == "STARTTLS"
+
+
+def _log_discarded(peer: str, data: bytes) -> None:
+    if data:
+        log.warning("pipelined-after-starttls peer=%s discarded=%d bytes: %r", peer, len(data),
+                    data[:80])
+
+
+async def start_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext,
+                    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Run the server side of a TLS handshake on the connection; a new reader and writer."""
+    await writer.drain()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    transport = await loop.start_tls(writer.transport, protocol, context, server_side=True,
+                                     ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS)
+    if transport is None:
+        raise ConnectionError("the connection closed during the TLS handshake")
+    protocol.connection_made(transport)
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import uvicorn
 
+from labctl.tls_ca import server_certificate
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
@@ -43,9 +45,14 @@ class MailServer:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._control: uvicorn.Server | None = None
+        self.tls: ssl.SSLContext | None = None  # set at start() when settings.tls_dir is given
 
     async def start(self, control_agent: bool = True) -> None:
         """Open every listener, start the relay worker and (optionally) the control agent."""
+        if self.settings.tls_dir is not None:
+            certificate = server_certificate(self.settings.tls_dir, self.settings.hostname,
+                                             self.settings.lab_addresses)
+            self.tls = certificate.server_context()
         for listener in self.settings.listeners:
             server = await asyncio.start_server(self._handler(listener), listener.host,
                                                 listener.port, reuse_address=True)
@@ -88,7 +95,7 @@ class MailServer:
             else:
                 session = SmtpSession(settings, listener.service, peer, self.router)
                 await serve_smtp(reader, writer, session, settings.max_message_size,
-                                 self.relay.wake)
+                                 self.relay.wake, self.tls)
 
         return handle
 

@@ -40,10 +40,14 @@ class MailServerSettings:
     peer_smtp_ports: dict[str, int] = field(default_factory=dict, hash=False)
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 30.0
+    # The lab's TLS folder (labctl.tls_ca): lab CA and server certificates, made on first
+    # use. None: no certificate, STARTTLS is not offered.
+    tls_dir: Path | None = None
 
     @classmethod
     def for_role(
-        cls, role: str, runtime: Runtime | str, data_dir: Path, behind_relay: bool = False
+        cls, role: str, runtime: Runtime | str, data_dir: Path, behind_relay: bool = False,
+        tls_dir: Path | None = None,
     ) -> MailServerSettings:
         """Settings for `role` in `runtime`, storing under `data_dir`.
 
@@ -67,7 +71,7 @@ class MailServerSettings:
         return cls(
             role=role, data_dir=data_dir, addressing=plan, listeners=listeners,
             control_host=plan.address(lab_role, MGMT),
-            control_port=plan.port(lab_role, "control"),
+            control_port=plan.port(lab_role, "control"), tls_dir=tls_dir,
         )
 
     @property
@@ -85,6 +89,11 @@ class MailServerSettings:
     @property
     def hostname(self) -> str:
         return self.lab_role.hostname
+
+    @property
+    def lab_addresses(self) -> list[str]:
+        """The role's addresses on every network it is on (its certificate's IP names)."""
+        return [self.addressing.address(self.lab_role, net) for net in self.lab_role.networks]
 
     def local_user(self, login: str) -> User | None:
         """The user of this server's domain named by a local part or a full address."""

@@ -32,6 +32,7 @@ class SmtpSession:
         self.mail_from: str | None = None
         self.rcpt_tos: list[str] = []
         self._auth_step: tuple[str, str] | None = None  # (mechanism, username so far)
+        self.tls = False  # STARTTLS accepted: the dialog continues over TLS
 
     def greeting(self) -> smtp.Reply:
         """The 220 banner."""
@@ -71,6 +72,8 @@ class SmtpSession:
                  f"SIZE {self.settings.max_message_size}"]
         if self.service == "submission":
             lines.append("AUTH PLAIN LOGIN")
+        if self.settings.tls_dir is not None and not self.tls:
+            lines.append("STARTTLS")
         return smtp.Reply(250, tuple(lines))
 
     def _auth_start(self, event: smtp.AuthRequested) -> smtp.Reply:
@@ -154,8 +157,16 @@ class SmtpSession:
             f"\t{formatdate(localtime=True)}\r\n"
         ).encode("ascii", "replace")
 
+    def _starttls(self) -> smtp.Reply:
+        """Accept STARTTLS: the dialog starts over, nothing said before TLS counts (RFC 3207)."""
+        self._reset()
+        self.helo, self.extended, self.authenticated_as, self.tls = "", False, None, True
+        return smtp.replies.READY_TO_START_TLS()
+
     def _simple_command(self, command: smtp.Command) -> smtp.Reply:
         verb = command.verb
+        if verb == "STARTTLS":
+            return self._starttls()
         if verb == "DATA":
             return smtp.Reply.of(354, "End data with <CR><LF>.<CR><LF>")
         if verb == "RSET":

@@ -75,7 +75,10 @@ def test_smtp_parse_path(argument: str, keyword: str, expected: tuple[str, dict[
     assert smtp.parse_path(argument, keyword) == expected
 
 
-@pytest.mark.parametrize("argument", ["FROM:alice@crepes.fr", "TO:<bob@x.edu>", "FROM:<a b@c>"])
+@pytest.mark.parametrize("argument", [
+    "FROM:alice@crepes.fr", "TO:<bob@x.edu>", "FROM:<a b@c>", "FROM:<a\0@c>", "FROM:<a@c\x7f>",
+    "FROM:<a@c> SIZE=1\x1b", "FROM:<a@c> SIZE=", "FROM:<a@c> A=1 a=2", "FROM:<a@c> =1",
+])
 def test_smtp_parse_path_rejects(argument: str) -> None:
     with pytest.raises(ProtocolError):
         smtp.parse_path(argument, "FROM")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from labctl.protocols import smtp
 
 
@@ -107,13 +109,13 @@ def test_command_split_across_receive_calls() -> None:
 
 def test_bad_sequence_gets_503_and_state_is_kept() -> None:
     app = EchoApp()
-    assert app.feed(b"MAIL FROM:<a@b>\r\n") == b"503 5.5.1 Send EHLO/HELO first\r\n"
+    assert app.feed(b"MAIL FROM:<a@b>\r\n") == smtp.replies.SEND_HELLO_FIRST.to_bytes()
     app.feed(b"EHLO c\r\n")
     assert app.feed(b"RCPT TO:<c@d>\r\n").startswith(b"503")
     assert app.feed(b"DATA\r\n").startswith(b"503")
     app.feed(b"MAIL FROM:<a@b>\r\n")
-    assert app.feed(b"DATA\r\n") == b"503 5.5.1 Need RCPT command\r\n"
-    assert app.feed(b"MAIL FROM:<a@b>\r\n") == b"503 5.5.1 Nested MAIL command\r\n"
+    assert app.feed(b"DATA\r\n") == smtp.replies.NEED_RCPT.to_bytes()
+    assert app.feed(b"MAIL FROM:<a@b>\r\n") == smtp.replies.NESTED_MAIL.to_bytes()
     assert app.state() is smtp.SmtpState.MAIL
     assert app.feed(b"RSET\r\n") == b"250 OK\r\n"
     assert app.state() is smtp.SmtpState.READY
@@ -122,12 +124,12 @@ def test_bad_sequence_gets_503_and_state_is_kept() -> None:
 def test_garbage_gets_error_replies_not_exceptions() -> None:
     app = EchoApp()
     assert app.feed(b"\x00\xff\xfe\r\n").startswith(b"500")
-    assert app.feed(b"FOO bar\r\n") == b"500 5.5.2 Command unrecognized\r\n"
+    assert app.feed(b"FOO bar\r\n") == smtp.replies.COMMAND_UNRECOGNIZED.to_bytes()
     assert app.feed(b"STARTTLS\r\n").startswith(b"502")
     assert app.feed(b"EHLO\r\n").startswith(b"501")
     app.feed(b"EHLO c\r\n")
     assert app.feed(b"MAIL FROM:alice\r\n").startswith(b"501")
-    assert app.feed(b"NOOP " + b"x" * 600 + b"\r\n") == b"500 5.5.6 Line too long\r\n"
+    assert app.feed(b"NOOP " + b"x" * 600 + b"\r\n") == smtp.replies.LINE_TOO_LONG.to_bytes()
     errors = [e for e in app.events if isinstance(e, smtp.ProtocolErrorEvent)]
     assert errors[0].line == b"\x00\xff\xfe\r\n"
 
@@ -152,7 +154,7 @@ def test_message_size_limit() -> None:
 def test_data_line_over_1000_octets_rejected_after_data() -> None:
     app = EchoApp()
     app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
-    assert app.feed(b"z" * 1200 + b"\r\nok\r\n.\r\n").startswith(b"500 5.5.6")
+    assert app.feed(b"z" * 1200 + b"\r\nok\r\n.\r\n") == smtp.replies.DATA_LINE_TOO_LONG.to_bytes()
     assert app.feed(b"NOOP\r\n") == b"250 OK\r\n"
 
 
@@ -182,3 +184,13 @@ def test_eof_gives_connection_closed() -> None:
     conn.send(smtp.Reply.of(250, "ok"))
     conn.receive_data(b"")
     assert isinstance(conn.next_event(), smtp.ConnectionClosed)
+
+
+@pytest.mark.parametrize("size", ["²", "٣", "1²", "1e3", "-1", "9" * 21])
+def test_size_must_be_ascii_digits(size: str) -> None:
+    app = EchoApp()
+    app.feed(b"EHLO c\r\n")
+    out = app.feed(f"MAIL FROM:<a@b> SIZE={size}\r\n".encode())
+    assert out.startswith(b"501 5.5.4 Syntax error: ") and b"SIZE" in out
+    assert app.state() is smtp.SmtpState.READY
+    assert app.feed(b"MAIL FROM:<a@b> SIZE=10\r\n") == b"250 OK\r\n"
