@@ -18,7 +18,7 @@ from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
 from roles.mailserver.listeners import peer_address, serve_pop3, serve_smtp
-from roles.mailserver.maildir import MaildirMailboxes
+from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import Listener, MailServerSettings
