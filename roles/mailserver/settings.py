@@ -40,6 +40,7 @@ class MailServerSettings:
     peer_smtp_ports: dict[str, int] = field(default_factory=dict, hash=False)
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 30.0
+    pop3_idle_timeout_seconds: float = 600.0  # RFC 1939 autologout: at least 10 minutes
 
     @classmethod
     def for_role(

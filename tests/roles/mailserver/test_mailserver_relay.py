@@ -68,7 +68,7 @@ async def test_pop3_rejects_wrong_password_and_keeps_mail_without_dele(
             client.quit()
         return "accepted"
 
-    assert "-ERR invalid user name or password" in await asyncio.to_thread(wrong_password)
+    assert "-ERR [AUTH] invalid user name or password" in await asyncio.to_thread(wrong_password)
     _, messages = await asyncio.to_thread(pop3_fetch_all, receiver.address("pop3"), False)
     assert messages == [b"Subject: kept\r\n\r\nbody"]
     assert len(receiver.mailboxes.list(BOB)) == 1
