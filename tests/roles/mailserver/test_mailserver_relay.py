@@ -133,8 +133,8 @@ async def test_control_agent_endpoints(start_server: StartServer) -> None:
         assert (await http.get("/health")).json() == {"role": "receiver-mta", "status": "ok"}
         assert (await http.get("/queue")).json() == []
         listing = (await http.get(f"/mailboxes/{BOB}")).json()
-        assert listing == [{"id": message_id, "size": len(raw_message), "message_id": "<m1@test>",
-                            "subject": "Hello Bob"}]
+        assert listing == [{"id": message_id, "uid": 1, "size": len(raw_message), "flags": [],
+                            "message_id": "<m1@test>", "subject": "Hello Bob"}]
         raw = await http.get(f"/mailboxes/{BOB}/{message_id}")
         assert raw.text.startswith("Subject: Hello Bob")
         assert (await http.get("/mailboxes/alice@crepes.fr")).status_code == 404
