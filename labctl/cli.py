@@ -68,7 +68,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     result = _controller(args).request("POST", "/fetches", body)
     for message in result["messages"]:
         print(message.rstrip("\r\n"), end="\n\n")
-    progress(f"{len(result['messages'])} message(s) fetched over {args.protocol.upper()}")
+    where = "deleted from" if args.delete else "kept on"
+    progress(f"{len(result['messages'])} message(s) fetched over {args.protocol.upper()}, "
+             f"{where} the server")
     return 0
 
 
@@ -152,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = add("fetch", cmd_fetch, "make a user agent fetch its mail")
     fetch.add_argument("--role", default="receiver-ua")
     fetch.add_argument("--protocol", default="pop3", choices=["pop3"])
-    fetch.add_argument("--delete", action="store_true", help="delete after download")
+    keep_or_delete = fetch.add_mutually_exclusive_group()
+    keep_or_delete.add_argument("--keep", dest="delete", action="store_false",
+                                help="download and keep the mail on the server (the default)")
+    keep_or_delete.add_argument("--delete", dest="delete", action="store_true",
+                                help="download and delete (DELE, then QUIT)")
+    fetch.set_defaults(delete=False)
     capture = add("capture", cmd_capture, "start or stop recording every link")
     capture.add_argument("action", choices=["start", "stop"])
     capture.add_argument("id", nargs="?", help="the capture to stop")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl.cli import main
+from labctl.cli import build_parser, main
 from tests.conftest import DATA, PROJECT
 
 
@@ -51,3 +51,16 @@ def test_analyze_a_file_that_is_not_a_pcap_is_one_line_exit_1(
     assert main(["analyze", str(junk)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "junk.pcap" in err
+
+
+@pytest.mark.parametrize(("options", "delete"), [([], False), (["--keep"], False),
+                                                 (["--delete"], True)])
+def test_fetch_keeps_unless_told_to_delete(options: list[str], delete: bool) -> None:
+    assert build_parser().parse_args(["fetch", *options]).delete is delete
+
+
+def test_fetch_keep_and_delete_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["fetch", "--keep", "--delete"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument --keep" in capsys.readouterr().err

@@ -1,17 +1,16 @@
 # The control agent: a small FastAPI app the controller uses to inspect this server.
 #
 # Served on the management network only (see server.py), so its traffic never shows
-# up in a lab capture. Read-only: health, the outgoing queue and the mailboxes.
+# up in a lab capture. Read-only: health, the outgoing queue and the mailboxes
+# (mailbox_routes.py).
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import FastAPI, HTTPException, Path
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI
 from pydantic import BaseModel
 
+from roles.mailserver.mailbox_routes import mailbox_router
 from roles.mailserver.settings import MailServerSettings
-from roles.mailserver.storage import Mailboxes, OutgoingQueue, header_value
+from roles.mailserver.storage import Mailboxes, OutgoingQueue
 
 
 class HealthPublic(BaseModel):
@@ -29,27 +28,10 @@ class QueuedMessagePublic(BaseModel):
     message_id: str | None
 
 
-class MailboxMessagePublic(BaseModel):
-    id: str
-    size: int
-    message_id: str | None
-    subject: str | None
-
-
-Address = Annotated[str, Path(description="a mailbox address, e.g. bob@hamburger.edu")]
-
-
 def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
                        mailboxes: Mailboxes) -> FastAPI:
     """The control agent's FastAPI app for one mail server."""
     app = FastAPI(title=f"maillab {settings.role} control agent")
-
-    def mailbox_address(address: str) -> str:
-        user = settings.local_user(address) if "@" in address else None
-        if user is None:
-            raise HTTPException(404, f"no mailbox {address!r} on {settings.role} "
-                                     f"(domain {settings.domain})")
-        return user.address
 
     @app.get("/health")
     def health() -> HealthPublic:
@@ -67,30 +49,5 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
             for m in queue.messages()
         ]
 
-    @app.get("/mailboxes/{address}")
-    def list_mailbox(address: Address) -> list[MailboxMessagePublic]:
-        """Messages in one user's mailbox, in arrival order."""
-        owner = mailbox_address(address)
-        listing = []
-        for stored in mailboxes.list(owner):
-            try:
-                data = mailboxes.read(owner, stored.id)
-            except KeyError:  # deleted meanwhile by a POP3 session
-                continue
-            listing.append(MailboxMessagePublic(
-                id=stored.id, size=stored.size, message_id=header_value(data, "Message-ID"),
-                subject=header_value(data, "Subject"),
-            ))
-        return listing
-
-    @app.get("/mailboxes/{address}/{message_id}", response_class=PlainTextResponse)
-    def read_message(address: Address, message_id: str) -> PlainTextResponse:
-        """One message's raw text."""
-        owner = mailbox_address(address)
-        try:
-            data = mailboxes.read(owner, message_id)
-        except KeyError as exc:
-            raise HTTPException(404, f"no message {message_id!r} in mailbox {owner}") from exc
-        return PlainTextResponse(data.decode("utf-8", "replace"))
-
+    app.include_router(mailbox_router(settings, mailboxes))
     return app

@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Callable
 
 from labctl.protocols import pop3, smtp
-from roles.mailserver.pop3_session import Pop3Session
+from roles.mailserver.pop3_session import DISK_COMMANDS, Pop3Session
 from roles.mailserver.smtp_session import SmtpSession
 
 log = logging.getLogger("mailserver")
@@ -28,9 +28,10 @@ def peer_address(writer: asyncio.StreamWriter) -> str:
     return str(peer[0]) if peer else "unknown"
 
 
-async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                timeout: float = IDLE_TIMEOUT_SECONDS) -> bytes:
     await writer.drain()
-    async with asyncio.timeout(IDLE_TIMEOUT_SECONDS):
+    async with asyncio.timeout(timeout):
         return await reader.read(READ_SIZE)
 
 
@@ -93,30 +94,31 @@ async def start_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext,
 
 
 async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: Pop3Session) -> None:
-    """Run one POP3 connection to its end."""
+                     session: Pop3Session, idle_timeout: float) -> None:
+    """Run one POP3 connection to its end; however it ends, the session is closed."""
     conn = pop3.ServerConnection()
     writer.write(conn.send(session.greeting()))
     try:
         while True:
             event = conn.next_event()
             if isinstance(event, pop3.NeedData):
-                conn.receive_data(await _read(reader, writer))
+                conn.receive_data(await _read(reader, writer, idle_timeout))
                 continue
             if isinstance(event, pop3.ConnectionClosed):
                 break
             state = conn.state
-            if isinstance(event, pop3.CommandReceived) and event.command.verb == "QUIT":
+            if isinstance(event, pop3.CommandReceived) and event.command.verb in DISK_COMMANDS:
                 reply = await asyncio.to_thread(session.handle, event, state)
             else:
                 reply = session.handle(event, state)
             writer.write(conn.send(reply))
         await writer.drain()
-    except TimeoutError:
-        writer.write(pop3.Reply(False, "idle timeout, closing connection").to_bytes())
+    except TimeoutError:  # RFC 1939 autologout: no UPDATE, no reply, just close
+        log.info("pop3 connection from %s idle for %ss, closed", session.peer, idle_timeout)
     except (ConnectionError, OSError) as exc:
         log.info("pop3 connection from %s lost: %s", session.peer, exc)
     finally:
+        session.close()
         await _close(writer)
 
 

@@ -1,33 +1,48 @@
-# The mail server's POP3 policy: login against LAB.users and a mailbox snapshot.
+# The mail server's POP3 policy (RFC 1939, RFC 2449) on labctl.protocols.pop3's machine.
 #
-# One Pop3Session per connection. At login the mailbox is listed once and numbered
-# 1..n (RFC 1939 maildrop); DELE only marks, and the marked messages are removed
-# from the Maildir when QUIT arrives in the TRANSACTION state (UPDATE).
+# One Pop3Session per connection. Login is USER/PASS or APOP against the lab's users
+# (APOP's shared secret is the user's lab password; the greeting carries the
+# <timestamp@host> it digests). A login takes the user's mailbox for this session
+# only ([IN-USE] for a second one) and numbers its INBOX (pop3_maildrop.Maildrop);
+# QUIT in TRANSACTION applies the deletions (UPDATE). close() gives the mailbox back
+# however the connection ends. Failed logins say [AUTH] (RFC 3206).
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
 
 from labctl.protocols import pop3
+from roles.mailserver.pop3_maildrop import Maildrop, MaildropLocks
 from roles.mailserver.settings import MailServerSettings
-from roles.mailserver.storage import Mailboxes, StoredMessage
+from roles.mailserver.storage import Mailboxes
 
 log = logging.getLogger("mailserver")
-CAPABILITIES = b"USER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nIMPLEMENTATION maillab\r\n"
+CAPABILITIES = ("USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "AUTH-RESP-CODE",
+                "IMPLEMENTATION maillab")
+DISK_COMMANDS = frozenset({"PASS", "APOP", "RETR", "TOP", "QUIT"})  # run off the event loop
+LOGIN_FAILED = pop3.Reply(False, "[AUTH] invalid user name or password")
 
 
 class Pop3Session:
     """Policy and maildrop for one POP3 connection."""
 
-    def __init__(self, settings: MailServerSettings, peer: str, mailboxes: Mailboxes) -> None:
-        self.settings, self.peer, self.mailboxes = settings, peer, mailboxes
+    def __init__(self, settings: MailServerSettings, peer: str, mailboxes: Mailboxes,
+                 locks: MaildropLocks) -> None:
+        self.settings, self.peer, self.mailboxes, self.locks = settings, peer, mailboxes, locks
+        self.timestamp = f"<{os.getpid()}.{time.time_ns()}.{secrets.token_hex(4)}" \
+                         f"@{settings.hostname}>"
         self.login = ""
-        self.address: str | None = None
-        self.maildrop: list[StoredMessage] = []
-        self.deleted: set[int] = set()
+        self.maildrop: Maildrop | None = None
+        self._updating = False
 
     def greeting(self) -> pop3.Reply:
-        """The +OK banner."""
-        return pop3.Reply(True, f"{self.settings.hostname} POP3 maillab ready")
+        """The +OK banner, with the APOP timestamp."""
+        return pop3.Reply(True, f"{self.settings.hostname} POP3 maillab ready {self.timestamp}")
 
     def handle(self, event: pop3.Event, state: pop3.Pop3State) -> pop3.Reply:
         """The reply to one event, given the protocol state it arrived in."""
@@ -35,90 +50,107 @@ class Pop3Session:
             return event.reply
         if not isinstance(event, pop3.CommandReceived):
             return pop3.Reply(False, "unexpected event")
-        verb, args = event.command.verb, event.command.arguments
+        verb, argument = event.command.verb, event.command.argument
         if verb == "CAPA":
-            return pop3.Reply(True, "Capability list follows", CAPABILITIES)
+            body = "".join(f"{line}\r\n" for line in CAPABILITIES).encode("ascii")
+            return pop3.Reply(True, "Capability list follows", body)
         if verb == "QUIT":
             return self._quit(state)
         if verb == "USER":
-            self.login = event.command.argument
+            self.login = argument
             return pop3.Reply(True, "send PASS")
         if verb == "PASS":
-            return self._pass(event.command.argument)
+            return self._login(self.login, lambda secret: hmac.compare_digest(
+                secret.encode("utf-8"), argument.encode("utf-8")))
         if verb == "APOP":
-            return pop3.Reply(False, "APOP not supported, use USER/PASS")
-        numbers = [int(a) for a in args]
-        return self._transaction(verb, numbers)
+            return self._apop(event.command.arguments)
+        if self.maildrop is None:
+            return pop3.Reply(False, f"{verb} not allowed before login")
+        try:
+            return self._transaction(self.maildrop, verb, [int(a) for a in event.command.arguments])
+        except KeyError as exc:
+            return pop3.Reply(False, str(exc.args[0]))
 
-    def _pass(self, password: str) -> pop3.Reply:
-        user = self.settings.local_user(self.login)
-        if user is None or user.password != password:
-            log.info("pop3-auth-failed peer=%s login=%s", self.peer, self.login)
-            return pop3.Reply(False, "invalid user name or password")
-        self.address = user.address
-        self.maildrop = self.mailboxes.list(user.address)
-        log.info("pop3-login peer=%s user=%s messages=%d", self.peer, user.address,
-                 len(self.maildrop))
-        return pop3.Reply(True, f"maildrop has {len(self.maildrop)} messages ({self._octets()}"
-                                " octets)")
+    def close(self) -> None:
+        """The connection is gone: give the mailbox back (unless UPDATE still runs)."""
+        if self.maildrop is not None and not self._updating:
+            self.locks.release(self.maildrop.address)
 
-    def _live(self) -> list[tuple[int, StoredMessage]]:
-        return [(n, m) for n, m in enumerate(self.maildrop, 1) if n not in self.deleted]
+    def _apop(self, arguments: list[str]) -> pop3.Reply:
+        if len(arguments) != 2:
+            return pop3.Reply(False, "APOP takes a name and an MD5 digest")
+        name, digest = arguments
 
-    def _octets(self) -> int:
-        return sum(m.size for _, m in self._live())
+        def matches(secret: str) -> bool:
+            expected = hashlib.md5((self.timestamp + secret).encode("utf-8")).hexdigest()
+            return hmac.compare_digest(expected, digest.lower())
 
-    def _message(self, number: int) -> StoredMessage | None:
-        if 1 <= number <= len(self.maildrop) and number not in self.deleted:
-            return self.maildrop[number - 1]
-        return None
+        return self._login(name, matches)
 
-    def _transaction(self, verb: str, numbers: list[int]) -> pop3.Reply:
+    def _login(self, login: str, proves: Callable[[str], bool]) -> pop3.Reply:
+        user = self.settings.local_user(login)
+        if user is None or not proves(user.password):
+            log.info("pop3-auth-failed peer=%s login=%s", self.peer, login)
+            return LOGIN_FAILED
+        if not self.locks.acquire(user.address):
+            log.info("pop3-in-use peer=%s user=%s", self.peer, user.address)
+            return pop3.Reply(False, f"[IN-USE] mailbox {user.address} is already in use "
+                                     "by another POP3 session")
+        try:
+            self.maildrop = Maildrop(self.mailboxes, user.address)
+        except OSError as exc:
+            self.locks.release(user.address)
+            log.error("pop3-maildrop-failed user=%s: %s", user.address, exc)
+            return pop3.Reply(False, "[SYS/TEMP] cannot open the mailbox, try again later")
+        count, octets = len(self.maildrop.messages), self.maildrop.octets()
+        log.info("pop3-login peer=%s user=%s messages=%d", self.peer, user.address, count)
+        return pop3.Reply(True, f"maildrop has {count} messages ({octets} octets)")
+
+    def _transaction(self, maildrop: Maildrop, verb: str, numbers: list[int]) -> pop3.Reply:
         if verb == "NOOP":
             return pop3.Reply(True)
         if verb == "RSET":
-            self.deleted.clear()
-            return pop3.Reply(True, f"maildrop has {len(self.maildrop)} messages")
+            maildrop.deleted.clear()
+            return pop3.Reply(True, f"maildrop has {len(maildrop.messages)} messages "
+                                    f"({maildrop.octets()} octets)")
         if verb == "STAT":
-            return pop3.Reply(True, f"{len(self._live())} {self._octets()}")
-        if not numbers and verb in ("LIST", "UIDL"):
-            listing = [f"{n} {m.size if verb == 'LIST' else m.id}" for n, m in self._live()]
+            return pop3.Reply(True, f"{len(maildrop.live())} {maildrop.octets()}")
+        if verb in ("LIST", "UIDL") and not numbers:
+            listing = [f"{n} {m.size if verb == 'LIST' else maildrop.unique_id(m)}"
+                       for n, m in maildrop.live()]
             body = "".join(f"{line}\r\n" for line in listing).encode("ascii")
             return pop3.Reply(True, f"{len(listing)} messages", body)
-        message = self._message(numbers[0])
-        if message is None:
-            return pop3.Reply(False, f"no such message {numbers[0]}")
+        number = numbers[0]
+        message = maildrop.get(number)
         if verb == "LIST":
-            return pop3.Reply(True, f"{numbers[0]} {message.size}")
+            return pop3.Reply(True, f"{number} {message.size}")
         if verb == "UIDL":
-            return pop3.Reply(True, f"{numbers[0]} {message.id}")
+            return pop3.Reply(True, f"{number} {maildrop.unique_id(message)}")
         if verb == "DELE":
-            self.deleted.add(numbers[0])
-            return pop3.Reply(True, f"message {numbers[0]} deleted")
-        data = self._read(message)
-        if data is None:
-            return pop3.Reply(False, f"message {numbers[0]} is gone")
+            maildrop.deleted.add(number)
+            return pop3.Reply(True, f"message {number} deleted")
         if verb == "TOP":
-            head, _, body = data.partition(b"\r\n\r\n")
-            kept = b"\r\n".join(body.split(b"\r\n")[: numbers[1]])
-            return pop3.Reply(True, "top of message follows", head + b"\r\n\r\n" + kept)
-        return pop3.Reply(True, f"{message.size} octets", data)
-
-    def _read(self, message: StoredMessage) -> bytes | None:
-        try:
-            return self.mailboxes.read(self.address or "", message.id)
-        except KeyError:
-            return None
+            data = maildrop.read(number, retrieve=False)
+            return pop3.Reply(True, "top of message follows", top_of_message(data, numbers[1]))
+        return pop3.Reply(True, f"{message.size} octets", maildrop.read(number))
 
     def _quit(self, state: pop3.Pop3State) -> pop3.Reply:
-        if state is not pop3.Pop3State.TRANSACTION or self.address is None:
-            return pop3.Reply(True, f"{self.settings.hostname} POP3 server signing off")
-        for number in sorted(self.deleted):
-            message = self.maildrop[number - 1]
-            try:
-                self.mailboxes.delete(self.address, message.id)
-            except KeyError:
-                log.warning("pop3-delete-missing user=%s id=%s", self.address, message.id)
-        log.info("pop3-update user=%s deleted=%d", self.address, len(self.deleted))
-        left = len(self.maildrop) - len(self.deleted)
-        return pop3.Reply(True, f"signing off ({left} messages left)")
+        signing_off = f"{self.settings.hostname} POP3 server signing off"
+        if state is not pop3.Pop3State.TRANSACTION or self.maildrop is None:
+            return pop3.Reply(True, signing_off)
+        self._updating = True
+        try:
+            failed = self.maildrop.update()
+        finally:
+            self._updating = False
+            self.locks.release(self.maildrop.address)
+        if failed:
+            return pop3.Reply(False, f"[SYS/TEMP] some deleted messages not removed ({failed})")
+        return pop3.Reply(True, f"{signing_off} ({len(self.maildrop.deleted)} messages deleted)")
+
+
+def top_of_message(data: bytes, body_lines: int) -> bytes:
+    """The header, the blank line and the first `body_lines` lines of the body (RFC 1939 TOP)."""
+    lines = data.splitlines(keepends=True)
+    header_end = next((i for i, line in enumerate(lines) if line in (b"\r\n", b"\n")), len(lines))
+    return b"".join(lines[: header_end + 1 + body_lines])

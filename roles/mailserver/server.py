@@ -20,7 +20,8 @@ from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
 from roles.mailserver.listeners import peer_address, serve_pop3, serve_smtp
-from roles.mailserver.maildir import MaildirMailboxes
+from roles.mailserver.mailbox_store import MaildirMailboxes
+from roles.mailserver.pop3_maildrop import MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import Listener, MailServerSettings
@@ -46,6 +47,8 @@ class MailServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._control: uvicorn.Server | None = None
         self.tls: ssl.SSLContext | None = None  # set at start() when settings.tls_dir is given
+        self.pop3_locks = MaildropLocks()
+        self._pop3_connections: set[asyncio.Task[Any]] = set()
 
     async def start(self, control_agent: bool = True) -> None:
         """Open every listener, start the relay worker and (optionally) the control agent."""
@@ -91,13 +94,26 @@ class MailServer:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             peer = peer_address(writer)
             if listener.service == "pop3":
-                await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes))
+                await self._serve_pop3(reader, writer, peer)
             else:
                 session = SmtpSession(settings, listener.service, peer, self.router)
                 await serve_smtp(reader, writer, session, settings.max_message_size,
                                  self.relay.wake, self.tls)
 
         return handle
+
+    async def _serve_pop3(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                          peer: str) -> None:
+        """One POP3 connection, tracked so that stop() can end it (and free its mailbox)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._pop3_connections.add(task)
+        try:
+            session = Pop3Session(self.settings, peer, self.mailboxes, self.pop3_locks)
+            await serve_pop3(reader, writer, session, self.settings.pop3_idle_timeout_seconds)
+        finally:
+            if task is not None:
+                self._pop3_connections.discard(task)
 
     async def wait(self) -> None:
         """Run until a task (relay or control agent) ends; re-raise its error."""
@@ -109,6 +125,11 @@ class MailServer:
         """Close the listeners and stop the relay worker and the control agent."""
         for server in self._servers:
             server.close()
+        pop3_connections = list(self._pop3_connections)
+        for connection in pop3_connections:
+            connection.cancel()
+        if pop3_connections:  # their sessions give their mailboxes back
+            await asyncio.wait(pop3_connections, timeout=5)
         if self._control is not None:
             self._control.should_exit = True
         self.relay.stop()

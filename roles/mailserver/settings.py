@@ -43,6 +43,7 @@ class MailServerSettings:
     # The lab's TLS folder (labctl.tls_ca): lab CA and server certificates, made on first
     # use. None: no certificate, STARTTLS is not offered.
     tls_dir: Path | None = None
+    pop3_idle_timeout_seconds: float = 600.0  # RFC 1939 autologout: at least 10 minutes
 
     @classmethod
     def for_role(

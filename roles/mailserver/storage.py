@@ -1,15 +1,22 @@
 # The storage interface of the mail server: an outgoing queue and user mailboxes.
 #
-# Two small typing.Protocols so the server can run on disk (disk_queue.py, maildir.py)
-# in production and in memory (memory_storage.py) in unit tests. Every write method
-# returns only once the data is durable: the SMTP layer answers 250 after it returns.
+# Two small typing.Protocols so the server can run on disk (disk_queue.py,
+# mailbox_store.py) in production and in memory (the fakes in the tests) in unit
+# tests. Every write method returns only once the data is durable: the SMTP layer
+# answers 250 after it returns.
 from __future__ import annotations
 
+import builtins
 import email.parser
 import email.policy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+from roles.mailserver.maildir_flags import Flag as Flag
+from roles.mailserver.maildir_layout import INBOX as INBOX
+
+FlagChange = Literal["replace", "add", "remove"]
 
 
 @dataclass
@@ -32,10 +39,12 @@ class QueuedMessage:
 
 @dataclass(frozen=True)
 class StoredMessage:
-    """A message in a mailbox: its stable id (Maildir unique name) and size in octets."""
+    """A message in a mailbox folder: its id (unique name), IMAP UID, size and flags."""
 
     id: str
+    uid: int
     size: int
+    flags: frozenset[Flag] = frozenset()
 
 
 class OutgoingQueue(Protocol):
@@ -67,22 +76,50 @@ class OutgoingQueue(Protocol):
 
 
 class Mailboxes(Protocol):
-    """Per-user mailboxes holding delivered messages."""
+    """Per-user mailboxes of folders (INBOX, Sent, Junk, Trash, ...) holding messages.
 
-    def deliver(self, address: str, data: bytes) -> str:
-        """Store a message durably in the mailbox of `address`; return its id."""
+    Unknown messages and folders raise KeyError; invalid folder names ValueError.
+    """
+
+    def deliver(self, address: str, data: bytes, folder: str = INBOX) -> str:
+        """Store a message durably in an existing folder of `address`; return its id."""
         ...
 
-    def list(self, address: str) -> list[StoredMessage]:
-        """The mailbox's messages in arrival order (empty when the mailbox does not exist)."""
+    def list(self, address: str, folder: str = INBOX) -> list[StoredMessage]:
+        """The folder's messages in UID (arrival) order."""
         ...
 
-    def read(self, address: str, message_id: str) -> bytes:
-        """The raw message; KeyError when there is no such message."""
+    def read(self, address: str, message_id: str, folder: str = INBOX) -> bytes:
+        """The raw message."""
         ...
 
-    def delete(self, address: str, message_id: str) -> None:
-        """Remove a message durably; KeyError when there is no such message."""
+    def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:
+        """Remove a message durably."""
+        ...
+
+    def set_flags(self, address: str, message_id: str, flags: Iterable[Flag],
+                  folder: str = INBOX, how: FlagChange = "replace") -> frozenset[Flag]:
+        """Replace, add or remove (IMAP STORE FLAGS/+FLAGS/-FLAGS) flags; return the new set."""
+        ...
+
+    def folders(self, address: str) -> builtins.list[str]:
+        """The mailbox's folders: INBOX first, then the others sorted."""
+        ...
+
+    def create_folder(self, address: str, folder: str) -> None:
+        """Create an empty folder; ValueError when it exists."""
+        ...
+
+    def rename_folder(self, address: str, folder: str, new_name: str) -> None:
+        """Rename a folder and the folders below it (not INBOX, Sent, Junk or Trash)."""
+        ...
+
+    def delete_folder(self, address: str, folder: str) -> None:
+        """Delete a folder and its messages (not INBOX, Sent, Junk, Trash, nor a parent)."""
+        ...
+
+    def uid_validity(self, address: str, folder: str = INBOX) -> int:
+        """The folder's UIDVALIDITY: UIDs keep their meaning while it stays the same."""
         ...
 
 

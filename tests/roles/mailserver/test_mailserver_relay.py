@@ -68,7 +68,7 @@ async def test_pop3_rejects_wrong_password_and_keeps_mail_without_dele(
             client.quit()
         return "accepted"
 
-    assert "-ERR invalid user name or password" in await asyncio.to_thread(wrong_password)
+    assert "-ERR [AUTH] invalid user name or password" in await asyncio.to_thread(wrong_password)
     _, messages = await asyncio.to_thread(pop3_fetch_all, receiver.address("pop3"), False)
     assert messages == [b"Subject: kept\r\n\r\nbody"]
     assert len(receiver.mailboxes.list(BOB)) == 1
@@ -133,8 +133,8 @@ async def test_control_agent_endpoints(start_server: StartServer) -> None:
         assert (await http.get("/health")).json() == {"role": "receiver-mta", "status": "ok"}
         assert (await http.get("/queue")).json() == []
         listing = (await http.get(f"/mailboxes/{BOB}")).json()
-        assert listing == [{"id": message_id, "size": len(raw_message), "message_id": "<m1@test>",
-                            "subject": "Hello Bob"}]
+        assert listing == [{"id": message_id, "uid": 1, "size": len(raw_message), "flags": [],
+                            "message_id": "<m1@test>", "subject": "Hello Bob"}]
         raw = await http.get(f"/mailboxes/{BOB}/{message_id}")
         assert raw.text.startswith("Subject: Hello Bob")
         assert (await http.get("/mailboxes/alice@crepes.fr")).status_code == 404
