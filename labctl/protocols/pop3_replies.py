@@ -41,12 +41,13 @@ NOT_NUMBERS = ReplyTemplate(False, "{verb} arguments must be numbers of 1 to {di
 NO_ARGUMENTS = ReplyTemplate(False, "{verb} takes no arguments")
 APOP_SYNTAX = ReplyTemplate(False, "APOP needs a mailbox name and a 32-digit hex digest")
 
-# The server's policy (roles/mailserver/pop3_session.py) and connection handling.
+# The server's policy (roles/mailserver/pop3_session.py) and connection handling. The
+# texts the policy sends today carry no response code; the coded ones are ready for it.
 GREETING = ReplyTemplate(True, "{hostname} POP3 maillab ready")
 CAPABILITIES = ReplyTemplate(True, "Capability list follows")
-UNEXPECTED_EVENT = ReplyTemplate(False, "unexpected event", "SYS/TEMP")
+UNEXPECTED_EVENT = ReplyTemplate(False, "unexpected event")
 SEND_PASS = ReplyTemplate(True, "send PASS")
-LOGIN_FAILED = ReplyTemplate(False, "invalid user name or password", "AUTH")
+LOGIN_FAILED = ReplyTemplate(False, "invalid user name or password")
 APOP_NOT_SUPPORTED = ReplyTemplate(False, "APOP not supported, use USER/PASS")
 MAILDROP_LOCKED = ReplyTemplate(False, "maildrop already in use", "IN-USE")
 MAILDROP_UNAVAILABLE = ReplyTemplate(False, "maildrop cannot be opened", "SYS/TEMP")
@@ -59,7 +60,7 @@ NO_SUCH_MESSAGE = ReplyTemplate(False, "no such message {number}")
 SCAN_LINE = ReplyTemplate(True, "{number} {size}")
 UNIQUE_ID_LINE = ReplyTemplate(True, "{number} {uid}")
 DELETED = ReplyTemplate(True, "message {number} deleted")
-MESSAGE_GONE = ReplyTemplate(False, "message {number} is gone", "SYS/TEMP")
+MESSAGE_GONE = ReplyTemplate(False, "message {number} is gone")
 TOP_FOLLOWS = ReplyTemplate(True, "top of message follows")
 MESSAGE_FOLLOWS = ReplyTemplate(True, "{size} octets")
 SIGNING_OFF = ReplyTemplate(True, "{hostname} POP3 server signing off")
