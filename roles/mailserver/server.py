@@ -91,7 +91,8 @@ class MailServer:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             peer = peer_address(writer)
             if listener.service == "pop3":
-                await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes))
+                await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes),
+                                 self.tls)
             else:
                 session = SmtpSession(settings, listener.service, peer, self.router)
                 await serve_smtp(reader, writer, session, settings.max_message_size,
