@@ -24,6 +24,7 @@ class Pop3Session:
         self.address: str | None = None
         self.maildrop: list[StoredMessage] = []
         self.deleted: set[int] = set()
+        self.tls = False  # STLS accepted: the dialog continues over TLS
 
     def greeting(self) -> pop3.Reply:
         """The +OK banner."""
@@ -37,7 +38,11 @@ class Pop3Session:
             return pop3.Reply(False, "unexpected event")
         verb, args = event.command.verb, event.command.arguments
         if verb == "CAPA":
-            return pop3.Reply(True, "Capability list follows", CAPABILITIES)
+            stls = b"STLS\r\n" if self.settings.tls_dir is not None and not self.tls else b""
+            return pop3.Reply(True, "Capability list follows", CAPABILITIES + stls)
+        if verb == "STLS":
+            self.tls = True
+            return pop3.replies.READY_TO_START_TLS()
         if verb == "QUIT":
             return self._quit(state)
         if verb == "USER":
