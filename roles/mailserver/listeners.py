@@ -60,7 +60,7 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 reader, writer = await start_tls(writer, tls)
         await writer.drain()
     except TimeoutError:
-        writer.write(conn.send(smtp.Reply.of(421, "4.4.2 Idle timeout, closing connection")))
+        writer.write(conn.send(smtp.replies.IDLE_TIMEOUT()))
     except (ConnectionError, OSError) as exc:
         log.info("smtp connection from %s lost: %s", session.peer, exc)
     finally:
@@ -116,7 +116,7 @@ async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 reader, writer = await start_tls(writer, tls)
         await writer.drain()
     except TimeoutError:
-        writer.write(pop3.Reply(False, "idle timeout, closing connection").to_bytes())
+        writer.write(pop3.replies.IDLE_TIMEOUT.to_bytes())
     except (ConnectionError, OSError) as exc:
         log.info("pop3 connection from %s lost: %s", session.peer, exc)
     finally:
