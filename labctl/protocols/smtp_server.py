@@ -14,11 +14,13 @@
 # tables live in smtp_states.py). A command that is not allowed in the current
 # state (ALLOWED) never reaches the application as a command: it comes out as a
 # ProtocolErrorEvent carrying a 503 reply. Malformed lines become 500/501 error
-# events, an over-long message a 552 event, so broken input never raises.
-# STARTTLS answered with 220 sends the machine back to GREETING (the client
-# must EHLO again over TLS) and throws away the bytes the client sent after the
-# STARTTLS line before TLS began: they are counted in `discarded_before_tls`,
-# never executed (the CVE-2011-0411 command injection).
+# events (MAIL/RCPT paths are checked in smtp_envelope.py against what the server
+# offers: SMTPUTF8, STARTTLS, the size limit), an over-long message a 552 event,
+# so broken input never raises. Inside DATA only <CRLF>.<CRLF> ends the message.
+# STARTTLS (when offered) answered with 220 sends the machine back to GREETING
+# (the client must EHLO again over TLS) and throws away the bytes the client sent
+# after the STARTTLS line before TLS began: they are kept in `discarded_before_tls`
+# for the log, never executed (the CVE-2011-0411 command injection).
 from __future__ import annotations
 
 from labctl.protocols import smtp_replies as replies

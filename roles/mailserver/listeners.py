@@ -56,25 +56,25 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             else:
                 reply = session.handle(event)
             writer.write(conn.send(reply))
-            if tls is not None and reply.code == 220 and _is_starttls(event):
+            if tls is not None and reply.code == 220 and _is_command(event, "STARTTLS"):
                 _log_discarded(session.peer, conn.discarded_before_tls)
                 reader, writer = await start_tls(writer, tls)
         await writer.drain()
     except TimeoutError:
-        writer.write(conn.send(smtp.Reply.of(421, "4.4.2 Idle timeout, closing connection")))
+        writer.write(conn.send(smtp.replies.IDLE_TIMEOUT()))
     except (ConnectionError, OSError) as exc:
         log.info("smtp connection from %s lost: %s", session.peer, exc)
     finally:
         await _close(writer)
 
 
-def _is_starttls(event: smtp.Event) -> bool:
-    return isinstance(event, smtp.CommandReceived) and event.command.verb == "STARTTLS"
+def _is_command(event: smtp.Event | pop3.Event, verb: str) -> bool:
+    return isinstance(event, smtp.CommandReceived) and event.command.verb == verb
 
 
 def _log_discarded(peer: str, data: bytes) -> None:
     if data:
-        log.warning("pipelined-after-starttls peer=%s discarded=%d bytes: %r", peer, len(data),
+        log.warning("pipelined-before-tls peer=%s discarded=%d bytes: %r", peer, len(data),
                     data[:80])
 
 
@@ -94,9 +94,11 @@ async def start_tls(writer: asyncio.StreamWriter, context: ssl.SSLContext,
 
 
 async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: Pop3Session, idle_timeout: float) -> None:
-    """Run one POP3 connection to its end; however it ends, the session is closed."""
-    conn = pop3.ServerConnection()
+                     session: Pop3Session, idle_timeout: float,
+                     tls: ssl.SSLContext | None = None) -> None:
+    """Run one POP3 connection to its end (the session is closed however it ends);
+    `tls` offers STLS with that context."""
+    conn = pop3.ServerConnection(stls=tls is not None)
     writer.write(conn.send(session.greeting()))
     try:
         while True:
@@ -112,6 +114,9 @@ async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             else:
                 reply = session.handle(event, state)
             writer.write(conn.send(reply))
+            if tls is not None and reply.ok and _is_command(event, "STLS"):
+                _log_discarded(session.peer, conn.discarded_before_tls)
+                reader, writer = await start_tls(writer, tls)
         await writer.drain()
     except TimeoutError:  # RFC 1939 autologout: no UPDATE, no reply, just close
         log.info("pop3 connection from %s idle for %ss, closed", session.peer, idle_timeout)

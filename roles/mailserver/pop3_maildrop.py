@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from labctl.protocols import pop3
 from roles.mailserver.maildir_flags import Flag
 from roles.mailserver.storage import Mailboxes, StoredMessage
 
@@ -56,11 +57,11 @@ class Maildrop:
         return sum(message.size for _, message in self.live())
 
     def get(self, number: int) -> StoredMessage:
-        """Message `number`; KeyError saying why there is none."""
+        """Message `number`; KeyError holding the -ERR reply saying why there is none."""
         if not 1 <= number <= len(self.messages):
-            raise KeyError(f"no message {number} (maildrop has {len(self.messages)})")
+            raise KeyError(pop3.replies.NO_SUCH_MESSAGE(number=number, count=len(self.messages)))
         if number in self.deleted:
-            raise KeyError(f"message {number} already deleted")
+            raise KeyError(pop3.replies.ALREADY_DELETED(number=number))
         return self.messages[number - 1]
 
     def unique_id(self, message: StoredMessage) -> str:
@@ -69,12 +70,12 @@ class Maildrop:
 
     def read(self, number: int, retrieve: bool = True) -> bytes:
         """The raw message `number` (with CRLF), retrieved (RETR, flagged Seen at UPDATE)
-        or only looked at (TOP); KeyError when it is gone."""
+        or only looked at (TOP); KeyError holding the -ERR reply when it is gone."""
         message = self.get(number)
         try:
             data = self.mailboxes.read(self.address, message.id)
         except KeyError:
-            raise KeyError(f"message {number} is no longer in the mailbox") from None
+            raise KeyError(pop3.replies.MESSAGE_GONE(number=number)) from None
         if retrieve:
             self.retrieved.add(number)
         return data

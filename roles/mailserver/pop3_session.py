@@ -25,7 +25,6 @@ log = logging.getLogger("mailserver")
 CAPABILITIES = ("USER", "TOP", "UIDL", "PIPELINING", "RESP-CODES", "AUTH-RESP-CODE",
                 "IMPLEMENTATION maillab")
 DISK_COMMANDS = frozenset({"PASS", "APOP", "RETR", "TOP", "QUIT"})  # run off the event loop
-LOGIN_FAILED = pop3.Reply(False, "[AUTH] invalid user name or password")
 
 
 class Pop3Session:
@@ -38,38 +37,46 @@ class Pop3Session:
                          f"@{settings.hostname}>"
         self.login = ""
         self.maildrop: Maildrop | None = None
+        self.tls = False  # STLS accepted: the dialog continues over TLS
         self._updating = False
 
     def greeting(self) -> pop3.Reply:
         """The +OK banner, with the APOP timestamp."""
-        return pop3.Reply(True, f"{self.settings.hostname} POP3 maillab ready {self.timestamp}")
+        return pop3.replies.GREETING(hostname=self.settings.hostname, timestamp=self.timestamp)
 
     def handle(self, event: pop3.Event, state: pop3.Pop3State) -> pop3.Reply:
         """The reply to one event, given the protocol state it arrived in."""
         if isinstance(event, pop3.ProtocolErrorEvent):
             return event.reply
         if not isinstance(event, pop3.CommandReceived):
-            return pop3.Reply(False, "unexpected event")
+            return pop3.replies.UNEXPECTED_EVENT()
         verb, argument = event.command.verb, event.command.argument
         if verb == "CAPA":
-            body = "".join(f"{line}\r\n" for line in CAPABILITIES).encode("ascii")
-            return pop3.Reply(True, "Capability list follows", body)
+            offered = [*CAPABILITIES, *(["STLS"] if self._offers_tls() else [])]
+            return pop3.replies.CAPABILITIES("".join(f"{c}\r\n" for c in offered).encode())
+        if verb == "STLS":
+            self.tls = True
+            return pop3.replies.READY_TO_START_TLS()
         if verb == "QUIT":
             return self._quit(state)
         if verb == "USER":
             self.login = argument
-            return pop3.Reply(True, "send PASS")
+            return pop3.replies.SEND_PASS()
         if verb == "PASS":
             return self._login(self.login, lambda secret: hmac.compare_digest(
                 secret.encode("utf-8"), argument.encode("utf-8")))
         if verb == "APOP":
             return self._apop(event.command.arguments)
         if self.maildrop is None:
-            return pop3.Reply(False, f"{verb} not allowed before login")
+            return pop3.replies.NOT_LOGGED_IN(verb=verb)
         try:
             return self._transaction(self.maildrop, verb, [int(a) for a in event.command.arguments])
-        except KeyError as exc:
-            return pop3.Reply(False, str(exc.args[0]))
+        except KeyError as exc:  # the maildrop says why, as the -ERR reply to send
+            reply: pop3.Reply = exc.args[0]
+            return reply
+
+    def _offers_tls(self) -> bool:
+        return self.settings.tls_dir is not None and not self.tls
 
     def close(self) -> None:
         """The connection is gone: give the mailbox back (unless UPDATE still runs)."""
@@ -78,7 +85,7 @@ class Pop3Session:
 
     def _apop(self, arguments: list[str]) -> pop3.Reply:
         if len(arguments) != 2:
-            return pop3.Reply(False, "APOP takes a name and an MD5 digest")
+            return pop3.replies.APOP_ARGUMENTS()
         name, digest = arguments
 
         def matches(secret: str) -> bool:
@@ -91,53 +98,51 @@ class Pop3Session:
         user = self.settings.local_user(login)
         if user is None or not proves(user.password):
             log.info("pop3-auth-failed peer=%s login=%s", self.peer, login)
-            return LOGIN_FAILED
+            return pop3.replies.LOGIN_FAILED()
         if not self.locks.acquire(user.address):
             log.info("pop3-in-use peer=%s user=%s", self.peer, user.address)
-            return pop3.Reply(False, f"[IN-USE] mailbox {user.address} is already in use "
-                                     "by another POP3 session")
+            return pop3.replies.MAILDROP_LOCKED(address=user.address)
         try:
             self.maildrop = Maildrop(self.mailboxes, user.address)
         except OSError as exc:
             self.locks.release(user.address)
             log.error("pop3-maildrop-failed user=%s: %s", user.address, exc)
-            return pop3.Reply(False, "[SYS/TEMP] cannot open the mailbox, try again later")
+            return pop3.replies.MAILDROP_UNAVAILABLE()
         count, octets = len(self.maildrop.messages), self.maildrop.octets()
         log.info("pop3-login peer=%s user=%s messages=%d", self.peer, user.address, count)
-        return pop3.Reply(True, f"maildrop has {count} messages ({octets} octets)")
+        return pop3.replies.LOGGED_IN(count=count, octets=octets)
 
     def _transaction(self, maildrop: Maildrop, verb: str, numbers: list[int]) -> pop3.Reply:
         if verb == "NOOP":
-            return pop3.Reply(True)
+            return pop3.replies.DONE()
         if verb == "RSET":
             maildrop.deleted.clear()
-            return pop3.Reply(True, f"maildrop has {len(maildrop.messages)} messages "
-                                    f"({maildrop.octets()} octets)")
+            return pop3.replies.LOGGED_IN(count=len(maildrop.messages), octets=maildrop.octets())
         if verb == "STAT":
-            return pop3.Reply(True, f"{len(maildrop.live())} {maildrop.octets()}")
+            return pop3.replies.STATUS(count=len(maildrop.live()), octets=maildrop.octets())
         if verb in ("LIST", "UIDL") and not numbers:
             listing = [f"{n} {m.size if verb == 'LIST' else maildrop.unique_id(m)}"
                        for n, m in maildrop.live()]
             body = "".join(f"{line}\r\n" for line in listing).encode("ascii")
-            return pop3.Reply(True, f"{len(listing)} messages", body)
+            return pop3.replies.LISTING(body, count=len(listing))
         number = numbers[0]
         message = maildrop.get(number)
         if verb == "LIST":
-            return pop3.Reply(True, f"{number} {message.size}")
+            return pop3.replies.SCAN_LINE(number=number, size=message.size)
         if verb == "UIDL":
-            return pop3.Reply(True, f"{number} {maildrop.unique_id(message)}")
+            return pop3.replies.UNIQUE_ID_LINE(number=number, uid=maildrop.unique_id(message))
         if verb == "DELE":
             maildrop.deleted.add(number)
-            return pop3.Reply(True, f"message {number} deleted")
+            return pop3.replies.DELETED(number=number)
         if verb == "TOP":
             data = maildrop.read(number, retrieve=False)
-            return pop3.Reply(True, "top of message follows", top_of_message(data, numbers[1]))
-        return pop3.Reply(True, f"{message.size} octets", maildrop.read(number))
+            return pop3.replies.TOP_FOLLOWS(top_of_message(data, numbers[1]))
+        return pop3.replies.MESSAGE_FOLLOWS(maildrop.read(number), size=message.size)
 
     def _quit(self, state: pop3.Pop3State) -> pop3.Reply:
-        signing_off = f"{self.settings.hostname} POP3 server signing off"
+        hostname = self.settings.hostname
         if state is not pop3.Pop3State.TRANSACTION or self.maildrop is None:
-            return pop3.Reply(True, signing_off)
+            return pop3.replies.SIGNING_OFF(hostname=hostname)
         self._updating = True
         try:
             failed = self.maildrop.update()
@@ -145,8 +150,8 @@ class Pop3Session:
             self._updating = False
             self.locks.release(self.maildrop.address)
         if failed:
-            return pop3.Reply(False, f"[SYS/TEMP] some deleted messages not removed ({failed})")
-        return pop3.Reply(True, f"{signing_off} ({len(self.maildrop.deleted)} messages deleted)")
+            return pop3.replies.NOT_ALL_DELETED(failed=failed)
+        return pop3.replies.UPDATED(hostname=hostname, deleted=len(self.maildrop.deleted))
 
 
 def top_of_message(data: bytes, body_lines: int) -> bytes:

@@ -110,7 +110,8 @@ class MailServer:
             self._pop3_connections.add(task)
         try:
             session = Pop3Session(self.settings, peer, self.mailboxes, self.pop3_locks)
-            await serve_pop3(reader, writer, session, self.settings.pop3_idle_timeout_seconds)
+            await serve_pop3(reader, writer, session, self.settings.pop3_idle_timeout_seconds,
+                             self.tls)
         finally:
             if task is not None:
                 self._pop3_connections.discard(task)

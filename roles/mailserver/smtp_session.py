@@ -36,7 +36,7 @@ class SmtpSession:
 
     def greeting(self) -> smtp.Reply:
         """The 220 banner."""
-        return smtp.Reply.of(220, f"{self.settings.hostname} ESMTP maillab")
+        return smtp.replies.GREETING(hostname=self.settings.hostname)
 
     def handle(self, event: smtp.Event) -> smtp.Reply:
         """The reply to one event from the protocol machine."""
@@ -58,7 +58,7 @@ class SmtpSession:
                 return self._message(data)
             case smtp.CommandReceived(command=command):
                 return self._simple_command(command)
-        return smtp.Reply.of(451, "4.3.0 Unexpected event")
+        return smtp.replies.UNEXPECTED_EVENT()
 
     def _reset(self) -> None:
         self.mail_from, self.rcpt_tos = None, []
@@ -67,7 +67,7 @@ class SmtpSession:
         self._reset()
         self.helo, self.extended = event.domain, event.extended
         if not event.extended:
-            return smtp.Reply.of(250, self.settings.hostname)
+            return smtp.replies.HELLO(hostname=self.settings.hostname)
         lines = [self.settings.hostname, "PIPELINING", "8BITMIME",
                  f"SIZE {self.settings.max_message_size}"]
         if self.service == "submission":
@@ -78,64 +78,64 @@ class SmtpSession:
 
     def _auth_start(self, event: smtp.AuthRequested) -> smtp.Reply:
         if self.service != "submission":
-            return smtp.Reply.of(502, "5.5.1 AUTH not available on this port (use submission)")
+            return smtp.replies.AUTH_NOT_AVAILABLE()
         if self.authenticated_as:
-            return smtp.Reply.of(503, "5.5.1 Already authenticated")
+            return smtp.replies.ALREADY_AUTHENTICATED()
         if event.mechanism not in ("PLAIN", "LOGIN"):
-            return smtp.Reply.of(504, f"5.5.4 Unrecognized authentication type {event.mechanism}")
+            return smtp.replies.AUTH_MECHANISM_UNKNOWN(mechanism=event.mechanism)
         self._auth_step = (event.mechanism, "")
         if event.initial_response is None:
-            return smtp.Reply.of(334, "" if event.mechanism == "PLAIN" else LOGIN_USERNAME)
+            return smtp.replies.AUTH_CHALLENGE(
+                challenge="" if event.mechanism == "PLAIN" else LOGIN_USERNAME)
         return self._auth_continue(smtp.AuthResponse(event.initial_response))
 
     def _auth_continue(self, event: smtp.AuthResponse) -> smtp.Reply:
         step, self._auth_step = self._auth_step, None
         if step is None:
-            return smtp.Reply.of(503, "5.5.1 No authentication in progress")
+            return smtp.replies.NO_AUTH_IN_PROGRESS()
         if event.cancelled:
-            return smtp.Reply.of(501, "5.7.0 Authentication cancelled")
+            return smtp.replies.AUTH_CANCELLED()
         try:
             decoded = base64.b64decode(event.response, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return smtp.Reply.of(501, "5.5.2 Cannot decode the base64 response")
+            return smtp.replies.AUTH_BAD_BASE64()
         mechanism, username = step
         if mechanism == "LOGIN" and not username:
             self._auth_step = ("LOGIN", decoded or "\0")
-            return smtp.Reply.of(334, LOGIN_PASSWORD)
+            return smtp.replies.AUTH_CHALLENGE(challenge=LOGIN_PASSWORD)
         if mechanism == "LOGIN":
             return self._check_password(username, decoded)
         parts = decoded.split("\0")
         if len(parts) != 3:
-            return smtp.Reply.of(501, "5.5.2 PLAIN response must be authzid NUL user NUL password")
+            return smtp.replies.AUTH_BAD_PLAIN()
         return self._check_password(parts[1], parts[2])
 
     def _check_password(self, login: str, password: str) -> smtp.Reply:
         user = self.settings.local_user(login)
         if user is None or user.password != password:
             log.info("auth-failed peer=%s login=%s", self.peer, login)
-            return smtp.Reply.of(535, "5.7.8 Authentication credentials invalid")
+            return smtp.replies.AUTH_FAILED()
         self.authenticated_as = user.address
         log.info("auth-ok peer=%s user=%s", self.peer, user.address)
-        return smtp.Reply.of(235, "2.7.0 Authentication successful")
+        return smtp.replies.AUTH_SUCCEEDED()
 
     def _mail_from(self, address: str) -> smtp.Reply:
         if self.service == "submission" and not self.authenticated_as:
-            return smtp.Reply.of(530, "5.7.0 Authentication required")
+            return smtp.replies.AUTH_REQUIRED()
         self._reset()
         self.mail_from = address
-        return smtp.Reply.of(250, "2.1.0 Ok")
+        return smtp.replies.SENDER_OK()
 
     def _rcpt_to(self, address: str) -> smtp.Reply:
         if len(self.rcpt_tos) >= MAX_RECIPIENTS:
-            return smtp.Reply.of(452, "4.5.3 Too many recipients")
+            return smtp.replies.TOO_MANY_RECIPIENTS()
         if self.settings.is_local_domain(address):
             if self.settings.local_user(address) is None:
-                return smtp.Reply.of(550, f"5.1.1 <{address}>: Recipient address rejected: "
-                                          "User unknown in local recipient table")
+                return smtp.replies.USER_UNKNOWN(address=address)
         elif not self.authenticated_as:
-            return smtp.Reply.of(554, f"5.7.1 <{address}>: Relay access denied")
+            return smtp.replies.RELAY_DENIED(address=address)
         self.rcpt_tos.append(address)
-        return smtp.Reply.of(250, "2.1.5 Ok")
+        return smtp.replies.RECIPIENT_OK()
 
     def _message(self, data: bytes) -> smtp.Reply:
         mail_from, rcpt_tos = self.mail_from or "", list(self.rcpt_tos)
@@ -144,10 +144,10 @@ class SmtpSession:
             ids = self.router.accept(mail_from, rcpt_tos, self._received_header() + data)
         except OSError as exc:
             log.error("store-failed from=<%s> error=%s", mail_from, exc)
-            return smtp.Reply.of(451, "4.3.0 Local error in processing, try again later")
+            return smtp.replies.LOCAL_ERROR()
         log.info("accepted peer=%s from=<%s> to=%s ids=%s", self.peer, mail_from,
                  ",".join(f"<{r}>" for r in rcpt_tos), ",".join(ids))
-        return smtp.Reply.of(250, f"2.0.0 Ok: queued as {ids[0] if ids else '-'}")
+        return smtp.replies.QUEUED(queue_id=ids[0] if ids else "-")
 
     def _received_header(self) -> bytes:
         protocol = ("ESMTPA" if self.authenticated_as else "ESMTP") if self.extended else "SMTP"
@@ -168,16 +168,16 @@ class SmtpSession:
         if verb == "STARTTLS":
             return self._starttls()
         if verb == "DATA":
-            return smtp.Reply.of(354, "End data with <CR><LF>.<CR><LF>")
+            return smtp.replies.START_MAIL_INPUT()
         if verb == "RSET":
             self._reset()
-            return smtp.Reply.of(250, "2.0.0 Ok")
+            return smtp.replies.OK()
         if verb == "QUIT":
-            return smtp.Reply.of(221, "2.0.0 Bye")
+            return smtp.replies.BYE()
         if verb == "VRFY":
-            return smtp.Reply.of(252, "2.5.2 Cannot VRFY user, but will accept message")
+            return smtp.replies.CANNOT_VRFY()
         if verb == "HELP":
-            return smtp.Reply.of(214, "2.0.0 See RFC 5321")
+            return smtp.replies.HELP()
         if verb == "EXPN":
-            return smtp.Reply.of(502, "5.5.1 EXPN not implemented")
-        return smtp.Reply.of(250, "2.0.0 Ok")
+            return smtp.replies.NOT_IMPLEMENTED(verb="EXPN")
+        return smtp.replies.OK()

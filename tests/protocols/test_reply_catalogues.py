@@ -51,8 +51,9 @@ def test_catalogues_hold_no_duplicate_entries() -> None:
 
 
 def test_pop3_extended_response_codes() -> None:
-    reply = pop3.replies.MAILDROP_LOCKED()
-    assert reply.to_bytes() == b"-ERR [IN-USE] maildrop already in use\r\n"
+    reply = pop3.replies.MAILDROP_LOCKED(address="bob@hamburger.edu")
+    assert reply.to_bytes() == (b"-ERR [IN-USE] mailbox bob@hamburger.edu is already in use"
+                                b" by another POP3 session\r\n")
     assert pop3.Reply(False, "later", code="SYS/TEMP").to_bytes() == b"-ERR [SYS/TEMP] later\r\n"
     assert pop3.split_response_code("[auth] bad password") == ("AUTH", "bad password")
     assert pop3.split_response_code("[not a code] x") == ("", "[not a code] x")

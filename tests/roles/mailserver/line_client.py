@@ -13,9 +13,11 @@ class LineClient:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, server: MailServer, service: str) -> LineClient:
+    async def connect(cls, server: MailServer, service: str,
+                      read_greeting: bool = True) -> LineClient:
         client = cls(*await asyncio.open_connection(*server.address(service)))
-        await client.read_reply()  # the greeting
+        if read_greeting:
+            await client.read_reply()
         return client
 
     async def read_reply(self) -> bytes:

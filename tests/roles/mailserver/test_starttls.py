@@ -1,9 +1,11 @@
 # STARTTLS (RFC 3207) on the real server: smtplib and swaks upgrade and verify the lab
-# CA's certificate, and commands pipelined after STARTTLS are never executed.
+# CA's certificate, poplib does the same with STLS (RFC 2595), and commands pipelined
+# after STARTTLS or STLS are never executed.
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import poplib
 import smtplib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl.protocols import smtp
+from labctl.protocols import pop3, smtp
 from labctl.tls_ca import CA_CERTIFICATE, client_context
 from roles.mailserver.server import MailServer
 from tests.roles.conftest import settings_for
@@ -123,4 +125,43 @@ async def test_swaks_tls_verifies_the_lab_ca(tls_server: StartTlsServer) -> None
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert b"<-  220 2.0.0 Ready to start TLS" in result.stdout
     assert b"TLS started" in result.stdout and b"<~  250 2.0.0 Ok: queued" in result.stdout
+    assert len(server.mailboxes.list(BOB)) == 1
+
+
+def fetch_over_stls(server: MailServer, context: ssl.SSLContext) -> tuple[list[bytes], int]:
+    """CAPA, STLS (verifying with `context`), CAPA again, login, STAT (blocking)."""
+    host, port = server.address("pop3")
+    client = poplib.POP3(host, port, timeout=10)
+    try:
+        assert "STLS" in client.capa()
+        client.stls(context=context)
+        capabilities = client.capa()
+        assert "STLS" not in capabilities
+        client.user("bob")
+        client.pass_("bob-pw")
+        return client.retr(1)[1], client.stat()[0]
+    finally:
+        client.quit()
+
+
+async def test_poplib_stls_with_the_lab_ca(tls_server: StartTlsServer) -> None:
+    server = await tls_server("receiver-mta")
+    server.mailboxes.deliver(BOB, b"Subject: fetched over TLS\r\n\r\nhello\r\n")
+    context = client_context(server.settings.tls_dir or Path())
+    lines, count = await asyncio.to_thread(fetch_over_stls, server, context)
+    assert (lines, count) == ([b"Subject: fetched over TLS", b"", b"hello"], 1)
+
+
+async def test_pop3_commands_pipelined_after_stls_are_not_executed(
+        tls_server: StartTlsServer) -> None:
+    server = await tls_server("receiver-mta")
+    server.mailboxes.deliver(BOB, b"Subject: keep me\r\n\r\nx\r\n")
+    client = await LineClient.connect(server, "pop3")
+    client.writer.write(b"STLS\r\nUSER bob\r\nPASS bob-pw\r\nDELE 1\r\nQUIT\r\n")
+    assert await client.read_reply() == pop3.replies.READY_TO_START_TLS.to_bytes()
+    await client.writer.start_tls(client_context(server.settings.tls_dir or Path()),
+                                  server_hostname="mail.hamburger.edu")
+    assert await client.ask(b"STAT") == pop3.replies.NOT_BEFORE_LOGIN.to_bytes(verb="STAT")
+    assert (await client.ask(b"QUIT")).startswith(b"+OK")
+    await client.close()
     assert len(server.mailboxes.list(BOB)) == 1
