@@ -1,15 +1,17 @@
 # The control agent: a small FastAPI app the controller uses to inspect this server.
 #
 # Served on the management network only (see server.py), so its traffic never shows
-# up in a lab capture. Read-only: health, the outgoing queue and the mailboxes.
+# up in a lab capture. Read-only: health, the outgoing queue and the mailboxes. Only
+# the controller may read the queue and mailboxes (labctl.agent_auth); /health is open.
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Path
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+from labctl.agent_auth import AgentGuard
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Mailboxes, OutgoingQueue, header_value
 
@@ -40,9 +42,10 @@ Address = Annotated[str, Path(description="a mailbox address, e.g. bob@hamburger
 
 
 def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
-                       mailboxes: Mailboxes) -> FastAPI:
-    """The control agent's FastAPI app for one mail server."""
+                       mailboxes: Mailboxes, guard: AgentGuard | None = None) -> FastAPI:
+    """The control agent's FastAPI app for one mail server (guard: from the environment)."""
     app = FastAPI(title=f"maillab {settings.role} control agent")
+    controller_only = APIRouter(dependencies=[Depends(guard or AgentGuard.from_env())])
 
     def mailbox_address(address: str) -> str:
         user = settings.local_user(address) if "@" in address else None
@@ -56,7 +59,7 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
         """Liveness of the mail server."""
         return HealthPublic(role=settings.role, status="ok")
 
-    @app.get("/queue")
+    @controller_only.get("/queue")
     def list_queue() -> list[QueuedMessagePublic]:
         """Messages waiting in the outgoing queue."""
         return [
@@ -67,7 +70,7 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
             for m in queue.messages()
         ]
 
-    @app.get("/mailboxes/{address}")
+    @controller_only.get("/mailboxes/{address}")
     def list_mailbox(address: Address) -> list[MailboxMessagePublic]:
         """Messages in one user's mailbox, in arrival order."""
         owner = mailbox_address(address)
@@ -83,7 +86,7 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
             ))
         return listing
 
-    @app.get("/mailboxes/{address}/{message_id}", response_class=PlainTextResponse)
+    @controller_only.get("/mailboxes/{address}/{message_id}", response_class=PlainTextResponse)
     def read_message(address: Address, message_id: str) -> PlainTextResponse:
         """One message's raw text."""
         owner = mailbox_address(address)
@@ -93,4 +96,5 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
             raise HTTPException(404, f"no message {message_id!r} in mailbox {owner}") from exc
         return PlainTextResponse(data.decode("utf-8", "replace"))
 
+    app.include_router(controller_only)
     return app

@@ -7,7 +7,6 @@ import poplib
 import smtplib
 import socket
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,10 @@ class _BoundPOP3(poplib.POP3):
 
 
 def submit(
-    message: EmailMessage, server: Endpoint, account: Account, source: str, timeout: float = 30
+    message: bytes, recipient: str, server: Endpoint, account: Account, source: str,
+    timeout: float = 30,
 ) -> str:
-    """Submit `message` with AUTH over SMTP; return the server's final reply line."""
-    recipients = [a.strip() for a in str(message["To"]).split(",") if a.strip()]
+    """Submit `message` to `recipient` with AUTH over SMTP; return the server's final reply."""
     with smtplib.SMTP(
         server.host, server.port, local_hostname=account.address.split("@")[1],
         timeout=timeout, source_address=(source, 0),
@@ -47,11 +46,10 @@ def submit(
         smtp.ehlo()
         smtp.login(account.address, account.password)
         smtp.mail(account.address)
-        for recipient in recipients:
-            code, text = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
-        code, text = smtp.data(message.as_bytes())
+        code, text = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
+        code, text = smtp.data(message)
         if code != 250:
             raise smtplib.SMTPDataError(code, text)
         return f"{code} {text.decode(errors='replace')}"

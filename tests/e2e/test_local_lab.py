@@ -1,5 +1,6 @@
 # The local runtime end to end: the real role programs as processes on loopback,
-# the controller, basic-delivery graded from the per-link pcaps.
+# the controller, basic-delivery graded from the per-link pcaps. The lab is the test
+# session's own instance, so a lab the user left up is neither disturbed nor in the way.
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from labctl.backends.local import LocalBackend
 from labctl.capture.relay import RELAY_COMMENT
 from labctl.capture.tcpdump import can_capture_packets
 from labctl.client import ControllerClient
-from tests.conftest import DATA, PROJECT
+from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
 pytestmark = pytest.mark.local
@@ -33,7 +34,7 @@ def local_lab(
     patch = pytest.MonkeyPatch()
     patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
     patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
-    backend = LocalBackend(home=home)
+    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
     try:
         backend.up(lambda _: None)
         yield ControllerClient(backend.controller_url())
