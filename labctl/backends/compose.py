@@ -14,9 +14,10 @@ import docker
 import docker.errors
 
 from labctl.backends.base import LabBackend, LabError, Progress
+from labctl.backends.host_firewall import seal_host, unseal_host
 from labctl.backends.images import LOCAL_BASE_IMAGE, choose_base_image, fill_wheelhouse
 from labctl.backends.project import captures_dir, project_dir, state_dir
-from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime
+from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
 from labctl.model.compose_file import render_compose_file
 
 
@@ -79,6 +80,8 @@ class ComposeBackend(LabBackend):
         env = {"MAILLAB_BASE_IMAGE": base, "MAILLAB_CAPTURES_DIR": str(captures)}
         progress(f"building the role image on {base}")
         self._compose("build", env=env)
+        # before any container runs (a rule may name a bridge that does not exist yet)
+        seal_host(addressing(self.runtime, instance=self.instance), progress)
         progress("starting the lab's containers and waiting until they are healthy")
         try:
             self._compose("up", "--detach", "--wait", "--wait-timeout", "180", env=env)
@@ -104,6 +107,7 @@ class ComposeBackend(LabBackend):
     def down(self, progress: Progress) -> None:
         progress("removing the lab's containers, networks and volumes")
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+        unseal_host(addressing(self.runtime, instance=self.instance))
 
     def status(self) -> dict[str, str]:
         states = {}

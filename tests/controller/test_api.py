@@ -3,6 +3,7 @@
 # and agents that do not answer reported as such.
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +111,18 @@ def test_mailbox_path_that_is_no_address_is_422_naming_it(api: TestClient, addre
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["path", "address"]
     assert api.get("/health").status_code == 200  # and the next request is served
+
+
+def test_docs_load_from_the_controller_only(api: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = api.get(page).text
+        assert "openapi.json" in html and not re.search(r"https?://|//[a-z]", html), html
+        urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", html)
+        assert urls, html
+        external = [u for u in urls if not u.startswith("/")]
+        assert external == [], f"{page} loads {external}"
+        for url in urls:
+            response = api.get(url)
+            assert response.status_code == 200 and len(response.content) > 1000, url
+    bundle = api.get("/docs-assets/swagger-ui-bundle.js")
+    assert "javascript" in bundle.headers["content-type"]
