@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import mimetypes
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,8 +58,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if backend.is_up() else 1
 
 
+def _attachment(path: Path) -> dict[str, str]:
+    """An attachment of the API (filename, content type, base64 data) from a file."""
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"filename": path.name, "content_type": content_type, "data": data}
+
+
 def cmd_send(args: argparse.Namespace) -> int:
-    body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body}
+    body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body,
+            "attachments": [_attachment(Path(name)) for name in args.attach]}
     result = _controller(args).request("POST", "/messages", body)
     print(f"{result['message_id']}  {result['server_reply']}")
     return 0
@@ -149,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--from-role", default="sender-ua")
     send.add_argument("--subject", default="Hello from Alice")
     send.add_argument("--body", default="Do you like ketchup?\nHow about pickles?\n")
+    send.add_argument("--attach", action="append", default=[], metavar="FILE",
+                      help="attach a file (repeatable)")
     fetch = add("fetch", cmd_fetch, "make a user agent fetch its mail")
     fetch.add_argument("--role", default="receiver-ua")
     fetch.add_argument("--protocol", default="pop3", choices=["pop3"])

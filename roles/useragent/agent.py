@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import poplib
 import smtplib
+from email.message import EmailMessage
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 
@@ -46,20 +47,25 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
 
     @controller_only.post(SEND_PATH)
     async def send(request: SendRequest) -> SendResult:
+        rendered: list[EmailMessage] = []  # the last one is the one sent
+
+        def render(eight_bit: bool) -> bytes:
+            rendered.append(compose_message(account.address, request, eight_bit))
+            return message_bytes(rendered[-1])
+
         try:
-            message = compose_message(account.address, request)
-            raw = message_bytes(message)
+            render(False)  # a request no message can be made of fails before any connection
         except ComposeError as error:
             raise HTTPException(422, str(error)) from None
         server = Endpoint(server_host, plan.port(server_role, "submission"))
         try:
-            reply = await asyncio.to_thread(submit, raw, request.to, server, account, source)
+            sent = await asyncio.to_thread(submit, render, request.to, server, account, source)
         except (OSError, smtplib.SMTPException) as error:
             detail = f"submission to {server.host}:{server.port} failed: {error}"
             raise HTTPException(502, detail) from None
         return SendResult(
-            message_id=str(message["Message-ID"]), server_reply=reply,
-            raw=raw.decode("ascii", "replace"),
+            message_id=str(rendered[-1]["Message-ID"]), server_reply=sent.reply,
+            raw=sent.message.decode("utf-8", "replace"),
         )
 
     @controller_only.post(FETCH_PATH)

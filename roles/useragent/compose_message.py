@@ -1,8 +1,9 @@
 # Composing the messages a user agent sends, as Alice's mail program would: RFC 5322
 # headers (From, To, Subject, Date, Message-ID always), a text/plain body, and
-# multipart/mixed with one part per attachment. Non-ASCII header text is encoded
-# RFC 2047 and non-ASCII body text quoted-printable, so the message is 7-bit clean
-# and any SMTP server takes it, 8BITMIME or not.
+# multipart/mixed with one part per attachment. Non-ASCII header text is always
+# encoded RFC 2047; non-ASCII body text goes as 8bit when the server announced
+# 8BITMIME (the message is then composed for it, see mail_clients.submit), else
+# quoted-printable, so that any SMTP server takes the message.
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -11,16 +12,19 @@ from email.utils import format_datetime, localtime, make_msgid
 
 from labctl.agent_contract import SendRequest
 
-POLICY = SMTP.clone(cte_type="7bit")
+POLICIES = {True: SMTP, False: SMTP.clone(cte_type="7bit")}  # by: 8bit body allowed
 
 
 class ComposeError(ValueError):
     """The request cannot be made into a message; the message names the field."""
 
 
-def compose_message(sender: str, request: SendRequest) -> EmailMessage:
-    """Build the complete message `request` describes; its headers add or override fields."""
-    message = EmailMessage(policy=POLICY)
+def compose_message(sender: str, request: SendRequest, eight_bit: bool = False) -> EmailMessage:
+    """Build the message `request` describes (its headers add or override fields).
+
+    `eight_bit`: the body may be sent as 8bit (the server announced 8BITMIME).
+    """
+    message = EmailMessage(policy=POLICIES[eight_bit])
     message["From"] = sender
     message["To"] = request.to
     message["Subject"] = request.subject

@@ -6,12 +6,15 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from email import message_from_string, policy
+from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from labctl import cli
 from labctl.analysis.pcap_reader import read_capture
 from labctl.backends.local import LocalBackend
 from labctl.capture.relay import RELAY_COMMENT
@@ -131,3 +134,29 @@ def test_mail_server_refuses_mail_on_its_management_address(
             socket.create_connection((plan.address(server, MGMT), plan.port(server, service)), 5)
         socket.create_connection((plan.lab_addresses(server)[0], plan.port(server, service)),
                                  5).close()
+
+
+def test_labctl_send_attaches_files_that_bob_fetches_intact(
+    local_lab: ControllerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pdf, notes = tmp_path / "menu.pdf", tmp_path / "notes.txt"
+    pdf.write_bytes(b"%PDF-1.4 \x00\xff\xfe")
+    notes.write_text("ketchup, pickles\n")
+    monkeypatch.setenv("MAILLAB_INSTANCE", TEST_INSTANCE.name)
+    status = cli.main(["send", "--backend", "local", "--subject", "Menü", "--body", "Voilà\n",
+                       "--attach", str(pdf), "--attach", str(notes)])
+    assert status == 0
+    message_id = capsys.readouterr().out.split()[0]
+    deadline = time.monotonic() + 20
+    while not local_lab.request("GET", f"/messages/{quote(message_id)}")["delivered_to"]:
+        assert time.monotonic() < deadline, "not delivered"
+        time.sleep(0.2)
+    fetched = local_lab.request("POST", "/fetches", {"delete": True})["messages"]
+    [raw] = [m for m in fetched if message_id in m]
+    message = message_from_string(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage) and message["Subject"] == "Menü"
+    parts = [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True))
+             for p in message.iter_attachments()]
+    assert parts == [("menu.pdf", "application/pdf", pdf.read_bytes()),
+                     ("notes.txt", "text/plain", notes.read_bytes())]

@@ -1,7 +1,8 @@
 # Alice's control agent in front of a real mail server (the test instance's sender-mta
 # on its lab ports): only the controller's token is admitted, a request no message can
 # be made of is a 422 naming the field and disturbs nothing, and what is sent is an
-# RFC 5322 / MIME message (7-bit clean, Date and Message-ID always, attachments).
+# RFC 5322 / MIME message (Date and Message-ID always, attachments, RFC 2047 headers,
+# an 8bit body only to a server announcing 8BITMIME).
 from __future__ import annotations
 
 import base64
@@ -16,10 +17,12 @@ import httpx
 import pytest
 
 from labctl.agent_auth import AgentGuard
+from labctl.agent_contract import SendRequest
 from labctl.model import addressing
 from roles.mailserver.server import MailServer
 from roles.mailserver.settings import MailServerSettings
 from roles.useragent.agent import create_agent_app
+from roles.useragent.compose_message import compose_message
 from tests.conftest import AGENT_HEADERS, AGENT_TOKEN, TEST_INSTANCE
 
 PLAN = addressing("local", instance=TEST_INSTANCE)
@@ -85,7 +88,7 @@ async def test_bad_request_is_422_naming_the_field_and_the_next_send_works(
 async def test_message_is_mime_with_attachments_and_encoded_non_ascii(
     alice: tuple[httpx.AsyncClient, MailServer]
 ) -> None:
-    client, _ = alice
+    client, server = alice
     pdf = b"%PDF-1.4 \x00\xff binary"
     response = await _send(
         client, subject="Grüße aus Paris", body="Ça va, Bob ?\n",
@@ -98,8 +101,12 @@ async def test_message_is_mime_with_attachments_and_encoded_non_ascii(
         ],
     )
     assert response.status_code == 200, response.text
-    raw = response.json()["raw"].encode("ascii")  # 7-bit clean: any server takes it
-    assert b"=?utf-8?" in raw and "Grüße".encode() not in raw
+    raw = response.json()["raw"].encode("utf-8")
+    header_section = raw.split(b"\r\n\r\n", 1)[0]
+    assert header_section.isascii() and b"=?utf-8?" in header_section
+    assert "Ça va".encode() in raw, "our server announces 8BITMIME: the text goes as 8bit"
+    (queued,) = server.queue.messages()
+    assert queued.message_id == response.json()["message_id"]
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     assert message["Subject"] == "Grüße aus Paris" and message["X-Lab"] == "crêpes"
@@ -120,3 +127,13 @@ async def test_plain_message_is_a_single_text_part(
     message = message_from_bytes(response.json()["raw"].encode(), policy=policy.default)
     assert message.get_content_type() == "text/plain"
     assert {"From", "To", "Subject", "Date", "Message-ID", "MIME-Version"} <= set(message.keys())
+
+
+def test_without_8bitmime_the_message_is_7bit_clean() -> None:
+    request = SendRequest(to=BOB, subject="Grüße", body="Ça va ?\n", headers={"X-Lab": "crêpes"})
+    raw = compose_message("alice@crepes.fr", request, eight_bit=False).as_bytes()
+    assert raw.isascii() and b"quoted-printable" in raw
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["Subject"] == "Grüße"
+    assert parsed.get_content().replace("\r\n", "\n") == "Ça va ?\n"

@@ -39,10 +39,10 @@ async def test_submitted_message_is_fetched_back_intact(start_server: StartServe
     body = "Line one\n.starts with a dot\n..two dots\n"
     message = compose_message(BOB.address, SendRequest(to=BOB.address, subject="me", body=body))
     reply = await asyncio.to_thread(
-        submit, message.as_bytes(), BOB.address, endpoint(server, "submission"), BOB,
+        submit, lambda _: message.as_bytes(), BOB.address, endpoint(server, "submission"), BOB,
         ALICE_AT_BOBS_SERVER,
     )
-    assert reply.startswith("250 ")
+    assert reply.reply.startswith("250 ") and reply.message == message.as_bytes()
     await wait_until(lambda: bool(server.mailboxes.list(BOB.address)))
     fetched = await asyncio.to_thread(
         fetch_pop3, endpoint(server, "pop3"), BOB, ALICE_AT_BOBS_SERVER, True
@@ -63,7 +63,7 @@ async def test_wrong_password_is_an_smtp_error(start_server: StartServer) -> Non
     server = await start_server("receiver-mta")
     message = compose_message(BOB.address, SendRequest(to=BOB.address, subject="x", body="y"))
     with pytest.raises(smtplib.SMTPAuthenticationError) as raised:
-        await asyncio.to_thread(submit, message.as_bytes(), BOB.address,
+        await asyncio.to_thread(submit, lambda _: message.as_bytes(), BOB.address,
                                 endpoint(server, "submission"), Account(BOB.address, "wrong"),
                                 ALICE_AT_BOBS_SERVER)
     assert raised.value.smtp_code == 535
