@@ -16,7 +16,7 @@ from labctl.analysis.hops import group_into_hops
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
-from labctl.model import Runtime, addressing
+from labctl.model import InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
@@ -94,7 +94,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    plan = addressing(args.runtime)
+    plan = addressing(args.runtime, instance=current_instance())
     hops: list[HopReport] = []
     for pcap in map(Path, args.pcaps):
         analysis = analyze_pcap_file(pcap, pcap.stem, plan)
@@ -134,7 +134,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compose_file(args: argparse.Namespace) -> int:
-    print(render_compose_file(), end="")
+    print(render_compose_file(instance=LabInstance.named(args.instance)), end="")
     return 0
 
 
@@ -179,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report, "show the report of an earlier run")
     report.add_argument("run_id")
     report.add_argument("--format", choices=["table", "json"], default="table")
-    add("compose-file", cmd_compose_file, "print compose.yaml as rendered from the lab model")
+    compose_file = add("compose-file", cmd_compose_file,
+                       "print compose.yaml as rendered from the lab model")
+    compose_file.add_argument("--instance", default="maillab",
+                              help="render for this lab instance (default: the default lab)")
     for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
@@ -195,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
         return status
-    except ScenarioError as error:
+    except (ScenarioError, InstanceError) as error:
         print(f"labctl: {error}", file=sys.stderr)
         return 2
     except (LabError, ControllerError, PcapError, OSError) as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labctl.cli import main
 from tests.conftest import DATA, PROJECT
@@ -51,3 +52,12 @@ def test_analyze_a_file_that_is_not_a_pcap_is_one_line_exit_1(
     assert main(["analyze", str(junk)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "junk.pcap" in err
+
+
+def test_compose_file_renders_an_instance_and_refuses_a_bad_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["compose-file", "--instance", "class-a"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["name"] == "class-a"
+    assert main(["compose-file", "--instance", "Class A"]) == 2
+    assert "instance name 'Class A'" in capsys.readouterr().err

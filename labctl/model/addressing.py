@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labctl.model.instance import DEFAULT_INSTANCE, LabInstance, Runtime
+from labctl.model.instance import DEFAULT_CONTROLLER_PORTS, DEFAULT_INSTANCE, LabInstance
+from labctl.model.instance import Runtime as Runtime  # re-exported: its home used to be here
 from labctl.model.topology import LAB, MGMT, Lab, Network, Role
 
 CONTROL_PORT = 8000
 RELAY_PORT_OFFSET = 10000  # a relayed service listens this much higher, behind its relay
+CONTROLLER_PORTS = DEFAULT_CONTROLLER_PORTS  # the default instance; see Addressing.controller_port
 FIRST_OCTET = {Runtime.COMPOSE: 10, Runtime.LOCAL: 127}
 
 
