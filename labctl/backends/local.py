@@ -124,6 +124,9 @@ class LocalBackend(LabBackend):
                 time.sleep(0.2)
         if waiting:
             raise LabError(f"not ready after {timeout:.0f}s: {self._describe(waiting)}")
+        # an answer may come from a foreign process holding a role's address: every
+        # process started here must still run
+        self._check_alive(self._health_urls())
 
     def _check_alive(self, waiting: dict[str, str]) -> None:
         for name in waiting:

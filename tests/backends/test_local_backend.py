@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from labctl.backends.base import LabError
 from labctl.backends.local import LocalBackend, _alive
@@ -68,3 +73,43 @@ def test_the_test_lab_comes_up_beside_a_default_lab(tmp_path: Path) -> None:
             squatter.close()
     assert (tmp_path / TEST_INSTANCE.state_folder / "logs").is_dir()
     assert not (tmp_path / "local").exists(), "the default lab's state folder is untouched"
+
+
+def test_a_role_displaced_by_a_foreign_server_is_named_not_reported_up(tmp_path: Path) -> None:
+    plan = addressing("local", instance=TEST_INSTANCE)
+    squatter = socket.socket()  # holds receiver-mta's SMTP port: the real one cannot start
+    squatter.bind((plan.lab_addresses("receiver-mta")[0], plan.port("receiver-mta", "smtp")))
+    squatter.listen()
+    foreign = subprocess.Popen(  # while a foreign agent answers /health at its address
+        [sys.executable, "-m", "uvicorn", "tests.backends.test_local_backend:health_app",
+         "--host", plan.address("receiver-mta", MGMT),
+         "--port", str(plan.port("receiver-mta", "control"))],
+        stderr=subprocess.DEVNULL)
+    backend = LocalBackend(home=tmp_path, instance=TEST_INSTANCE)
+    try:
+        _wait_answers(plan.control_url("receiver-mta") + "/health", foreign)
+        with pytest.raises(LabError, match=r"receiver-mta exited at start: .*in use"):
+            backend.up(lambda _: None)
+    finally:
+        backend.down(lambda _: None)
+        foreign.terminate()
+        foreign.wait(10)
+        squatter.close()
+
+
+def _wait_answers(url: str, process: subprocess.Popen[bytes]) -> None:
+    while process.poll() is None:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"the foreign server exited ({process.returncode})")
+
+
+health_app = FastAPI()
+
+
+@health_app.get("/health")
+def _health() -> dict[str, str]:
+    return {"status": "ok"}
