@@ -18,6 +18,8 @@ from labctl.client import ControllerClient
 from labctl.model import LAB, MGMT, addressing
 from tests.conftest import TEST_INSTANCE
 
+pytestmark = pytest.mark.local
+
 
 def test_a_role_that_cannot_start_is_named_with_its_last_log_lines(tmp_path: Path) -> None:
     plan = addressing("local", instance=TEST_INSTANCE)
