@@ -20,6 +20,7 @@ FETCH_PATH = "/fetch"
 
 # RFC 5322 dot-atom local part, and a lab host name; ASCII only (no SMTPUTF8 in the lab).
 ADDRESS_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
+_ADDRESS = re.compile(ADDRESS_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every C0 control but TAB, and DEL
 _FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")  # RFC 5322: printable ASCII but ':'
 # The user agent builds the MIME structure itself; these cannot be set by hand.
@@ -50,6 +51,13 @@ def _header_name(name: str) -> str:
     return name
 
 
+def _address(text: str) -> str:
+    if not _ADDRESS.match(_utf8(text)):
+        raise ValueError(f"{text!r} is not one ASCII mail address local-part@domain "
+                         "(no name, brackets, spaces or second address; the lab has no SMTPUTF8)")
+    return text
+
+
 def _body_text(text: str) -> str:
     if "\x00" in _utf8(text):
         raise ValueError("holds a NUL character, which mail cannot carry")
@@ -64,7 +72,7 @@ def _base64(data: str) -> str:
     return data
 
 
-Address = Annotated[str, Field(pattern=ADDRESS_PATTERN, max_length=254)]
+Address = Annotated[str, Field(max_length=254), AfterValidator(_address)]
 HeaderText = Annotated[str, AfterValidator(_header_text), Field(max_length=998)]
 HeaderName = Annotated[str, AfterValidator(_header_name)]
 BodyText = Annotated[str, AfterValidator(_body_text)]

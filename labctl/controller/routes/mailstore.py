@@ -6,15 +6,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path
 
-from labctl.agent_contract import ADDRESS_PATTERN
+from labctl.agent_contract import Address
 from labctl.controller.agents import AgentError
 from labctl.controller.deps import StateDep
 
 router = APIRouter(prefix="/servers", tags=["mail servers"])
 
-MailboxAddress = Annotated[
-    str, Path(pattern=ADDRESS_PATTERN, description="a mailbox address, e.g. bob@hamburger.edu"),
-]
+MailboxAddress = Annotated[Address, Path(description="a mailbox address, e.g. bob@hamburger.edu")]
 
 
 async def _ask(state: StateDep, role: str, path: str) -> Any:
