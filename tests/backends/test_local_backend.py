@@ -80,6 +80,7 @@ def test_the_test_lab_comes_up_beside_a_default_lab(tmp_path: Path) -> None:
 def test_a_role_displaced_by_a_foreign_server_is_named_not_reported_up(tmp_path: Path) -> None:
     plan = addressing("local", instance=TEST_INSTANCE)
     squatter = socket.socket()  # holds receiver-mta's SMTP port: the real one cannot start
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past earlier TIME_WAITs
     squatter.bind((plan.lab_addresses("receiver-mta")[0], plan.port("receiver-mta", "smtp")))
     squatter.listen()
     foreign = subprocess.Popen(  # while a foreign agent answers /health at its address

@@ -26,13 +26,13 @@ pytestmark = pytest.mark.compose
 PLAN = addressing("compose", instance=TEST_INSTANCE)
 CONNECT = (
     "import socket,sys\n"
-    "try:\n socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()\n"
+    "try:\n socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()\n"
     "except OSError as e:\n print(type(e).__name__, e); sys.exit(1)\n"
 )
 CONNECT_LINK_LOCAL = (  # an IPv6 link-local address, through each of the container's links
     "import socket,sys\n"
     "for _, index in socket.if_nameindex():\n"
-    " try:\n  s=socket.socket(socket.AF_INET6); s.settimeout(3)\n"
+    " try:\n  s=socket.socket(socket.AF_INET6); s.settimeout(1)\n"
     "  s.connect((sys.argv[1], int(sys.argv[2]), 0, index)); sys.exit(0)\n"
     " except OSError: pass\n"
     "sys.exit(1)\n"
