@@ -56,6 +56,9 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
         },
         "volumes": [f"{DIGEST_VOLUME}:{DIGEST_DIR}:ro"],
         "depends_on": {SECRET_SERVICE: {"condition": "service_completed_successfully"}},
+        # no raw sockets in a role: it can neither sniff nor forge (ARP) the management
+        # network, where the controller's token travels
+        "cap_drop": ["NET_RAW"],
     }
     hosts = lab_hosts(role, plan)
     if hosts:

@@ -118,6 +118,9 @@ def test_agents_answer_only_the_controller(compose_lab: ControllerClient) -> Non
                                  (fetch, "", "200")):
         answer = alice.exec_run(["python", "-c", HTTP_GET, url, token]).output.decode().strip()
         assert answer == expected, (url, answer)
+    raw = alice.exec_run(["python", "-c", "import socket; socket.socket(socket.AF_PACKET, "
+                          "socket.SOCK_RAW)"]).output
+    assert b"PermissionError" in raw, "no raw socket to sniff or forge the management network"
     box = compose_lab.request("GET", "/servers/receiver-mta/mailboxes/bob@hamburger.edu")
     assert isinstance(box, list), "the controller itself is admitted"
 

@@ -80,3 +80,9 @@ def test_only_the_controller_mounts_the_lab_token_the_roles_only_its_digest() ->
         assert service["environment"]["MAILLAB_AGENT_DIGEST_FILE"].startswith("/run/maillab/agent/")
         assert service["depends_on"]["lab-secret"] == {
             "condition": "service_completed_successfully"}
+
+
+def test_roles_cannot_open_raw_sockets_to_sniff_or_spoof_the_management_network() -> None:
+    services = compose_document()["services"]
+    for role in LAB.roles:
+        assert services[role.name]["cap_drop"] == ["NET_RAW"], role.name
