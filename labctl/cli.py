@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import mimetypes
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ from labctl.analysis.hops import group_into_hops
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
-from labctl.model import Runtime, addressing
+from labctl.model import InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
@@ -56,8 +58,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if backend.is_up() else 1
 
 
+def _attachment(path: Path) -> dict[str, str]:
+    """An attachment of the API (filename, content type, base64 data) from a file."""
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"filename": path.name, "content_type": content_type, "data": data}
+
+
 def cmd_send(args: argparse.Namespace) -> int:
-    body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body}
+    body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body,
+            "attachments": [_attachment(Path(name)) for name in args.attach]}
     result = _controller(args).request("POST", "/messages", body)
     print(f"{result['message_id']}  {result['server_reply']}")
     return 0
@@ -86,7 +96,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    plan = addressing(args.runtime)
+    plan = addressing(args.runtime, instance=current_instance())
     hops: list[HopReport] = []
     for pcap in map(Path, args.pcaps):
         analysis = analyze_pcap_file(pcap, pcap.stem, plan)
@@ -126,7 +136,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compose_file(args: argparse.Namespace) -> int:
-    print(render_compose_file(), end="")
+    print(render_compose_file(instance=LabInstance.named(args.instance)), end="")
     return 0
 
 
@@ -151,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--from-role", default="sender-ua")
     send.add_argument("--subject", default="Hello from Alice")
     send.add_argument("--body", default="Do you like ketchup?\nHow about pickles?\n")
+    send.add_argument("--attach", action="append", default=[], metavar="FILE",
+                      help="attach a file (repeatable)")
     fetch = add("fetch", cmd_fetch, "make a user agent fetch its mail")
     fetch.add_argument("--role", default="receiver-ua")
     fetch.add_argument("--protocol", default="pop3", choices=["pop3"])
@@ -174,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report, "show the report of an earlier run")
     report.add_argument("run_id")
     report.add_argument("--format", choices=["table", "json"], default="table")
-    add("compose-file", cmd_compose_file, "print compose.yaml as rendered from the lab model")
+    compose_file = add("compose-file", cmd_compose_file,
+                       "print compose.yaml as rendered from the lab model")
+    compose_file.add_argument("--instance", default="maillab",
+                              help="render for this lab instance (default: the default lab)")
     for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
@@ -190,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
         return status
-    except ScenarioError as error:
+    except (ScenarioError, InstanceError) as error:
         print(f"labctl: {error}", file=sys.stderr)
         return 2
     except (LabError, ControllerError, PcapError, OSError) as error:

@@ -2,6 +2,7 @@
 # ControllerError with one line saying what failed.
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -18,8 +19,12 @@ class ControllerClient:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Call the controller; ControllerError carries its `detail` on failure."""
+        # ASCII JSON: any string travels, even one the controller will refuse (a lone
+        # surrogate from a command-line argument), so the refusal names the field.
+        content = None if body is None else json.dumps(body).encode("ascii")
+        headers = {} if body is None else {"Content-Type": "application/json"}
         try:
-            response = self._http.request(method, path, json=body)
+            response = self._http.request(method, path, content=content, headers=headers)
         except httpx.HTTPError as error:
             raise ControllerError(f"controller at {self.base_url} unreachable: {error}") from None
         if response.status_code >= 400:

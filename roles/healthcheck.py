@@ -6,7 +6,7 @@ import argparse
 import sys
 import urllib.request
 
-from labctl.model import Runtime, addressing
+from labctl.model import LabInstance, Runtime, addressing, current_instance
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role")
     parser.add_argument("--controller", action="store_true")
     parser.add_argument("--runtime", default=Runtime.COMPOSE.value)
+    parser.add_argument("--instance", default=current_instance().name,
+                        help="the lab instance (default: MAILLAB_INSTANCE, else maillab)")
     args = parser.parse_args(argv)
-    plan = addressing(args.runtime)
+    plan = addressing(args.runtime, instance=LabInstance.named(args.instance))
     url = plan.controller_url() if args.controller else plan.control_url(args.role)
     try:
         with urllib.request.urlopen(url + "/health", timeout=2) as response:

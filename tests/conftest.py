@@ -1,16 +1,42 @@
-# Shared test setup: where the project is, and whether a Docker engine must be there
-# (MAILLAB_REQUIRE_DOCKER=1 turns the compose tests' skip into a failure, as in CI).
+# Shared test setup: where the project is, whether a Docker engine must be there
+# (MAILLAB_REQUIRE_DOCKER=1 turns the compose tests' skip into a failure, as in CI),
+# the lab instance every test that starts role programs uses (its own name, drawn per
+# test session, so its addresses and ports are never those of a lab the user left up),
+# and a lab token the roles started by tests admit.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import pytest
 
+from labctl.agent_auth import DIGEST_FILE_ENV, authorization_headers, token_digest
 from labctl.backends.compose import engine_available
+from labctl.model import LabInstance
+from labctl.model.instance import INSTANCE_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+TEST_INSTANCE = LabInstance.named(f"test-{secrets.token_hex(4)}")
+AGENT_TOKEN = secrets.token_urlsafe(16)
+AGENT_HEADERS = authorization_headers(AGENT_TOKEN)
+
+
+@pytest.fixture
+def agents_admit_test_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Agents created or started from here on admit AGENT_TOKEN; its headers."""
+    digest = tmp_path / "agent-token.sha256"
+    digest.write_text(token_digest(AGENT_TOKEN))
+    monkeypatch.setenv(DIGEST_FILE_ENV, str(digest))
+    return AGENT_HEADERS
+
+
+@pytest.fixture
+def in_test_instance(monkeypatch: pytest.MonkeyPatch) -> LabInstance:
+    """Role programs started from here on belong to TEST_INSTANCE."""
+    monkeypatch.setenv(INSTANCE_ENV, TEST_INSTANCE.name)
+    return TEST_INSTANCE
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labctl.cli import build_parser, main
 from tests.conftest import DATA, PROJECT
@@ -64,3 +65,12 @@ def test_fetch_keep_and_delete_exclude_each_other(capsys: pytest.CaptureFixture[
         build_parser().parse_args(["fetch", "--keep", "--delete"])
     assert exit_info.value.code == 2
     assert "not allowed with argument --keep" in capsys.readouterr().err
+
+
+def test_compose_file_renders_an_instance_and_refuses_a_bad_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["compose-file", "--instance", "class-a"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["name"] == "class-a"
+    assert main(["compose-file", "--instance", "Class A"]) == 2
+    assert "instance name 'Class A'" in capsys.readouterr().err

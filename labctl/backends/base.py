@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from labctl.model import Runtime, addressing
+from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
 
 Progress = Callable[[str], None]
 
@@ -21,6 +21,7 @@ class LabBackend(ABC):
     """A way to run the lab: compose (containers) or local (processes)."""
 
     runtime: Runtime
+    instance: LabInstance = DEFAULT_INSTANCE
 
     @abstractmethod
     def up(self, progress: Progress) -> None:
@@ -39,7 +40,7 @@ class LabBackend(ABC):
         """Each role's (and the controller's) state, e.g. {'sender-mta': 'running (healthy)'}."""
 
     def controller_url(self) -> str:
-        return addressing(self.runtime).controller_url()
+        return addressing(self.runtime, instance=self.instance).controller_url()
 
     def is_up(self) -> bool:
         """True when this backend's controller answers."""
@@ -47,5 +48,8 @@ class LabBackend(ABC):
             response = httpx.get(self.controller_url() + "/health", timeout=2)
         except httpx.HTTPError:
             return False
-        return bool(response.status_code == 200 and
-                    response.json().get("runtime") == self.runtime.value)
+        if response.status_code != 200:
+            return False
+        health = response.json()
+        return bool(health.get("runtime") == self.runtime.value
+                    and health.get("instance", DEFAULT_INSTANCE.name) == self.instance.name)

@@ -1,6 +1,8 @@
 # The compose runtime: one container per role plus the controller, from compose.yaml.
 # Compose itself is driven through its CLI; the engine (health, logs, states)
-# through the Docker SDK for Python.
+# through the Docker SDK for Python. The default instance runs the committed
+# compose.yaml; any other instance a rendering of its own (its project, bridges and
+# subnets) written to the state folder, built from the same project folder.
 from __future__ import annotations
 
 import os
@@ -12,9 +14,11 @@ import docker
 import docker.errors
 
 from labctl.backends.base import LabBackend, LabError, Progress
+from labctl.backends.host_firewall import seal_host, unseal_host
 from labctl.backends.images import LOCAL_BASE_IMAGE, choose_base_image, fill_wheelhouse
-from labctl.backends.project import captures_dir, project_dir
-from labctl.model import LAB, Runtime
+from labctl.backends.project import captures_dir, project_dir, state_dir
+from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
+from labctl.model.compose_file import render_compose_file
 
 
 def engine_available(timeout: float = 3.0) -> bool:
@@ -32,8 +36,22 @@ def engine_available(timeout: float = 3.0) -> bool:
 class ComposeBackend(LabBackend):
     runtime = Runtime.COMPOSE
 
-    def __init__(self, project: Path | None = None) -> None:
+    def __init__(
+        self, project: Path | None = None, instance: LabInstance = DEFAULT_INSTANCE,
+        home: Path | None = None,
+    ) -> None:
         self.project = project or project_dir()
+        self.instance = instance
+        self.home = home or state_dir()
+
+    def compose_file(self) -> Path:
+        """The compose file of this instance (rendered first for a non-default instance)."""
+        if self.instance.is_default:
+            return self.project / "compose.yaml"
+        path = self.home / f"compose-{self.instance.name}" / "compose.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_compose_file(instance=self.instance, context=str(self.project)))
+        return path
 
     def _client(self) -> docker.DockerClient:
         try:
@@ -42,7 +60,8 @@ class ComposeBackend(LabBackend):
             raise LabError(f"no Docker engine answers: {error}") from None
 
     def _compose(self, *args: str, env: dict[str, str] | None = None) -> None:
-        command = ["docker", "compose", "-f", str(self.project / "compose.yaml"), *args]
+        command = ["docker", "compose", "-f", str(self.compose_file()),
+                   "-p", self.instance.project_name, *args]
         result = subprocess.run(
             command, cwd=self.project, env={**os.environ, **(env or {})},
             capture_output=True, text=True,
@@ -61,6 +80,8 @@ class ComposeBackend(LabBackend):
         env = {"MAILLAB_BASE_IMAGE": base, "MAILLAB_CAPTURES_DIR": str(captures)}
         progress(f"building the role image on {base}")
         self._compose("build", env=env)
+        # before any container runs (a rule may name a bridge that does not exist yet)
+        seal_host(addressing(self.runtime, instance=self.instance), progress)
         progress("starting the lab's containers and waiting until they are healthy")
         try:
             self._compose("up", "--detach", "--wait", "--wait-timeout", "180", env=env)
@@ -69,7 +90,7 @@ class ComposeBackend(LabBackend):
 
     def _containers(self, client: docker.DockerClient) -> list[Any]:
         return list(client.containers.list(
-            all=True, filters={"label": f"com.docker.compose.project={LAB.name}"}
+            all=True, filters={"label": f"com.docker.compose.project={self.instance.project_name}"}
         ))
 
     def _unhealthy_report(self, client: docker.DockerClient) -> str:
@@ -86,6 +107,7 @@ class ComposeBackend(LabBackend):
     def down(self, progress: Progress) -> None:
         progress("removing the lab's containers, networks and volumes")
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+        unseal_host(addressing(self.runtime, instance=self.instance))
 
     def status(self) -> dict[str, str]:
         states = {}

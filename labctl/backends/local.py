@@ -1,6 +1,8 @@
 # The local runtime: the same role programs as processes on this machine, no root
 # needed. Each role listens on its own 127.77.N.x address per network (see
 # labctl.model.addressing), so a per-network loopback filter records one link.
+# Each lab instance has its own addresses, controller port and state folder; `up`
+# makes a fresh lab token there (the controller reads it, the roles get its digest).
 from __future__ import annotations
 
 import contextlib
@@ -14,10 +16,18 @@ from pathlib import Path
 
 import httpx
 
+from labctl.agent_auth import (
+    DIGEST_FILE_ENV,
+    DIGEST_FILE_NAME,
+    TOKEN_FILE_ENV,
+    TOKEN_FILE_NAME,
+    make_lab_secret,
+)
 from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.project import captures_dir, state_dir
 from labctl.controller.captures import resolve_capture_mode
-from labctl.model import LAB, Runtime, addressing
+from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
+from labctl.model.instance import INSTANCE_ENV
 
 CAPTURE_METHODS = {
     "tcpdump": "tcpdump on loopback, one filter per network",
@@ -28,9 +38,12 @@ CAPTURE_METHODS = {
 class LocalBackend(LabBackend):
     runtime = Runtime.LOCAL
 
-    def __init__(self, home: Path | None = None) -> None:
-        self.home = (home or state_dir()) / "local"
-        self.plan = addressing(Runtime.LOCAL)
+    def __init__(
+        self, home: Path | None = None, instance: LabInstance = DEFAULT_INSTANCE
+    ) -> None:
+        self.instance = instance
+        self.home = (home or state_dir()) / instance.state_folder
+        self.plan = addressing(Runtime.LOCAL, instance=instance)
 
     @property
     def _pid_file(self) -> Path:
@@ -62,18 +75,29 @@ class LocalBackend(LabBackend):
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         capture_mode = resolve_capture_mode(os.environ.get("MAILLAB_CAPTURE_MODE", "auto"))
         progress(f"local lab: each link recorded by {CAPTURE_METHODS[capture_mode]}")
+        secret = self.home / "secret"
+        for old in (secret / TOKEN_FILE_NAME, self.home / DIGEST_FILE_NAME):
+            old.unlink(missing_ok=True)  # a fresh token for every lab brought up
+        make_lab_secret(secret / TOKEN_FILE_NAME, self.home / DIGEST_FILE_NAME)
+        secret.chmod(0o700)
         env = {
             **os.environ,
             "MAILLAB_RUNTIME": "local",
+            INSTANCE_ENV: self.instance.name,
             "MAILLAB_CAPTURE_MODE": capture_mode,
             "MAILLAB_CAPTURES_DIR": str(captures_dir()),
             "PYTHONUNBUFFERED": "1",
         }
+        for variable in (TOKEN_FILE_ENV, DIGEST_FILE_ENV, "MAILLAB_PORT"):
+            env.pop(variable, None)
+        role_env = {**env, DIGEST_FILE_ENV: str(self.home / DIGEST_FILE_NAME)}
+        controller_env = {**env, TOKEN_FILE_ENV: str(secret / TOKEN_FILE_NAME)}
         pids = {}
         for name, command in self._commands(capture_mode).items():
             log = (self.home / "logs" / f"{name}.log").open("ab")
             process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env=controller_env if name == "controller" else role_env,
             )
             pids[name] = process.pid
         self._pid_file.write_text(json.dumps(pids))
@@ -100,6 +124,9 @@ class LocalBackend(LabBackend):
                 time.sleep(0.2)
         if waiting:
             raise LabError(f"not ready after {timeout:.0f}s: {self._describe(waiting)}")
+        # an answer may come from a foreign process holding a role's address: every
+        # process started here must still run
+        self._check_alive(self._health_urls())
 
     def _check_alive(self, waiting: dict[str, str]) -> None:
         for name in waiting:

@@ -24,7 +24,7 @@ def capture_plan(plan: Addressing) -> list[CaptureTarget]:
     targets = []
     for network in plan.lab.captured_networks():
         if plan.runtime is Runtime.COMPOSE:
-            targets.append(CaptureTarget(network.name, network.bridge, ""))
+            targets.append(CaptureTarget(network.name, plan.bridge(network), ""))
         else:
             targets.append(CaptureTarget(network.name, "lo", f"net {plan.subnet(network)}"))
     return targets

@@ -6,14 +6,12 @@ import uvicorn
 
 from labctl.controller.app import create_app
 from labctl.controller.settings import get_settings
-from labctl.model import addressing
-from labctl.model.addressing import CONTROLLER_PORTS
 
 
 def main() -> None:
-    """Serve the controller on its runtime's port."""
+    """Serve the controller on its instance's port for its runtime."""
     settings = get_settings()
-    port = settings.port or CONTROLLER_PORTS[addressing(settings.runtime).runtime]
+    port = settings.port or settings.plan().controller_port
     uvicorn.run(create_app(settings), host=settings.host, port=port, log_level="warning")
 
 

@@ -1,25 +1,39 @@
 # The controller's side of the control agents: one small HTTP client per role,
-# reaching each role's agent on the management network only.
+# reaching each role's agent on the management network only, with the lab token.
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 
+from labctl.agent_auth import authorization_headers
 from labctl.client import error_detail
 from labctl.model import Addressing
 
 
 class AgentError(RuntimeError):
-    """A role's control agent could not be reached or refused the request."""
+    """A role's control agent could not be reached or refused the request.
+
+    `status` is what the controller answers in turn: 422 when the agent found the
+    request invalid (its detail names the field), else 502.
+    """
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Agents:
     """HTTP calls to the roles' control agents."""
 
-    def __init__(self, plan: Addressing, timeout: float = 60.0) -> None:
+    def __init__(self, plan: Addressing, token: str | None, timeout: float = 60.0) -> None:
         self.plan = plan
-        self._client = httpx.AsyncClient(timeout=timeout)
+        # A fresh connection per call: an agent that failed one call can never leave a
+        # dead pooled connection behind for the next one.
+        self._client = httpx.AsyncClient(
+            timeout=timeout, headers=authorization_headers(token),
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -29,12 +43,18 @@ class Agents:
         url = self.plan.control_url(role) + path
         try:
             response = await self._client.request(method, url, json=body)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise AgentError(f"{role} agent at {url} unreachable: {error!r}") from error
         if response.status_code >= 400:
             detail = error_detail(response)
-            raise AgentError(f"{role} agent {method} {path}: {response.status_code} {detail}")
-        return response.json()
+            status = 422 if response.status_code == 422 else 502
+            raise AgentError(
+                f"{role} agent {method} {path}: {response.status_code} {detail}", status
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise AgentError(f"{role} agent {method} {path}: answer is not JSON") from None
 
     async def health(self, role: str) -> str:
         """'ok' when the role's agent answers, else the reason it does not."""

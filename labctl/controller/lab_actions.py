@@ -5,11 +5,31 @@ from __future__ import annotations
 import asyncio
 import time
 
+from labctl.agent_contract import (
+    FETCH_PATH,
+    SEND_PATH,
+    FetchRequest,
+    FetchResult,
+    SendRequest,
+    SendResult,
+)
 from labctl.analysis.results import Hop
 from labctl.controller.agents import AgentError
 from labctl.controller.captures import CaptureSession
 from labctl.controller.state import ControllerState
 from labctl.scenarios.actions import SentMessage
+
+
+async def agent_send(state: ControllerState, role: str, request: SendRequest) -> SendResult:
+    """Make user agent `role` compose and submit the message `request` describes."""
+    answer = await state.agents.call(role, "POST", SEND_PATH, request.model_dump(mode="json"))
+    return SendResult.model_validate(answer)
+
+
+async def agent_fetch(state: ControllerState, role: str, request: FetchRequest) -> FetchResult:
+    """Make user agent `role` download its mail."""
+    answer = await state.agents.call(role, "POST", FETCH_PATH, request.model_dump(mode="json"))
+    return FetchResult.model_validate(answer)
 
 
 class ControllerLabActions:
@@ -24,13 +44,12 @@ class ControllerLabActions:
         self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
     ) -> SentMessage:
         """Make user agent `role` compose and submit a message."""
-        result = await self.state.agents.call(
-            role, "POST", "/send", {"to": to, "subject": subject, "body": body, "headers": headers}
-        )
+        request = SendRequest(to=to, subject=subject, body=body, headers=headers)
+        result = await agent_send(self.state, role, request)
         sender = self.state.plan.lab.role(role).user or ""
         return SentMessage(
-            message_id=result["message_id"],
-            raw=result["raw"].encode("utf-8"),
+            message_id=result.message_id,
+            raw=result.raw.encode("utf-8"),
             from_address=sender,
             to_address=to,
         )
@@ -54,10 +73,9 @@ class ControllerLabActions:
 
     async def fetch(self, role: str, protocol: str, delete: bool) -> list[bytes]:
         """Make user agent `role` fetch its mail with `protocol`."""
-        result = await self.state.agents.call(
-            role, "POST", "/fetch", {"protocol": protocol.lower(), "delete": delete}
-        )
-        return [m.encode("utf-8") for m in result["messages"]]
+        request = FetchRequest.model_validate({"protocol": protocol.lower(), "delete": delete})
+        result = await agent_fetch(self.state, role, request)
+        return [m.encode("utf-8") for m in result.messages]
 
     async def start_capture(self) -> None:
         self.session = await self.state.captures.start(self.label)

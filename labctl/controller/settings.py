@@ -5,20 +5,37 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from labctl.model import Runtime
+from labctl.model import DEFAULT_INSTANCE, Addressing, LabInstance, Runtime, addressing
 
 
 class ControllerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MAILLAB_")
 
     runtime: Runtime = Runtime.COMPOSE
+    instance: str = DEFAULT_INSTANCE.name  # the lab instance (MAILLAB_INSTANCE)
     captures_dir: Path = Path("captures")  # where this process writes pcaps
     captures_public_dir: str | None = None  # how reports name that folder for the user
     capture_mode: str = "auto"  # auto | tcpdump | relay
     host: str = "127.0.0.1"
     port: int | None = None
+    agent_token_file: Path | None = None  # the lab token the agents demand (see agent_auth)
+
+    @field_validator("instance")
+    @classmethod
+    def _known_instance(cls, name: str) -> str:
+        LabInstance.named(name)  # raises ValueError naming the problem
+        return name
+
+    def plan(self) -> Addressing:
+        """The addressing plan of this controller's runtime and instance."""
+        return addressing(self.runtime, instance=LabInstance.named(self.instance))
+
+    def agent_token(self) -> str | None:
+        """The lab token (None when no token file is configured: the agents will refuse)."""
+        return self.agent_token_file.read_text().strip() if self.agent_token_file else None
 
     def public_pcap_path(self, pcap: Path) -> str:
         """The pcap's path as the user sees it (the compose runtime bind-mounts the folder)."""

@@ -1,4 +1,4 @@
-# The controller's live state: the addressing plan of its runtime, the clients of the
+# The controller's live state: the addressing plan of its runtime and instance, the clients of the
 # role agents, the capture sessions and the finished scenario runs. One per app.
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from labctl.controller.agents import Agents
 from labctl.controller.captures import CaptureManager
 from labctl.controller.settings import ControllerSettings
-from labctl.model import Addressing, addressing
+from labctl.model import Addressing
 
 
 @dataclass
@@ -25,11 +25,11 @@ class ControllerState:
     @classmethod
     def from_settings(cls, settings: ControllerSettings) -> ControllerState:
         """Build the state of a controller for the runtime `settings` name."""
-        plan = addressing(settings.runtime)
+        plan = settings.plan()
         return cls(
             settings=settings,
             plan=plan,
-            agents=Agents(plan),
+            agents=Agents(plan, settings.agent_token()),
             captures=CaptureManager(
                 plan, settings.captures_dir, settings.capture_mode, settings.public_pcap_path
             ),

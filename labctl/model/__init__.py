@@ -1,5 +1,13 @@
-# The lab model: topology (roles, networks, links, users) and per-runtime addressing.
-from labctl.model.addressing import Addressing, Runtime, addressing
+# The lab model: topology (roles, networks, links, users), lab instances and
+# per-runtime addressing.
+from labctl.model.addressing import Addressing, addressing
+from labctl.model.instance import (
+    DEFAULT_INSTANCE,
+    InstanceError,
+    LabInstance,
+    Runtime,
+    current_instance,
+)
 from labctl.model.topology import (
     HTTP,
     IMAP,
@@ -17,6 +25,7 @@ from labctl.model.topology import (
 )
 
 __all__ = [
-    "HTTP", "IMAP", "LAB", "MGMT", "POP3", "SMTP", "UNKNOWN",
-    "Addressing", "Lab", "Link", "Network", "Role", "Runtime", "Service", "User", "addressing",
+    "DEFAULT_INSTANCE", "HTTP", "IMAP", "LAB", "MGMT", "POP3", "SMTP", "UNKNOWN",
+    "Addressing", "InstanceError", "Lab", "LabInstance", "Link", "Network", "Role", "Runtime",
+    "Service", "User", "addressing", "current_instance",
 ]

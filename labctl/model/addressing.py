@@ -1,4 +1,5 @@
-# Where every role sits in each runtime: addresses, ports and URLs, derived from LAB.
+# Where every role sits in each runtime: addresses, ports and URLs, derived from LAB
+# and the lab instance (see instance.py: the default instance is described here).
 #
 # compose puts network N at 10.77.N.0/24 (a Linux bridge each); local puts it at
 # 127.77.N.0/24 on loopback, so that a per-network filter on `lo` captures one link
@@ -7,42 +8,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from labctl.model.instance import DEFAULT_CONTROLLER_PORTS, DEFAULT_INSTANCE, LabInstance
+from labctl.model.instance import Runtime as Runtime  # re-exported: its home used to be here
 from labctl.model.topology import LAB, MGMT, Lab, Network, Role
-
-
-class Runtime(StrEnum):
-    COMPOSE = "compose"
-    LOCAL = "local"
-
 
 CONTROL_PORT = 8000
 RELAY_PORT_OFFSET = 10000  # a relayed service listens this much higher, behind its relay
-CONTROLLER_PORTS = {Runtime.COMPOSE: 8025, Runtime.LOCAL: 8026}
+CONTROLLER_PORTS = DEFAULT_CONTROLLER_PORTS  # the default instance; see Addressing.controller_port
+FIRST_OCTET = {Runtime.COMPOSE: 10, Runtime.LOCAL: 127}
 
 
 @dataclass(frozen=True)
 class Addressing:
-    """Addresses and ports of LAB's roles in one runtime."""
+    """Addresses and ports of LAB's roles in one runtime, for one lab instance."""
 
     runtime: Runtime
-    prefix: str
     lab: Lab = LAB
+    instance: LabInstance = DEFAULT_INSTANCE
+
+    def _network_prefix(self, network: str | Network) -> str:
+        net = self.lab.network(network) if isinstance(network, str) else network
+        second, third = self.instance.net_octets(net.octet)
+        return f"{FIRST_OCTET[self.runtime]}.{second}.{third}"
 
     def subnet(self, network: str | Network) -> str:
-        net = self.lab.network(network) if isinstance(network, str) else network
-        return f"{self.prefix}.{net.octet}.0/24"
+        return f"{self._network_prefix(network)}.0/24"
 
-    def gateway(self, network: str) -> str:
-        return f"{self.prefix}.{self.lab.network(network).octet}.1"
+    def gateway(self, network: str | Network) -> str:
+        return f"{self._network_prefix(network)}.1"
+
+    def bridge(self, network: str | Network) -> str:
+        """The compose bridge's interface name (at most 15 characters)."""
+        net = self.lab.network(network) if isinstance(network, str) else network
+        return self.instance.bridge(net.bridge)
 
     def address(self, role: str | Role, network: str) -> str:
         """The role's address on `network`; KeyError when the role is not attached to it."""
         r = self.lab.role(role) if isinstance(role, str) else role
         if network not in r.networks:
             raise KeyError(f"role {r.name} is not on network {network}")
-        return f"{self.prefix}.{self.lab.network(network).octet}.{r.host_octet}"
+        return f"{self._network_prefix(network)}.{r.host_octet}"
 
     def port(self, role: str | Role, service: str) -> int:
         r = self.lab.role(role) if isinstance(role, str) else role
@@ -66,7 +72,7 @@ class Addressing:
 
     def network_of(self, address: str) -> str | None:
         for network in self.lab.networks:
-            if address.startswith(f"{self.prefix}.{network.octet}."):
+            if address.startswith(f"{self._network_prefix(network)}."):
                 return network.name
         return None
 
@@ -78,11 +84,21 @@ class Addressing:
                 return network
         raise KeyError(f"roles {client} and {server} share no lab network")
 
+    def lab_addresses(self, role: str | Role) -> list[str]:
+        """The role's addresses on its lab networks (never the management one)."""
+        r = self.lab.role(role) if isinstance(role, str) else role
+        return [self.address(r, network) for network in r.networks if network != MGMT]
+
+    @property
+    def controller_port(self) -> int:
+        return self.instance.controller_port(self.runtime)
+
     def controller_url(self) -> str:
-        return f"http://127.0.0.1:{CONTROLLER_PORTS[self.runtime]}"
+        return f"http://127.0.0.1:{self.controller_port}"
 
 
-def addressing(runtime: Runtime | str, lab: Lab = LAB) -> Addressing:
-    """The addressing plan of `lab` in `runtime`."""
-    rt = Runtime(runtime)
-    return Addressing(rt, "10.77" if rt is Runtime.COMPOSE else "127.77", lab)
+def addressing(
+    runtime: Runtime | str, lab: Lab = LAB, instance: LabInstance = DEFAULT_INSTANCE
+) -> Addressing:
+    """The addressing plan of `lab` in `runtime` for `instance` (default: the default lab)."""
+    return Addressing(Runtime(runtime), lab, instance)

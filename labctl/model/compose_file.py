@@ -7,7 +7,9 @@ from typing import Any
 
 import yaml
 
-from labctl.model.addressing import CONTROLLER_PORTS, Addressing, Runtime, addressing
+from labctl.agent_auth import DIGEST_FILE_ENV, DIGEST_FILE_NAME, TOKEN_FILE_ENV, TOKEN_FILE_NAME
+from labctl.model.addressing import Addressing, addressing
+from labctl.model.instance import DEFAULT_INSTANCE, INSTANCE_ENV, LabInstance, Runtime
 from labctl.model.topology import LAB, MGMT, Lab, Role
 
 IMAGE = "maillab-role:latest"
@@ -17,11 +19,14 @@ HEADER = """\
 # Rendered from the lab model (labctl/model/topology.py) by `labctl compose-file`;
 # edit the model, not this file. Bring it up with `labctl up` (or `docker compose up`).
 """
+SECRET_SERVICE = "lab-secret"  # one-shot: makes the token only the controller can read
+TOKEN_DIR, DIGEST_DIR = "/run/maillab/controller", "/run/maillab/agent"
+TOKEN_VOLUME, DIGEST_VOLUME = "controller-secret", "agent-digest"
 
 
-def _build() -> dict[str, Any]:
+def _build(context: str) -> dict[str, Any]:
     return {
-        "context": ".",
+        "context": context,
         "dockerfile": "roles/Dockerfile",
         "args": {"BASE_IMAGE": f"${{MAILLAB_BASE_IMAGE:-{DEFAULT_BASE_IMAGE}}}"},
     }
@@ -38,6 +43,10 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
         "networks": {
             network: {"ipv4_address": plan.address(role, network)} for network in role.networks
         },
+        "environment": {
+            INSTANCE_ENV: plan.instance.name,
+            DIGEST_FILE_ENV: f"{DIGEST_DIR}/{DIGEST_FILE_NAME}",
+        },
         "healthcheck": {
             "test": ["CMD", "python", "-m", "roles.healthcheck", "--role", role.name],
             "interval": "2s",
@@ -45,13 +54,18 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
             "retries": 30,
             "start_period": "30s",
         },
+        "volumes": [f"{DIGEST_VOLUME}:{DIGEST_DIR}:ro"],
+        "depends_on": {SECRET_SERVICE: {"condition": "service_completed_successfully"}},
+        # no raw sockets in a role: it can neither sniff nor forge (ARP) the management
+        # network, where the controller's token travels
+        "cap_drop": ["NET_RAW"],
     }
     hosts = lab_hosts(role, plan)
     if hosts:
         service["extra_hosts"] = hosts
     if role.program == "mailserver":
         service["command"] = [*command, "--data", "/var/lib/maillab"]
-        service["volumes"] = [f"{role.name}-data:/var/lib/maillab"]
+        service["volumes"].append(f"{role.name}-data:/var/lib/maillab")
     return service
 
 
@@ -71,10 +85,22 @@ def lab_hosts(role: Role, plan: Addressing) -> list[str]:
     return hosts
 
 
-def _controller_service(lab: Lab) -> dict[str, Any]:
+def _secret_service() -> dict[str, Any]:
+    """The one-shot service writing the lab token (controller's volume) and its digest."""
     return {
         "image": IMAGE,
-        "build": _build(),
+        "pull_policy": "never",
+        "network_mode": "none",
+        "command": ["python", "-m", "labctl.agent_auth",
+                    "--token-dir", TOKEN_DIR, "--digest-dir", DIGEST_DIR],
+        "volumes": [f"{TOKEN_VOLUME}:{TOKEN_DIR}", f"{DIGEST_VOLUME}:{DIGEST_DIR}"],
+    }
+
+
+def _controller_service(plan: Addressing, context: str) -> dict[str, Any]:
+    return {
+        "image": IMAGE,
+        "build": _build(context),
         # Host networking: the controller reaches the agents on the management bridge and
         # records every lab bridge from outside the role containers (CAP_NET_RAW only).
         "network_mode": "host",
@@ -82,13 +108,17 @@ def _controller_service(lab: Lab) -> dict[str, Any]:
         "command": ["python", "-m", "labctl.controller"],
         "environment": {
             "MAILLAB_RUNTIME": "compose",
-            "MAILLAB_PORT": str(CONTROLLER_PORTS[Runtime.COMPOSE]),
+            INSTANCE_ENV: plan.instance.name,
+            "MAILLAB_PORT": str(plan.controller_port),
+            TOKEN_FILE_ENV: f"{TOKEN_DIR}/{TOKEN_FILE_NAME}",
             "MAILLAB_CAPTURE_MODE": "tcpdump",
             "MAILLAB_CAPTURES_DIR": "/captures",
             "MAILLAB_CAPTURES_PUBLIC_DIR": "${MAILLAB_CAPTURES_DIR:-./captures}",
         },
-        "volumes": ["${MAILLAB_CAPTURES_DIR:-./captures}:/captures"],
-        "depends_on": {role.name: {"condition": "service_healthy"} for role in lab.roles},
+        "volumes": [
+            "${MAILLAB_CAPTURES_DIR:-./captures}:/captures", f"{TOKEN_VOLUME}:{TOKEN_DIR}:ro",
+        ],
+        "depends_on": {role.name: {"condition": "service_healthy"} for role in plan.lab.roles},
         "healthcheck": {
             "test": ["CMD", "python", "-m", "roles.healthcheck", "--controller"],
             "interval": "2s",
@@ -98,27 +128,40 @@ def _controller_service(lab: Lab) -> dict[str, Any]:
     }
 
 
-def compose_document(lab: Lab = LAB) -> dict[str, Any]:
-    """The compose file of `lab` as a plain dict."""
-    plan = addressing(Runtime.COMPOSE, lab)
-    services = {role.name: _role_service(role, plan) for role in lab.roles}
-    services["controller"] = _controller_service(lab)
-    networks = {
-        network.name: {
-            "internal": True,
-            "driver": "bridge",
-            "driver_opts": {"com.docker.network.bridge.name": network.bridge},
-            "ipam": {
-                "config": [{"subnet": plan.subnet(network), "gateway": plan.gateway(network.name)}]
-            },
-        }
-        for network in lab.networks
+def _network(plan: Addressing, name: str) -> dict[str, Any]:
+    """An internal bridge; a captured (lab) bridge gets no host address at all, so no
+    container can open a connection to the host through it (capture needs no address)."""
+    network = plan.lab.network(name)
+    options = {"com.docker.network.bridge.name": plan.bridge(network)}
+    if network.captured:
+        options["com.docker.network.bridge.inhibit_ipv4"] = "true"
+    return {
+        "internal": True,
+        "driver": "bridge",
+        "driver_opts": options,
+        "ipam": {"config": [{"subnet": plan.subnet(network), "gateway": plan.gateway(network)}]},
     }
+
+
+def compose_document(
+    lab: Lab = LAB, instance: LabInstance = DEFAULT_INSTANCE, context: str = "."
+) -> dict[str, Any]:
+    """The compose file of `lab` for `instance` as a plain dict (`context`: the project)."""
+    plan = addressing(Runtime.COMPOSE, lab, instance)
+    services = {SECRET_SERVICE: _secret_service()}
+    services.update({role.name: _role_service(role, plan) for role in lab.roles})
+    services["controller"] = _controller_service(plan, context)
+    networks = {network.name: _network(plan, network.name) for network in lab.networks}
     volumes: dict[str, dict[str, str]] = {f"{r.name}-data": {} for r in lab.mail_servers()}
-    return {"name": lab.name, "services": services, "networks": networks, "volumes": volumes}
+    volumes |= {TOKEN_VOLUME: {}, DIGEST_VOLUME: {}}
+    return {"name": instance.project_name, "services": services, "networks": networks,
+            "volumes": volumes}
 
 
-def render_compose_file(lab: Lab = LAB) -> str:
-    """compose.yaml's text for `lab`."""
-    body = yaml.safe_dump(compose_document(lab), sort_keys=False, default_flow_style=False)
+def render_compose_file(
+    lab: Lab = LAB, instance: LabInstance = DEFAULT_INSTANCE, context: str = "."
+) -> str:
+    """compose.yaml's text for `lab` and `instance` (the committed file: the defaults)."""
+    document = compose_document(lab, instance, context)
+    body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
     return HEADER + body

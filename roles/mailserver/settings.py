@@ -1,16 +1,27 @@
 # What one mail-server process needs to know, derived from the lab model.
 #
-# MailServerSettings.for_role() reads LAB and addressing(runtime): the role's domain
-# and hostname, where each service listens (compose: 0.0.0.0 on standard ports;
-# local: the role's address on each non-mgmt network on the local ports) and where
-# the control agent listens (the management address only). Tests replace fields
+# MailServerSettings.for_role() reads LAB and addressing(runtime, instance): the role's
+# domain and hostname, where each service listens (the role's address on each lab
+# network, never the management one nor 0.0.0.0, so mail only ever crosses a captured
+# link; standard ports in compose, local ports locally) and where the control agent
+# listens (the management address only). The instance is MAILLAB_INSTANCE's. Tests replace fields
 # with dataclasses.replace (e.g. port 0 for a free port).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labctl.model import MGMT, Addressing, Lab, Role, Runtime, User, addressing
+from labctl.model import (
+    MGMT,
+    Addressing,
+    Lab,
+    LabInstance,
+    Role,
+    Runtime,
+    User,
+    addressing,
+    current_instance,
+)
 
 LISTENED_SERVICES = ("smtp", "submission", "pop3")
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
@@ -49,21 +60,19 @@ class MailServerSettings:
     def for_role(
         cls, role: str, runtime: Runtime | str, data_dir: Path, behind_relay: bool = False,
         tls_dir: Path | None = None,
+        instance: LabInstance | None = None,
     ) -> MailServerSettings:
         """Settings for `role` in `runtime`, storing under `data_dir`.
 
         `behind_relay`: a recording relay holds each service's usual port (local runtime
         without packet capture), so the service listens on its hidden port instead.
         """
-        plan = addressing(runtime)
+        plan = addressing(runtime, instance=instance or current_instance())
         lab_role = plan.lab.role(role)
         if lab_role.program != "mailserver" or lab_role.domain is None:
             raise ValueError(f"role {role} is not a mail server (mail servers: "
                              f"{[r.name for r in plan.lab.mail_servers()]})")
-        if plan.runtime is Runtime.COMPOSE:
-            hosts = ["0.0.0.0"]
-        else:
-            hosts = [plan.address(lab_role, net) for net in lab_role.networks if net != MGMT]
+        hosts = plan.lab_addresses(lab_role)
         port = plan.hidden_port if behind_relay else plan.port
         listeners = tuple(
             Listener(service, host, port(lab_role, service))

@@ -1,12 +1,13 @@
 # The user-agent program: `python -m roles.useragent --role sender-ua --runtime compose`.
 # It runs only the control agent; the mail clients act when the controller asks.
+# The agent admits only the controller (the lab token's digest: MAILLAB_AGENT_DIGEST_FILE).
 from __future__ import annotations
 
 import argparse
 
 import uvicorn
 
-from labctl.model import MGMT, Runtime, addressing
+from labctl.model import MGMT, LabInstance, Runtime, addressing, current_instance
 from roles.useragent.agent import create_agent_app
 
 
@@ -15,8 +16,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="roles.useragent", description=__doc__)
     parser.add_argument("--role", required=True, help="sender-ua or receiver-ua")
     parser.add_argument("--runtime", choices=[r.value for r in Runtime], default="compose")
+    parser.add_argument("--instance", default=current_instance().name,
+                        help="the lab instance (default: MAILLAB_INSTANCE, else maillab)")
     args = parser.parse_args(argv)
-    plan = addressing(args.runtime)
+    plan = addressing(args.runtime, instance=LabInstance.named(args.instance))
     app = create_agent_app(args.role, plan)
     uvicorn.run(
         app, host=plan.address(args.role, MGMT), port=plan.port(args.role, "control"),

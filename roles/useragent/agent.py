@@ -1,48 +1,33 @@
 # The user agent's control agent: a small HTTP API on the management network only,
-# through which the controller makes Alice send and Bob fetch. Control traffic never
-# crosses a lab link, so it never shows up in a capture.
+# through which the controller (and only it: see labctl.agent_auth) makes Alice send
+# and Bob fetch. Control traffic never crosses a lab link, so it never shows up in a
+# capture. The request and response models are the shared contract in
+# labctl.agent_contract; a request no message can be made of is a 422 naming the field.
 from __future__ import annotations
 
 import asyncio
 import poplib
 import smtplib
-from typing import Literal
+from email.message import EmailMessage
 
-from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 
+from labctl.agent_auth import AgentGuard
+from labctl.agent_contract import (
+    FETCH_PATH,
+    SEND_PATH,
+    FetchRequest,
+    FetchResult,
+    SendRequest,
+    SendResult,
+)
 from labctl.model import Addressing
-from roles.useragent.compose_message import compose_message
+from roles.useragent.compose_message import ComposeError, compose_message, message_bytes
 from roles.useragent.mail_clients import Account, Endpoint, fetch_pop3, submit
 
 
-class SendRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    to: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
-    subject: str = ""
-    body: str = ""
-    headers: dict[str, str] = Field(default_factory=dict)
-
-
-class SendResult(BaseModel):
-    message_id: str
-    server_reply: str
-    raw: str  # the message exactly as submitted
-
-
-class FetchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    protocol: Literal["pop3"] = "pop3"
-    delete: bool = False
-
-
-class FetchResult(BaseModel):
-    protocol: str
-    messages: list[str]  # raw RFC 5322 text of each message fetched
-
-
-def create_agent_app(role_name: str, plan: Addressing) -> FastAPI:
-    """The control agent of user-agent role `role_name`."""
+def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None = None) -> FastAPI:
+    """The control agent of user-agent role `role_name` (guard: from the environment)."""
     lab = plan.lab
     role = lab.role(role_name)
     if role.user is None or role.server is None:
@@ -54,28 +39,36 @@ def create_agent_app(role_name: str, plan: Addressing) -> FastAPI:
     source = plan.address(role, network)
     server_host = plan.address(server_role, network)
     app = FastAPI(title=f"maillab {role_name} control agent")
+    controller_only = APIRouter(dependencies=[Depends(guard or AgentGuard.from_env())])
 
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"role": role_name, "status": "ok"}
 
-    @app.post("/send")
+    @controller_only.post(SEND_PATH)
     async def send(request: SendRequest) -> SendResult:
-        message = compose_message(
-            account.address, request.to, request.subject, request.body, request.headers
-        )
+        rendered: list[EmailMessage] = []  # the last one is the one sent
+
+        def render(eight_bit: bool) -> bytes:
+            rendered.append(compose_message(account.address, request, eight_bit))
+            return message_bytes(rendered[-1])
+
+        try:
+            render(False)  # a request no message can be made of fails before any connection
+        except ComposeError as error:
+            raise HTTPException(422, str(error)) from None
         server = Endpoint(server_host, plan.port(server_role, "submission"))
         try:
-            reply = await asyncio.to_thread(submit, message, server, account, source)
-        except (smtplib.SMTPException, OSError) as error:
+            sent = await asyncio.to_thread(submit, render, request.to, server, account, source)
+        except (OSError, smtplib.SMTPException) as error:
             detail = f"submission to {server.host}:{server.port} failed: {error}"
             raise HTTPException(502, detail) from None
         return SendResult(
-            message_id=str(message["Message-ID"]), server_reply=reply,
-            raw=message.as_bytes().decode("utf-8", "replace"),
+            message_id=str(rendered[-1]["Message-ID"]), server_reply=sent.reply,
+            raw=sent.message.decode("utf-8", "replace"),
         )
 
-    @app.post("/fetch")
+    @controller_only.post(FETCH_PATH)
     async def fetch(request: FetchRequest) -> FetchResult:
         server = Endpoint(server_host, plan.port(server_role, "pop3"))
         try:
@@ -87,4 +80,5 @@ def create_agent_app(role_name: str, plan: Addressing) -> FastAPI:
             protocol=request.protocol, messages=[m.decode("utf-8", "replace") for m in raw]
         )
 
+    app.include_router(controller_only)
     return app

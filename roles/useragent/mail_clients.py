@@ -1,13 +1,16 @@
 # The user agent's mail clients: SMTP submission with AUTH (smtplib) and POP3
 # retrieval (poplib), Python's own real clients. Both bind the UA's own address
-# so that, in the local runtime, each link's packets carry the right hosts.
+# so that, in the local runtime, each link's packets carry the right hosts. The
+# message is rendered once the server's EHLO says whether it takes 8BITMIME.
 from __future__ import annotations
 
 import poplib
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
+
+Render = Callable[[bool], bytes]  # the message's bytes, 8bit body allowed or not
 
 
 @dataclass(frozen=True)
@@ -35,26 +38,34 @@ class _BoundPOP3(poplib.POP3):
         )
 
 
+@dataclass(frozen=True)
+class Submitted:
+    reply: str  # the server's final reply line
+    message: bytes  # the message exactly as sent
+
+
 def submit(
-    message: EmailMessage, server: Endpoint, account: Account, source: str, timeout: float = 30
-) -> str:
-    """Submit `message` with AUTH over SMTP; return the server's final reply line."""
-    recipients = [a.strip() for a in str(message["To"]).split(",") if a.strip()]
+    render: Render, recipient: str, server: Endpoint, account: Account, source: str,
+    timeout: float = 30,
+) -> Submitted:
+    """Submit the message `render` makes to `recipient` with AUTH over SMTP."""
     with smtplib.SMTP(
         server.host, server.port, local_hostname=account.address.split("@")[1],
         timeout=timeout, source_address=(source, 0),
     ) as smtp:
         smtp.ehlo()
         smtp.login(account.address, account.password)
-        smtp.mail(account.address)
-        for recipient in recipients:
-            code, text = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
-        code, text = smtp.data(message.as_bytes())
+        eight_bit = smtp.has_extn("8bitmime")
+        message = render(eight_bit)
+        is_8bit = any(byte > 0x7F for byte in message)
+        smtp.mail(account.address, ["BODY=8BITMIME"] if is_8bit else [])
+        code, text = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
+        code, text = smtp.data(message)
         if code != 250:
             raise smtplib.SMTPDataError(code, text)
-        return f"{code} {text.decode(errors='replace')}"
+        return Submitted(f"{code} {text.decode(errors='replace')}", message)
 
 
 def fetch_pop3(

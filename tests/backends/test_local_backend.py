@@ -1,24 +1,33 @@
 # The local runtime says which role failed and why when the lab cannot come up, and
-# leaves no process behind.
+# leaves no process behind. Every lab here is the test session's own instance.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from labctl.backends.base import LabError
 from labctl.backends.local import LocalBackend, _alive
-from labctl.model import MGMT, addressing
+from labctl.client import ControllerClient
+from labctl.model import LAB, MGMT, addressing
+from tests.conftest import TEST_INSTANCE
+
+pytestmark = pytest.mark.local
 
 
 def test_a_role_that_cannot_start_is_named_with_its_last_log_lines(tmp_path: Path) -> None:
-    plan = addressing("local")
+    plan = addressing("local", instance=TEST_INSTANCE)
     squatter = socket.socket()
     squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     squatter.bind((plan.address("sender-mta", MGMT), plan.port("sender-mta", "control")))
     squatter.listen()
-    backend = LocalBackend(home=tmp_path)
+    backend = LocalBackend(home=tmp_path, instance=TEST_INSTANCE)
     try:
         with pytest.raises(LabError, match=r"sender-mta exited at start: .*(in use|address)"):
             backend.up(lambda _: None)
@@ -28,3 +37,82 @@ def test_a_role_that_cannot_start_is_named_with_its_last_log_lines(tmp_path: Pat
         squatter.close()
     assert pids and not any(_alive(pid) for pid in pids.values())
     assert backend.status() == dict.fromkeys(backend.status(), "stopped")
+
+
+def _squat_default_lab() -> list[socket.socket]:
+    """Listen wherever the default lab would (what a lab the user left up holds already)."""
+    default = addressing("local")
+    endpoints = {("127.0.0.1", default.controller_port)}
+    for role in LAB.roles:
+        for service in role.services:
+            hosts = [default.address(role, MGMT)] if service.name == "control" else \
+                default.lab_addresses(role)
+            endpoints |= {(host, default.port(role, service.name)) for host in hosts}
+    squatters = []
+    for endpoint in sorted(endpoints):
+        squatter = socket.socket()
+        try:
+            squatter.bind(endpoint)
+        except OSError:  # held by the user's own lab: just as good
+            squatter.close()
+            continue
+        squatter.listen()
+        squatters.append(squatter)
+    return squatters
+
+
+def test_the_test_lab_comes_up_beside_a_default_lab(tmp_path: Path) -> None:
+    squatters = _squat_default_lab()
+    backend = LocalBackend(home=tmp_path, instance=TEST_INSTANCE)
+    try:
+        backend.up(lambda _: None)
+        assert backend.is_up()
+        lab = ControllerClient(backend.controller_url()).request("GET", "/lab")
+        assert lab["healthy"] and lab["name"] == "maillab"
+    finally:
+        backend.down(lambda _: None)
+        for squatter in squatters:
+            squatter.close()
+    assert (tmp_path / TEST_INSTANCE.state_folder / "logs").is_dir()
+    assert not (tmp_path / "local").exists(), "the default lab's state folder is untouched"
+
+
+def test_a_role_displaced_by_a_foreign_server_is_named_not_reported_up(tmp_path: Path) -> None:
+    plan = addressing("local", instance=TEST_INSTANCE)
+    squatter = socket.socket()  # holds receiver-mta's SMTP port: the real one cannot start
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past earlier TIME_WAITs
+    squatter.bind((plan.lab_addresses("receiver-mta")[0], plan.port("receiver-mta", "smtp")))
+    squatter.listen()
+    foreign = subprocess.Popen(  # while a foreign agent answers /health at its address
+        [sys.executable, "-m", "uvicorn", "tests.backends.test_local_backend:health_app",
+         "--host", plan.address("receiver-mta", MGMT),
+         "--port", str(plan.port("receiver-mta", "control"))],
+        stderr=subprocess.DEVNULL)
+    backend = LocalBackend(home=tmp_path, instance=TEST_INSTANCE)
+    try:
+        _wait_answers(plan.control_url("receiver-mta") + "/health", foreign)
+        with pytest.raises(LabError, match=r"receiver-mta exited at start: .*in use"):
+            backend.up(lambda _: None)
+    finally:
+        backend.down(lambda _: None)
+        foreign.terminate()
+        foreign.wait(10)
+        squatter.close()
+
+
+def _wait_answers(url: str, process: subprocess.Popen[bytes]) -> None:
+    while process.poll() is None:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"the foreign server exited ({process.returncode})")
+
+
+health_app = FastAPI()
+
+
+@health_app.get("/health")
+def _health() -> dict[str, str]:
+    return {"status": "ok"}

@@ -3,6 +3,7 @@
 # and agents that do not answer reported as such.
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +76,53 @@ def test_lab_reports_agents_that_do_not_answer(api: TestClient) -> None:
             role["health"].startswith(f"{role['name']} agent at http://") and not lab["healthy"]
         ), role
     assert [k["network"] for k in lab["links"]] == ["alice-lan", "internet", "bob-lan"]
+
+
+@pytest.mark.parametrize(("body", "loc"), [
+    ({"to": "bob@hamburger.edu", "headers": {"X-A": "a\r\nBcc: carol@crepes.fr"}},
+     ["body", "headers", "X-A"]),
+    ({"to": "bob@hamburger.edu", "subject": "Hi\nthere"}, ["body", "subject"]),
+    ({"to": "bøb@hamburger.edu"}, ["body", "to"]),
+    ({"to": "bob@hamburger.edu", "headers": {"": "x"}}, ["body", "headers", "", "[key]"]),
+])
+def test_what_cannot_be_a_header_is_422_naming_the_field(
+    api: TestClient, body: dict[str, object], loc: list[str]
+) -> None:
+    response = api.post("/messages", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [loc]
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"to": "bob@hamburger.edu", "subject": "\\ud800"}',
+    b'{"to": "\\udfff@hamburger.edu"}',
+    b'{"to": "bob@hamburger.edu", "headers": {"X-\\ud800": "x"}}',
+])
+def test_lone_surrogate_is_422_not_a_crash(api: TestClient, raw: bytes) -> None:
+    response = api.post("/messages", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
+@pytest.mark.parametrize("address", ["%00", "%0A", "%7F", "bob%00@hamburger.edu",
+                                     "bob@hamburger.edu%0D%0AX", "%ED%A0%80", "a%20b@x"])
+def test_mailbox_path_that_is_no_address_is_422_naming_it(api: TestClient, address: str) -> None:
+    response = api.get(f"/servers/receiver-mta/mailboxes/{address}")
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["path", "address"]
+    assert api.get("/health").status_code == 200  # and the next request is served
+
+
+def test_docs_load_from_the_controller_only(api: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = api.get(page).text
+        assert "openapi.json" in html and not re.search(r"https?://|//[a-z]", html), html
+        urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", html)
+        assert urls, html
+        external = [u for u in urls if not u.startswith("/")]
+        assert external == [], f"{page} loads {external}"
+        for url in urls:
+            response = api.get(url)
+            assert response.status_code == 200 and len(response.content) > 1000, url
+    bundle = api.get("/docs-assets/swagger-ui-bundle.js")
+    assert "javascript" in bundle.headers["content-type"]

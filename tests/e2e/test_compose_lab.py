@@ -1,46 +1,77 @@
-# The compose runtime end to end, through testcontainers' DockerCompose: the real
-# images on internal networks, captures from the bridges, basic-delivery graded.
+# The compose runtime end to end, as `labctl up` runs it: the real images on internal
+# networks, captures from the bridges, basic-delivery graded. The lab is the test
+# session's own instance (project, bridges, subnets, controller port), so a lab the
+# user left up is neither in the way nor disturbed. Hostile checks: from inside a
+# role's container, nothing answers but the lab's own services on lab addresses.
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
-from testcontainers.compose import DockerCompose
 
-from labctl.backends.images import LOCAL_BASE_IMAGE, choose_base_image, fill_wheelhouse
+from labctl.backends.compose import ComposeBackend
+from labctl.backends.host_firewall import firewall_tools, installed_rules, seal_host, unseal_host
 from labctl.client import ControllerClient
-from labctl.model import LAB, addressing
-from tests.conftest import DATA, PROJECT
+from labctl.model import LAB, MGMT, addressing
+from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
 pytestmark = pytest.mark.compose
+PLAN = addressing("compose", instance=TEST_INSTANCE)
+CONNECT = (
+    "import socket,sys\n"
+    "try:\n socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()\n"
+    "except OSError as e:\n print(type(e).__name__, e); sys.exit(1)\n"
+)
+CONNECT_LINK_LOCAL = (  # an IPv6 link-local address, through each of the container's links
+    "import socket,sys\n"
+    "for _, index in socket.if_nameindex():\n"
+    " try:\n  s=socket.socket(socket.AF_INET6); s.settimeout(1)\n"
+    "  s.connect((sys.argv[1], int(sys.argv[2]), 0, index)); sys.exit(0)\n"
+    " except OSError: pass\n"
+    "sys.exit(1)\n"
+)
+HTTP_GET = (
+    "import sys,urllib.request as u,urllib.error as e\n"
+    "r=u.Request(sys.argv[1], headers={'Authorization': 'Bearer '+sys.argv[2]})\n"
+    "try:\n print(u.urlopen(r, timeout=5).status)\n"
+    "except e.HTTPError as x:\n print(x.code)\n"
+)
 
 
 @pytest.fixture(scope="module")
 def compose_lab(
     docker_engine: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ControllerClient]:
-    base = choose_base_image(docker.from_env(), PROJECT, print)
-    if base == LOCAL_BASE_IMAGE:
-        fill_wheelhouse(PROJECT, print)
     captures = tmp_path_factory.mktemp("compose-captures")
     patch = pytest.MonkeyPatch()
-    patch.setenv("MAILLAB_BASE_IMAGE", base)
     patch.setenv("MAILLAB_CAPTURES_DIR", str(captures))
-    lab = DockerCompose(PROJECT, compose_file_name="compose.yaml", build=True, wait=True)
+    backend = ComposeBackend(PROJECT, TEST_INSTANCE, tmp_path_factory.mktemp("compose-state"))
     try:
-        lab.start()
-        yield ControllerClient(addressing("compose").controller_url())
+        backend.up(print)
+        yield ControllerClient(backend.controller_url())
     finally:
-        lab.stop(down=True)
+        backend.down(print)
         patch.undo()
+    assert installed_rules(PLAN) == [], "labctl down removes the instance's firewall rules"
 
 
-def test_basic_delivery_passes_with_smtp_smtp_pop3(
-    compose_lab: ControllerClient, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def _container(role: str) -> Any:
+    return docker.from_env().containers.get(f"{TEST_INSTANCE.project_name}-{role}-1")
+
+
+def _connects(role: str, host: str, port: int) -> bool:
+    result = _container(role).exec_run(["python", "-c", CONNECT, host, str(port)])
+    return bool(result.exit_code == 0)
+
+
+def test_basic_delivery_passes_with_smtp_smtp_pop3(compose_lab: ControllerClient) -> None:
     scenario = PROJECT / "scenarios" / "basic-delivery.yaml"
     body = {"scenario": scenario.read_text(), "source": str(scenario)}
     report = compose_lab.request("POST", "/runs", body)["report"]
@@ -53,26 +84,79 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(
 
 def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:
     client = docker.from_env()
-    networks = client.networks.list(filters={"label": "com.docker.compose.project=maillab"})
+    label = f"com.docker.compose.project={TEST_INSTANCE.project_name}"
+    networks = client.networks.list(filters={"label": label})
     assert len(networks) == len(LAB.networks)
     for network in networks:
         assert network.attrs["Internal"] is True, network.name
-    # Docker keeps a default route in the containers but drops whatever leaves an
-    # internal network: Alice's PC reaches her server on alice-lan, and nothing beyond
-    # (here: the same server's address on the internet network, a lab address).
-    plan = addressing("compose")
-    probe = (
-        "import socket,sys\n"
-        "try:\n socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()\n"
-        "except OSError as e:\n print(e); sys.exit(1)\n"
-    )
-    alice_pc = client.containers.get("maillab-sender-ua-1")
-    inside = alice_pc.exec_run(["python", "-c", probe, plan.address("sender-mta", "alice-lan"),
-                                str(plan.port("sender-mta", "submission"))])
-    assert inside.exit_code == 0, inside.output
-    beyond = alice_pc.exec_run(["python", "-c", probe, plan.address("sender-mta", "internet"),
-                                str(plan.port("sender-mta", "smtp"))])
-    assert beyond.exit_code == 1, "a packet left alice-lan"
+    # Alice's PC reaches her server on alice-lan, and nothing beyond (here: the same
+    # server's address on the internet network, a lab address).
+    assert _connects("sender-ua", PLAN.address("sender-mta", "alice-lan"),
+                     PLAN.port("sender-mta", "submission"))
+    assert not _connects("sender-ua", PLAN.address("sender-mta", "internet"),
+                         PLAN.port("sender-mta", "smtp")), "a packet left alice-lan"
+
+
+@pytest.mark.parametrize("service", ["smtp", "submission", "pop3"])
+def test_mail_servers_refuse_mail_on_their_management_address(
+    compose_lab: ControllerClient, service: str
+) -> None:
+    for server in ("sender-mta", "receiver-mta"):
+        port = PLAN.port(server, service)
+        assert not _connects("sender-ua", PLAN.address(server, MGMT), port), (server, service)
+        assert _connects(server, PLAN.lab_addresses(server)[0], port), (server, service)
+
+
+def test_agents_answer_only_the_controller(compose_lab: ControllerClient) -> None:
+    alice = _container("sender-ua")
+    digest = alice.exec_run(["sh", "-c", "cat $MAILLAB_AGENT_DIGEST_FILE"]).output.decode()
+    token_files = alice.exec_run(["sh", "-c", "ls /run/maillab/controller 2>&1"]).output
+    assert b"No such file" in token_files, "the token is not in a role's container"
+    mailbox = PLAN.control_url("receiver-mta") + "/mailboxes/bob@hamburger.edu"
+    fetch = PLAN.control_url("receiver-ua") + "/health"
+    for url, token, expected in ((mailbox, "", "401"), (mailbox, digest.strip(), "403"),
+                                 (fetch, "", "200")):
+        answer = alice.exec_run(["python", "-c", HTTP_GET, url, token]).output.decode().strip()
+        assert answer == expected, (url, answer)
+    raw = alice.exec_run(["python", "-c", "import socket; socket.socket(socket.AF_PACKET, "
+                          "socket.SOCK_RAW)"]).output
+    assert b"PermissionError" in raw, "no raw socket to sniff or forge the management network"
+    box = compose_lab.request("GET", "/servers/receiver-mta/mailboxes/bob@hamburger.edu")
+    assert isinstance(box, list), "the controller itself is admitted"
+
+
+def _host_addresses(family: str, device: str | None = None) -> list[str]:
+    command = ["ip", "-j", family, "addr", *(["show", "dev", device] if device else [])]
+    listing = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                        check=True).stdout or "[]")
+    return [a["local"] for link in listing for a in link.get("addr_info", [])
+            if not a["local"].startswith("127.") and a["local"] != "::1"]
+
+
+def test_no_container_can_connect_to_the_host(compose_lab: ControllerClient) -> None:
+    if "iptables" not in firewall_tools():
+        pytest.skip("sealing the host needs root and iptables")
+    for network in LAB.captured_networks():  # a lab bridge has no host IPv4 address at all
+        assert _host_addresses("-4", PLAN.bridge(network)) == [], network.name
+    assert {rule[2] for rule in installed_rules(PLAN)} == {PLAN.bridge(n) for n in LAB.networks}
+    listener = socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True)
+    port = listener.getsockname()[1]
+    link_local = [a for n in LAB.networks for a in _host_addresses("-6", PLAN.bridge(n))]
+    try:
+        addresses = _host_addresses("-4")
+        assert PLAN.gateway(MGMT) in addresses  # the controller's side of the management net
+        unseal_host(PLAN)  # the probe's power: without the rules, the host answers on mgmt
+        try:
+            assert _connects("sender-ua", PLAN.gateway(MGMT), port)
+        finally:
+            seal_host(PLAN, print)
+        for role in LAB.roles:
+            reached = [a for a in addresses if _connects(role.name, a, port)]
+            reached += [a for a in link_local if _container(role.name).exec_run(
+                ["python", "-c", CONNECT_LINK_LOCAL, a, str(port)]).exit_code == 0]
+            assert reached == [], f"{role.name} reached the host at {reached}"
+    finally:
+        listener.close()
 
 
 def test_wrong_protocol_fails_naming_hop_expected_and_observed(

@@ -1,18 +1,27 @@
 # The local runtime end to end: the real role programs as processes on loopback,
-# the controller, basic-delivery graded from the per-link pcaps.
+# the controller, basic-delivery graded from the per-link pcaps. The lab is the test
+# session's own instance, so a lab the user left up is neither disturbed nor in the way.
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
+from email import message_from_string, policy
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import quote
 
+import httpx
 import pytest
 
+from labctl import cli
 from labctl.analysis.pcap_reader import read_capture
 from labctl.backends.local import LocalBackend
 from labctl.capture.relay import RELAY_COMMENT
 from labctl.capture.tcpdump import can_capture_packets
-from labctl.client import ControllerClient
-from tests.conftest import DATA, PROJECT
+from labctl.client import ControllerClient, ControllerError
+from labctl.model import MGMT, Addressing, addressing
+from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
 pytestmark = pytest.mark.local
@@ -33,7 +42,7 @@ def local_lab(
     patch = pytest.MonkeyPatch()
     patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
     patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
-    backend = LocalBackend(home=home)
+    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
     try:
         backend.up(lambda _: None)
         yield ControllerClient(backend.controller_url())
@@ -55,8 +64,6 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
 
 
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
-    from labctl.client import ControllerError
-
     with pytest.raises(ControllerError, match=r"422.*to"):
         local_lab.request("POST", "/messages", {"to": "not-an-address"})
 
@@ -69,3 +76,87 @@ def test_wrong_protocol_fails_naming_hop_expected_and_observed(local_lab: Contro
     assert report["checks"][0]["output"].startswith(
         "hop sender-ua -> sender-mta: expected POP3, observed SMTP"
     )
+
+
+def _plan() -> Addressing:
+    return addressing("local", instance=TEST_INSTANCE)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"to": "bob@hamburger.edu", "headers": {"X-A": "a\r\nBcc: carol@crepes.fr"}}, "X-A"),
+    ({"to": "bøb@hamburger.edu"}, "to"),
+    ({"to": "bob@hamburger.edu", "headers": {"": "x"}}, "headers"),
+    ({"to": "bob@hamburger.edu", "subject": "\ud800"}, "subject"),
+])
+def test_bad_message_is_422_naming_the_field_and_the_next_one_is_delivered(
+    local_lab: ControllerClient, body: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ControllerError, match=rf"422.*{field}"):
+        local_lab.request("POST", "/messages", body)
+    sent = local_lab.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": field})
+    assert sent["server_reply"].startswith("250")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status = local_lab.request("GET", f"/messages/{quote(sent['message_id'])}")
+        if status["delivered_to"]:
+            break
+        time.sleep(0.2)
+    assert status["delivered_to"] == ["bob@hamburger.edu"]
+
+
+@pytest.mark.parametrize("address", ["%00", "%0A", "%7F", "%ED%A0%80"])
+def test_mailbox_path_that_is_no_address_is_422(local_lab: ControllerClient, address: str) -> None:
+    with pytest.raises(ControllerError, match=r"422.*path\.address"):
+        local_lab.request("GET", f"/servers/receiver-mta/mailboxes/{address}")
+    assert isinstance(
+        local_lab.request("GET", "/servers/receiver-mta/mailboxes/bob@hamburger.edu"), list)
+
+
+def test_agents_admit_only_the_controller(local_lab: ControllerClient) -> None:
+    plan = _plan()
+    # what Alice's PC could try on the management network: read Bob's mailbox, make Bob fetch
+    mailbox = httpx.get(plan.control_url("receiver-mta") + "/mailboxes/bob@hamburger.edu")
+    fetch = httpx.post(plan.control_url("receiver-ua") + "/fetch", json={"protocol": "pop3"})
+    forged = httpx.post(plan.control_url("sender-ua") + "/send", json={"to": "bob@hamburger.edu"},
+                        headers={"Authorization": "Bearer guessed"})
+    assert [mailbox.status_code, fetch.status_code, forged.status_code] == [401, 401, 403]
+    assert httpx.get(plan.control_url("receiver-ua") + "/health").status_code == 200
+    assert local_lab.request("GET", "/lab")["healthy"]
+
+
+@pytest.mark.parametrize("service", ["smtp", "submission", "pop3"])
+def test_mail_server_refuses_mail_on_its_management_address(
+    local_lab: ControllerClient, service: str
+) -> None:
+    plan = _plan()
+    for server in ("sender-mta", "receiver-mta"):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((plan.address(server, MGMT), plan.port(server, service)), 5)
+        socket.create_connection((plan.lab_addresses(server)[0], plan.port(server, service)),
+                                 5).close()
+
+
+def test_labctl_send_attaches_files_that_bob_fetches_intact(
+    local_lab: ControllerClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pdf, notes = tmp_path / "menu.pdf", tmp_path / "notes.txt"
+    pdf.write_bytes(b"%PDF-1.4 \x00\xff\xfe")
+    notes.write_text("ketchup, pickles\n")
+    monkeypatch.setenv("MAILLAB_INSTANCE", TEST_INSTANCE.name)
+    status = cli.main(["send", "--backend", "local", "--subject", "Menü", "--body", "Voilà\n",
+                       "--attach", str(pdf), "--attach", str(notes)])
+    assert status == 0
+    message_id = capsys.readouterr().out.split()[0]
+    deadline = time.monotonic() + 20
+    while not local_lab.request("GET", f"/messages/{quote(message_id)}")["delivered_to"]:
+        assert time.monotonic() < deadline, "not delivered"
+        time.sleep(0.2)
+    fetched = local_lab.request("POST", "/fetches", {"delete": True})["messages"]
+    [raw] = [m for m in fetched if message_id in m]
+    message = message_from_string(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage) and message["Subject"] == "Menü"
+    parts = [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True))
+             for p in message.iter_attachments()]
+    assert parts == [("menu.pdf", "application/pdf", pdf.read_bytes()),
+                     ("notes.txt", "text/plain", notes.read_bytes())]

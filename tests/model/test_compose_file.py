@@ -52,3 +52,37 @@ def test_each_role_knows_its_neighbours_by_name_at_their_lab_addresses() -> None
     assert services["sender-ua"]["extra_hosts"] == ["mail.crepes.fr:10.77.1.25"]
     assert "mail.hamburger.edu:10.77.2.26" in services["sender-mta"]["extra_hosts"]
     assert services["receiver-ua"]["extra_hosts"] == ["mail.hamburger.edu:10.77.3.26"]
+
+
+def test_lab_bridges_have_no_host_address_so_containers_cannot_reach_the_host() -> None:
+    networks = compose_document()["networks"]
+    for network in LAB.networks:
+        inhibited = networks[network.name]["driver_opts"].get(
+            "com.docker.network.bridge.inhibit_ipv4")
+        # the controller reaches the agents over mgmt from the host, so only mgmt keeps one
+        assert inhibited == ("true" if network.captured else None), network.name
+
+
+def test_only_the_controller_mounts_the_lab_token_the_roles_only_its_digest() -> None:
+    services = compose_document()["services"]
+    secret = services["lab-secret"]
+    assert secret["network_mode"] == "none"
+    token_volume, digest_volume = (v.split(":")[0] for v in secret["volumes"])
+    controller = services["controller"]
+    assert f"{token_volume}:/run/maillab/controller:ro" in controller["volumes"]
+    token_file = controller["environment"]["MAILLAB_AGENT_TOKEN_FILE"]
+    assert token_file.startswith("/run/maillab/controller/")
+    for role in LAB.roles:
+        service = services[role.name]
+        mounted = [v.split(":")[0] for v in service["volumes"]]
+        assert token_volume not in mounted and digest_volume in mounted, role.name
+        assert f"{digest_volume}:/run/maillab/agent:ro" in service["volumes"]
+        assert service["environment"]["MAILLAB_AGENT_DIGEST_FILE"].startswith("/run/maillab/agent/")
+        assert service["depends_on"]["lab-secret"] == {
+            "condition": "service_completed_successfully"}
+
+
+def test_roles_cannot_open_raw_sockets_to_sniff_or_spoof_the_management_network() -> None:
+    services = compose_document()["services"]
+    for role in LAB.roles:
+        assert services[role.name]["cap_drop"] == ["NET_RAW"], role.name

@@ -40,7 +40,9 @@ def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
 
 
 @pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
+async def start_server(
+    tmp_path: Path, agents_admit_test_token: dict[str, str]
+) -> AsyncIterator[StartServer]:
     """Factory: start a MailServer for a role; every server is stopped at teardown."""
     running: list[MailServer] = []
 

@@ -40,6 +40,7 @@ def health(state: StateDep) -> dict[str, str]:
     return {
         "status": "ok",
         "runtime": state.plan.runtime.value,
+        "instance": state.plan.instance.name,
         "capture_mode": state.captures.mode,
     }
 

@@ -1,14 +1,18 @@
 # /servers: inspect a mail server's outgoing queue and its users' mailboxes.
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 
+from labctl.agent_contract import Address
 from labctl.controller.agents import AgentError
 from labctl.controller.deps import StateDep
 
 router = APIRouter(prefix="/servers", tags=["mail servers"])
+
+MailboxAddress = Annotated[Address, Path(description="a mailbox address, e.g. bob@hamburger.edu")]
 
 
 async def _ask(state: StateDep, role: str, path: str) -> Any:
@@ -32,7 +36,7 @@ async def queue(role: str, state: StateDep) -> list[dict[str, Any]]:
 
 
 @router.get("/{role}/mailboxes/{address}")
-async def mailbox(role: str, address: str, state: StateDep) -> list[dict[str, Any]]:
+async def mailbox(role: str, address: MailboxAddress, state: StateDep) -> list[dict[str, Any]]:
     """The messages in one user's mailbox on the server."""
-    result: list[dict[str, Any]] = await _ask(state, role, f"/mailboxes/{address}")
+    result: list[dict[str, Any]] = await _ask(state, role, f"/mailboxes/{quote(address)}")
     return result

@@ -1,32 +1,28 @@
 # /messages: inject a message (sent by a user agent, so the first link carries it),
 # follow it (queue at the sender's server, mailbox at the recipient's), and /fetches:
-# make a user agent fetch its mail.
+# make a user agent fetch its mail. The bodies extend the agents' own contract
+# (labctl.agent_contract), so what the API accepts is exactly what the agents take.
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from labctl.agent_contract import FetchRequest, FetchResult, SendRequest, SendResult
 from labctl.controller.agents import AgentError
 from labctl.controller.deps import StateDep
+from labctl.controller.lab_actions import agent_fetch, agent_send
 
 router = APIRouter(tags=["messages"])
 
 
-class MessageCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MessageCreate(SendRequest):
     from_role: str = "sender-ua"
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    subject: str = ""
-    body: str = ""
-    headers: dict[str, str] = Field(default_factory=dict)
 
 
-class MessagePublic(BaseModel):
-    message_id: str
-    server_reply: str
-    raw: str
+class MessagePublic(SendResult):
+    pass
 
 
 class MessageStatus(BaseModel):
@@ -35,17 +31,12 @@ class MessageStatus(BaseModel):
     delivered_to: list[str]  # mailboxes holding it
 
 
-class FetchCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FetchCreate(FetchRequest):
     role: str = "receiver-ua"
-    protocol: Literal["pop3"] = "pop3"
-    delete: bool = False
 
 
-class FetchPublic(BaseModel):
+class FetchPublic(FetchResult):
     role: str
-    protocol: str
-    messages: list[str]
 
 
 def _check_role(state: StateDep, role: str, program: str) -> None:
@@ -61,12 +52,12 @@ def _check_role(state: StateDep, role: str, program: str) -> None:
 async def inject(body: MessageCreate, state: StateDep) -> MessagePublic:
     """Make a user agent compose and submit a message."""
     _check_role(state, body.from_role, "useragent")
-    request = body.model_dump(exclude={"from_role"})
+    request = SendRequest.model_validate(body.model_dump(exclude={"from_role"}))
     try:
-        result = await state.agents.call(body.from_role, "POST", "/send", request)
+        result = await agent_send(state, body.from_role, request)
     except AgentError as error:
-        raise HTTPException(502, str(error)) from None
-    return MessagePublic.model_validate(result)
+        raise HTTPException(error.status, str(error)) from None
+    return MessagePublic.model_validate(result.model_dump())
 
 
 @router.get("/messages/{message_id}")
@@ -92,10 +83,9 @@ async def follow(message_id: str, state: StateDep) -> MessageStatus:
 async def fetch(body: FetchCreate, state: StateDep) -> FetchPublic:
     """Make a user agent fetch its mail."""
     _check_role(state, body.role, "useragent")
+    request = FetchRequest.model_validate(body.model_dump(exclude={"role"}))
     try:
-        result = await state.agents.call(
-            body.role, "POST", "/fetch", {"protocol": body.protocol, "delete": body.delete}
-        )
+        result = await agent_fetch(state, body.role, request)
     except AgentError as error:
-        raise HTTPException(502, str(error)) from None
-    return FetchPublic(role=body.role, protocol=body.protocol, messages=result["messages"])
+        raise HTTPException(error.status, str(error)) from None
+    return FetchPublic(role=body.role, **result.model_dump())

@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from labctl.model import addressing
+from tests.conftest import AGENT_HEADERS, TEST_INSTANCE
 
-PLAN = addressing("local")
+PLAN = addressing("local", instance=TEST_INSTANCE)
 
 
 def start(role: str, data: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -40,7 +41,9 @@ def start(role: str, data: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+def processes(
+    in_test_instance: object, agents_admit_test_token: object
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     running: list[subprocess.Popen[bytes]] = []
     yield running
     for process in running:
@@ -51,7 +54,7 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 def bobs_mailbox() -> list[dict[str, str]]:
     url = PLAN.control_url("receiver-mta") + "/mailboxes/bob@hamburger.edu"
-    listing: list[dict[str, str]] = httpx.get(url, timeout=2).json()
+    listing: list[dict[str, str]] = httpx.get(url, headers=AGENT_HEADERS, timeout=2).json()
     return listing
 
 

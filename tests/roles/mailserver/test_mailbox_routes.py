@@ -24,9 +24,11 @@ def store(tmp_path: Path) -> MaildirMailboxes:
 
 
 @pytest.fixture
-def agent(tmp_path: Path, store: MaildirMailboxes) -> TestClient:
+def agent(tmp_path: Path, store: MaildirMailboxes,
+          agents_admit_test_token: dict[str, str]) -> TestClient:
     settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path)
-    return TestClient(create_control_app(settings, MemoryQueue(), store))
+    app = create_control_app(settings, MemoryQueue(), store)
+    return TestClient(app, headers=agents_admit_test_token)
 
 
 def test_inbox_listing_and_raw_message(agent: TestClient, store: MaildirMailboxes) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import AGENT_HEADERS
 from tests.roles.conftest import StartServer, free_port, wait_until
 
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
@@ -102,7 +103,7 @@ async def test_queue_survives_restart_of_the_server(start_server: StartServer,
     second = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": port},
                                 data_dir=data)
     control_url = "http://{}:{}".format(*second.address("control"))
-    async with httpx.AsyncClient(base_url=control_url) as http:
+    async with httpx.AsyncClient(base_url=control_url, headers=AGENT_HEADERS) as http:
         queue = (await http.get("/queue")).json()
     assert [(q["mail_from"], q["rcpt_tos"], q["message_id"]) for q in queue] == [
         (ALICE, [BOB], "<durable@test>")]
@@ -129,7 +130,7 @@ async def test_control_agent_endpoints(start_server: StartServer) -> None:
     assert host == "127.77.0.26"  # the management network only
     raw_message = b"Subject: Hello Bob\r\nMessage-ID: <m1@test>\r\n\r\nhi\r\n"
     message_id = receiver.mailboxes.deliver(BOB, raw_message)
-    async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}", headers=AGENT_HEADERS) as http:
         assert (await http.get("/health")).json() == {"role": "receiver-mta", "status": "ok"}
         assert (await http.get("/queue")).json() == []
         listing = (await http.get(f"/mailboxes/{BOB}")).json()

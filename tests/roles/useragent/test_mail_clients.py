@@ -8,6 +8,7 @@ from email import message_from_bytes
 
 import pytest
 
+from labctl.agent_contract import SendRequest
 from roles.mailserver.server import MailServer
 from roles.useragent.compose_message import compose_message
 from roles.useragent.mail_clients import Account, Endpoint, fetch_pop3, submit
@@ -23,8 +24,9 @@ def endpoint(server: MailServer, service: str) -> Endpoint:
 
 
 def test_compose_message_has_the_rfc5322_headers_and_overrides() -> None:
-    message = compose_message("alice@crepes.fr", "bob@hamburger.edu", "Hi", "Body\n",
-                              {"Subject": "Replaced", "X-Lab": "1"})
+    request = SendRequest(to="bob@hamburger.edu", subject="Hi", body="Body\n",
+                          headers={"Subject": "Replaced", "X-Lab": "1"})
+    message = compose_message("alice@crepes.fr", request)
     for header in ("From", "To", "Subject", "Date", "Message-ID"):
         assert message[header], header
     assert message["Subject"] == "Replaced" and message["X-Lab"] == "1"
@@ -35,11 +37,12 @@ def test_compose_message_has_the_rfc5322_headers_and_overrides() -> None:
 async def test_submitted_message_is_fetched_back_intact(start_server: StartServer) -> None:
     server = await start_server("receiver-mta")
     body = "Line one\n.starts with a dot\n..two dots\n"
-    message = compose_message(BOB.address, BOB.address, "to myself", body)
+    message = compose_message(BOB.address, SendRequest(to=BOB.address, subject="me", body=body))
     reply = await asyncio.to_thread(
-        submit, message, endpoint(server, "submission"), BOB, ALICE_AT_BOBS_SERVER
+        submit, lambda _: message.as_bytes(), BOB.address, endpoint(server, "submission"), BOB,
+        ALICE_AT_BOBS_SERVER,
     )
-    assert reply.startswith("250 ")
+    assert reply.reply.startswith("250 ") and reply.message == message.as_bytes()
     await wait_until(lambda: bool(server.mailboxes.list(BOB.address)))
     fetched = await asyncio.to_thread(
         fetch_pop3, endpoint(server, "pop3"), BOB, ALICE_AT_BOBS_SERVER, True
@@ -58,8 +61,9 @@ async def test_submitted_message_is_fetched_back_intact(start_server: StartServe
 
 async def test_wrong_password_is_an_smtp_error(start_server: StartServer) -> None:
     server = await start_server("receiver-mta")
-    message = compose_message(BOB.address, BOB.address, "x", "y")
+    message = compose_message(BOB.address, SendRequest(to=BOB.address, subject="x", body="y"))
     with pytest.raises(smtplib.SMTPAuthenticationError) as raised:
-        await asyncio.to_thread(submit, message, endpoint(server, "submission"),
-                                Account(BOB.address, "wrong"), ALICE_AT_BOBS_SERVER)
+        await asyncio.to_thread(submit, lambda _: message.as_bytes(), BOB.address,
+                                endpoint(server, "submission"), Account(BOB.address, "wrong"),
+                                ALICE_AT_BOBS_SERVER)
     assert raised.value.smtp_code == 535

@@ -1,0 +1,101 @@
+# Who may call the roles' control agents: the controller only.
+#
+# Each lab has a secret token, made when the lab comes up (`labctl up` for the local
+# runtime; in compose, a one-shot `lab-secret` service run by this module's main()).
+# The controller alone can read the token and sends it as a bearer token; the roles
+# only hold its SHA-256, so a student who reads every file of a role still cannot
+# call an agent. /health stays open (healthchecks). The token never crosses a lab
+# link: agents listen on the management network only.
+#
+# Files: the controller reads MAILLAB_AGENT_TOKEN_FILE, the agents MAILLAB_AGENT_DIGEST_FILE.
+# An agent without a digest refuses every protected call (it fails closed).
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+
+TOKEN_FILE_ENV = "MAILLAB_AGENT_TOKEN_FILE"
+DIGEST_FILE_ENV = "MAILLAB_AGENT_DIGEST_FILE"
+TOKEN_FILE_NAME = "agent-token"
+DIGEST_FILE_NAME = "agent-token.sha256"
+
+
+def token_digest(token: str) -> str:
+    """The hex SHA-256 of `token`, as the agents store it."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def make_lab_secret(token_file: Path, digest_file: Path) -> str:
+    """Create the lab's token and its digest unless they exist; return the token."""
+    if token_file.exists() and digest_file.exists():
+        return token_file.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    for path, text, mode in ((token_file, token, 0o600), (digest_file, token_digest(token), 0o644)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text + "\n")
+    return token
+
+
+def read_agent_token(environ: dict[str, str] | None = None) -> str | None:
+    """The controller's token from MAILLAB_AGENT_TOKEN_FILE (None when not configured)."""
+    source = os.environ if environ is None else environ
+    path = source.get(TOKEN_FILE_ENV)
+    return Path(path).read_text().strip() if path else None
+
+
+def authorization_headers(token: str | None) -> dict[str, str]:
+    """The headers the controller sends to every agent."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@dataclass(frozen=True)
+class AgentGuard:
+    """A FastAPI dependency admitting only requests that carry the lab's token."""
+
+    digest: str | None
+
+    @classmethod
+    def from_env(cls) -> AgentGuard:
+        """The guard for the digest in MAILLAB_AGENT_DIGEST_FILE (none: refuse everything)."""
+        path = os.environ.get(DIGEST_FILE_ENV)
+        return cls(Path(path).read_text().strip() if path else None)
+
+    @classmethod
+    def for_token(cls, token: str) -> AgentGuard:
+        return cls(token_digest(token))
+
+    def __call__(self, request: Request) -> None:
+        if self.digest is None:
+            raise HTTPException(403, "this agent has no lab token configured; it accepts no calls")
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise HTTPException(401, "only the lab's controller may call this agent",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(token_digest(presented), self.digest):
+            raise HTTPException(403, "wrong lab token")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Make the lab secret (compose's one-shot lab-secret service)."""
+    parser = argparse.ArgumentParser(prog="python -m labctl.agent_auth", description=__doc__)
+    parser.add_argument("--token-dir", type=Path, required=True, help="the controller's volume")
+    parser.add_argument("--digest-dir", type=Path, required=True, help="the roles' volume")
+    args = parser.parse_args(argv)
+    make_lab_secret(args.token_dir / TOKEN_FILE_NAME, args.digest_dir / DIGEST_FILE_NAME)
+    print(f"lab token in {args.token_dir}, its SHA-256 in {args.digest_dir}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
