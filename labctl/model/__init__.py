@@ -3,6 +3,7 @@ from labctl.model.addressing import Addressing, Runtime, addressing
 from labctl.model.topology import (
     HTTP,
     IMAP,
+    INTERNET,
     LAB,
     MGMT,
     POP3,
@@ -17,6 +18,6 @@ from labctl.model.topology import (
 )
 
 __all__ = [
-    "HTTP", "IMAP", "LAB", "MGMT", "POP3", "SMTP", "UNKNOWN",
+    "HTTP", "IMAP", "INTERNET", "LAB", "MGMT", "POP3", "SMTP", "UNKNOWN",
     "Addressing", "Lab", "Link", "Network", "Role", "Runtime", "Service", "User", "addressing",
 ]

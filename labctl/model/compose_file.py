@@ -8,7 +8,8 @@ from typing import Any
 import yaml
 
 from labctl.model.addressing import CONTROLLER_PORTS, Addressing, Runtime, addressing
-from labctl.model.topology import LAB, MGMT, Lab, Role
+from labctl.model.topology import INTERNET, LAB, MGMT, Lab, Role
+from labctl.model.zone import resolver_address
 
 IMAGE = "maillab-role:latest"
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
@@ -46,6 +47,8 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
             "start_period": "30s",
         },
     }
+    if INTERNET in role.networks:  # names on the internet resolve through the lab's DNS
+        service["dns"] = [resolver_address(plan)[0]]
     hosts = lab_hosts(role, plan)
     if hosts:
         service["extra_hosts"] = hosts
@@ -56,14 +59,16 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
 
 
 def lab_hosts(role: Role, plan: Addressing) -> list[str]:
-    """/etc/hosts lines naming every role this one shares a lab network with, at that address.
+    """/etc/hosts lines naming the roles this one shares a lab network with, at that address.
 
     So that `telnet mail.hamburger.edu 25` in a container reaches the lab's server,
-    never a host of that name outside the lab.
+    never a host of that name outside the lab. A role on the internet network finds the
+    hosts published in the lab's DNS there; only LAN-only neighbours are listed.
     """
+    published = plan.lab.roles_on(INTERNET) if INTERNET in role.networks else ()
     hosts = []
     for other in plan.lab.roles:
-        if other.name == role.name:
+        if other.name == role.name or other in published:
             continue
         shared = [n for n in role.networks if n != MGMT and n in other.networks]
         if shared:
