@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +16,9 @@ from labctl.analysis.hops import group_into_hops
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
-from labctl.model import Runtime, addressing
+from labctl.model import LAB, Runtime, addressing
 from labctl.model.compose_file import render_compose_file
+from labctl.model.zone import lab_zone
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
 
@@ -123,6 +126,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shell(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    shell = choose_backend(args.backend).shell(args.role, interactive)
+    for line in shell.banner:
+        progress(line)
+    return subprocess.run(shell.argv, env={**os.environ, **shell.env}).returncode
+
+
+def cmd_dns(args: argparse.Namespace) -> int:
+    runtime = args.runtime or choose_backend(args.backend).runtime
+    print(lab_zone(addressing(runtime)).text(), end="")
+    return 0
+
+
 def cmd_compose_file(args: argparse.Namespace) -> int:
     print(render_compose_file(), end="")
     return 0
@@ -168,7 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_id")
     report.add_argument("--format", choices=["table", "json"], default="table")
     add("compose-file", cmd_compose_file, "print compose.yaml as rendered from the lab model")
-    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report"):
+    shell = add("shell", cmd_shell, "open a shell in a role (without a terminal: run stdin)")
+    shell.add_argument("role", choices=LAB.role_names())
+    dns = add("dns", cmd_dns, "print the lab's DNS zone (the records the dns role serves)")
+    dns.add_argument("--runtime", choices=[r.value for r in Runtime], default=None,
+                     help="whose addresses (default: the backend's)")
+    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report", "shell",
+                 "dns"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
     return parser

@@ -14,6 +14,7 @@ import docker.errors
 from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.images import LOCAL_BASE_IMAGE, choose_base_image, fill_wheelhouse
 from labctl.backends.project import captures_dir, project_dir
+from labctl.backends.role_shell import ShellCommand, compose_shell
 from labctl.model import LAB, Runtime
 
 
@@ -86,6 +87,14 @@ class ComposeBackend(LabBackend):
     def down(self, progress: Progress) -> None:
         progress("removing the lab's containers, networks and volumes")
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+
+    def shell(self, role: str, interactive: bool) -> ShellCommand:
+        lab_role = LAB.role(role)
+        for container in self._containers(self._client()):
+            service = container.labels.get("com.docker.compose.service")
+            if service == role and container.status == "running":
+                return compose_shell(container.name, lab_role, interactive)
+        raise LabError(f"role {role} has no running container (run: labctl up)")
 
     def status(self) -> dict[str, str]:
         states = {}
