@@ -2,6 +2,8 @@
 # images on internal networks, captures from the bridges, basic-delivery graded.
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +86,20 @@ def test_wrong_protocol_fails_naming_hop_expected_and_observed(
     assert not report["passed"] and report["score"] == 0
     (check,) = report["checks"]
     assert check["output"].startswith("hop sender-ua -> sender-mta: expected POP3, observed SMTP")
+
+
+def test_telnet_demo_through_labctl_shell_mallory_lands_in_bobs_mailbox(
+    compose_lab: ControllerClient,
+) -> None:
+    # mallory resolves mail.hamburger.edu through the lab's DNS and types the lecture's
+    # dialog into telnet (stdin is no terminal: the shell runs the script given there).
+    script = (DATA / "telnet-demo.sh").read_text()
+    result = subprocess.run(
+        [sys.executable, "-m", "labctl.cli", "--backend", "compose", "shell", "mallory"],
+        input=script, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Connected to mail.hamburger.edu." in result.stdout
+    assert result.stdout.splitlines()[-1] == "S: 221 2.0.0 Bye"
+    mailbox = compose_lab.request("GET", "/servers/receiver-mta/mailboxes/bob@hamburger.edu")
+    assert "telnet demo" in [m["subject"] for m in mailbox]
