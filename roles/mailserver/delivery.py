@@ -24,15 +24,19 @@ class MailRouter:
         self.queue = queue
         self.mailboxes = mailboxes
 
-    def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> list[str]:
-        """Store the message for every recipient durably; return the new ids."""
+    def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+               folder: str | None = None) -> list[str]:
+        """Store the message for every recipient durably (local ones: in `folder`, default
+        the inbox); return the new ids."""
         ids: list[str] = []
         remote: dict[str, list[str]] = {}
         for rcpt in rcpt_tos:
             if self.settings.is_local_domain(rcpt):
-                ids.append(self.mailboxes.deliver(rcpt.lower(), data))
-                log.info("delivered id=%s from=<%s> to=<%s> size=%d",
-                         ids[-1], mail_from, rcpt, len(data))
+                ids.append(self.mailboxes.deliver(rcpt.lower(), data) if folder is None else
+                           self.mailboxes.deliver(rcpt.lower(), data,
+                                                  folder=folder))  # type: ignore[call-arg]
+                log.info("delivered id=%s from=<%s> to=<%s> size=%d folder=%s",
+                         ids[-1], mail_from, rcpt, len(data), folder or "inbox")
             else:
                 remote.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
         for domain_rcpts in remote.values():
