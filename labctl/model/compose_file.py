@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from labctl.model.addressing import CONTROLLER_PORTS, Addressing, Runtime, addressing
+from labctl.model.options import LabOptions
 from labctl.model.topology import INTERNET, LAB, MGMT, Lab, Role
 from labctl.model.zone import resolver_address
 
@@ -53,6 +54,10 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
     if hosts:
         service["extra_hosts"] = hosts
     if role.program == "mailserver":
+        # The lab options (SPF checking, ...) as set where `labctl up` runs, else the defaults.
+        service["environment"] = {
+            name: f"${{{name}:-{value}}}" for name, value in LabOptions().to_env().items()
+        }
         service["command"] = [*command, "--data", "/var/lib/maillab"]
         service["volumes"] = [f"{role.name}-data:/var/lib/maillab"]
     return service

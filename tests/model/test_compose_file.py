@@ -64,3 +64,10 @@ def test_roles_on_the_internet_resolve_names_through_the_labs_dns_only() -> None
     assert "extra_hosts" not in services["mallory"]  # mail.hamburger.edu comes from the DNS
     assert services["dns"]["command"][:4] == ["python", "-m", "roles.dns", "--role"]
     assert services["mallory"]["healthcheck"]["test"][-1] == "mallory"
+
+
+def test_mail_servers_take_the_lab_options_from_the_environment_of_labctl_up() -> None:
+    services = compose_document()["services"]
+    for role in LAB.mail_servers():
+        assert services[role.name]["environment"]["MAILLAB_SPF"] == "${MAILLAB_SPF:-off}"
+    assert "environment" not in services["mallory"]
