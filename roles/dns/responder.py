@@ -50,7 +50,7 @@ class Responder:
             request = DNSRecord.parse(query)
         except (DNSError, BufferError, ValueError, IndexError):
             header = _header_only(query)
-            if header is None:
+            if header is None or header.qr:
                 return None, Outcome("-", "-", "(dropped)", 0)
             return self._error(header, RCODE.FORMERR), Outcome("-", "-", "FORMERR", 0)
         if request.header.qr:  # a response: answering it could start a loop between servers

@@ -106,10 +106,11 @@ def test_header_with_a_broken_question_is_formerr_and_noise_is_dropped() -> None
         assert wire is None and outcome.rcode == "(dropped)"
 
 
-def test_a_response_is_not_answered() -> None:
+def test_a_response_is_not_answered_even_a_broken_one() -> None:
     query = dns.message.make_query("hamburger.edu", "MX")
     query.flags |= dns.flags.QR
     assert RESPONDER.respond(query.to_wire(), over_udp=True)[0] is None
+    assert RESPONDER.respond(query.to_wire()[:15], over_udp=True)[0] is None
 
 
 def test_a_udp_answer_too_big_is_truncated_and_complete_over_tcp() -> None:
