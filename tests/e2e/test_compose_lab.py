@@ -103,3 +103,14 @@ def test_telnet_demo_through_labctl_shell_mallory_lands_in_bobs_mailbox(
     assert result.stdout.splitlines()[-1] == "S: 221 2.0.0 Bye"
     mailbox = compose_lab.request("GET", "/servers/receiver-mta/mailboxes/bob@hamburger.edu")
     assert "telnet demo" in [m["subject"] for m in mailbox]
+
+
+def test_mallory_has_the_tools_and_asks_only_the_labs_dns(compose_lab: ControllerClient) -> None:
+    mallory = docker.from_env().containers.get("maillab-mallory-1")
+    tools = mallory.exec_run(["sh", "-c", "for t in telnet nc swaks curl s-nail dig; do "
+                                            "command -v $t || exit 1; done"])
+    assert tools.exit_code == 0 and len(tools.output.split()) == 6, tools.output
+    mx = mallory.exec_run(["dig", "+short", "hamburger.edu", "MX"])
+    assert mx.output.decode().strip() == "10 mail.hamburger.edu."
+    outside = mallory.exec_run(["dig", "@10.77.2.53", "www.example.com", "A"])
+    assert b"status: REFUSED" in outside.output, outside.output
