@@ -7,6 +7,8 @@ import argparse
 import base64
 import json
 import mimetypes
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +18,9 @@ from labctl.analysis.hops import group_into_hops
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
-from labctl.model import InstanceError, LabInstance, Runtime, addressing, current_instance
+from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
+from labctl.model.zone import lab_zone
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
 
@@ -135,6 +138,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shell(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    shell = choose_backend(args.backend).shell(args.role, interactive)
+    for line in shell.banner:
+        progress(line)
+    return subprocess.run(shell.argv, env={**os.environ, **shell.env}).returncode
+
+
+def cmd_dns(args: argparse.Namespace) -> int:
+    runtime = args.runtime or choose_backend(args.backend).runtime
+    print(lab_zone(addressing(runtime, instance=current_instance())).text(), end="")
+    return 0
+
+
 def cmd_compose_file(args: argparse.Namespace) -> int:
     print(render_compose_file(instance=LabInstance.named(args.instance)), end="")
     return 0
@@ -190,7 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "print compose.yaml as rendered from the lab model")
     compose_file.add_argument("--instance", default="maillab",
                               help="render for this lab instance (default: the default lab)")
-    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report"):
+    shell = add("shell", cmd_shell, "open a shell in a role (without a terminal: run stdin)")
+    shell.add_argument("role", choices=LAB.role_names())
+    dns = add("dns", cmd_dns, "print the lab's DNS zone (the records the dns role serves)")
+    dns.add_argument("--runtime", choices=[r.value for r in Runtime], default=None,
+                     help="whose addresses (default: the backend's)")
+    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report", "shell",
+                 "dns"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
     return parser

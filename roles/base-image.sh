@@ -10,8 +10,9 @@ fi
 command -v debootstrap >/dev/null || { echo "base-image.sh: install debootstrap first" >&2; exit 1; }
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+packages=$(grep -v '^#' "$(dirname "$0")/image-packages.txt" | paste -sd, -)
 debootstrap --variant=minbase \
-    --include=python3,python3-venv,ca-certificates,tcpdump,iproute2,procps \
+    --include="python3,python3-venv,ca-certificates,procps,$packages" \
     bookworm "$root" >&2
 tar -C "$root" -c . | docker import - "$image" >&2
 echo "$image"

@@ -74,3 +74,20 @@ def test_compose_file_renders_an_instance_and_refuses_a_bad_name(
     assert yaml.safe_load(capsys.readouterr().out)["name"] == "class-a"
     assert main(["compose-file", "--instance", "Class A"]) == 2
     assert "instance name 'Class A'" in capsys.readouterr().err
+
+
+def test_dns_prints_the_lab_zone_with_the_runtimes_addresses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["dns", "--runtime", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "hamburger.edu.\t300\tIN\tMX\t10 mail.hamburger.edu." in out
+    assert "mail.hamburger.edu.\t300\tIN\tA\t127.77.2.26" in out
+    assert 'crepes.fr.\t300\tIN\tTXT\t"v=spf1 mx -all"' in out
+
+
+def test_shell_names_an_unknown_role_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["shell", "trudy"])
+    assert exited.value.code == 2
+    assert "trudy" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
+from labctl.backends.role_shell import ShellCommand
 from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
 
 Progress = Callable[[str], None]
@@ -38,6 +39,13 @@ class LabBackend(ABC):
     @abstractmethod
     def status(self) -> dict[str, str]:
         """Each role's (and the controller's) state, e.g. {'sender-mta': 'running (healthy)'}."""
+
+    @abstractmethod
+    def shell(self, role: str, interactive: bool) -> ShellCommand:
+        """How to open a shell in `role` (interactive: a terminal; else run stdin's commands).
+
+        Raises LabError when the role is not running (or KeyError for an unknown role).
+        """
 
     def controller_url(self) -> str:
         return addressing(self.runtime, instance=self.instance).controller_url()

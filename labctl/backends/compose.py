@@ -17,7 +17,8 @@ from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.host_firewall import seal_host, unseal_host
 from labctl.backends.images import LOCAL_BASE_IMAGE, choose_base_image, fill_wheelhouse
 from labctl.backends.project import captures_dir, project_dir, state_dir
-from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
+from labctl.backends.role_shell import ShellCommand, compose_shell
+from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
 from labctl.model.compose_file import render_compose_file
 
 
@@ -108,6 +109,14 @@ class ComposeBackend(LabBackend):
         progress("removing the lab's containers, networks and volumes")
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
         unseal_host(addressing(self.runtime, instance=self.instance))
+
+    def shell(self, role: str, interactive: bool) -> ShellCommand:
+        lab_role = LAB.role(role)
+        for container in self._containers(self._client()):
+            service = container.labels.get("com.docker.compose.service")
+            if service == role and container.status == "running":
+                return compose_shell(container.name, lab_role, interactive)
+        raise LabError(f"role {role} has no running container (run: labctl up)")
 
     def status(self) -> dict[str, str]:
         states = {}

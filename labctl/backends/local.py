@@ -25,6 +25,7 @@ from labctl.agent_auth import (
 )
 from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.project import captures_dir, state_dir
+from labctl.backends.role_shell import ShellCommand, local_shell, startup_file
 from labctl.controller.captures import resolve_capture_mode
 from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
 from labctl.model.instance import INSTANCE_ENV
@@ -154,6 +155,13 @@ class LocalBackend(LabBackend):
         self._pid_file.unlink(missing_ok=True)
         if pids:
             progress(f"stopped {len(pids)} local processes")
+
+    def shell(self, role: str, interactive: bool) -> ShellCommand:
+        lab_role = LAB.role(role)
+        startup = self.home / "shell" / f"{role}.bashrc"
+        startup.parent.mkdir(parents=True, exist_ok=True)
+        startup.write_text(startup_file(self.plan, lab_role))
+        return local_shell(self.plan, lab_role, startup, interactive)
 
     def status(self) -> dict[str, str]:
         pids = self._pids()

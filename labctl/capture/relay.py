@@ -153,7 +153,9 @@ class RecordingRelay:
         peer_ip, peer_port = client_writer.get_extra_info("peername")[:2]
         connection = _RelayedConnection(Endpoint(peer_ip, peer_port), Endpoint(*self.address))
         try:
-            server_reader, server_writer = await asyncio.open_connection(*self.target)
+            # From the client's own address, so the server sees the real client (Received, SPF).
+            server_reader, server_writer = await asyncio.open_connection(
+                *self.target, local_addr=(peer_ip, 0))
         except OSError:
             synthesizer = connection.recorder(self._recording)
             if synthesizer is not None:

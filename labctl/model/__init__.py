@@ -11,6 +11,7 @@ from labctl.model.instance import (
 from labctl.model.topology import (
     HTTP,
     IMAP,
+    INTERNET,
     LAB,
     MGMT,
     POP3,
@@ -25,7 +26,7 @@ from labctl.model.topology import (
 )
 
 __all__ = [
-    "DEFAULT_INSTANCE", "HTTP", "IMAP", "LAB", "MGMT", "POP3", "SMTP", "UNKNOWN",
+    "DEFAULT_INSTANCE", "HTTP", "IMAP", "INTERNET", "LAB", "MGMT", "POP3", "SMTP", "UNKNOWN",
     "Addressing", "InstanceError", "Lab", "LabInstance", "Link", "Network", "Role", "Runtime",
     "Service", "User", "addressing", "current_instance",
 ]

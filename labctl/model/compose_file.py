@@ -10,7 +10,9 @@ import yaml
 from labctl.agent_auth import DIGEST_FILE_ENV, DIGEST_FILE_NAME, TOKEN_FILE_ENV, TOKEN_FILE_NAME
 from labctl.model.addressing import Addressing, addressing
 from labctl.model.instance import DEFAULT_INSTANCE, INSTANCE_ENV, LabInstance, Runtime
-from labctl.model.topology import LAB, MGMT, Lab, Role
+from labctl.model.options import LabOptions
+from labctl.model.topology import INTERNET, LAB, MGMT, Lab, Role
+from labctl.model.zone import resolver_address
 
 IMAGE = "maillab-role:latest"
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
@@ -60,24 +62,32 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
         # network, where the controller's token travels
         "cap_drop": ["NET_RAW"],
     }
+    if INTERNET in role.networks:  # names on the internet resolve through the lab's DNS
+        service["dns"] = [resolver_address(plan)[0]]
     hosts = lab_hosts(role, plan)
     if hosts:
         service["extra_hosts"] = hosts
     if role.program == "mailserver":
+        # The lab options (SPF checking, ...) as set where `labctl up` runs, else the defaults.
+        service["environment"].update({
+            name: f"${{{name}:-{value}}}" for name, value in LabOptions().to_env().items()
+        })
         service["command"] = [*command, "--data", "/var/lib/maillab"]
         service["volumes"].append(f"{role.name}-data:/var/lib/maillab")
     return service
 
 
 def lab_hosts(role: Role, plan: Addressing) -> list[str]:
-    """/etc/hosts lines naming every role this one shares a lab network with, at that address.
+    """/etc/hosts lines naming the roles this one shares a lab network with, at that address.
 
     So that `telnet mail.hamburger.edu 25` in a container reaches the lab's server,
-    never a host of that name outside the lab.
+    never a host of that name outside the lab. A role on the internet network finds the
+    hosts published in the lab's DNS there; only LAN-only neighbours are listed.
     """
+    published = plan.lab.roles_on(INTERNET) if INTERNET in role.networks else ()
     hosts = []
     for other in plan.lab.roles:
-        if other.name == role.name:
+        if other.name == role.name or other in published:
             continue
         shared = [n for n in role.networks if n != MGMT and n in other.networks]
         if shared:

@@ -28,7 +28,7 @@ class Network:
 
 @dataclass(frozen=True)
 class Service:
-    """A TCP service a role offers: its standard port and its unprivileged local one."""
+    """A service a role offers (TCP; dns also UDP): its standard port and its local one."""
 
     name: str
     port: int
@@ -40,7 +40,7 @@ class Role:
     """One container (compose) or one process group (local) of the lab."""
 
     name: str
-    program: str  # "mailserver" | "useragent" | "controller"
+    program: str  # "mailserver" | "useragent" | "dns" | "mallory"
     hostname: str
     host_octet: int  # last octet of the role's address on each of its networks
     networks: tuple[str, ...]
@@ -111,6 +111,10 @@ class Lab:
     def captured_networks(self) -> tuple[Network, ...]:
         return tuple(n for n in self.networks if n.captured)
 
+    def roles_on(self, network: str) -> tuple[Role, ...]:
+        """The roles attached to `network`, in model order."""
+        return tuple(r for r in self.roles if network in r.networks)
+
     def mail_servers(self) -> tuple[Role, ...]:
         return tuple(r for r in self.roles if r.program == "mailserver")
 
@@ -138,6 +142,7 @@ class Lab:
 
 
 MGMT = "mgmt"
+INTERNET = "internet"  # the network between the domains: mail servers, dns, mallory
 
 MAIL_SERVICES = (
     Service("smtp", 25, 2525),
@@ -146,6 +151,7 @@ MAIL_SERVICES = (
     Service("control", 8000, 8000),
 )
 UA_SERVICES = (Service("control", 8000, 8000),)
+DNS_SERVICES = (Service("dns", 53, 5053), Service("control", 8000, 8000))
 
 LAB = Lab(
     name="maillab",
@@ -172,6 +178,10 @@ LAB = Lab(
             "receiver-ua", "useragent", "bob-pc.hamburger.edu", 20, ("bob-lan", MGMT),
             UA_SERVICES, user="bob@hamburger.edu", server="receiver-mta",
         ),
+        # The lab's name server: authoritative for the lab's names only (see zone.py).
+        Role("dns", "dns", "ns.internet.test", 53, (INTERNET, MGMT), DNS_SERVICES),
+        # A host outside both domains with the tools people use by hand (the spoofing exercise).
+        Role("mallory", "mallory", "mallory.internet.test", 66, (INTERNET, MGMT), UA_SERVICES),
     ),
     links=(
         Link("sender-ua", "sender-mta", "alice-lan", frozenset({SMTP, HTTP})),

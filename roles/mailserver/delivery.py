@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from email.utils import formatdate
 
 from roles.mailserver.settings import MailServerSettings
-from roles.mailserver.storage import Mailboxes, OutgoingQueue
+from roles.mailserver.storage import INBOX, Mailboxes, OutgoingQueue
 
 log = logging.getLogger("mailserver")
 
@@ -24,15 +24,17 @@ class MailRouter:
         self.queue = queue
         self.mailboxes = mailboxes
 
-    def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> list[str]:
-        """Store the message for every recipient durably; return the new ids."""
+    def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+               folder: str | None = None) -> list[str]:
+        """Store the message for every recipient durably (local ones: in `folder`, default
+        the inbox); return the new ids."""
         ids: list[str] = []
         remote: dict[str, list[str]] = {}
         for rcpt in rcpt_tos:
             if self.settings.is_local_domain(rcpt):
-                ids.append(self.mailboxes.deliver(rcpt.lower(), data))
-                log.info("delivered id=%s from=<%s> to=<%s> size=%d",
-                         ids[-1], mail_from, rcpt, len(data))
+                ids.append(self.mailboxes.deliver(rcpt.lower(), data, folder=folder or INBOX))
+                log.info("delivered id=%s from=<%s> to=<%s> size=%d folder=%s",
+                         ids[-1], mail_from, rcpt, len(data), folder or "inbox")
             else:
                 remote.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
         for domain_rcpts in remote.values():

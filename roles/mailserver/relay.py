@@ -1,9 +1,9 @@
 # The relay worker: delivers queued messages to the other lab mail server over SMTP.
 #
-# Destinations come only from the lab model (LAB.mail_server_for(domain), its address
-# on the network both servers share, its smtp port): a domain outside the lab fails
-# for good with a clear error, no DNS lookup, no connection. The source address is
-# this role's own address on that network, so per-link captures see the right hosts.
+# Destinations come from an MX lookup in the lab's DNS (mx_lookup.py): a domain the
+# lab's DNS does not know fails for good with a clear error, a DNS that does not answer
+# is retried. The source address is this role's own address on the destination's
+# network, so per-link captures see the right hosts.
 # All due messages for one server go over ONE connection. Connection failures and
 # 4xx replies keep a message queued with backoff (2s, 4s, ... capped); 5xx replies
 # move it to failed/ and bounce it to a local sender.
@@ -14,25 +14,15 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import aiosmtplib
 
 from roles.mailserver.delivery import MailRouter
+from roles.mailserver.mx_lookup import Route, RouteError, lookup_route
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import OutgoingQueue, QueuedMessage
 
 log = logging.getLogger("mailserver")
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where to deliver mail for one domain: a lab role, its address/port, our source."""
-
-    role: str
-    host: str
-    port: int
-    source: str
 
 
 class RelayWorker:
@@ -78,30 +68,20 @@ class RelayWorker:
         for domain, messages in due.items():
             if self._stopped:
                 return None
-            route = self.route(domain)
-            if isinstance(route, str):
+            try:
+                route = await self.route(domain)
+            except RouteError as error:
+                settle = self._permanent if error.permanent else self._temporary
                 for message in messages:
-                    await self._permanent(message, route)
-            else:
-                await self._deliver(route, messages)
+                    await settle(message, str(error))
+                continue
+            await self._deliver(route, messages)
         waiting = [m.next_attempt for m in await asyncio.to_thread(self.queue.messages)]
         return max(0.0, min(waiting) - self.clock()) if waiting else None
 
-    def route(self, domain: str) -> Route | str:
-        """The lab route for `domain`, or an error text when mail cannot go there."""
-        destination = self.settings.lab.mail_server_for(domain)
-        if destination is None:
-            return (f"domain {domain} is not a lab domain: maillab relays only to lab mail "
-                    "servers (no DNS lookup)")
-        plan, me = self.settings.addressing, self.settings.role
-        try:
-            network = plan.shared_network(me, destination.name)
-        except KeyError as exc:
-            return f"no route to {destination.name}: {exc}"
-        port = self.settings.peer_smtp_ports.get(destination.name) or plan.port(destination,
-                                                                                  "smtp")
-        return Route(destination.name, plan.address(destination, network), port,
-                     plan.address(me, network))
+    async def route(self, domain: str) -> Route:
+        """The route to `domain` by MX lookup in the lab's DNS; RouteError when there is none."""
+        return await lookup_route(self.settings, domain)
 
     async def _deliver(self, route: Route, messages: list[QueuedMessage]) -> None:
         client = aiosmtplib.SMTP(

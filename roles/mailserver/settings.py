@@ -22,6 +22,8 @@ from labctl.model import (
     addressing,
     current_instance,
 )
+from labctl.model.options import LabOptions
+from labctl.model.zone import resolver_address
 
 LISTENED_SERVICES = ("smtp", "submission", "pop3")
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
@@ -46,6 +48,9 @@ class MailServerSettings:
     listeners: tuple[Listener, ...]
     control_host: str
     control_port: int
+    resolver: tuple[str, int]  # the lab's name server (MX, A, SPF lookups ask it only)
+    options: LabOptions = field(default_factory=LabOptions)
+    dns_timeout_seconds: float = 3.0
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     # Destination SMTP port per peer role, when not the runtime's standard one (tests).
     peer_smtp_ports: dict[str, int] = field(default_factory=dict, hash=False)
@@ -82,6 +87,7 @@ class MailServerSettings:
             role=role, data_dir=data_dir, addressing=plan, listeners=listeners,
             control_host=plan.address(lab_role, MGMT),
             control_port=plan.port(lab_role, "control"), tls_dir=tls_dir,
+            resolver=resolver_address(plan), options=LabOptions.from_env(),
         )
 
     @property

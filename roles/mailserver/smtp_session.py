@@ -14,6 +14,7 @@ from email.utils import formatdate
 from labctl.protocols import smtp
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.settings import MailServerSettings
+from roles.mailserver.spf_policy import evaluate_blocking
 
 log = logging.getLogger("mailserver")
 MAX_RECIPIENTS = 100
@@ -140,8 +141,15 @@ class SmtpSession:
     def _message(self, data: bytes) -> smtp.Reply:
         mail_from, rcpt_tos = self.mail_from or "", list(self.rcpt_tos)
         self._reset()
+        # SPF (spf_policy.py, by the lab's spf option); blocking: DATA runs in a worker thread.
+        spf = evaluate_blocking(self.settings, self.service, bool(self.authenticated_as),
+                                self.peer, self.helo, mail_from)
+        if spf.reply is not None:
+            log.info("spf-refused peer=%s from=<%s> %s", self.peer, mail_from, spf.reply.lines)
+            return spf.reply
         try:
-            ids = self.router.accept(mail_from, rcpt_tos, self._received_header() + data)
+            ids = self.router.accept(mail_from, rcpt_tos,
+                                     spf.header + self._received_header() + data, spf.folder)
         except OSError as exc:
             log.error("store-failed from=<%s> error=%s", mail_from, exc)
             return smtp.replies.LOCAL_ERROR()

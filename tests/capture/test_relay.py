@@ -162,3 +162,28 @@ async def test_recording_started_mid_connection_has_no_handshake(
     [conversation] = analyze_pcap(tmp_path / "late.pcapng", "internet", addressing("local"))
     assert not conversation.handshake and conversation.client.ip == SENDER_MTA
     assert conversation.transcript == ["C: HELO crepes.fr", "C: QUIT", "S: 250 ok", "S: 221 bye"]
+
+
+async def test_the_server_sees_the_real_client_address_behind_the_relay() -> None:
+    # What a mail server checks (Received: header, SPF) must be the client, not the relay.
+    seen: list[str] = []
+
+    async def remember_peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(writer.get_extra_info("peername")[0])
+        writer.close()
+
+    server = await asyncio.start_server(remember_peer, RECEIVER_MTA, 0)
+    relay = RecordingRelay((RECEIVER_MTA, 0), server.sockets[0].getsockname()[:2])
+    await relay.start()
+    mallory = "127.77.2.66"
+
+    def connect() -> None:
+        with socket.create_connection(relay.address, source_address=(mallory, 0)) as client:
+            client.recv(1)  # returns when the server closes, once it has seen the connection
+
+    await asyncio.to_thread(connect)
+    await relay.wait_idle()
+    await relay.stop()
+    server.close()
+    await server.wait_closed()
+    assert seen == [mallory]

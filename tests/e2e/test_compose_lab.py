@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from labctl.backends.compose import ComposeBackend
 from labctl.backends.host_firewall import firewall_tools, installed_rules, seal_host, unseal_host
 from labctl.client import ControllerClient
 from labctl.model import LAB, MGMT, addressing
+from labctl.model.instance import INSTANCE_ENV
+from labctl.model.zone import resolver_address
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
@@ -168,3 +172,33 @@ def test_wrong_protocol_fails_naming_hop_expected_and_observed(
     assert not report["passed"] and report["score"] == 0
     (check,) = report["checks"]
     assert check["output"].startswith("hop sender-ua -> sender-mta: expected POP3, observed SMTP")
+
+
+def test_telnet_demo_through_labctl_shell_mallory_lands_in_bobs_mailbox(
+    compose_lab: ControllerClient,
+) -> None:
+    # mallory resolves mail.hamburger.edu through the lab's DNS and types the lecture's
+    # dialog into telnet (stdin is no terminal: the shell runs the script given there).
+    script = (DATA / "telnet-demo.sh").read_text()
+    result = subprocess.run(
+        [sys.executable, "-m", "labctl.cli", "--backend", "compose", "shell", "mallory"],
+        input=script, capture_output=True, text=True, timeout=120,
+        env={**os.environ, INSTANCE_ENV: TEST_INSTANCE.name},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Connected to mail.hamburger.edu." in result.stdout
+    assert result.stdout.splitlines()[-1] == "S: 221 2.0.0 Bye"
+    mailbox = compose_lab.request("GET", "/servers/receiver-mta/mailboxes/bob@hamburger.edu")
+    assert "telnet demo" in [m["subject"] for m in mailbox]
+
+
+def test_mallory_has_the_tools_and_asks_only_the_labs_dns(compose_lab: ControllerClient) -> None:
+    mallory = _container("mallory")
+    tools = mallory.exec_run(["sh", "-c", "for t in telnet nc swaks curl s-nail dig; do "
+                                            "command -v $t || exit 1; done"])
+    assert tools.exit_code == 0 and len(tools.output.split()) == 6, tools.output
+    mx = mallory.exec_run(["dig", "+short", "hamburger.edu", "MX"])
+    assert mx.output.decode().strip() == "10 mail.hamburger.edu."
+    lab_dns = resolver_address(addressing("compose", instance=TEST_INSTANCE))[0]
+    outside = mallory.exec_run(["dig", f"@{lab_dns}", "www.example.com", "A"])
+    assert b"status: REFUSED" in outside.output, outside.output

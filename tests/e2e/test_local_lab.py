@@ -3,7 +3,9 @@
 # session's own instance, so a lab the user left up is neither disturbed nor in the way.
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from email import message_from_string, policy
@@ -21,6 +23,7 @@ from labctl.capture.relay import RELAY_COMMENT
 from labctl.capture.tcpdump import can_capture_packets
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import MGMT, Addressing, addressing
+from labctl.model.zone import resolver_address
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
@@ -160,3 +163,29 @@ def test_labctl_send_attaches_files_that_bob_fetches_intact(
              for p in message.iter_attachments()]
     assert parts == [("menu.pdf", "application/pdf", pdf.read_bytes()),
                      ("notes.txt", "text/plain", notes.read_bytes())]
+
+
+def test_relay_asks_the_labs_dns_before_it_connects(local_lab: ControllerClient) -> None:
+    if local_lab.request("GET", "/health")["capture_mode"] != "tcpdump":
+        pytest.skip("relay recordings hold only the relayed TCP streams, not DNS over UDP")
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    scenario = PROJECT / "scenarios" / "basic-delivery.yaml"
+    report = local_lab.request("POST", "/runs", {"scenario": scenario.read_text()})["report"]
+    (internet,) = [h["pcap"] for h in report["hops"] if h["network"] == "internet"]
+    plan = _plan()
+    sender, (dns_host, dns_port) = plan.address("sender-mta", "internet"), resolver_address(plan)
+    result = subprocess.run(
+        ["tshark", "-r", internet, "-d", f"udp.port=={dns_port},dns",
+         "-Y", f"ip.src == {sender} && (dns.flags.response == 0 || tcp.flags == 0x002)",
+         "-T", "fields", "-E", "separator=,", "-e", "ip.src", "-e", "ip.dst",
+         "-e", "dns.qry.name", "-e", "dns.qry.type"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    packets = [line.split(",") for line in result.stdout.splitlines()]
+    receiver = plan.address("receiver-mta", "internet")
+    assert packets[:3] == [
+        [sender, dns_host, "hamburger.edu", "15"],  # MX
+        [sender, dns_host, "mail.hamburger.edu", "1"],  # A of the MX host
+        [sender, receiver, "", ""],  # then the SYN of the SMTP connection
+    ], packets

@@ -37,8 +37,8 @@ def test_links_connect_roles_that_share_the_links_network() -> None:
 
 def test_unknown_names_are_errors_that_say_which_name() -> None:
     plan = addressing("compose")
-    with pytest.raises(KeyError, match="mallory"):
-        plan.address("mallory", "internet")
+    with pytest.raises(KeyError, match="trudy"):
+        plan.address("trudy", "internet")
     with pytest.raises(KeyError, match="not on network"):
         plan.address("sender-ua", "bob-lan")
     assert MGMT in LAB.role("sender-ua").networks

@@ -50,7 +50,7 @@ def test_rendering_is_valid_yaml_with_a_base_image_build_argument() -> None:
 def test_each_role_knows_its_neighbours_by_name_at_their_lab_addresses() -> None:
     services = compose_document()["services"]
     assert services["sender-ua"]["extra_hosts"] == ["mail.crepes.fr:10.77.1.25"]
-    assert "mail.hamburger.edu:10.77.2.26" in services["sender-mta"]["extra_hosts"]
+    assert services["sender-mta"]["extra_hosts"] == ["alice-pc.crepes.fr:10.77.1.10"]
     assert services["receiver-ua"]["extra_hosts"] == ["mail.hamburger.edu:10.77.3.26"]
 
 
@@ -86,3 +86,22 @@ def test_roles_cannot_open_raw_sockets_to_sniff_or_spoof_the_management_network(
     services = compose_document()["services"]
     for role in LAB.roles:
         assert services[role.name]["cap_drop"] == ["NET_RAW"], role.name
+
+
+def test_roles_on_the_internet_resolve_names_through_the_labs_dns_only() -> None:
+    services = compose_document()["services"]
+    on_internet = {r.name for r in LAB.roles if "internet" in r.networks}
+    assert on_internet == {"sender-mta", "receiver-mta", "dns", "mallory"}
+    for role in LAB.roles:
+        expected = ["10.77.2.53"] if role.name in on_internet else None
+        assert services[role.name].get("dns") == expected, role.name
+    assert "extra_hosts" not in services["mallory"]  # mail.hamburger.edu comes from the DNS
+    assert services["dns"]["command"][:4] == ["python", "-m", "roles.dns", "--role"]
+    assert services["mallory"]["healthcheck"]["test"][-1] == "mallory"
+
+
+def test_mail_servers_take_the_lab_options_from_the_environment_of_labctl_up() -> None:
+    services = compose_document()["services"]
+    for role in LAB.mail_servers():
+        assert services[role.name]["environment"]["MAILLAB_SPF"] == "${MAILLAB_SPF:-off}"
+    assert "MAILLAB_SPF" not in services["mallory"]["environment"]

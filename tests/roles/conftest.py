@@ -2,6 +2,8 @@
 #
 # Each server binds the role's 127.77.x.y addresses; ports are free ones picked by the
 # kernel (port 0) unless a test fixes one, so tests do not collide with a running lab.
+# A real lab name server runs in-process too (at the dns role's local address), and
+# the mail servers ask it for MX, A and SPF records.
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from labctl.model import addressing
+from labctl.model.zone import lab_zone, resolver_address
+from roles.dns.responder import Responder
+from roles.dns.server import DnsServer
 from roles.mailserver.server import MailServer
 from roles.mailserver.settings import Listener, MailServerSettings
 
@@ -26,7 +32,8 @@ def free_port(host: str) -> int:
 
 
 def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
-                 peer_smtp_ports: dict[str, int] | None = None) -> MailServerSettings:
+                 peer_smtp_ports: dict[str, int] | None = None,
+                 resolver: tuple[str, int] | None = None) -> MailServerSettings:
     """Local-runtime settings for `role` with kernel-chosen ports (smtp port optional)."""
     base = MailServerSettings.for_role(role, "local", data_dir)
     listeners = tuple(
@@ -35,20 +42,31 @@ def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
     )
     return dataclasses.replace(
         base, listeners=listeners, control_port=0, peer_smtp_ports=peer_smtp_ports or {},
-        retry_base_seconds=0.2, retry_max_seconds=1.0,
+        retry_base_seconds=0.2, retry_max_seconds=1.0, resolver=resolver or base.resolver,
     )
 
 
 @pytest.fixture
+async def lab_dns() -> AsyncIterator[DnsServer]:
+    """The lab's name server, in-process at the dns role's local address, on a free port."""
+    plan = addressing("local")
+    server = DnsServer(Responder(lab_zone(plan)), resolver_address(plan)[0], 0)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
 async def start_server(
-    tmp_path: Path, agents_admit_test_token: dict[str, str]
+    tmp_path: Path, lab_dns: DnsServer, agents_admit_test_token: dict[str, str]
 ) -> AsyncIterator[StartServer]:
     """Factory: start a MailServer for a role; every server is stopped at teardown."""
     running: list[MailServer] = []
 
     async def start(role: str, smtp_port: int = 0, peer_smtp_ports: dict[str, int] | None = None,
                     data_dir: Path | None = None) -> MailServer:
-        settings = settings_for(role, data_dir or tmp_path / role, smtp_port, peer_smtp_ports)
+        settings = settings_for(role, data_dir or tmp_path / role, smtp_port, peer_smtp_ports,
+                                lab_dns.address)
         server = MailServer(settings)
         await server.start()
         running.append(server)

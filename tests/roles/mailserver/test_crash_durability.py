@@ -22,11 +22,12 @@ from tests.conftest import AGENT_HEADERS, TEST_INSTANCE
 PLAN = addressing("local", instance=TEST_INSTANCE)
 
 
-def start(role: str, data: Path, log: Path) -> subprocess.Popen[bytes]:
-    """Run the mail-server program for `role` and wait until its agent answers."""
+def start(role: str, data: Path | None, log: Path) -> subprocess.Popen[bytes]:
+    """Run the program of `role` (a mail server, or dns without data) until its agent answers."""
+    program = "roles.mailserver" if data else f"roles.{role}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "roles.mailserver", "--role", role, "--runtime", "local",
-         "--data", str(data)],
+        [sys.executable, "-m", program, "--role", role, "--runtime", "local",
+         *(["--data", str(data)] if data else [])],
         stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 20
@@ -61,6 +62,7 @@ def bobs_mailbox() -> list[dict[str, str]]:
 def test_message_accepted_then_sigkilled_is_relayed_after_restart(
     tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
+    processes.append(start("dns", None, tmp_path / "dns.log"))  # the MX lookup asks it
     sender = start("sender-mta", tmp_path / "sender", tmp_path / "sender.log")
     processes.append(sender)
     message = EmailMessage()

@@ -1,0 +1,1 @@
+# The lab's name server: authoritative for the lab zone (labctl/model/zone.py) only.

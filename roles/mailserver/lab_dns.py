@@ -1,0 +1,88 @@
+# The mail server's DNS client: it asks the lab's name server only, never the resolvers
+# of /etc/resolv.conf, so no lookup ever leaves the lab.
+#
+# Queries go over UDP (TCP when the answer is truncated) from this server's own address
+# on the name server's network, so a capture of that link shows them. The answer comes
+# back as its rcode and the records of the asked type in a simple text form; a name
+# server that does not answer raises DnsUnavailable (callers treat it as temporary).
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dns.asyncquery
+import dns.exception
+import dns.message
+import dns.rcode
+import dns.rdatatype
+from dns.rdtypes.ANY.MX import MX
+from dns.rdtypes.ANY.TXT import TXT
+from dns.rdtypes.IN.A import A
+
+from roles.mailserver.settings import MailServerSettings
+
+
+class DnsUnavailable(Exception):
+    """The lab's name server gave no usable answer (timeout, refused socket, garbage)."""
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """An answer: its rcode ("NOERROR", "NXDOMAIN", ...) and the records of the asked type.
+
+    A: "10.77.2.26"; MX: "10 mail.hamburger.edu" (no final dot); TXT: the record's
+    strings joined into one text, as SPF reads them.
+    """
+
+    rcode: str
+    records: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LabDns:
+    """A client of the lab's name server at `server` (host, port)."""
+
+    server: tuple[str, int]
+    source: str | None = None  # our own address on the name server's network
+    timeout: float = 3.0
+
+    @classmethod
+    def for_server(cls, settings: MailServerSettings) -> LabDns:
+        """The client a mail server uses: the lab resolver of its settings, from its address."""
+        plan, host = settings.addressing, settings.resolver[0]
+        network = plan.network_of(host)
+        source = None
+        if network is not None and network in settings.lab_role.networks:
+            source = plan.address(settings.role, network)
+        return cls(settings.resolver, source, settings.dns_timeout_seconds)
+
+    @property
+    def where(self) -> str:
+        return f"{self.server[0]}:{self.server[1]}"
+
+    async def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask for the `rdtype` records of `name`; DnsUnavailable when there is no answer."""
+        request = dns.message.make_query(name, rdtype)
+        try:
+            response, _ = await dns.asyncquery.udp_with_fallback(
+                request, self.server[0], timeout=self.timeout, port=self.server[1],
+                source=self.source, ignore_unexpected=True)
+        except dns.exception.Timeout:
+            raise DnsUnavailable(f"the lab's DNS at {self.where} did not answer "
+                                 f"{name} {rdtype} within {self.timeout:g}s") from None
+        except (OSError, dns.exception.DNSException) as exc:
+            raise DnsUnavailable(f"the lab's DNS at {self.where} failed for "
+                                 f"{name} {rdtype}: {exc}") from None
+        wanted = dns.rdatatype.from_text(rdtype)
+        records = [_text(rdata) for rrset in response.answer if rrset.rdtype == wanted
+                   for rdata in rrset]
+        return DnsAnswer(dns.rcode.to_text(response.rcode()), tuple(records))
+
+
+def _text(rdata: object) -> str:
+    if isinstance(rdata, MX):
+        return f"{rdata.preference} {rdata.exchange.to_text(omit_final_dot=True)}"
+    if isinstance(rdata, TXT):
+        return b"".join(rdata.strings).decode("utf-8", "replace")
+    if isinstance(rdata, A):
+        return str(rdata.address)
+    return str(rdata)

@@ -1,0 +1,64 @@
+# The spoofing exercise end to end on the local runtime with MAILLAB_SPF=reject: the real
+# programs (dns, mail servers, mallory's shell), in both recording modes. mallory's
+# forged MAIL FROM:<alice@crepes.fr> is refused; Alice's own mail passes SPF.
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from labctl.backends.local import LocalBackend
+from labctl.client import ControllerClient
+from labctl.model import addressing
+from tests.conftest import DATA
+from tests.e2e.test_local_lab import _capture_modes
+
+pytestmark = pytest.mark.local
+BOB_MAILBOX = addressing("local").control_url("receiver-mta") + "/mailboxes/bob@hamburger.edu"
+
+
+@pytest.fixture(scope="module", params=_capture_modes())
+def spf_lab(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBackend]:
+    home = tmp_path_factory.mktemp("maillab-spf")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MAILLAB_SPF", "reject")
+    patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
+    patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
+    backend = LocalBackend(home=home)
+    try:
+        backend.up(lambda _: None)
+        yield backend
+    finally:
+        backend.down(lambda _: None)
+        patch.undo()
+
+
+def test_mallory_forging_alice_is_refused_with_550_5_7_23(spf_lab: LocalBackend) -> None:
+    if shutil.which("telnet") is None:
+        pytest.skip("telnet is not installed")
+    shell = spf_lab.shell("mallory", interactive=False)
+    result = subprocess.run(shell.argv, input=(DATA / "telnet-demo.sh").read_text(),
+                            env={**os.environ, **shell.env}, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0, "the dialog must stop at the refusal"
+    assert "S: 550 5.7.23 SPF check failed: domain of alice@crepes.fr does not designate " \
+           "127.77.2.66 as permitted sender" in result.stdout, result.stdout + result.stderr
+
+
+def test_alices_mail_through_her_server_passes_spf(spf_lab: LocalBackend) -> None:
+    controller = ControllerClient(spf_lab.controller_url())
+    controller.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": "genuine"})
+    deadline = time.monotonic() + 30
+    while not (listing := httpx.get(BOB_MAILBOX, timeout=5).json()):
+        assert time.monotonic() < deadline, "Alice's message did not arrive"
+        time.sleep(0.2)
+    (message,) = [m for m in listing if m["subject"] == "genuine"]
+    data = httpx.get(f"{BOB_MAILBOX}/{message['id']}", timeout=5).text
+    assert data.startswith("Received-SPF: pass (mail.hamburger.edu: domain of alice@crepes.fr "
+                           "designates 127.77.2.25 as permitted sender)")
