@@ -18,7 +18,14 @@ class ControllerClient:
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the controller; ControllerError carries its `detail` on failure."""
+        """Call the controller and return its JSON; ControllerError carries its `detail`."""
+        return self._send(method, path, body).json()
+
+    def text(self, path: str) -> str:
+        """GET `path` and return the text (a raw message, say); ControllerError on failure."""
+        return self._send("GET", path, None).text
+
+    def _send(self, method: str, path: str, body: Any) -> httpx.Response:
         # ASCII JSON: any string travels, even one the controller will refuse (a lone
         # surrogate from a command-line argument), so the refusal names the field.
         content = None if body is None else json.dumps(body).encode("ascii")
@@ -30,7 +37,7 @@ class ControllerClient:
         if response.status_code >= 400:
             detail = error_detail(response)
             raise ControllerError(f"{method} {path}: {response.status_code}: {detail}")
-        return response.json()
+        return response
 
 
 def error_detail(response: httpx.Response) -> str:

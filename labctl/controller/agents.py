@@ -10,12 +10,16 @@ from labctl.agent_auth import authorization_headers
 from labctl.client import error_detail
 from labctl.model import Addressing
 
+# Agent answers the controller passes on as they are: the request named something that
+# is not there (404), or was invalid (422, its detail names the field).
+PASSED_ON = frozenset({404, 422})
+
 
 class AgentError(RuntimeError):
     """A role's control agent could not be reached or refused the request.
 
-    `status` is what the controller answers in turn: 422 when the agent found the
-    request invalid (its detail names the field), else 502.
+    `status` is what the controller answers in turn: the agent's own 404 or 422 (see
+    PASSED_ON), else 502.
     """
 
     def __init__(self, message: str, status: int = 502) -> None:
@@ -40,6 +44,17 @@ class Agents:
 
     async def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
         """Call `path` on `role`'s agent and return its JSON; AgentError says who failed how."""
+        response = await self._request(role, method, path, body)
+        try:
+            return response.json()
+        except ValueError:
+            raise AgentError(f"{role} agent {method} {path}: answer is not JSON") from None
+
+    async def text(self, role: str, path: str) -> str:
+        """GET `path` on `role`'s agent and return its text (a raw message, say)."""
+        return (await self._request(role, "GET", path, None)).text
+
+    async def _request(self, role: str, method: str, path: str, body: Any) -> httpx.Response:
         url = self.plan.control_url(role) + path
         try:
             response = await self._client.request(method, url, json=body)
@@ -47,14 +62,11 @@ class Agents:
             raise AgentError(f"{role} agent at {url} unreachable: {error!r}") from error
         if response.status_code >= 400:
             detail = error_detail(response)
-            status = 422 if response.status_code == 422 else 502
+            status = response.status_code if response.status_code in PASSED_ON else 502
             raise AgentError(
                 f"{role} agent {method} {path}: {response.status_code} {detail}", status
             )
-        try:
-            return response.json()
-        except ValueError:
-            raise AgentError(f"{role} agent {method} {path}: answer is not JSON") from None
+        return response
 
     async def health(self, role: str) -> str:
         """'ok' when the role's agent answers, else the reason it does not."""

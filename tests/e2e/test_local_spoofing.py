@@ -9,17 +9,17 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from labctl.backends.local import LocalBackend
 from labctl.client import ControllerClient
 from labctl.model import addressing
-from tests.conftest import DATA
+from tests.conftest import DATA, TEST_INSTANCE
 from tests.e2e.test_local_lab import _capture_modes
 
 pytestmark = pytest.mark.local
-BOB_MAILBOX = addressing("local").control_url("receiver-mta") + "/mailboxes/bob@hamburger.edu"
+BOB_MAILBOX = "/servers/receiver-mta/mailboxes/bob@hamburger.edu"
+PLAN = addressing("local", instance=TEST_INSTANCE)
 
 
 @pytest.fixture(scope="module", params=_capture_modes())
@@ -30,7 +30,7 @@ def spf_lab(request: pytest.FixtureRequest,
     patch.setenv("MAILLAB_SPF", "reject")
     patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
     patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
-    backend = LocalBackend(home=home)
+    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
     try:
         backend.up(lambda _: None)
         yield backend
@@ -47,18 +47,20 @@ def test_mallory_forging_alice_is_refused_with_550_5_7_23(spf_lab: LocalBackend)
                             env={**os.environ, **shell.env}, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode != 0, "the dialog must stop at the refusal"
+    mallory = PLAN.address("mallory", "internet")
     assert "S: 550 5.7.23 SPF check failed: domain of alice@crepes.fr does not designate " \
-           "127.77.2.66 as permitted sender" in result.stdout, result.stdout + result.stderr
+           f"{mallory} as permitted sender" in result.stdout, result.stdout + result.stderr
 
 
 def test_alices_mail_through_her_server_passes_spf(spf_lab: LocalBackend) -> None:
     controller = ControllerClient(spf_lab.controller_url())
     controller.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": "genuine"})
     deadline = time.monotonic() + 30
-    while not (listing := httpx.get(BOB_MAILBOX, timeout=5).json()):
+    while not (listing := controller.request("GET", BOB_MAILBOX)):
         assert time.monotonic() < deadline, "Alice's message did not arrive"
         time.sleep(0.2)
     (message,) = [m for m in listing if m["subject"] == "genuine"]
-    data = httpx.get(f"{BOB_MAILBOX}/{message['id']}", timeout=5).text
+    data = controller.text(f"{BOB_MAILBOX}/{message['id']}")
     assert data.startswith("Received-SPF: pass (mail.hamburger.edu: domain of alice@crepes.fr "
-                           "designates 127.77.2.25 as permitted sender)")
+                           f"designates {PLAN.address('sender-mta', 'internet')} as permitted "
+                           "sender)")

@@ -1,10 +1,12 @@
-# /servers: inspect a mail server's outgoing queue and its users' mailboxes.
+# /servers: inspect a mail server's outgoing queue and its users' mailboxes (folders,
+# listings with UID and flags, raw messages), through the server's control agent.
 from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Path
+from fastapi.responses import PlainTextResponse
 
 from labctl.agent_contract import Address
 from labctl.controller.agents import AgentError
@@ -15,17 +17,29 @@ router = APIRouter(prefix="/servers", tags=["mail servers"])
 MailboxAddress = Annotated[Address, Path(description="a mailbox address, e.g. bob@hamburger.edu")]
 
 
-async def _ask(state: StateDep, role: str, path: str) -> Any:
+def _mail_server(state: StateDep, role: str) -> None:
     try:
         server = state.plan.lab.role(role)
     except KeyError as error:
         raise HTTPException(404, str(error.args[0])) from None
     if server.program != "mailserver":
         raise HTTPException(404, f"role {role} is not a mail server")
+
+
+async def _ask(state: StateDep, role: str, path: str) -> Any:
+    _mail_server(state, role)
     try:
         return await state.agents.call(role, "GET", path)
     except AgentError as error:
-        raise HTTPException(502, str(error)) from None
+        raise HTTPException(error.status, str(error)) from None
+
+
+async def _raw(state: StateDep, role: str, path: str) -> PlainTextResponse:
+    _mail_server(state, role)
+    try:
+        return PlainTextResponse(await state.agents.text(role, path))
+    except AgentError as error:
+        raise HTTPException(error.status, str(error)) from None
 
 
 @router.get("/{role}/queue")
@@ -40,3 +54,31 @@ async def mailbox(role: str, address: MailboxAddress, state: StateDep) -> list[d
     """The messages in one user's mailbox on the server."""
     result: list[dict[str, Any]] = await _ask(state, role, f"/mailboxes/{quote(address)}")
     return result
+
+
+@router.get("/{role}/mailboxes/{address}/folders")
+async def folders(role: str, address: MailboxAddress, state: StateDep) -> Any:
+    """The user's folders (INBOX, Sent, Junk, Trash and those the user made)."""
+    return await _ask(state, role, f"/mailboxes/{quote(address)}/folders")
+
+
+@router.get("/{role}/mailboxes/{address}/folders/{folder}")
+async def folder(role: str, address: MailboxAddress, folder: str, state: StateDep) -> Any:
+    """The messages in one of the user's folders."""
+    return await _ask(state, role, f"/mailboxes/{quote(address)}/folders/{quote(folder, '')}")
+
+
+@router.get("/{role}/mailboxes/{address}/folders/{folder}/{message_id}",
+            response_class=PlainTextResponse)
+async def folder_message(role: str, address: MailboxAddress, folder: str, message_id: str,
+                         state: StateDep) -> PlainTextResponse:
+    """One message of a folder, as stored."""
+    path = f"/mailboxes/{quote(address)}/folders/{quote(folder, '')}/{quote(message_id, '')}"
+    return await _raw(state, role, path)
+
+
+@router.get("/{role}/mailboxes/{address}/{message_id}", response_class=PlainTextResponse)
+async def message(role: str, address: MailboxAddress, message_id: str,
+                  state: StateDep) -> PlainTextResponse:
+    """One message of the user's INBOX, as stored."""
+    return await _raw(state, role, f"/mailboxes/{quote(address)}/{quote(message_id, '')}")
