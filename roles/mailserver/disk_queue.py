@@ -5,7 +5,8 @@
 # of the file is the raw message exactly as received. `head -1 DIR/queue/*.msg`
 # shows the envelopes. Every change is written to a temporary file, fsynced and
 # renamed over the old one, and the folder fsynced, so a crash leaves either the
-# old or the new state. Failed messages move to DIR/queue/failed/.
+# old or the new state (a temporary file a crash left behind is removed at start).
+# Failed messages move to DIR/queue/failed/.
 from __future__ import annotations
 
 import json
@@ -29,6 +30,9 @@ class DiskQueue:
         self.directory = directory
         self.failed_directory = directory / "failed"
         self.failed_directory.mkdir(parents=True, exist_ok=True)
+        for folder in (directory, self.failed_directory):  # left by a crash mid-write
+            for stale in folder.glob(".tmp-*"):
+                stale.unlink(missing_ok=True)
 
     def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
         """Store a new message durably and return it."""
@@ -70,14 +74,17 @@ class DiskQueue:
             "next_attempt": message.next_attempt, "last_error": message.last_error,
         }
         content = json.dumps(envelope).encode("utf-8") + b"\n" + message.data
-        final = self._path(directory, message.id)
-        replace_durably(directory / f".tmp-{message.id}", final, content)
+        final, temporary = self._path(directory, message.id), directory / f".tmp-{message.id}"
+        temporary.unlink(missing_ok=True)  # a write that failed half-way
+        replace_durably(temporary, final, content)
 
     def _read_all(self, directory: Path) -> list[QueuedMessage]:
         messages = []
         for path in sorted(directory.glob(f"*{SUFFIX}")):
             try:
                 messages.append(_parse_queue_file(path))
+            except FileNotFoundError:  # delivered (removed) while we were listing
+                continue
             except (ValueError, KeyError, TypeError) as exc:
                 log.error("unreadable queue file %s: %s", path, exc)
         return messages

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from labctl.protocols import pop3, smtp
 from roles.mailserver.pop3_session import Pop3Session
@@ -31,8 +30,7 @@ async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> b
 
 
 async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: SmtpSession, max_message_size: int,
-                     after_message: Callable[[], None]) -> None:
+                     session: SmtpSession, max_message_size: int) -> None:
     """Run one SMTP connection to its end."""
     conn = smtp.ServerConnection(max_message_size=max_message_size)
     writer.write(conn.send(session.greeting()))
@@ -46,7 +44,6 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 break
             if isinstance(event, smtp.MessageReceived):
                 reply = await asyncio.to_thread(session.handle, event)
-                after_message()
             else:
                 reply = session.handle(event)
             writer.write(conn.send(reply))

@@ -39,6 +39,7 @@ class MailServer:
         self.mailboxes = mailboxes or MaildirMailboxes(settings.data_dir / "mailboxes")
         self.router = MailRouter(settings, self.queue, self.mailboxes)
         self.relay = RelayWorker(settings, self.queue, self.router)
+        self.router.on_queued = self.relay.queued
         self.bound: dict[str, list[tuple[str, int]]] = {}  # service -> actual (host, port)s
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -69,7 +70,7 @@ class MailServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         self.bound["control"] = [sock.getsockname()[:2]]
-        app = create_control_app(self.settings, self.queue, self.mailboxes)
+        app = create_control_app(self.settings, self.queue, self.mailboxes, self.relay)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         self._control = uvicorn.Server(config)
         self._tasks.append(asyncio.create_task(self._control.serve(sockets=[sock]),
@@ -87,8 +88,7 @@ class MailServer:
                 await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes))
             else:
                 session = SmtpSession(settings, listener.service, peer, self.router)
-                await serve_smtp(reader, writer, session, settings.max_message_size,
-                                 self.relay.wake)
+                await serve_smtp(reader, writer, session, settings.max_message_size)
 
         return handle
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labctl.model import MGMT, Addressing, Lab, Role, Runtime, User, addressing
+from labctl.model.options import LabOptions
 
 LISTENED_SERVICES = ("smtp", "submission", "pop3")
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
@@ -40,6 +41,13 @@ class MailServerSettings:
     peer_smtp_ports: dict[str, int] = field(default_factory=dict, hash=False)
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 30.0
+    # The lab's switches (MAILLAB_* variables), and the limits of the SMTP and relay side.
+    options: LabOptions = field(default_factory=LabOptions)
+    max_queue_lifetime_seconds: float = 600.0  # then a deferred message bounces (lab: short)
+    max_connections: int = 100  # SMTP connections at once; more get 421 4.7.0
+    idle_timeout_seconds: float = 300.0  # a silent client gets 421 4.4.2
+    max_recipients: int = 100  # per transaction; more get 452 4.5.3
+    max_received_headers: int = 30  # more is a mail loop: 554 5.4.6
 
     @classmethod
     def for_role(
@@ -67,7 +75,7 @@ class MailServerSettings:
         return cls(
             role=role, data_dir=data_dir, addressing=plan, listeners=listeners,
             control_host=plan.address(lab_role, MGMT),
-            control_port=plan.port(lab_role, "control"),
+            control_port=plan.port(lab_role, "control"), options=LabOptions.from_env(),
         )
 
     @property

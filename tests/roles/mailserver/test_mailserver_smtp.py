@@ -38,7 +38,8 @@ async def test_submission_auth_plain_delivers_locally(start_server: StartServer)
     stored = server.mailboxes.list(ALICE)
     assert len(stored) == 1
     data = server.mailboxes.read(ALICE, stored[0].id)
-    assert data.startswith(b"Received: from alice-pc.crepes.fr ([127.77.1.10])\r\n")
+    assert data.startswith(b"Return-Path: <alice@crepes.fr>\r\n"
+                           b"Received: from alice-pc.crepes.fr ([127.77.1.10])\r\n")
     assert b"by mail.crepes.fr (maillab) with ESMTPA;" in data
     assert b"Subject: note to self\r\n" in data
     maildir_new = server.settings.data_dir / "mailboxes" / ALICE / "new"
