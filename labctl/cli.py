@@ -1,12 +1,13 @@
 # labctl, the thin command line over the backends and the controller API:
-# up / down / status, send, fetch, capture, analyze (offline), run, report.
+# up / down / status, send, fetch, queue, capture, analyze (offline), run, report.
 # Errors are one line on stderr with a non-zero exit status (2 for bad input).
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from labctl.analysis import PcapError, analyze_pcap_file
@@ -16,6 +17,7 @@ from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import Runtime, addressing
 from labctl.model.compose_file import render_compose_file
+from labctl.model.mail_queue import QueueEntry
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
 
@@ -69,6 +71,36 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     for message in result["messages"]:
         print(message.rstrip("\r\n"), end="\n\n")
     progress(f"{len(result['messages'])} message(s) fetched over {args.protocol.upper()}")
+    return 0
+
+
+def render_queue(entries: Sequence[QueueEntry], now: float) -> str:
+    """A queue listing as a table: id, sender, recipients, attempts, next try, last error."""
+    if not entries:
+        return "queue is empty\n"
+    rows = [("ID", "FROM", "TO", "TRIES", "NEXT", "LAST ERROR")]
+    for entry in entries:
+        wait = entry.next_attempt - now
+        due = entry.state if entry.state == "failed" else (f"{wait:.0f}s" if wait > 0 else "now")
+        rows.append((entry.id, f"<{entry.mail_from}>", ",".join(entry.rcpt_tos),
+                     str(entry.attempts), due, (entry.last_error or "-")[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+             + "  " + row[-1] for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    client = _controller(args)
+    base = f"/servers/{args.role}/queue"
+    if args.flush:
+        progress(f"{client.request('POST', base + '/flush')['flushed']} message(s) retried now")
+    elif args.delete:
+        print(f"deleted {client.request('DELETE', f'{base}/{args.delete}')['deleted']}")
+        return 0
+    path = base + "/failed" if args.failed else base
+    entries = [QueueEntry.model_validate(e) for e in client.request("GET", path)]
+    print(render_queue(entries, time.time()), end="")
     return 0
 
 
@@ -153,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--role", default="receiver-ua")
     fetch.add_argument("--protocol", default="pop3", choices=["pop3"])
     fetch.add_argument("--delete", action="store_true", help="delete after download")
+    queue = add("queue", cmd_queue, "show a mail server's outgoing queue, flush it, delete one")
+    queue.add_argument("role", help="the mail server, e.g. sender-mta")
+    queue_action = queue.add_mutually_exclusive_group()
+    queue_action.add_argument("--flush", action="store_true", help="retry every message now")
+    queue_action.add_argument("--delete", metavar="ID", help="remove one message, undelivered")
+    queue_action.add_argument("--failed", action="store_true", help="list the bounced messages")
     capture = add("capture", cmd_capture, "start or stop recording every link")
     capture.add_argument("action", choices=["start", "stop"])
     capture.add_argument("id", nargs="?", help="the capture to stop")
@@ -168,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_id")
     report.add_argument("--format", choices=["table", "json"], default="table")
     add("compose-file", cmd_compose_file, "print compose.yaml as rendered from the lab model")
-    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report"):
+    for name in ("up", "down", "status", "send", "fetch", "queue", "capture", "run", "report"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
     return parser

@@ -11,7 +11,11 @@ from labctl.model import Addressing
 
 
 class AgentError(RuntimeError):
-    """A role's control agent could not be reached or refused the request."""
+    """A role's control agent could not be reached (status None) or refused the request."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Agents:
@@ -26,15 +30,20 @@ class Agents:
 
     async def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
         """Call `path` on `role`'s agent and return its JSON; AgentError says who failed how."""
-        url = self.plan.control_url(role) + path
+        url = self.url(role) + path
         try:
             response = await self._client.request(method, url, json=body)
         except httpx.HTTPError as error:
             raise AgentError(f"{role} agent at {url} unreachable: {error!r}") from error
         if response.status_code >= 400:
             detail = error_detail(response)
-            raise AgentError(f"{role} agent {method} {path}: {response.status_code} {detail}")
+            raise AgentError(f"{role} agent {method} {path}: {response.status_code} {detail}",
+                             response.status_code)
         return response.json()
+
+    def url(self, role: str) -> str:
+        """The base URL of `role`'s control agent."""
+        return self.plan.control_url(role)
 
     async def health(self, role: str) -> str:
         """'ok' when the role's agent answers, else the reason it does not."""

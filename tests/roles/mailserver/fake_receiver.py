@@ -42,7 +42,7 @@ class FakeReceiver:
         self.most_open = max(self.most_open, self.open_now)
         conn = smtp.ServerConnection()
         writer.write(conn.send(smtp.Reply.of(220, "fake ESMTP")))
-        mail_from, rcpts = "", []
+        mail_from, rcpts = "", list[str]()
         try:
             while True:
                 event = conn.next_event()

@@ -33,10 +33,8 @@ def delivery_report(dsn: bytes) -> tuple[Message, list[Message]]:
     message = email.message_from_bytes(dsn, policy=email.policy.compat32)
     assert message.get_content_type() == "multipart/report"
     assert message.get_param("report-type") == "delivery-status"
-    parts = message.get_payload()
-    assert isinstance(parts, list) and len(parts) == 3
+    parts = [part for part in message.get_payload() if isinstance(part, Message)]
     assert [p.get_content_type() for p in parts] == [
         "text/plain", "message/delivery-status", "text/rfc822-headers"]
-    groups = parts[1].get_payload()
-    assert isinstance(groups, list)
+    groups = [group for group in parts[1].get_payload() if isinstance(group, Message)]
     return message, groups[1:]  # the first group is the per-message one
