@@ -44,8 +44,13 @@ class MailRouter:
             return users[0].address
         return None
 
-    def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> list[str]:
-        """Store the message for every recipient durably; return the new ids."""
+    def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+               queue_id: str | None = None) -> list[str]:
+        """Store the message for every recipient durably; return the new ids.
+
+        The first queue entry is named `queue_id` (the SMTP transaction's id, as in the
+        Received header), further ones (other destination domains) `<queue_id>-2`, ...
+        """
         ids: list[str] = []
         remote: dict[str, list[str]] = {}
         for rcpt in rcpt_tos:
@@ -59,8 +64,9 @@ class MailRouter:
                 raise ValueError(f"no local mailbox for <{printable(rcpt)}>")
             else:
                 remote.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
-        for domain_rcpts in remote.values():
-            queued = self.queue.enqueue(mail_from, domain_rcpts, data)
+        for n, domain_rcpts in enumerate(remote.values(), start=1):
+            name = None if queue_id is None else queue_id if n == 1 else f"{queue_id}-{n}"
+            queued = self.queue.enqueue(mail_from, domain_rcpts, data, name)
             ids.append(queued.id)
             log.info("queued id=%s from=<%s> to=%s size=%d", queued.id, printable(mail_from),
                      ",".join(f"<{printable(r)}>" for r in domain_rcpts), len(data))

@@ -34,9 +34,11 @@ class DiskQueue:
             for stale in folder.glob(".tmp-*"):
                 stale.unlink(missing_ok=True)
 
-    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+                queue_id: str | None = None) -> QueuedMessage:
         """Store a new message durably and return it."""
-        message = QueuedMessage(new_message_name(), mail_from, list(rcpt_tos), data, time.time())
+        message = QueuedMessage(queue_id or new_message_name(), mail_from, list(rcpt_tos), data,
+                                time.time())
         self._write(message, self.directory)
         return message
 

@@ -2,7 +2,9 @@
 #
 # One coroutine per accepted connection. It feeds bytes to the machine, passes each
 # event to the session and writes the reply. Storing a message (fsync) runs in a
-# worker thread so the loop keeps serving other connections meanwhile.
+# worker thread so the loop keeps serving other connections meanwhile; so does the
+# delay a failed AUTH earns (an await, never a blocking sleep). A client silent for
+# idle_timeout_seconds gets 421 4.4.2 (SMTP) or -ERR (POP3) and is disconnected.
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +15,6 @@ from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.smtp_session import SmtpSession
 
 log = logging.getLogger("mailserver")
-IDLE_TIMEOUT_SECONDS = 300.0
 READ_SIZE = 65536
 
 
@@ -23,22 +24,30 @@ def peer_address(writer: asyncio.StreamWriter) -> str:
     return str(peer[0]) if peer else "unknown"
 
 
-async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                idle_timeout: float) -> bytes:
     await writer.drain()
-    async with asyncio.timeout(IDLE_TIMEOUT_SECONDS):
+    async with asyncio.timeout(idle_timeout):
         return await reader.read(READ_SIZE)
 
 
+async def refuse_smtp(writer: asyncio.StreamWriter, reply: smtp.Reply) -> None:
+    """Answer a connection with `reply` (a 421) instead of the greeting, and close it."""
+    writer.write(reply.to_bytes())
+    await _close(writer)
+
+
 async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: SmtpSession, max_message_size: int) -> None:
+                     session: SmtpSession) -> None:
     """Run one SMTP connection to its end."""
-    conn = smtp.ServerConnection(max_message_size=max_message_size)
+    settings = session.settings
+    conn = smtp.ServerConnection(max_message_size=settings.max_message_size)
     writer.write(conn.send(session.greeting()))
     try:
         while True:
             event = conn.next_event()
             if isinstance(event, smtp.NeedData):
-                conn.receive_data(await _read(reader, writer))
+                conn.receive_data(await _read(reader, writer, settings.idle_timeout_seconds))
                 continue
             if isinstance(event, smtp.ConnectionClosed):
                 break
@@ -46,6 +55,10 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 reply = await asyncio.to_thread(session.handle, event)
             else:
                 reply = session.handle(event)
+            delay = session.auth.take_reply_delay()
+            if delay:
+                await writer.drain()
+                await asyncio.sleep(delay)
             writer.write(conn.send(reply))
         await writer.drain()
     except TimeoutError:
@@ -57,7 +70,7 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: Pop3Session) -> None:
+                     session: Pop3Session, idle_timeout: float) -> None:
     """Run one POP3 connection to its end."""
     conn = pop3.ServerConnection()
     writer.write(conn.send(session.greeting()))
@@ -65,7 +78,7 @@ async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         while True:
             event = conn.next_event()
             if isinstance(event, pop3.NeedData):
-                conn.receive_data(await _read(reader, writer))
+                conn.receive_data(await _read(reader, writer, idle_timeout))
                 continue
             if isinstance(event, pop3.ConnectionClosed):
                 break

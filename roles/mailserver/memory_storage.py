@@ -19,9 +19,11 @@ class MemoryQueue:
         self._queued: dict[str, QueuedMessage] = {}
         self._failed: list[QueuedMessage] = []
 
-    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+                queue_id: str | None = None) -> QueuedMessage:
         """Store a new message and return it."""
-        message = QueuedMessage(new_message_name(), mail_from, list(rcpt_tos), data, time.time())
+        message = QueuedMessage(queue_id or new_message_name(), mail_from, list(rcpt_tos), data,
+                                time.time())
         self._queued[message.id] = message
         return replace(message, rcpt_tos=list(message.rcpt_tos))
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import uvicorn
 
+from labctl.protocols import smtp
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
-from roles.mailserver.listeners import peer_address, serve_pop3, serve_smtp
+from roles.mailserver.listeners import peer_address, refuse_smtp, serve_pop3, serve_smtp
 from roles.mailserver.maildir import MaildirMailboxes
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.relay import RelayWorker
@@ -41,6 +42,7 @@ class MailServer:
         self.relay = RelayWorker(settings, self.queue, self.router)
         self.router.on_queued = self.relay.queued
         self.bound: dict[str, list[tuple[str, int]]] = {}  # service -> actual (host, port)s
+        self.smtp_connections = 0  # open SMTP and submission connections
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._control: uvicorn.Server | None = None
@@ -85,10 +87,20 @@ class MailServer:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             peer = peer_address(writer)
             if listener.service == "pop3":
-                await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes))
-            else:
+                await serve_pop3(reader, writer, Pop3Session(settings, peer, self.mailboxes),
+                                 settings.idle_timeout_seconds)
+                return
+            if self.smtp_connections >= settings.max_connections:
+                log.info("too-many-connections peer=%s service=%s", peer, listener.service)
+                await refuse_smtp(writer, smtp.Reply.of(
+                    421, f"4.7.0 {settings.hostname} Too many connections, try again later"))
+                return
+            self.smtp_connections += 1
+            try:
                 session = SmtpSession(settings, listener.service, peer, self.router)
-                await serve_smtp(reader, writer, session, settings.max_message_size)
+                await serve_smtp(reader, writer, session)
+            finally:
+                self.smtp_connections -= 1
 
         return handle
 

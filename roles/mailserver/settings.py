@@ -48,6 +48,7 @@ class MailServerSettings:
     idle_timeout_seconds: float = 300.0  # a silent client gets 421 4.4.2
     max_recipients: int = 100  # per transaction; more get 452 4.5.3
     max_received_headers: int = 30  # more is a mail loop: 554 5.4.6
+    auth_failure_delay_seconds: float = 1.0  # x failures so far, before a failed AUTH's reply
 
     @classmethod
     def for_role(

@@ -41,8 +41,9 @@ class StoredMessage:
 class OutgoingQueue(Protocol):
     """Messages accepted for remote recipients, kept until delivered or failed for good."""
 
-    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
-        """Store a new message durably and return it."""
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+                queue_id: str | None = None) -> QueuedMessage:
+        """Store a new message durably (under `queue_id`, default a new name); return it."""
         ...
 
     def messages(self) -> list[QueuedMessage]:
