@@ -6,7 +6,9 @@
 # shows the envelopes. Every change is written to a temporary file, fsynced and
 # renamed over the old one, and the folder fsynced, so a crash leaves either the
 # old or the new state (a temporary file a crash left behind is removed at start).
-# Failed messages move to DIR/queue/failed/.
+# Attempts in progress go to a cheaper journal (attempt_log.py). Removing a delivered
+# message does not fsync the folder: a crash can at worst bring back a delivered
+# message (sent once more), never lose one. Failed messages move to DIR/queue/failed/.
 from __future__ import annotations
 
 import json
@@ -15,7 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from roles.mailserver.durable_files import remove_durably, replace_durably
+from roles.mailserver.attempt_log import AttemptLog
+from roles.mailserver.durable_files import replace_durably
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import QueuedMessage
 
@@ -33,6 +36,7 @@ class DiskQueue:
         for folder in (directory, self.failed_directory):  # left by a crash mid-write
             for stale in folder.glob(".tmp-*"):
                 stale.unlink(missing_ok=True)
+        self.attempt_log = AttemptLog(directory / "attempts.log", self._fold_attempts)
 
     def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
                 queue_id: str | None = None) -> QueuedMessage:
@@ -44,15 +48,24 @@ class DiskQueue:
 
     def messages(self) -> list[QueuedMessage]:
         """All queued messages, oldest first."""
-        return self._read_all(self.directory)
+        messages = self._read_all(self.directory)
+        for message in messages:
+            journaled = self.attempt_log.counts.get(message.id, 0)
+            message.attempts = max(message.attempts, journaled)
+        return messages
 
     def update(self, message: QueuedMessage) -> None:
         """Durably record a message's new delivery state."""
         self._write(message, self.directory)
 
+    def record_attempt(self, message: QueuedMessage) -> None:
+        """Durably record that `message` is being sent now (its attempts counted)."""
+        self.attempt_log.record(message.id, message.attempts)
+
     def remove(self, message_id: str) -> None:
-        """Drop a delivered message from the queue."""
-        remove_durably(self._path(self.directory, message_id))
+        """Drop a delivered message from the queue (no folder fsync, see above)."""
+        self._path(self.directory, message_id).unlink()
+        self.attempt_log.forget(message_id)
 
     def fail(self, message: QueuedMessage, error: str) -> None:
         """Move a message to failed/ with its error recorded."""
@@ -63,6 +76,12 @@ class DiskQueue:
     def failed(self) -> list[QueuedMessage]:
         """Messages that failed for good."""
         return self._read_all(self.failed_directory)
+
+    def _fold_attempts(self, counts: dict[str, int]) -> None:
+        for message in self._read_all(self.directory):
+            if counts.get(message.id, 0) > message.attempts:
+                message.attempts = counts[message.id]
+                self._write(message, self.directory)
 
     def _path(self, directory: Path, message_id: str) -> Path:
         if not message_id or "/" in message_id or message_id.startswith("."):

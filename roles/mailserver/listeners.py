@@ -1,7 +1,8 @@
 # The thin asyncio layer: sockets in, sans-I/O protocol machines, sessions, sockets out.
 #
 # One coroutine per accepted connection. It feeds bytes to the machine, passes each
-# event to the session and writes the reply. Storing a message (fsync) runs in a
+# event to the session and writes the replies (those to pipelined commands together,
+# once the machine needs more input). Storing a message (fsync) runs in a
 # worker thread so the loop keeps serving other connections meanwhile; so does the
 # delay a failed AUTH earns (an await, never a blocking sleep). A client silent for
 # idle_timeout_seconds gets 421 4.4.2 (SMTP) or -ERR (POP3) and is disconnected.
@@ -42,11 +43,13 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     """Run one SMTP connection to its end."""
     settings = session.settings
     conn = smtp.ServerConnection(max_message_size=settings.max_message_size)
-    writer.write(conn.send(session.greeting()))
+    replies = [conn.send(session.greeting())]  # sent together when we need more input
     try:
         while True:
             event = conn.next_event()
             if isinstance(event, smtp.NeedData):
+                writer.write(b"".join(replies))  # pipelined commands: one write (RFC 2920)
+                replies.clear()
                 conn.receive_data(await _read(reader, writer, settings.idle_timeout_seconds))
                 continue
             if isinstance(event, smtp.ConnectionClosed):
@@ -57,9 +60,12 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 reply = session.handle(event)
             delay = session.auth.take_reply_delay()
             if delay:
+                writer.write(b"".join(replies))
+                replies.clear()
                 await writer.drain()
                 await asyncio.sleep(delay)
-            writer.write(conn.send(reply))
+            replies.append(conn.send(reply))
+        writer.write(b"".join(replies))
         await writer.drain()
     except TimeoutError:
         writer.write(conn.send(smtp.Reply.of(421, "4.4.2 Idle timeout, closing connection")))

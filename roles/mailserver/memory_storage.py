@@ -37,6 +37,10 @@ class MemoryQueue:
             raise KeyError(f"no queued message {message.id}")
         self._queued[message.id] = replace(message, rcpt_tos=list(message.rcpt_tos))
 
+    def record_attempt(self, message: QueuedMessage) -> None:
+        """Record that `message` is being sent now."""
+        self._queued[message.id].attempts = message.attempts
+
     def remove(self, message_id: str) -> None:
         """Drop a delivered message."""
         del self._queued[message_id]

@@ -54,6 +54,10 @@ class OutgoingQueue(Protocol):
         """Durably record a message's new delivery state (attempts, errors, recipients)."""
         ...
 
+    def record_attempt(self, message: QueuedMessage) -> None:
+        """Durably record that `message` is being sent now (message.attempts counts it)."""
+        ...
+
     def remove(self, message_id: str) -> None:
         """Drop a delivered message from the queue."""
         ...
