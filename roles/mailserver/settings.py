@@ -44,7 +44,7 @@ class MailServerSettings:
     # The lab's switches (MAILLAB_* variables), and the limits of the SMTP and relay side.
     options: LabOptions = field(default_factory=LabOptions)
     max_queue_lifetime_seconds: float = 600.0  # then a deferred message bounces (lab: short)
-    max_connections: int = 100  # SMTP connections at once; more get 421 4.7.0
+    max_connections: int = 100  # SMTP connections at once (25 and 587); more get 421 4.7.0
     idle_timeout_seconds: float = 300.0  # a silent client gets 421 4.4.2
     max_recipients: int = 100  # per transaction; more get 452 4.5.3
     max_received_headers: int = 30  # more is a mail loop: 554 5.4.6

@@ -59,7 +59,7 @@ class OutgoingQueue(Protocol):
         ...
 
     def remove(self, message_id: str) -> None:
-        """Drop a delivered message from the queue."""
+        """Drop a delivered message from the queue (quick, no fsync: the relay calls it inline)."""
         ...
 
     def fail(self, message: QueuedMessage, error: str) -> None:
