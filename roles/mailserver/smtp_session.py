@@ -149,7 +149,7 @@ class SmtpSession:
             added += message_id_header(queue_id, self.settings.hostname)
         try:
             ids = self.router.accept(mail_from, rcpt_tos, added + data, queue_id)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.error("store-failed from=<%s> error=%s", mail_from, exc)
             return smtp.Reply.of(451, "4.3.0 Local error in processing, try again later")
         log.info("accepted peer=%s from=<%s> to=%s ids=%s", self.peer, mail_from,

@@ -31,6 +31,7 @@ class FakeReceiver:
     most_open: int = 0
     transactions: list[Transaction] = field(default_factory=list)
     data_ends: int = 0
+    held: int = 0  # transactions whose final "." arrived and wait for `release`
 
     def __post_init__(self) -> None:
         self.release.set()
@@ -63,7 +64,9 @@ class FakeReceiver:
                         if reply.is_positive:
                             rcpts.append(address)
                     case smtp.MessageReceived(data=data):
+                        self.held += 1
                         await self.release.wait()
+                        self.held -= 1
                         self.data_ends += 1
                         reply = self.data_reply(self.data_ends)
                         if reply.is_positive:

@@ -167,3 +167,21 @@ async def test_a_bounce_is_never_bounced_and_a_remote_sender_gets_its_dsn_relaye
     raw = receiver.mailboxes.read(BOB, dsn.id)
     assert raw.startswith(b"Return-Path: <>\r\n") and b"Subject: remote\r\n" in raw
     assert sender.mailboxes.list(ALICE) == []
+
+
+async def test_a_message_being_sent_cannot_be_deleted_one_waiting_can(
+        start_server: StartServer, start_fake: StartFake, tmp_path: Path) -> None:
+    fake = FakeReceiver()
+    fake.release.clear()  # the first message stays in flight at its final "."
+    sender = await sender_queueing_to(fake, start_server, start_fake, tmp_path / "sender",
+                                      ["inflight", "waiting"],
+                                      options=LabOptions(relay_concurrency=1))
+    await wait_until(lambda: fake.held == 1)  # its "." is sent: the relay is delivering it
+    base_url = "http://{}:{}".format(*sender.address("control"))
+    async with httpx.AsyncClient(base_url=base_url) as control:
+        busy = await control.delete("/queue/0.inflight")
+        assert busy.status_code == 409 and "being delivered" in busy.json()["detail"]
+        assert (await control.delete("/queue/1.waiting")).json() == {"deleted": "1.waiting"}
+    fake.release.set()
+    await wait_until(lambda: len(fake.transactions) == 1 and sender.queue.messages() == [])
+    assert b"Subject: inflight" in fake.transactions[0].data
