@@ -6,15 +6,12 @@ import asyncio
 import logging
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from labctl.model import LAB, Runtime
 from labctl.model.options import OptionError
 from roles.mailserver.server import MailServer
 from roles.mailserver.settings import MailServerSettings
-
-STORAGE_THREADS = 64
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,10 +30,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def run(settings: MailServerSettings) -> None:
     """Serve until SIGTERM/SIGINT or a fatal error."""
-    # Queue and Maildir writes wait on fsync in threads; asyncio's default pool (cores + 4)
-    # would make them queue up, while the file system commits many at once.
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(STORAGE_THREADS, thread_name_prefix="storage"))
     server = MailServer(settings)
     await server.start()
     stop = asyncio.Event()

@@ -96,8 +96,11 @@ class DiskQueue:
         }
         content = json.dumps(envelope).encode("utf-8") + b"\n" + message.data
         final, temporary = self._path(directory, message.id), directory / f".tmp-{message.id}"
-        temporary.unlink(missing_ok=True)  # a write that failed half-way
-        replace_durably(temporary, final, content)
+        try:
+            replace_durably(temporary, final, content)
+        except FileExistsError:  # left by a write that failed half-way: replace it
+            temporary.unlink()
+            replace_durably(temporary, final, content)
 
     def _read_all(self, directory: Path) -> list[QueuedMessage]:
         messages = []
