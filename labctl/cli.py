@@ -1,5 +1,5 @@
 # labctl, the thin command line over the backends and the controller API:
-# up / down / status, send, fetch, capture, analyze (offline), run, report.
+# up / down / status, send, fetch, queue, capture, analyze (offline), run, report.
 # Errors are one line on stderr with a non-zero exit status (2 for bad input).
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import mimetypes
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from labctl.analysis import PcapError, analyze_pcap_file
@@ -20,6 +21,7 @@ from labctl.backends.select import choose_backend
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
+from labctl.model.mail_queue import QueueEntry
 from labctl.model.zone import lab_zone
 from labctl.reports import HopReport, Report, render_hops, render_json, render_table
 from labctl.scenarios import ScenarioError, load_scenario
@@ -84,6 +86,36 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     where = "deleted from" if args.delete else "kept on"
     progress(f"{len(result['messages'])} message(s) fetched over {args.protocol.upper()}, "
              f"{where} the server")
+    return 0
+
+
+def render_queue(entries: Sequence[QueueEntry], now: float) -> str:
+    """A queue listing as a table: id, sender, recipients, attempts, next try, last error."""
+    if not entries:
+        return "queue is empty\n"
+    rows = [("ID", "FROM", "TO", "TRIES", "NEXT", "LAST ERROR")]
+    for entry in entries:
+        wait = entry.next_attempt - now
+        due = entry.state if entry.state == "failed" else (f"{wait:.0f}s" if wait > 0 else "now")
+        rows.append((entry.id, f"<{entry.mail_from}>", ",".join(entry.rcpt_tos),
+                     str(entry.attempts), due, (entry.last_error or "-")[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+             + "  " + row[-1] for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    client = _controller(args)
+    base = f"/servers/{args.role}/queue"
+    if args.flush:
+        progress(f"{client.request('POST', base + '/flush')['flushed']} message(s) retried now")
+    elif args.delete:
+        print(f"deleted {client.request('DELETE', f'{base}/{args.delete}')['deleted']}")
+        return 0
+    path = base + "/failed" if args.failed else base
+    entries = [QueueEntry.model_validate(e) for e in client.request("GET", path)]
+    print(render_queue(entries, time.time()), end="")
     return 0
 
 
@@ -189,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     keep_or_delete.add_argument("--delete", dest="delete", action="store_true",
                                 help="download and delete (DELE, then QUIT)")
     fetch.set_defaults(delete=False)
+    queue = add("queue", cmd_queue, "show a mail server's outgoing queue, flush it, delete one")
+    queue.add_argument("role", help="the mail server, e.g. sender-mta")
+    queue_action = queue.add_mutually_exclusive_group()
+    queue_action.add_argument("--flush", action="store_true", help="retry every message now")
+    queue_action.add_argument("--delete", metavar="ID", help="remove one message, undelivered")
+    queue_action.add_argument("--failed", action="store_true", help="list the bounced messages")
     capture = add("capture", cmd_capture, "start or stop recording every link")
     capture.add_argument("action", choices=["start", "stop"])
     capture.add_argument("id", nargs="?", help="the capture to stop")
@@ -212,8 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     dns = add("dns", cmd_dns, "print the lab's DNS zone (the records the dns role serves)")
     dns.add_argument("--runtime", choices=[r.value for r in Runtime], default=None,
                      help="whose addresses (default: the backend's)")
-    for name in ("up", "down", "status", "send", "fetch", "capture", "run", "report", "shell",
-                 "dns"):
+    for name in ("up", "down", "status", "send", "fetch", "queue", "capture", "run", "report",
+                 "shell", "dns"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
     return parser

@@ -11,15 +11,16 @@ from labctl.client import error_detail
 from labctl.model import Addressing
 
 # Agent answers the controller passes on as they are: the request named something that
-# is not there (404), or was invalid (422, its detail names the field).
-PASSED_ON = frozenset({404, 422})
+# is not there (404), conflicts with what the agent is doing (409: a queued message being
+# sent), or was invalid (422, its detail names the field).
+PASSED_ON = frozenset({404, 409, 422})
 
 
 class AgentError(RuntimeError):
     """A role's control agent could not be reached or refused the request.
 
-    `status` is what the controller answers in turn: the agent's own 404 or 422 (see
-    PASSED_ON), else 502.
+    `status` is what the controller answers in turn: the agent's own 404, 409 or 422
+    (see PASSED_ON), else 502.
     """
 
     def __init__(self, message: str, status: int = 502) -> None:
@@ -55,7 +56,7 @@ class Agents:
         return (await self._request(role, "GET", path, None)).text
 
     async def _request(self, role: str, method: str, path: str, body: Any) -> httpx.Response:
-        url = self.plan.control_url(role) + path
+        url = self.url(role) + path
         try:
             response = await self._client.request(method, url, json=body)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
@@ -67,6 +68,10 @@ class Agents:
                 f"{role} agent {method} {path}: {response.status_code} {detail}", status
             )
         return response
+
+    def url(self, role: str) -> str:
+        """The base URL of `role`'s control agent."""
+        return self.plan.control_url(role)
 
     async def health(self, role: str) -> str:
         """'ok' when the role's agent answers, else the reason it does not."""

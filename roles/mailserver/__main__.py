@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from labctl.model import LAB, Runtime
+from labctl.model.options import OptionError
 from roles.mailserver.server import MailServer
 from roles.mailserver.settings import MailServerSettings
 
@@ -52,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = MailServerSettings.for_role(args.role, args.runtime, args.data, args.behind_relay,
-                                           args.tls_dir)
+    try:
+        settings = MailServerSettings.for_role(args.role, args.runtime, args.data,
+                                               args.behind_relay, args.tls_dir)
+    except OptionError as exc:
+        print(f"mailserver {args.role}: bad lab option: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(run(settings))
     except OSError as exc:

@@ -1,18 +1,24 @@
 # The control agent: a small FastAPI app the controller uses to inspect this server.
 #
 # Served on the management network only (see server.py), so its traffic never shows
-# up in a lab capture: health, the outgoing queue and the mailboxes (mailbox_routes.py).
-# Only the controller may use the queue and mailbox routes (labctl.agent_auth); /health
-# is open.
+# up in a lab capture. Health, the mailboxes (read-only, mailbox_routes.py) and the
+# outgoing queue: list it, retry everything now (flush), delete one message (the wire
+# contract is labctl.model.mail_queue). Only the controller may use the queue and
+# mailbox routes (labctl.agent_auth); /health is open.
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path
 from pydantic import BaseModel
 
 from labctl.agent_auth import AgentGuard
+from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
 from roles.mailserver.mailbox_routes import mailbox_router
+from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import MailServerSettings
-from roles.mailserver.storage import Mailboxes, OutgoingQueue
+from roles.mailserver.storage import Mailboxes, OutgoingQueue, QueuedMessage
 
 
 class HealthPublic(BaseModel):
@@ -20,18 +26,22 @@ class HealthPublic(BaseModel):
     status: str
 
 
-class QueuedMessagePublic(BaseModel):
-    id: str
-    mail_from: str
-    rcpt_tos: list[str]
-    attempts: int
-    last_error: str | None
-    next_attempt: float
-    message_id: str | None
+QueueId = Annotated[str, Path(pattern=QUEUE_ID_PATTERN, description="a queue id")]
+
+
+def queue_entry(message: QueuedMessage, state: str = "queued") -> QueueEntry:
+    """The public view of a queued (or failed) message."""
+    return QueueEntry(
+        id=message.id, mail_from=message.mail_from, rcpt_tos=message.rcpt_tos,
+        attempts=message.attempts, last_error=message.last_error,
+        next_attempt=message.next_attempt, message_id=message.message_id,
+        created=message.created, state="failed" if state == "failed" else "queued",
+    )
 
 
 def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
-                       mailboxes: Mailboxes, guard: AgentGuard | None = None) -> FastAPI:
+                       mailboxes: Mailboxes, relay: RelayWorker,
+                       guard: AgentGuard | None = None) -> FastAPI:
     """The control agent's FastAPI app for one mail server (guard: from the environment)."""
     app = FastAPI(title=f"maillab {settings.role} control agent")
     controller_only = APIRouter(dependencies=[Depends(guard or AgentGuard.from_env())])
@@ -42,15 +52,30 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
         return HealthPublic(role=settings.role, status="ok")
 
     @controller_only.get("/queue")
-    def list_queue() -> list[QueuedMessagePublic]:
-        """Messages waiting in the outgoing queue."""
-        return [
-            QueuedMessagePublic(
-                id=m.id, mail_from=m.mail_from, rcpt_tos=m.rcpt_tos, attempts=m.attempts,
-                last_error=m.last_error, next_attempt=m.next_attempt, message_id=m.message_id,
-            )
-            for m in queue.messages()
-        ]
+    async def list_queue() -> list[QueueEntry]:
+        """Messages waiting in the outgoing queue, oldest first."""
+        return [queue_entry(m) for m in await asyncio.to_thread(queue.messages)]
+
+    @controller_only.get("/queue/failed")
+    async def list_failed() -> list[QueueEntry]:
+        """Messages that bounced, kept with their error for inspection."""
+        return [queue_entry(m, "failed") for m in await asyncio.to_thread(queue.failed)]
+
+    @controller_only.post("/queue/flush")
+    async def flush_queue() -> FlushResult:
+        """Retry every waiting message now."""
+        return FlushResult(flushed=relay.flush())
+
+    @controller_only.delete("/queue/{queue_id}")
+    async def delete_queued(queue_id: QueueId) -> DeleteResult:
+        """Remove one message from the queue without delivering it (no bounce)."""
+        if not relay.cancel(queue_id):
+            raise HTTPException(409, f"queue id {queue_id} is being delivered right now")
+        try:
+            await asyncio.to_thread(queue.remove, queue_id)
+        except (KeyError, FileNotFoundError):
+            raise HTTPException(404, f"no queue id {queue_id} on {settings.role}") from None
+        return DeleteResult(deleted=queue_id)
 
     controller_only.include_router(mailbox_router(settings, mailboxes))
     app.include_router(controller_only)

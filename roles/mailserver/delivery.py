@@ -1,18 +1,26 @@
-# Where an accepted message goes: local mailboxes or the outgoing queue.
+# Where an accepted message goes: local mailboxes or the outgoing queue; and bounces.
 #
 # MailRouter.accept() is called before the SMTP layer answers 250: it stores a copy
-# in each local recipient's Maildir and one queue entry per remote domain (so each
-# queue entry has exactly one destination server), all durably, then returns.
+# in each local recipient's Maildir (with a Return-Path header: this is the final
+# delivery) and one queue entry per remote domain (so each queue entry has exactly
+# one destination server), all durably, then tells the relay (on_queued).
+# postmaster@<our domain> (RFC 5321 4.5.1) is delivered to the first lab user of the
+# domain, the lab's administrator. bounce() sends a DSN to the sender of a failed
+# message: into a local mailbox or, for a remote sender, through the queue with a null
+# sender; a message with a null sender is never bounced.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from email.utils import formatdate
+from collections.abc import Callable, Sequence
 
+from roles.mailserver.bounces import RecipientFailure, delivery_status_notification
+from roles.mailserver.printable import printable
 from roles.mailserver.settings import MailServerSettings
-from roles.mailserver.storage import INBOX, Mailboxes, OutgoingQueue
+from roles.mailserver.smtp_client import envelope_problem
+from roles.mailserver.storage import INBOX, Mailboxes, OutgoingQueue, QueuedMessage
 
 log = logging.getLogger("mailserver")
+POSTMASTER = "postmaster"
 
 
 class MailRouter:
@@ -23,37 +31,61 @@ class MailRouter:
         self.settings = settings
         self.queue = queue
         self.mailboxes = mailboxes
+        self.on_queued: Callable[[QueuedMessage], None] = lambda message: None
+
+    def local_mailbox(self, address: str) -> str | None:
+        """The mailbox a local address is delivered to (None: no such local user)."""
+        user = self.settings.local_user(address)
+        if user is not None:
+            return user.address
+        local_part, _, domain = address.lower().rpartition("@")
+        users = self.settings.lab.users_of(self.settings.domain)
+        if local_part == POSTMASTER and domain == self.settings.domain and users:
+            return users[0].address
+        return None
 
     def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
-               folder: str | None = None) -> list[str]:
-        """Store the message for every recipient durably (local ones: in `folder`, default
-        the inbox); return the new ids."""
+               queue_id: str | None = None, folder: str = INBOX) -> list[str]:
+        """Store the message for every recipient durably (local ones in `folder`); return
+        the new ids.
+
+        The first queue entry is named `queue_id` (the SMTP transaction's id, as in the
+        Received header), further ones (other destination domains) `<queue_id>-2`, ...
+        """
         ids: list[str] = []
         remote: dict[str, list[str]] = {}
         for rcpt in rcpt_tos:
-            if self.settings.is_local_domain(rcpt):
-                ids.append(self.mailboxes.deliver(rcpt.lower(), data, folder=folder or INBOX))
+            mailbox = self.local_mailbox(rcpt) if self.settings.is_local_domain(rcpt) else None
+            if mailbox is not None:
+                return_path = f"Return-Path: <{printable(mail_from)}>\r\n".encode("ascii")
+                ids.append(self.mailboxes.deliver(mailbox, return_path + data, folder=folder))
                 log.info("delivered id=%s from=<%s> to=<%s> size=%d folder=%s",
-                         ids[-1], mail_from, rcpt, len(data), folder or "inbox")
+                         ids[-1], printable(mail_from), mailbox, len(data), folder)
+            elif self.settings.is_local_domain(rcpt):
+                raise ValueError(f"no local mailbox for <{printable(rcpt)}>")
             else:
                 remote.setdefault(rcpt.rpartition("@")[2].lower(), []).append(rcpt)
-        for domain_rcpts in remote.values():
-            queued = self.queue.enqueue(mail_from, domain_rcpts, data)
+        for n, domain_rcpts in enumerate(remote.values(), start=1):
+            name = None if queue_id is None else queue_id if n == 1 else f"{queue_id}-{n}"
+            queued = self.queue.enqueue(mail_from, domain_rcpts, data, name)
             ids.append(queued.id)
-            log.info("queued id=%s from=<%s> to=%s size=%d",
-                     queued.id, mail_from, ",".join(f"<{r}>" for r in domain_rcpts), len(data))
+            log.info("queued id=%s from=<%s> to=%s size=%d", queued.id, printable(mail_from),
+                     ",".join(f"<{printable(r)}>" for r in domain_rcpts), len(data))
+            self.on_queued(queued)
         return ids
 
-    def bounce(self, mail_from: str, rcpt_tos: Sequence[str], error: str) -> None:
-        """Tell a local sender that delivery to `rcpt_tos` failed for good (no-op otherwise)."""
-        if not mail_from or self.settings.local_user(mail_from) is None:
+    def bounce(self, message: QueuedMessage, failures: Sequence[RecipientFailure]) -> None:
+        """Send `message`'s sender a DSN for `failures` (never for a null sender)."""
+        sender = message.mail_from
+        if not sender:
+            log.info("no bounce id=%s: null sender (a bounce is never bounced)", message.id)
             return
-        host = self.settings.hostname
-        text = (
-            f"From: Mail Delivery System <MAILER-DAEMON@{host}>\r\n"
-            f"To: <{mail_from}>\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-            f"Date: {formatdate(localtime=True)}\r\n\r\n"
-            f"Your message could not be delivered to {', '.join(rcpt_tos)}:\r\n{error}\r\n"
-        )
-        message_id = self.mailboxes.deliver(mail_from.lower(), text.encode("utf-8"))
-        log.info("bounced id=%s to=<%s> rcpts=%s", message_id, mail_from, ",".join(rcpt_tos))
+        unknown_local = self.settings.is_local_domain(sender) and not self.local_mailbox(sender)
+        if envelope_problem(sender, [sender]) is not None or unknown_local:
+            log.info("no bounce id=%s: sender <%s> is not a usable address",
+                     message.id, printable(sender))
+            return
+        dsn = delivery_status_notification(self.settings.hostname, message, failures)
+        (dsn_id,) = self.accept("", [sender], dsn)
+        log.info("bounce id=%s for id=%s to=<%s> rcpts=%s", dsn_id, message.id, sender,
+                 ",".join(f"<{printable(f.recipient)}>" for f in failures))

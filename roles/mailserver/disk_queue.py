@@ -5,7 +5,10 @@
 # of the file is the raw message exactly as received. `head -1 DIR/queue/*.msg`
 # shows the envelopes. Every change is written to a temporary file, fsynced and
 # renamed over the old one, and the folder fsynced, so a crash leaves either the
-# old or the new state. Failed messages move to DIR/queue/failed/.
+# old or the new state (a temporary file a crash left behind is removed at start).
+# Attempts in progress go to a cheaper journal (attempt_log.py). Removing a delivered
+# message does not fsync the folder: a crash can at worst bring back a delivered
+# message (sent once more), never lose one. Failed messages move to DIR/queue/failed/.
 from __future__ import annotations
 
 import json
@@ -14,7 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from roles.mailserver.durable_files import remove_durably, replace_durably
+from roles.mailserver.attempt_log import AttemptLog
+from roles.mailserver.durable_files import replace_durably
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import QueuedMessage
 
@@ -29,24 +33,39 @@ class DiskQueue:
         self.directory = directory
         self.failed_directory = directory / "failed"
         self.failed_directory.mkdir(parents=True, exist_ok=True)
+        for folder in (directory, self.failed_directory):  # left by a crash mid-write
+            for stale in folder.glob(".tmp-*"):
+                stale.unlink(missing_ok=True)
+        self.attempt_log = AttemptLog(directory / "attempts.log", self._fold_attempts)
 
-    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+                queue_id: str | None = None) -> QueuedMessage:
         """Store a new message durably and return it."""
-        message = QueuedMessage(new_message_name(), mail_from, list(rcpt_tos), data, time.time())
+        message = QueuedMessage(queue_id or new_message_name(), mail_from, list(rcpt_tos), data,
+                                time.time())
         self._write(message, self.directory)
         return message
 
     def messages(self) -> list[QueuedMessage]:
         """All queued messages, oldest first."""
-        return self._read_all(self.directory)
+        messages = self._read_all(self.directory)
+        for message in messages:
+            journaled = self.attempt_log.counts.get(message.id, 0)
+            message.attempts = max(message.attempts, journaled)
+        return messages
 
     def update(self, message: QueuedMessage) -> None:
         """Durably record a message's new delivery state."""
         self._write(message, self.directory)
 
+    def record_attempt(self, message: QueuedMessage) -> None:
+        """Durably record that `message` is being sent now (its attempts counted)."""
+        self.attempt_log.record(message.id, message.attempts)
+
     def remove(self, message_id: str) -> None:
-        """Drop a delivered message from the queue."""
-        remove_durably(self._path(self.directory, message_id))
+        """Drop a delivered message from the queue (no folder fsync, see above)."""
+        self._path(self.directory, message_id).unlink()
+        self.attempt_log.forget(message_id)
 
     def fail(self, message: QueuedMessage, error: str) -> None:
         """Move a message to failed/ with its error recorded."""
@@ -57,6 +76,12 @@ class DiskQueue:
     def failed(self) -> list[QueuedMessage]:
         """Messages that failed for good."""
         return self._read_all(self.failed_directory)
+
+    def _fold_attempts(self, counts: dict[str, int]) -> None:
+        for message in self._read_all(self.directory):
+            if counts.get(message.id, 0) > message.attempts:
+                message.attempts = counts[message.id]
+                self._write(message, self.directory)
 
     def _path(self, directory: Path, message_id: str) -> Path:
         if not message_id or "/" in message_id or message_id.startswith("."):
@@ -70,14 +95,20 @@ class DiskQueue:
             "next_attempt": message.next_attempt, "last_error": message.last_error,
         }
         content = json.dumps(envelope).encode("utf-8") + b"\n" + message.data
-        final = self._path(directory, message.id)
-        replace_durably(directory / f".tmp-{message.id}", final, content)
+        final, temporary = self._path(directory, message.id), directory / f".tmp-{message.id}"
+        try:
+            replace_durably(temporary, final, content)
+        except FileExistsError:  # left by a write that failed half-way: replace it
+            temporary.unlink()
+            replace_durably(temporary, final, content)
 
     def _read_all(self, directory: Path) -> list[QueuedMessage]:
         messages = []
         for path in sorted(directory.glob(f"*{SUFFIX}")):
             try:
                 messages.append(_parse_queue_file(path))
+            except FileNotFoundError:  # delivered (removed) while we were listing
+                continue
             except (ValueError, KeyError, TypeError) as exc:
                 log.error("unreadable queue file %s: %s", path, exc)
         return messages

@@ -1,23 +1,24 @@
 # The thin asyncio layer: sockets in, sans-I/O protocol machines, sessions, sockets out.
 #
 # One coroutine per accepted connection. It feeds bytes to the machine, passes each
-# event to the session and writes the reply. Storing a message (fsync) runs in a
-# worker thread so the loop keeps serving other connections meanwhile. When the
-# session accepts STARTTLS the connection is upgraded in place (start_tls) and read
-# through a fresh reader, so no plaintext byte sent ahead is ever read as TLS data.
+# event to the session and writes the replies (those to pipelined commands together,
+# once the machine needs more input). Storing a message (fsync) runs in a worker
+# thread so the loop keeps serving other connections meanwhile; so does the delay a
+# failed AUTH earns (an await, never a blocking sleep). A client silent for the idle
+# timeout gets 421 4.4.2 (SMTP) or is closed (POP3). When the session accepts STARTTLS
+# the connection is upgraded in place (start_tls) and read through a fresh reader, so
+# no plaintext byte sent ahead is ever read as TLS data.
 from __future__ import annotations
 
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
 
 from labctl.protocols import pop3, smtp
 from roles.mailserver.pop3_session import DISK_COMMANDS, Pop3Session
 from roles.mailserver.smtp_session import SmtpSession
 
 log = logging.getLogger("mailserver")
-IDLE_TIMEOUT_SECONDS = 300.0
 TLS_HANDSHAKE_SECONDS = 30.0
 READ_SIZE = 65536
 
@@ -29,36 +30,52 @@ def peer_address(writer: asyncio.StreamWriter) -> str:
 
 
 async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                timeout: float = IDLE_TIMEOUT_SECONDS) -> bytes:
+                idle_timeout: float) -> bytes:
     await writer.drain()
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(idle_timeout):
         return await reader.read(READ_SIZE)
 
 
+async def refuse_smtp(writer: asyncio.StreamWriter, reply: smtp.Reply) -> None:
+    """Answer a connection with `reply` (a 421) instead of the greeting, and close it."""
+    writer.write(reply.to_bytes())
+    await _close(writer)
+
+
 async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: SmtpSession, max_message_size: int,
-                     after_message: Callable[[], None], tls: ssl.SSLContext | None = None,
-                     ) -> None:
+                     session: SmtpSession, tls: ssl.SSLContext | None = None) -> None:
     """Run one SMTP connection to its end; `tls` offers STARTTLS with that context."""
-    conn = smtp.ServerConnection(max_message_size=max_message_size, starttls=tls is not None)
-    writer.write(conn.send(session.greeting()))
+    settings = session.settings
+    conn = smtp.ServerConnection(max_message_size=settings.max_message_size,
+                                 starttls=tls is not None)
+    replies = [conn.send(session.greeting())]  # sent together when we need more input
     try:
         while True:
             event = conn.next_event()
             if isinstance(event, smtp.NeedData):
-                conn.receive_data(await _read(reader, writer))
+                writer.write(b"".join(replies))  # pipelined commands: one write (RFC 2920)
+                replies.clear()
+                conn.receive_data(await _read(reader, writer, settings.idle_timeout_seconds))
                 continue
             if isinstance(event, smtp.ConnectionClosed):
                 break
             if isinstance(event, smtp.MessageReceived):
                 reply = await asyncio.to_thread(session.handle, event)
-                after_message()
             else:
                 reply = session.handle(event)
-            writer.write(conn.send(reply))
+            delay = session.auth.take_reply_delay()
+            if delay:
+                writer.write(b"".join(replies))
+                replies.clear()
+                await writer.drain()
+                await asyncio.sleep(delay)
+            replies.append(conn.send(reply))
             if tls is not None and reply.code == 220 and _is_command(event, "STARTTLS"):
+                writer.write(b"".join(replies))
+                replies.clear()
                 _log_discarded(session.peer, conn.discarded_before_tls)
                 reader, writer = await start_tls(writer, tls)
+        writer.write(b"".join(replies))
         await writer.drain()
     except TimeoutError:
         writer.write(conn.send(smtp.replies.IDLE_TIMEOUT()))

@@ -23,12 +23,17 @@ DEFINITE = ("NOERROR", "NXDOMAIN", "REFUSED")  # rcodes that are a final answer
 
 @dataclass(frozen=True)
 class Route:
-    """Where to deliver mail for one domain: a lab role, its address/port, our source."""
+    """Where mail for one domain goes: a lab role, its MX name, its address/port, our source."""
 
     role: str
+    hostname: str
     host: str
     port: int
     source: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.role} ({self.host}:{self.port})"
 
 
 class RouteError(Exception):
@@ -91,4 +96,5 @@ def _route_to(settings: MailServerSettings, domain: str, exchange: str, address:
         raise RouteError(f"{where} is on {network}, a network {settings.role} is not on",
                          permanent=True)
     port = settings.peer_smtp_ports.get(role_name) or plan.port(role, "smtp")
-    return Route(role_name, address, port, plan.address(settings.role, network))
+    return Route(role_name, exchange.rstrip("."), address, port,
+                 plan.address(settings.role, network))

@@ -1,41 +1,109 @@
-# The relay worker: delivers queued messages to the other lab mail server over SMTP.
+# The relay: delivers queued messages to their destination servers over SMTP.
 #
-# Destinations come from an MX lookup in the lab's DNS (mx_lookup.py): a domain the
-# lab's DNS does not know fails for good with a clear error, a DNS that does not answer
-# is retried. The source address is this role's own address on the destination's
-# network, so per-link captures see the right hosts.
-# All due messages for one server go over ONE connection. Connection failures and
-# 4xx replies keep a message queued with backoff (2s, 4s, ... capped); 5xx replies
-# move it to failed/ and bounce it to a local sender.
+# Theory of operation. The worker holds every queued message in memory (loaded from the
+# queue at start, then handed over by MailRouter.on_queued). A message waits until its
+# next attempt is due, then joins its destination's work list. Each destination has up
+# to LabOptions.relay_concurrency connections, and a new one opens only while there is
+# more work (waiting + being sent) than open connections; every connection takes
+# messages from the shared list until it is empty, then says QUIT. So two messages
+# queued together cross one connection when the concurrency is 1, and the capture of
+# a lab scenario ends with QUIT/221 as soon as its mail is out. A connection that has
+# carried a stream (STREAM_MESSAGES or more) waits IDLE_CONNECTION_SECONDS for new work
+# before its QUIT, as Postfix's connection cache does, so a steady flow of mail does
+# not pay a TCP handshake and EHLO per message.
+#
+# Routes come from an MX lookup in the lab's DNS (mx_lookup.py): a domain the lab's
+# DNS does not know bounces, a DNS that does not answer defers.
+#
+# Outcomes (relay_outcome.py): 250 removes the queue file at once; 5xx bounces at once; 4xx,
+# no answer or a broken connection defers with exponential backoff until the message
+# is older than max_queue_lifetime_seconds, then it bounces. The attempt is recorded
+# durably before the final "." of DATA, so after a crash the queue shows it. Every
+# failure is caught per message, per connection and per pass: a message that cannot be
+# relayed fails alone, with its error in the queue and the log, and never stops others.
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-
-import aiosmtplib
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.mx_lookup import Route, RouteError, lookup_route
+from roles.mailserver.relay_outcome import Outcomes
 from roles.mailserver.settings import MailServerSettings
+from roles.mailserver.smtp_client import RelayClient, envelope_problem
 from roles.mailserver.storage import OutgoingQueue, QueuedMessage
 
 log = logging.getLogger("mailserver")
+CONNECTION_TIMEOUT_SECONDS = 30.0
+IDLE_CONNECTION_SECONDS = 1.0
+STREAM_MESSAGES = 10
+
+
+@dataclass
+class Destination:
+    """One destination domain: its shared work list and its open connections."""
+
+    domain: str
+    due: deque[QueuedMessage] = field(default_factory=deque)
+    connections: int = 0
+    sending: int = 0
+    idle: deque[asyncio.Future[None]] = field(default_factory=deque)  # connections waiting
+
+    def add(self, message: QueuedMessage) -> None:
+        """Append to the work list and wake one idle connection, if any."""
+        self.due.append(message)
+        while self.idle:
+            waiter = self.idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def more_work(self, seconds: float) -> bool:
+        """Wait up to `seconds` for work (True) or give up (False)."""
+        if self.due or seconds <= 0:
+            return bool(self.due)
+        waiter = asyncio.get_running_loop().create_future()
+        self.idle.append(waiter)
+        try:
+            async with asyncio.timeout(seconds):
+                await waiter
+        except TimeoutError:
+            return bool(self.due)
+        finally:
+            if waiter in self.idle:
+                self.idle.remove(waiter)
+        return bool(self.due)
 
 
 class RelayWorker:
-    """Takes due messages from the queue and pushes them to their destination server."""
+    """Takes due messages from the queue and pushes them to their destination servers."""
 
     def __init__(self, settings: MailServerSettings, queue: OutgoingQueue, router: MailRouter,
                  clock: Callable[[], float] = time.time) -> None:
-        self.settings, self.queue, self.router, self.clock = settings, queue, router, clock
+        self.settings, self.queue, self.clock = settings, queue, clock
+        self.outcomes = Outcomes(settings, queue, router, clock, self._wait)
+        self._held: dict[str, QueuedMessage] = {}  # every message this worker knows of
+        self._waiting: dict[str, QueuedMessage] = {}  # held, not yet due
+        self._sending: set[str] = set()
+        self._destinations: dict[str, Destination] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._stopped = False
 
+    def queued(self, message: QueuedMessage) -> None:
+        """A message was just queued (callable from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._hold, message)
+
     def wake(self) -> None:
-        """Look at the queue now (a message was just queued)."""
+        """Look at the waiting messages now."""
         self._wake.set()
 
     def stop(self) -> None:
@@ -43,118 +111,187 @@ class RelayWorker:
         self._stopped = True
         self._wake.set()
 
+    def flush(self) -> int:
+        """Make every waiting message due now; how many there were."""
+        for message in self._waiting.values():
+            message.next_attempt = 0.0
+        self._wake.set()
+        return len(self._waiting)
+
+    def cancel(self, message_id: str) -> bool:
+        """Forget a message (it is being deleted); False while it is being sent."""
+        if message_id in self._sending:
+            return False
+        message = self._held.pop(message_id, None)
+        self._waiting.pop(message_id, None)
+        if message is not None:
+            for destination in self._destinations.values():
+                with contextlib.suppress(ValueError):
+                    destination.due.remove(message)
+        return True
+
     async def run(self) -> None:
-        """Deliver until stop(): a pass over the queue, then sleep until due or woken."""
+        """Deliver until stop(): hand due messages to connections, sleep until due or woken."""
         self._stopped = False
-        while not self._stopped:
-            self._wake.clear()
-            try:
-                delay = await self.run_once()
-            except Exception:
-                log.exception("relay pass failed")
-                delay = self.settings.retry_max_seconds
-            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+        self._loop = asyncio.get_running_loop()
+        try:
+            for message in await asyncio.to_thread(self.queue.messages):
+                self._hold(message)
+            while not self._stopped:
+                self._wake.clear()
+                try:
+                    delay = self._dispatch()
+                except Exception:
+                    log.exception("relay pass failed")
+                    delay = self.settings.retry_max_seconds
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+        finally:
+            self._loop = None
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks)
 
-    async def run_once(self) -> float | None:
-        """One pass over the due messages; seconds until the next one is due (None: empty)."""
-        due: dict[str, list[QueuedMessage]] = {}
-        for message in await asyncio.to_thread(self.queue.messages):
-            if message.next_attempt <= self.clock() and message.rcpt_tos:
-                domain = message.rcpt_tos[0].rpartition("@")[2].lower()
-                due.setdefault(domain, []).append(message)
-        for domain, messages in due.items():
-            if self._stopped:
-                return None
-            try:
-                route = await self.route(domain)
-            except RouteError as error:
-                settle = self._permanent if error.permanent else self._temporary
-                for message in messages:
-                    await settle(message, str(error))
-                continue
-            await self._deliver(route, messages)
-        waiting = [m.next_attempt for m in await asyncio.to_thread(self.queue.messages)]
-        return max(0.0, min(waiting) - self.clock()) if waiting else None
-
-    async def route(self, domain: str) -> Route:
-        """The route to `domain` by MX lookup in the lab's DNS; RouteError when there is none."""
+    async def resolve_route(self, domain: str) -> Route:
+        """Where mail for `domain` goes, by MX lookup in the lab's DNS (mx_lookup.py);
+        RouteError, permanent or not, when it cannot go anywhere now."""
         return await lookup_route(self.settings, domain)
 
-    async def _deliver(self, route: Route, messages: list[QueuedMessage]) -> None:
-        client = aiosmtplib.SMTP(
-            hostname=route.host, port=route.port, source_address=(route.source, 0),
-            local_hostname=self.settings.hostname, start_tls=False, timeout=30,
-        )
-        where = f"{route.role} ({route.host}:{route.port})"
+    def _hold(self, message: QueuedMessage) -> None:
+        if message.id in self._held:
+            return
+        self._held[message.id] = message
+        if message.next_attempt <= self.clock():
+            self._make_due(message)
+        else:
+            self._wait(message)
+
+    def _wait(self, message: QueuedMessage) -> None:
+        """Keep a held message until its next attempt is due (Outcomes calls it on deferral)."""
+        if message.id in self._held:
+            self._waiting[message.id] = message
+            self._wake.set()
+
+    def _dispatch(self) -> float | None:
+        now = self.clock()
+        for message in [m for m in self._waiting.values() if m.next_attempt <= now]:
+            del self._waiting[message.id]
+            self._make_due(message)
+        if not self._waiting:
+            return None
+        return max(0.0, min(m.next_attempt for m in self._waiting.values()) - now)
+
+    def _make_due(self, message: QueuedMessage) -> None:
+        problem = envelope_problem(message.mail_from, message.rcpt_tos)
+        if problem is not None:
+            self._sending.add(message.id)
+            self._spawn(self._settle_alone(message, self.outcomes.unsendable(message, problem)))
+            return
+        domain = message.rcpt_tos[0].rpartition("@")[2].lower()
+        destination = self._destinations.setdefault(domain, Destination(domain))
+        destination.add(message)
+        self._open_connections(destination)
+
+    def _open_connections(self, destination: Destination) -> None:
+        wanted = min(self.settings.options.relay_concurrency,
+                     len(destination.due) + destination.sending)
+        while destination.connections < wanted and not self._stopped:
+            destination.connections += 1
+            self._spawn(self._connection(destination))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_alone(self, message: QueuedMessage,
+                            settle: Coroutine[Any, Any, None]) -> None:
         try:
-            await client.connect()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            for message in messages:
-                await self._temporary(message, f"cannot connect to {where}: {exc}")
+            await settle
+        except Exception:
+            log.exception("could not record the outcome of id=%s", message.id)
+            self.outcomes.retry_later_in_memory(message)
+        finally:
+            self._sending.discard(message.id)
+            if message.id not in self._waiting:
+                self._held.pop(message.id, None)
+
+    async def _connection(self, destination: Destination) -> None:
+        try:
+            await self._drain(destination)
+        except Exception as exc:  # a bug must not leave the work list stuck
+            log.exception("relay connection for %s failed", destination.domain)
+            await self._defer_all(destination, f"internal error while relaying: {exc!r}")
+        finally:
+            destination.connections -= 1
+            if destination.due and not self._stopped:
+                self._open_connections(destination)
+
+    async def _drain(self, destination: Destination) -> None:
+        """Open one connection and send it messages until the work list is empty."""
+        try:
+            route = await self.resolve_route(destination.domain)
+        except RouteError as error:
+            if not error.permanent:  # the lab's DNS does not answer now: retry later
+                await self._defer_all(destination, str(error))
+                return
+            while destination.due:
+                message = destination.due.popleft()
+                await self._settle_alone(message, self.outcomes.unroutable(message, str(error)))
+            return
+        client = RelayClient(CONNECTION_TIMEOUT_SECONDS)
+        try:
+            hello = await client.connect(route.host, route.port, route.source,
+                                         self.settings.hostname)
+        except OSError as exc:  # the server is unreachable for all of them
+            client.close()
+            await self._defer_all(destination, f"cannot connect to {route.where}: {exc}")
             return
         try:
-            for index, message in enumerate(messages):
-                if self._stopped:
-                    break
-                try:
-                    errors, _ = await client.sendmail(message.mail_from, message.rcpt_tos,
-                                                      message.data)
-                    refused = {r: (resp.code, resp.message) for r, resp in errors.items()}
-                except aiosmtplib.SMTPRecipientsRefused as exc:
-                    refused = {r.recipient: (r.code, r.message) for r in exc.recipients}
-                except aiosmtplib.SMTPServerDisconnected as exc:
-                    for rest in messages[index:]:
-                        await self._temporary(rest, f"{where} disconnected: {exc}")
-                    return
-                except aiosmtplib.SMTPResponseException as exc:
-                    refused = {r: (exc.code, exc.message) for r in message.rcpt_tos}
-                await self._settle(message, refused, where)
+            usable, sent = hello.code == 250, 0
+            while usable and not self._stopped and await destination.more_work(
+                    IDLE_CONNECTION_SECONDS if sent >= STREAM_MESSAGES else 0.0):
+                usable = await self._send_one(client, destination, route)
+                sent += 1
+            while hello.code != 250 and destination.due:  # refused at greeting or EHLO/HELO
+                message = destination.due.popleft()
+                message.attempts += 1
+                replies = dict.fromkeys(message.rcpt_tos, hello)
+                await self._settle_alone(message, self.outcomes.settle(message, replies, route))
         finally:
+            await client.quit()
+
+    async def _defer_all(self, destination: Destination, error: str) -> None:
+        while destination.due:
+            message = destination.due.popleft()
+            message.attempts += 1
+            await self._settle_alone(message, self.outcomes.defer(message, error))
+
+    async def _send_one(self, client: RelayClient, destination: Destination,
+                        route: Route) -> bool:
+        """Send the next due message; False when the connection is no longer usable."""
+        message = destination.due.popleft()
+        self._sending.add(message.id)
+        destination.sending += 1
+        try:
+            message.attempts += 1
             try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
-
-    async def _settle(self, message: QueuedMessage, refused: dict[str, tuple[int, str]],
-                      where: str) -> None:
-        delivered = [r for r in message.rcpt_tos if r not in refused]
-        if delivered:
-            log.info("relayed id=%s to=%s via=%s", message.id,
-                     ",".join(f"<{r}>" for r in delivered), where)
-        failed = [r for r, (code, _) in refused.items() if code >= 500]
-        retry = [r for r, (code, _) in refused.items() if code < 500]
-        if failed:
-            code, text = refused[failed[0]]
-            error = f"{where} refused {','.join(failed)}: {code} {text}"
-            failed_copy = QueuedMessage(**{**vars(message), "rcpt_tos": failed})
-            await self._permanent(failed_copy, error, keep_queued=bool(retry))
-        if retry:
-            code, text = refused[retry[0]]
-            message.rcpt_tos = retry
-            await self._temporary(message, f"{where} deferred: {code} {text}")
-        elif not failed:
-            await asyncio.to_thread(self.queue.remove, message.id)
-
-    async def _temporary(self, message: QueuedMessage, error: str) -> None:
-        message.attempts += 1
-        message.last_error = error
-        delay = min(self.settings.retry_base_seconds * 2 ** (message.attempts - 1),
-                    self.settings.retry_max_seconds)
-        message.next_attempt = self.clock() + delay
-        await asyncio.to_thread(self.queue.update, message)
-        log.info("deferred id=%s attempts=%d retry_in=%.0fs error=%s", message.id,
-                 message.attempts, delay, error)
-
-    async def _permanent(self, message: QueuedMessage, error: str,
-                         keep_queued: bool = False) -> None:
-        message.attempts += 1
-        if keep_queued:  # other recipients are retried: record the failure, keep the file
-            message.last_error = error
-        else:
-            await asyncio.to_thread(self.queue.fail, message, error)
-        log.error("bounced id=%s to=%s error=%s", message.id,
-                  ",".join(f"<{r}>" for r in message.rcpt_tos), error)
-        await asyncio.to_thread(self.router.bounce, message.mail_from, message.rcpt_tos, error)
+                replies = await client.send_message(
+                    message.mail_from, message.rcpt_tos, message.data,
+                    lambda: asyncio.to_thread(self.queue.record_attempt, message))
+            except OSError as exc:
+                error = f"{route.where}: {exc}"
+                await self._settle_alone(message, self.outcomes.defer(message, error))
+                return False
+            except Exception as exc:
+                log.exception("relaying id=%s failed", message.id)
+                error = f"internal error while relaying: {exc!r}"
+                await self._settle_alone(message, self.outcomes.defer(message, error))
+                return False
+            await self._settle_alone(message, self.outcomes.settle(message, replies, route))
+            return True
+        finally:
+            destination.sending -= 1

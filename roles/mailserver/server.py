@@ -15,11 +15,12 @@ from typing import Any
 
 import uvicorn
 
+from labctl.protocols import smtp
 from labctl.tls_ca import server_certificate
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
-from roles.mailserver.listeners import peer_address, serve_pop3, serve_smtp
+from roles.mailserver.listeners import peer_address, refuse_smtp, serve_pop3, serve_smtp
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.pop3_maildrop import MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
@@ -42,7 +43,9 @@ class MailServer:
         self.mailboxes = mailboxes or MaildirMailboxes(settings.data_dir / "mailboxes")
         self.router = MailRouter(settings, self.queue, self.mailboxes)
         self.relay = RelayWorker(settings, self.queue, self.router)
+        self.router.on_queued = self.relay.queued
         self.bound: dict[str, list[tuple[str, int]]] = {}  # service -> actual (host, port)s
+        self.smtp_connections = 0  # open SMTP and submission connections
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._control: uvicorn.Server | None = None
@@ -79,7 +82,7 @@ class MailServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         self.bound["control"] = [sock.getsockname()[:2]]
-        app = create_control_app(self.settings, self.queue, self.mailboxes)
+        app = create_control_app(self.settings, self.queue, self.mailboxes, self.relay)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         self._control = uvicorn.Server(config)
         self._tasks.append(asyncio.create_task(self._control.serve(sockets=[sock]),
@@ -95,10 +98,17 @@ class MailServer:
             peer = peer_address(writer)
             if listener.service == "pop3":
                 await self._serve_pop3(reader, writer, peer)
-            else:
+                return
+            if self.smtp_connections >= settings.max_connections:
+                log.info("too-many-connections peer=%s service=%s", peer, listener.service)
+                await refuse_smtp(writer, smtp.replies.TOO_MANY_CONNECTIONS())
+                return
+            self.smtp_connections += 1
+            try:
                 session = SmtpSession(settings, listener.service, peer, self.router)
-                await serve_smtp(reader, writer, session, settings.max_message_size,
-                                 self.relay.wake, self.tls)
+                await serve_smtp(reader, writer, session, self.tls)
+            finally:
+                self.smtp_connections -= 1
 
         return handle
 

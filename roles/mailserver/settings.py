@@ -60,6 +60,15 @@ class MailServerSettings:
     # use. None: no certificate, STARTTLS is not offered.
     tls_dir: Path | None = None
     pop3_idle_timeout_seconds: float = 600.0  # RFC 1939 autologout: at least 10 minutes
+    # The limits of the SMTP and relay side.
+    max_queue_lifetime_seconds: float = 600.0  # then a deferred message bounces (lab: short)
+    max_connections: int = 100  # SMTP connections at once (25 and 587); more get 421 4.7.0
+    idle_timeout_seconds: float = 300.0  # a silent client gets 421 4.4.2
+    max_recipients: int = 100  # per transaction; more get 452 4.5.3
+    # A message arriving with more Received headers is looping: 554 5.4.6. Postfix allows
+    # 50 (hop_count_limit); the lab's two hops never come near 30, and a loop shows sooner.
+    max_received_headers: int = 30
+    auth_failure_delay_seconds: float = 1.0  # x failures so far, before a failed AUTH's reply
 
     @classmethod
     def for_role(

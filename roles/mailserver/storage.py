@@ -50,8 +50,9 @@ class StoredMessage:
 class OutgoingQueue(Protocol):
     """Messages accepted for remote recipients, kept until delivered or failed for good."""
 
-    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
-        """Store a new message durably and return it."""
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+                queue_id: str | None = None) -> QueuedMessage:
+        """Store a new message durably (under `queue_id`, default a new name); return it."""
         ...
 
     def messages(self) -> list[QueuedMessage]:
@@ -62,8 +63,12 @@ class OutgoingQueue(Protocol):
         """Durably record a message's new delivery state (attempts, errors, recipients)."""
         ...
 
+    def record_attempt(self, message: QueuedMessage) -> None:
+        """Durably record that `message` is being sent now (message.attempts counts it)."""
+        ...
+
     def remove(self, message_id: str) -> None:
-        """Drop a delivered message from the queue."""
+        """Drop a delivered message from the queue (quick, no fsync: the relay calls it inline)."""
         ...
 
     def fail(self, message: QueuedMessage, error: str) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,12 @@ def free_port(host: str) -> int:
 
 def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
                  peer_smtp_ports: dict[str, int] | None = None,
-                 resolver: tuple[str, int] | None = None) -> MailServerSettings:
-    """Local-runtime settings for `role` with kernel-chosen ports (smtp port optional)."""
+                 resolver: tuple[str, int] | None = None,
+                 **changes: Any) -> MailServerSettings:
+    """Local-runtime settings for `role` with kernel-chosen ports (smtp port optional).
+
+    `changes` replace further fields (options=LabOptions(...), idle_timeout_seconds=...).
+    """
     base = MailServerSettings.for_role(role, "local", data_dir)
     listeners = tuple(
         Listener(item.service, item.host, smtp_port if item.service == "smtp" else 0)
@@ -42,7 +47,8 @@ def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
     )
     return dataclasses.replace(
         base, listeners=listeners, control_port=0, peer_smtp_ports=peer_smtp_ports or {},
-        retry_base_seconds=0.2, retry_max_seconds=1.0, resolver=resolver or base.resolver,
+        resolver=resolver or base.resolver,
+        **{"retry_base_seconds": 0.2, "retry_max_seconds": 1.0, **changes},
     )
 
 
@@ -64,9 +70,9 @@ async def start_server(
     running: list[MailServer] = []
 
     async def start(role: str, smtp_port: int = 0, peer_smtp_ports: dict[str, int] | None = None,
-                    data_dir: Path | None = None) -> MailServer:
+                    data_dir: Path | None = None, **changes: Any) -> MailServer:
         settings = settings_for(role, data_dir or tmp_path / role, smtp_port, peer_smtp_ports,
-                                lab_dns.address)
+                                lab_dns.address, **changes)
         server = MailServer(settings)
         await server.start()
         running.append(server)

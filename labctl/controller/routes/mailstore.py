@@ -1,5 +1,7 @@
-# /servers: inspect a mail server's outgoing queue and its users' mailboxes (folders,
-# listings with UID and flags, raw messages), through the server's control agent.
+# /servers: inspect a mail server's outgoing queue and act on it (retry everything now,
+# delete one message; the wire contract is labctl.model.mail_queue), and its users'
+# mailboxes (folders, listings with UID and flags, raw messages). The mail server's
+# control agent does the work.
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -11,10 +13,12 @@ from fastapi.responses import PlainTextResponse
 from labctl.agent_contract import Address
 from labctl.controller.agents import AgentError
 from labctl.controller.deps import StateDep
+from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
 
 router = APIRouter(prefix="/servers", tags=["mail servers"])
 
 MailboxAddress = Annotated[Address, Path(description="a mailbox address, e.g. bob@hamburger.edu")]
+QueueId = Annotated[str, Path(pattern=QUEUE_ID_PATTERN, description="a queue id")]
 
 
 def _mail_server(state: StateDep, role: str) -> None:
@@ -26,10 +30,10 @@ def _mail_server(state: StateDep, role: str) -> None:
         raise HTTPException(404, f"role {role} is not a mail server")
 
 
-async def _ask(state: StateDep, role: str, path: str) -> Any:
+async def _ask(state: StateDep, role: str, path: str, method: str = "GET") -> Any:
     _mail_server(state, role)
     try:
-        return await state.agents.call(role, "GET", path)
+        return await state.agents.call(role, method, path)
     except AgentError as error:
         raise HTTPException(error.status, str(error)) from None
 
@@ -43,10 +47,28 @@ async def _raw(state: StateDep, role: str, path: str) -> PlainTextResponse:
 
 
 @router.get("/{role}/queue")
-async def queue(role: str, state: StateDep) -> list[dict[str, Any]]:
-    """The server's outgoing queue."""
-    result: list[dict[str, Any]] = await _ask(state, role, "/queue")
-    return result
+async def queue(role: str, state: StateDep) -> list[QueueEntry]:
+    """The server's outgoing queue, oldest first."""
+    return [QueueEntry.model_validate(entry) for entry in await _ask(state, role, "/queue")]
+
+
+@router.get("/{role}/queue/failed")
+async def failed(role: str, state: StateDep) -> list[QueueEntry]:
+    """Messages the server bounced, with their errors."""
+    entries = await _ask(state, role, "/queue/failed")
+    return [QueueEntry.model_validate(entry) for entry in entries]
+
+
+@router.post("/{role}/queue/flush")
+async def flush(role: str, state: StateDep) -> FlushResult:
+    """Retry every waiting message now."""
+    return FlushResult.model_validate(await _ask(state, role, "/queue/flush", "POST"))
+
+
+@router.delete("/{role}/queue/{queue_id}")
+async def delete(role: str, queue_id: QueueId, state: StateDep) -> DeleteResult:
+    """Remove one message from the queue without delivering it."""
+    return DeleteResult.model_validate(await _ask(state, role, f"/queue/{queue_id}", "DELETE"))
 
 
 @router.get("/{role}/mailboxes/{address}")

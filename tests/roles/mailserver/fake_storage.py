@@ -33,9 +33,11 @@ class MemoryQueue:
         self._queued: dict[str, QueuedMessage] = {}
         self._failed: list[QueuedMessage] = []
 
-    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> QueuedMessage:
+    def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
+                queue_id: str | None = None) -> QueuedMessage:
         """Store a new message and return it."""
-        message = QueuedMessage(new_message_name(), mail_from, list(rcpt_tos), data, time.time())
+        message = QueuedMessage(queue_id or new_message_name(), mail_from, list(rcpt_tos), data,
+                                time.time())
         self._queued[message.id] = message
         return replace(message, rcpt_tos=list(message.rcpt_tos))
 
@@ -48,6 +50,10 @@ class MemoryQueue:
         if message.id not in self._queued:
             raise KeyError(f"no queued message {message.id}")
         self._queued[message.id] = replace(message, rcpt_tos=list(message.rcpt_tos))
+
+    def record_attempt(self, message: QueuedMessage) -> None:
+        """Record that `message` is being sent now."""
+        self._queued[message.id].attempts = message.attempts
 
     def remove(self, message_id: str) -> None:
         """Drop a delivered message."""

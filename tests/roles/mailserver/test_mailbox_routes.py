@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from roles.mailserver.control_agent import create_control_app
+from roles.mailserver.delivery import MailRouter
 from roles.mailserver.mailbox_store import MaildirMailboxes
+from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Flag
 
@@ -27,7 +29,9 @@ def store(tmp_path: Path) -> MaildirMailboxes:
 def agent(tmp_path: Path, store: MaildirMailboxes,
           agents_admit_test_token: dict[str, str]) -> TestClient:
     settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path)
-    app = create_control_app(settings, MemoryQueue(), store)
+    queue = MemoryQueue()
+    relay = RelayWorker(settings, queue, MailRouter(settings, queue, store))
+    app = create_control_app(settings, queue, store, relay)
     return TestClient(app, headers=agents_admit_test_token)
 
 

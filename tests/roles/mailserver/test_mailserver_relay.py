@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import poplib
+import re
 from pathlib import Path
 
 import httpx
 
+from roles.mailserver.storage import header_value
 from tests.conftest import AGENT_HEADERS
 from tests.roles.conftest import StartServer, free_port, wait_until
 
+from .queue_files import delivery_report
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
 
 RECEIVER_INTERNET = "127.77.2.26"  # receiver-mta on the internet network, local runtime
@@ -48,7 +51,9 @@ async def test_relay_to_receiver_and_pop3_retrieval(start_server: StartServer) -
     for n, raw in enumerate(messages):
         assert f"Subject: relay {n}".encode() in raw
         assert raw.count(b"Received: from ") == 2
-        assert b"by mail.hamburger.edu (maillab) with ESMTP;" in raw
+        assert re.search(rb"Received: from mail\.crepes\.fr \(unknown \[127\.77\.2\.25\]\)\r\n"
+                         rb"\tby mail\.hamburger\.edu \(maillab\) with ESMTP id [0-9]+\.\S+\r\n"
+                         rb"\tfor <bob@hamburger\.edu>; ", raw), raw
         assert raw.endswith(b"line one\r\n.starts with a dot\r\n.\r\n..two dots")
     assert receiver.mailboxes.list(BOB) == []  # DELE + QUIT removed them
 
@@ -75,20 +80,24 @@ async def test_pop3_rejects_wrong_password_and_keeps_mail_without_dele(
     assert len(receiver.mailboxes.list(BOB)) == 1
 
 
-async def test_receiver_down_message_stays_queued_then_delivered_once(
+async def test_receiver_down_messages_stay_queued_then_each_is_delivered_once(
         start_server: StartServer) -> None:
     port = free_port(RECEIVER_INTERNET)
     sender = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": port})
-    await asyncio.to_thread(submit, sender.address("submission"),
-                            make_message(ALICE, BOB, "while down"))
-    await wait_until(lambda: any(m.attempts >= 2 for m in sender.queue.messages()))
-    (queued,) = sender.queue.messages()
-    assert queued.last_error is not None and "cannot connect to receiver-mta" in queued.last_error
+    for n in range(3):
+        await asyncio.to_thread(submit, sender.address("submission"),
+                                make_message(ALICE, BOB, f"while down {n}"))
+    await wait_until(lambda: all(m.attempts >= 2 for m in sender.queue.messages()))
+    queued = sender.queue.messages()
+    assert len(queued) == 3
+    assert all("cannot connect to receiver-mta" in (m.last_error or "") for m in queued)
     receiver = await start_server("receiver-mta", smtp_port=port)
-    await wait_until(lambda: len(receiver.mailboxes.list(BOB)) >= 1)
+    await wait_until(lambda: len(receiver.mailboxes.list(BOB)) >= 3)
     await wait_until(lambda: sender.queue.messages() == [])
     await asyncio.sleep(1.5)  # a further retry pass must not deliver a second copy
-    assert len(receiver.mailboxes.list(BOB)) == 1
+    ids = sorted(header_value(receiver.mailboxes.read(BOB, m.id), "Message-ID") or ""
+                 for m in receiver.mailboxes.list(BOB))
+    assert ids == [f"<while-down-{n}@test>" for n in range(3)]
 
 
 async def test_queue_survives_restart_of_the_server(start_server: StartServer,
@@ -116,12 +125,14 @@ async def test_non_lab_domain_fails_for_good_and_bounces(start_server: StartServ
     sender = await start_server("sender-mta")
     await asyncio.to_thread(submit, sender.address("submission"),
                             make_message(ALICE, "carol@gmail.com", "outside"))
-    await wait_until(lambda: sender.queue.failed() != [])
+    await wait_until(lambda: sender.mailboxes.list(ALICE) != [])
     (failed,) = sender.queue.failed()
     assert failed.last_error is not None and "not a lab domain" in failed.last_error
     assert sender.queue.messages() == []
     (bounce,) = sender.mailboxes.list(ALICE)
-    assert b"carol@gmail.com" in sender.mailboxes.read(ALICE, bounce.id)
+    _, groups = delivery_report(sender.mailboxes.read(ALICE, bounce.id))
+    assert [(g["Final-Recipient"], g["Status"]) for g in groups] == [
+        ("rfc822; carol@gmail.com", "5.1.2")]
 
 
 async def test_control_agent_endpoints(start_server: StartServer) -> None:

@@ -56,7 +56,8 @@ async def test_mx_then_a_gives_the_receivers_internet_address(
         lab_dns: DnsServer, sender_settings: Sender, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dns")
     route = await lookup_route(sender_settings(lab_dns.address), "Hamburger.EDU")
-    assert route == Route("receiver-mta", "127.77.2.26", 2525, "127.77.2.25")
+    assert route == Route("receiver-mta", "mail.hamburger.edu", "127.77.2.26", 2525,
+                           "127.77.2.25")
     asked = [r.getMessage() for r in caplog.records if r.name == "dns"]
     assert any("from=127.77.2.25 name=Hamburger.EDU. type=MX rcode=NOERROR" in m
                for m in asked), asked

@@ -31,7 +31,8 @@ async def test_smuggled_transaction_is_stored_as_text(start_server: StartServer,
     stored = server.mailboxes.list(BOB)
     assert len(stored) == 1
     received_header, _, data = server.mailboxes.read(BOB, stored[0].id).partition(MESSAGE_HEAD)
-    assert received_header.startswith(b"Received: from peer.example")
+    assert received_header.startswith(b"Return-Path: <alice@crepes.fr>\r\n"
+                                      b"Received: from peer.example")
     assert data == crlf_lines(kept)
 
 

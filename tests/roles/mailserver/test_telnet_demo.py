@@ -36,5 +36,5 @@ async def test_scripted_telnet_demo_delivers_to_bob(start_server: StartServer,
     assert lines[-1] == "S: 221 2.0.0 Bye"
     (stored,) = receiver.mailboxes.list(BOB)
     data = receiver.mailboxes.read(BOB, stored.id)
-    assert b"([127.77.2.66])" in data, "the server saw mallory's address as the client"
+    assert b"[127.77.2.66])" in data, "the server saw mallory's address as the client"
     assert b"Subject: telnet demo" in data and b"How about pickles?" in data

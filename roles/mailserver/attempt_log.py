@@ -1,0 +1,72 @@
+# The queue's attempt journal: "this message is being sent now", made durable cheaply.
+#
+# The relay must record an attempt durably before the final "." of DATA (so that after
+# a crash the queue shows that the message may already have arrived). Rewriting the
+# message's queue file for that costs a new file, two fsyncs and a rename per message;
+# appending one line "<queue id> <attempts>" to DIR/queue/attempts.log and fdatasync-ing
+# it costs one write and one flush. The attempt counts are folded back into the queue
+# files at start (and when the journal passes COMPACT_AT bytes), then the journal is
+# emptied; a torn last line from a crash is ignored.
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+
+from roles.mailserver.durable_files import fsync_directory
+
+log = logging.getLogger(__name__)
+COMPACT_AT = 1024 * 1024
+
+
+class AttemptLog:
+    """Append-only attempt counts per queue id, folded into the queue files by `fold`."""
+
+    def __init__(self, path: Path, fold: Callable[[dict[str, int]], None]) -> None:
+        self.path, self._fold = path, fold
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}  # queue id -> attempts recorded since the last fold
+        fold(self._read())
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o640)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+        os.fsync(self._fd)
+        fsync_directory(path.parent)
+        self._size = 0
+
+    def record(self, queue_id: str, attempts: int) -> None:
+        """Durably note that `queue_id` has had `attempts` attempts (this one included)."""
+        line = f"{queue_id} {attempts}\n".encode("ascii")
+        with self._lock:
+            os.write(self._fd, line)
+            os.fdatasync(self._fd)
+            self.counts[queue_id] = attempts
+            self._size += len(line)
+            if self._size >= COMPACT_AT:
+                self._fold(dict(self.counts))
+                os.ftruncate(self._fd, 0)
+                os.fsync(self._fd)
+                self.counts.clear()
+                self._size = 0
+
+    def forget(self, queue_id: str) -> None:
+        """The message left the queue (its queue file carries its state from now on)."""
+        self.counts.pop(queue_id, None)
+
+    def close(self) -> None:
+        """Close the journal file (also done when the object is collected)."""
+        self._closer()
+
+    def _read(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        if not self.path.exists():
+            return counts
+        for line in self.path.read_bytes().splitlines():
+            queue_id, _, number = line.decode("ascii", "replace").partition(" ")
+            if number.isdigit():
+                counts[queue_id] = max(counts.get(queue_id, 0), int(number))
+            else:
+                log.warning("ignoring a torn line in %s: %r", self.path, line[:80])
+        return counts
