@@ -61,6 +61,8 @@ def test_alices_mail_through_her_server_passes_spf(spf_lab: LocalBackend) -> Non
         time.sleep(0.2)
     (message,) = [m for m in listing if m["subject"] == "genuine"]
     data = controller.text(f"{BOB_MAILBOX}/{message['id']}")
-    assert data.startswith("Received-SPF: pass (mail.hamburger.edu: domain of alice@crepes.fr "
+    return_path, _, rest = data.partition("\n")
+    assert return_path.startswith("Return-Path: <alice@crepes.fr>")
+    assert rest.startswith("Received-SPF: pass (mail.hamburger.edu: domain of alice@crepes.fr "
                            f"designates {PLAN.address('sender-mta', 'internet')} as permitted "
                            "sender)")
