@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from labctl.analysis import PcapError, analyze_pcap_file
 from labctl.analysis.hops import group_into_hops
@@ -111,7 +112,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
     if args.flush:
         progress(f"{client.request('POST', base + '/flush')['flushed']} message(s) retried now")
     elif args.delete:
-        print(f"deleted {client.request('DELETE', f'{base}/{args.delete}')['deleted']}")
+        deleted = client.request("DELETE", f"{base}/{quote(args.delete, safe='')}")["deleted"]
+        print(f"deleted {deleted}")
         return 0
     path = base + "/failed" if args.failed else base
     entries = [QueueEntry.model_validate(e) for e in client.request("GET", path)]
