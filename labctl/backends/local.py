@@ -2,7 +2,8 @@
 # needed. Each role listens on its own 127.77.N.x address per network (see
 # labctl.model.addressing), so a per-network loopback filter records one link.
 # Each lab instance has its own addresses, controller port and state folder; `up`
-# makes a fresh lab token there (the controller reads it, the roles get its digest).
+# makes a fresh lab token there (the controller reads it, the roles get its digest)
+# and the lab CA with the mail servers' certificates in its tls/ folder (STARTTLS).
 from __future__ import annotations
 
 import contextlib
@@ -29,6 +30,7 @@ from labctl.backends.role_shell import ShellCommand, local_shell, startup_file
 from labctl.controller.captures import resolve_capture_mode
 from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
 from labctl.model.instance import INSTANCE_ENV
+from labctl.tls_ca import CA_CERTIFICATE, lab_certificates
 
 CAPTURE_METHODS = {
     "tcpdump": "tcpdump on loopback, one filter per network",
@@ -50,13 +52,19 @@ class LocalBackend(LabBackend):
     def _pid_file(self) -> Path:
         return self.home / "pids.json"
 
+    @property
+    def tls_dir(self) -> Path:
+        """The lab CA (ca.pem, the file a TLS client trusts) and the servers' certificates."""
+        return self.home / "tls"
+
     def _commands(self, capture_mode: str) -> dict[str, list[str]]:
         python = [sys.executable, "-m"]
         commands = {}
         for role in LAB.roles:
             command = [*python, f"roles.{role.program}", "--role", role.name, "--runtime", "local"]
             if role.program == "mailserver":
-                command += ["--data", str(self.home / "data" / role.name)]
+                command += ["--data", str(self.home / "data" / role.name),
+                            "--tls-dir", str(self.tls_dir)]
                 if capture_mode == "relay":
                     command.append("--behind-relay")
             commands[role.name] = command
@@ -81,6 +89,8 @@ class LocalBackend(LabBackend):
             old.unlink(missing_ok=True)  # a fresh token for every lab brought up
         make_lab_secret(secret / TOKEN_FILE_NAME, self.home / DIGEST_FILE_NAME)
         secret.chmod(0o700)
+        lab_certificates(self.plan, self.tls_dir)
+        progress(f"STARTTLS offered with the lab CA {self.tls_dir / CA_CERTIFICATE}")
         env = {
             **os.environ,
             "MAILLAB_RUNTIME": "local",

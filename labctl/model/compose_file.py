@@ -20,10 +20,16 @@ HEADER = """\
 # maillab: one container per role on internal (sealed) networks, one bridge per link.
 # Rendered from the lab model (labctl/model/topology.py) by `labctl compose-file`;
 # edit the model, not this file. Bring it up with `labctl up` (or `docker compose up`).
+# The lab CA (STARTTLS): docker compose cp receiver-mta:/run/maillab/tls/ca.pem .
 """
 SECRET_SERVICE = "lab-secret"  # one-shot: makes the token only the controller can read
 TOKEN_DIR, DIGEST_DIR = "/run/maillab/controller", "/run/maillab/agent"
 TOKEN_VOLUME, DIGEST_VOLUME = "controller-secret", "agent-digest"
+# One-shot: the lab CA (its key stays in TLS_CA_VOLUME, mounted nowhere else) and each
+# mail server's certificate, key and ca.pem in a volume of its own, mounted read-only.
+TLS_SERVICE = "lab-tls"
+TLS_CA_DIR, TLS_DIR = "/run/maillab/tls-ca", "/run/maillab/tls"
+TLS_CA_VOLUME = "tls-ca"
 
 
 def _build(context: str) -> dict[str, Any]:
@@ -57,7 +63,7 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
             "start_period": "30s",
         },
         "volumes": [f"{DIGEST_VOLUME}:{DIGEST_DIR}:ro"],
-        "depends_on": {SECRET_SERVICE: {"condition": "service_completed_successfully"}},
+        "depends_on": _completed(SECRET_SERVICE),
         # no raw sockets in a role: it can neither sniff nor forge (ARP) the management
         # network, where the controller's token travels
         "cap_drop": ["NET_RAW"],
@@ -72,9 +78,19 @@ def _role_service(role: Role, plan: Addressing) -> dict[str, Any]:
         service["environment"].update({
             name: f"${{{name}:-{value}}}" for name, value in LabOptions().to_env().items()
         })
-        service["command"] = [*command, "--data", "/var/lib/maillab"]
-        service["volumes"].append(f"{role.name}-data:/var/lib/maillab")
+        service["command"] = [*command, "--data", "/var/lib/maillab", "--tls-dir", TLS_DIR]
+        service["volumes"] += [f"{role.name}-data:/var/lib/maillab",
+                               f"{_tls_volume(role)}:{TLS_DIR}:ro"]
+        service["depends_on"] |= _completed(TLS_SERVICE)
     return service
+
+
+def _completed(service: str) -> dict[str, dict[str, str]]:
+    return {service: {"condition": "service_completed_successfully"}}
+
+
+def _tls_volume(role: Role) -> str:
+    return f"{role.name}-tls"
 
 
 def lab_hosts(role: Role, plan: Addressing) -> list[str]:
@@ -104,6 +120,21 @@ def _secret_service() -> dict[str, Any]:
         "command": ["python", "-m", "labctl.agent_auth",
                     "--token-dir", TOKEN_DIR, "--digest-dir", DIGEST_DIR],
         "volumes": [f"{TOKEN_VOLUME}:{TOKEN_DIR}", f"{DIGEST_VOLUME}:{DIGEST_DIR}"],
+    }
+
+
+def _tls_service(plan: Addressing) -> dict[str, Any]:
+    """The one-shot service making the lab CA and handing each mail server its files."""
+    servers = plan.lab.mail_servers()
+    return {
+        "image": IMAGE,
+        "pull_policy": "never",
+        "network_mode": "none",
+        "command": ["python", "-m", "labctl.tls_ca", "--ca-dir", TLS_CA_DIR,
+                    "--servers-dir", TLS_DIR],
+        "environment": {INSTANCE_ENV: plan.instance.name},
+        "volumes": [f"{TLS_CA_VOLUME}:{TLS_CA_DIR}",
+                    *(f"{_tls_volume(r)}:{TLS_DIR}/{r.name}" for r in servers)],
     }
 
 
@@ -158,12 +189,13 @@ def compose_document(
 ) -> dict[str, Any]:
     """The compose file of `lab` for `instance` as a plain dict (`context`: the project)."""
     plan = addressing(Runtime.COMPOSE, lab, instance)
-    services = {SECRET_SERVICE: _secret_service()}
+    services = {SECRET_SERVICE: _secret_service(), TLS_SERVICE: _tls_service(plan)}
     services.update({role.name: _role_service(role, plan) for role in lab.roles})
     services["controller"] = _controller_service(plan, context)
     networks = {network.name: _network(plan, network.name) for network in lab.networks}
     volumes: dict[str, dict[str, str]] = {f"{r.name}-data": {} for r in lab.mail_servers()}
-    volumes |= {TOKEN_VOLUME: {}, DIGEST_VOLUME: {}}
+    volumes |= {_tls_volume(r): {} for r in lab.mail_servers()}
+    volumes |= {TOKEN_VOLUME: {}, DIGEST_VOLUME: {}, TLS_CA_VOLUME: {}}
     return {"name": instance.project_name, "services": services, "networks": networks,
             "volumes": volumes}
 

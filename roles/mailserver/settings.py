@@ -117,8 +117,8 @@ class MailServerSettings:
 
     @property
     def lab_addresses(self) -> list[str]:
-        """The role's addresses on every network it is on (its certificate's IP names)."""
-        return [self.addressing.address(self.lab_role, net) for net in self.lab_role.networks]
+        """The role's lab addresses, never the management one (its certificate's IP names)."""
+        return self.addressing.lab_addresses(self.lab_role)
 
     def local_user(self, login: str) -> User | None:
         """The user of this server's domain named by a local part or a full address."""

@@ -5,11 +5,13 @@
 # role's container, nothing answers but the lab's own services on lab addresses.
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,3 +204,25 @@ def test_mallory_has_the_tools_and_asks_only_the_labs_dns(compose_lab: Controlle
     lab_dns = resolver_address(addressing("compose", instance=TEST_INSTANCE))[0]
     outside = mallory.exec_run(["dig", f"@{lab_dns}", "www.example.com", "A"])
     assert b"status: REFUSED" in outside.output, outside.output
+
+
+def test_mallory_starttls_to_bob_server_verifies_with_the_copied_lab_ca(
+    compose_lab: ControllerClient, tmp_path: Path,
+) -> None:
+    # the README's way out for the lab CA, then into mallory's /tmp for swaks
+    compose_file = ComposeBackend(PROJECT, TEST_INSTANCE, tmp_path).compose_file()
+    subprocess.run(["docker", "compose", "-f", str(compose_file), "-p",
+                    TEST_INSTANCE.project_name, "cp", "receiver-mta:/run/maillab/tls/ca.pem",
+                    str(tmp_path / "ca.pem")], check=True, capture_output=True, timeout=60)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        tar.add(tmp_path / "ca.pem", arcname="lab-ca.pem")
+    mallory = _container("mallory")
+    assert mallory.put_archive("/tmp", archive.getvalue())
+    result = mallory.exec_run(["swaks", "--server", "mail.hamburger.edu", "--port", "25",
+                               "--tls", "--tls-verify", "--tls-ca-path", "/tmp/lab-ca.pem",
+                               "--quit-after", "HELO"])
+    output = result.output.decode()
+    assert result.exit_code == 0, output
+    assert '=== TLS peer DN="/CN=mail.hamburger.edu"' in output, output
+    assert " ~> EHLO " in output, "the dialog went on inside TLS"

@@ -1,10 +1,15 @@
 # The local runtime end to end: the real role programs as processes on loopback,
 # the controller, basic-delivery graded from the per-link pcaps. The lab is the test
 # session's own instance, so a lab the user left up is neither disturbed nor in the way.
+# The mail servers offer STARTTLS with the lab CA `up` made; nothing in the lab uses it
+# unless a client (here swaks, smtplib, poplib) chooses TLS.
 from __future__ import annotations
 
+import poplib
 import shutil
+import smtplib
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,8 +27,9 @@ from labctl.backends.local import LocalBackend
 from labctl.capture.relay import RELAY_COMMENT
 from labctl.capture.tcpdump import can_capture_packets
 from labctl.client import ControllerClient, ControllerError
-from labctl.model import MGMT, Addressing, addressing
+from labctl.model import LAB, MGMT, Addressing, addressing
 from labctl.model.zone import resolver_address
+from labctl.tls_ca import CA_CERTIFICATE, client_context
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 
@@ -38,9 +44,9 @@ def _capture_modes() -> list[object]:
 
 
 @pytest.fixture(scope="module", params=_capture_modes())
-def local_lab(
+def local_backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ControllerClient]:
+) -> Iterator[LocalBackend]:
     home = tmp_path_factory.mktemp("maillab-local")
     patch = pytest.MonkeyPatch()
     patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
@@ -48,10 +54,15 @@ def local_lab(
     backend = LocalBackend(home=home, instance=TEST_INSTANCE)
     try:
         backend.up(lambda _: None)
-        yield ControllerClient(backend.controller_url())
+        yield backend
     finally:
         backend.down(lambda _: None)
         patch.undo()
+
+
+@pytest.fixture(scope="module")
+def local_lab(local_backend: LocalBackend) -> ControllerClient:
+    return ControllerClient(local_backend.controller_url())
 
 
 def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) -> None:
@@ -64,6 +75,9 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
     relayed = [RELAY_COMMENT in read_capture(h["pcap"]).comments for h in report["hops"]]
     lab_mode = local_lab.request("GET", "/health")["capture_mode"]
     assert relayed == [lab_mode == "relay"] * 3, "only relay recordings say they are synthesized"
+    lines = [line for h in report["hops"] for c in h["conversations"] for line in c["transcript"]]
+    assert "S: 250-STARTTLS" in lines or "S: 250 STARTTLS" in lines, "the servers offer TLS"
+    assert "C: STARTTLS" not in lines, "the relay and the user agents talk plaintext"
 
 
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
@@ -189,3 +203,44 @@ def test_relay_asks_the_labs_dns_before_it_connects(local_lab: ControllerClient)
         [sender, dns_host, "mail.hamburger.edu", "1"],  # A of the MX host
         [sender, receiver, "", ""],  # then the SYN of the SMTP connection
     ], packets
+
+
+def test_submission_starttls_verifies_with_the_lab_ca(local_backend: LocalBackend) -> None:
+    plan, alice = _plan(), LAB.user("alice@crepes.fr")
+    ca = local_backend.tls_dir / CA_CERTIFICATE
+    result = subprocess.run(
+        ["swaks", "--server", plan.lab_addresses("sender-mta")[0],
+         "--port", str(plan.port("sender-mta", "submission")),
+         "--tls", "--tls-verify", "--tls-ca-path", str(ca),
+         "--auth", "PLAIN", "--auth-user", alice.address, "--auth-password", alice.password,
+         "--from", alice.address, "--to", "bob@hamburger.edu", "--quit-after", "RCPT"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '=== TLS peer DN="/CN=mail.crepes.fr"' in result.stdout, result.stdout
+    assert "<~  235 " in result.stdout, "AUTH ran inside TLS"
+
+
+@pytest.mark.parametrize("service", ["smtp", "pop3"])
+def test_receiver_starttls_names_its_host_for_the_lab_ca(
+    local_backend: LocalBackend, service: str
+) -> None:
+    plan, context = _plan(), client_context(local_backend.tls_dir)
+    host, port = plan.lab_addresses("receiver-mta")[0], plan.port("receiver-mta", service)
+    if service == "smtp":
+        with smtplib.SMTP(host, port, timeout=10) as client:
+            client.ehlo("mallory.internet.test")
+            assert client.has_extn("starttls")
+            client.starttls(context=context)
+            assert isinstance(client.sock, ssl.SSLSocket)
+            peer = client.sock.getpeercert()
+    else:
+        pop = poplib.POP3(host, port, timeout=10)
+        try:
+            assert "STLS" in pop.capa()
+            pop.stls(context=context)
+            assert isinstance(pop.sock, ssl.SSLSocket)
+            peer = pop.sock.getpeercert()
+        finally:
+            pop.quit()
+    assert peer is not None and ("DNS", "mail.hamburger.edu") in peer["subjectAltName"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from labctl.model import LAB, addressing
+from labctl.model import LAB, LabInstance, addressing
 from labctl.model.compose_file import compose_document, render_compose_file
 from tests.conftest import PROJECT
 
@@ -105,3 +105,28 @@ def test_mail_servers_take_the_lab_options_from_the_environment_of_labctl_up() -
     for role in LAB.mail_servers():
         assert services[role.name]["environment"]["MAILLAB_SPF"] == "${MAILLAB_SPF:-off}"
     assert "MAILLAB_SPF" not in services["mallory"]["environment"]
+
+
+def test_lab_tls_hands_each_mail_server_its_own_tls_volume_and_keeps_the_ca_key() -> None:
+    instance = LabInstance.named("class-a")
+    services = compose_document(instance=instance)["services"]
+    tls = services["lab-tls"]
+    assert tls["network_mode"] == "none"
+    assert tls["environment"]["MAILLAB_INSTANCE"] == "class-a"  # names the instance's addresses
+    ca_volume, *server_volumes = (v.split(":")[0] for v in tls["volumes"])
+    assert tls["command"][:3] == ["python", "-m", "labctl.tls_ca"]
+    assert server_volumes == [f"{r.name}-tls" for r in LAB.mail_servers()]
+    for role in LAB.roles:
+        service = services[role.name]
+        mounted = [v.split(":")[0] for v in service["volumes"]]
+        assert ca_volume not in mounted, f"the CA key is in {role.name}"
+        if role in LAB.mail_servers():
+            own = f"{role.name}-tls:/run/maillab/tls:ro"
+            assert own in service["volumes"], role.name
+            assert [m for m in mounted if m.endswith("-tls")] == [f"{role.name}-tls"]
+            assert service["command"][-2:] == ["--tls-dir", "/run/maillab/tls"]
+            assert service["depends_on"]["lab-tls"] == {
+                "condition": "service_completed_successfully"}
+            assert f"{role.name}-tls:/run/maillab/tls/{role.name}" in tls["volumes"]
+        else:
+            assert "--tls-dir" not in service["command"], role.name
