@@ -15,13 +15,12 @@ from labctl.model.options import LabOptions
 from labctl.protocols import smtp
 from roles.mailserver.server import MailServer
 from tests.conftest import AGENT_HEADERS
-from tests.roles.conftest import StartServer, wait_until
+from tests.roles.conftest import RECEIVER_INTERNET, StartServer, wait_until
 
 from .fake_receiver import FakeReceiver, start_fake_receiver
 from .queue_files import delivery_report, raw_message, write_queue_file
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
 
-RECEIVER_INTERNET = "127.77.2.26"
 StartFake = Callable[[FakeReceiver], Awaitable[int]]
 
 
