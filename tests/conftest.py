@@ -19,7 +19,7 @@ from labctl.agent_auth import DIGEST_FILE_ENV, authorization_headers, token_dige
 from labctl.backends.compose import engine_available
 from labctl.model import LabInstance, addressing
 from labctl.model.instance import INSTANCE_ENV
-from tests.socket_watch import DEFAULT_LAB_NETWORKS, SocketWatch
+from tests.socket_watch import DEFAULT_CONTROLLERS, DEFAULT_LAB_NETWORKS, SocketWatch
 
 PROJECT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -27,7 +27,7 @@ TEST_INSTANCE = LabInstance.named(f"test-{secrets.token_hex(4)}")
 TEST_PLAN = addressing("local", instance=TEST_INSTANCE)  # where in-process servers listen
 AGENT_TOKEN = secrets.token_urlsafe(16)
 AGENT_HEADERS = authorization_headers(AGENT_TOKEN)
-SOCKET_WATCH = SocketWatch(DEFAULT_LAB_NETWORKS)
+SOCKET_WATCH = SocketWatch(DEFAULT_LAB_NETWORKS, DEFAULT_CONTROLLERS)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,6 +1,6 @@
 # The socket watch the whole suite runs under: a socket of the test process that binds,
-# connects or sends to the default lab's networks is refused and fails its test; the
-# test lab's addresses and plain loopback pass.
+# connects or sends to the default lab's networks or controllers is refused and fails
+# its test; the test lab's addresses and plain loopback pass.
 from __future__ import annotations
 
 import ipaddress
@@ -36,6 +36,20 @@ def test_binding_a_default_lab_address_is_refused_and_remembered(
     assert watch.refused == [f"bind {address}:0"]
 
 
+def test_a_squatter_may_bind_the_default_lab_but_not_talk_to_it(watch: SocketWatch) -> None:
+    address = DEFAULT_LOCAL.address("receiver-mta", INTERNET)
+    with socket.socket() as squatter, socket.socket() as client:
+        with watch.allowing_binds():
+            squatter.bind((address, 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(PermissionError):
+            client.connect((address, port))
+    assert watch.refused == [f"connect {address}:{port}"]
+    with socket.socket() as again, pytest.raises(PermissionError):
+        again.bind((address, 0))
+
+
 def test_connecting_or_sending_to_the_default_lab_is_refused(watch: SocketWatch) -> None:
     mx = (DEFAULT_LOCAL.address("receiver-mta", INTERNET), 2525)
     dns = (DEFAULT_COMPOSE.address("dns", INTERNET), 53)
@@ -47,6 +61,13 @@ def test_connecting_or_sending_to_the_default_lab_is_refused(watch: SocketWatch)
         udp.sendto(b"query", dns)
     assert watch.refused == [f"connect {mx[0]}:2525", f"connect_ex {mx[0]}:2525",
                              f"sendto {dns[0]}:53"]
+
+
+def test_the_default_labs_controllers_are_refused(watch: SocketWatch) -> None:
+    for port in (8025, 8026):
+        with socket.socket() as sock, pytest.raises(PermissionError, match="default lab"):
+            sock.connect(("127.0.0.1", port))
+    assert watch.refused == ["connect 127.0.0.1:8025", "connect 127.0.0.1:8026"]
 
 
 def test_the_test_lab_and_plain_loopback_pass(watch: SocketWatch) -> None:
