@@ -73,6 +73,7 @@ async def test_poison_envelopes_fail_alone_and_later_mail_is_relayed(
     assert all(e["state"] == "failed" and e["attempts"] == 1 for e in failed.values())
     (stored,) = receiver.mailboxes.list(BOB)
     assert b"Subject: good" in receiver.mailboxes.read(BOB, stored.id)
+    await wait_until(lambda: sender.mailboxes.list(ALICE) != [])  # bounces follow the failure
     (dsn,) = sender.mailboxes.list(ALICE)  # only the CRLF one had a usable local sender
     _, groups = delivery_report(sender.mailboxes.read(ALICE, dsn.id))
     assert [g["Status"] for g in groups] == ["5.1.3"]
