@@ -1,26 +1,51 @@
 # Shared test setup: where the project is, whether a Docker engine must be there
 # (MAILLAB_REQUIRE_DOCKER=1 turns the compose tests' skip into a failure, as in CI),
 # the lab instance every test that starts role programs uses (its own name, drawn per
-# test session, so its addresses and ports are never those of a lab the user left up),
-# and a lab token the roles started by tests admit.
+# test session, so its addresses and ports are never those of a lab the user left up:
+# every test that opens a socket on a lab address uses TEST_PLAN's addresses, so its
+# traffic never lands in the captures of the default lab on the same loopback),
+# and a lab token the roles started by tests admit. A socket of the test process that
+# touches the default lab's networks fails the test (tests/socket_watch.py).
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labctl.agent_auth import DIGEST_FILE_ENV, authorization_headers, token_digest
 from labctl.backends.compose import engine_available
-from labctl.model import LabInstance
+from labctl.model import LabInstance, addressing
 from labctl.model.instance import INSTANCE_ENV
+from tests.socket_watch import DEFAULT_CONTROLLERS, DEFAULT_LAB_NETWORKS, SocketWatch
 
 PROJECT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 TEST_INSTANCE = LabInstance.named(f"test-{secrets.token_hex(4)}")
+TEST_PLAN = addressing("local", instance=TEST_INSTANCE)  # where in-process servers listen
 AGENT_TOKEN = secrets.token_urlsafe(16)
 AGENT_HEADERS = authorization_headers(AGENT_TOKEN)
+SOCKET_WATCH = SocketWatch(DEFAULT_LAB_NETWORKS, DEFAULT_CONTROLLERS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    SOCKET_WATCH.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    SOCKET_WATCH.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def stays_off_the_default_lab() -> Iterator[SocketWatch]:
+    """Fail the test when a socket of this process touched the default lab's networks."""
+    SOCKET_WATCH.bound.clear()
+    yield SOCKET_WATCH
+    refused, SOCKET_WATCH.refused[:] = list(SOCKET_WATCH.refused), []
+    if refused:
+        pytest.fail(f"sockets touched the default lab's networks: {refused}")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-# The recording relay: real sockets on loopback, a real smtplib client, and the
-# analyzer (plus tshark when present) reading back what the relay recorded.
+# The recording relay: real sockets on loopback (the test lab's addresses), a real smtplib
+# client, and the analyzer (plus tshark when present) reading back what the relay recorded.
 from __future__ import annotations
 
 import asyncio
@@ -14,9 +14,13 @@ import pytest
 
 from labctl.analysis import analyze_pcap, analyze_pcap_file, extract_smtp_dialog
 from labctl.capture.relay import RELAY_COMMENT, RecordingRelay, SharedRecording
-from labctl.model import SMTP, addressing
+from labctl.model import INTERNET, SMTP
+from tests.conftest import TEST_PLAN
 
-SENDER_MTA, RECEIVER_MTA, SENDER_UA = "127.77.2.25", "127.77.2.26", "127.77.1.10"
+SENDER_MTA = TEST_PLAN.address("sender-mta", INTERNET)
+RECEIVER_MTA = TEST_PLAN.address("receiver-mta", INTERNET)
+SENDER_UA = TEST_PLAN.address("sender-ua", "alice-lan")
+MALLORY = TEST_PLAN.address("mallory", INTERNET)
 
 
 async def _smtp_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -82,7 +86,7 @@ async def test_relay_forwards_and_records_a_real_smtp_dialog(
     relay.stop_recording()
     await relay.stop()
 
-    analysis = analyze_pcap_file(pcap, "internet", addressing("local"))
+    analysis = analyze_pcap_file(pcap, "internet", TEST_PLAN)
     assert analysis.comments == [RELAY_COMMENT] and analysis.problems == []
     [conversation] = analysis.conversations
     assert (conversation.client.ip, conversation.client.port) == (SENDER_MTA, client_port)
@@ -124,7 +128,7 @@ async def test_two_relays_share_one_file_until_both_stop(
     await submission_relay.stop()
 
     roles = [(c.client_role, c.server_role)
-             for c in analyze_pcap(pcap, "internet", addressing("local"))]
+             for c in analyze_pcap(pcap, "internet", TEST_PLAN)]
     assert roles == [("sender-mta", "receiver-mta"), ("sender-ua", "sender-mta"),
                      ("sender-ua", "sender-mta")]
 
@@ -141,7 +145,7 @@ async def test_unreachable_target_is_recorded_as_a_reset(tmp_path: Path) -> None
     assert await reader.read() == b""  # the relay hangs up
     writer.close()
     await relay.stop()
-    [conversation] = analyze_pcap(tmp_path / "dead.pcapng", "internet", addressing("local"))
+    [conversation] = analyze_pcap(tmp_path / "dead.pcapng", "internet", TEST_PLAN)
     assert conversation.handshake and conversation.closed and conversation.segments == []
 
 
@@ -159,7 +163,7 @@ async def test_recording_started_mid_connection_has_no_handshake(
     writer.close()
     await relay.wait_idle()
     await relay.stop()
-    [conversation] = analyze_pcap(tmp_path / "late.pcapng", "internet", addressing("local"))
+    [conversation] = analyze_pcap(tmp_path / "late.pcapng", "internet", TEST_PLAN)
     assert not conversation.handshake and conversation.client.ip == SENDER_MTA
     assert conversation.transcript == ["C: HELO crepes.fr", "C: QUIT", "S: 250 ok", "S: 221 bye"]
 
@@ -175,10 +179,9 @@ async def test_the_server_sees_the_real_client_address_behind_the_relay() -> Non
     server = await asyncio.start_server(remember_peer, RECEIVER_MTA, 0)
     relay = RecordingRelay((RECEIVER_MTA, 0), server.sockets[0].getsockname()[:2])
     await relay.start()
-    mallory = "127.77.2.66"
 
     def connect() -> None:
-        with socket.create_connection(relay.address, source_address=(mallory, 0)) as client:
+        with socket.create_connection(relay.address, source_address=(MALLORY, 0)) as client:
             client.recv(1)  # returns when the server closes, once it has seen the connection
 
     await asyncio.to_thread(connect)
@@ -186,4 +189,4 @@ async def test_the_server_sees_the_real_client_address_behind_the_relay() -> Non
     await relay.stop()
     server.close()
     await server.wait_closed()
-    assert seen == [mallory]
+    assert seen == [MALLORY]

@@ -16,11 +16,17 @@ from labctl.controller.settings import ControllerSettings
 from labctl.controller.state import ControllerState
 from labctl.model import Addressing, Runtime
 from roles.mailserver.server import MailServer
-from tests.conftest import AGENT_TOKEN
-from tests.roles.conftest import StartServer, free_port, lab_dns, start_server, wait_until
+from tests.conftest import AGENT_TOKEN, TEST_INSTANCE
+from tests.roles.conftest import (
+    RECEIVER_INTERNET,
+    StartServer,
+    free_port,
+    lab_dns,
+    start_server,
+    wait_until,
+)
 from tests.roles.mailserver.test_mailserver_smtp import ALICE, BOB, make_message, submit
 
-RECEIVER_INTERNET = "127.77.2.26"
 __all__ = ["lab_dns", "start_server"]  # the in-process fixtures, shared with tests/roles
 
 
@@ -50,8 +56,8 @@ async def sender(start_server: StartServer) -> MailServer:
 
 @pytest.fixture
 async def api(sender: MailServer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ControllerSettings(runtime=Runtime.LOCAL, captures_dir=tmp_path,
-                                  capture_mode="tcpdump")
+    settings = ControllerSettings(runtime=Runtime.LOCAL, instance=TEST_INSTANCE.name,
+                                  captures_dir=tmp_path, capture_mode="tcpdump")
     app = create_app(settings)
     state = ControllerState.from_settings(settings)
     state.agents = AgentsAt(state.plan,

@@ -1,9 +1,10 @@
 # Fixtures for the role programs: real mail servers run in-process on loopback.
 #
-# Each server binds the role's 127.77.x.y addresses; ports are free ones picked by the
-# kernel (port 0) unless a test fixes one, so tests do not collide with a running lab.
-# A real lab name server runs in-process too (at the dns role's local address), and
-# the mail servers ask it for MX, A and SPF records.
+# Each server binds the role's local addresses in the test lab instance (TEST_INSTANCE,
+# never the default lab's 127.77.N.x, whose captures would record test traffic); ports
+# are free ones picked by the kernel (port 0) unless a test fixes one. A real lab name
+# server runs in-process too (at the dns role's address), and the mail servers ask it
+# for MX, A and SPF records.
 from __future__ import annotations
 
 import asyncio
@@ -15,14 +16,20 @@ from typing import Any
 
 import pytest
 
-from labctl.model import addressing
+from labctl.model import INTERNET
 from labctl.model.zone import lab_zone, resolver_address
 from roles.dns.responder import Responder
 from roles.dns.server import DnsServer
 from roles.mailserver.server import MailServer
 from roles.mailserver.settings import Listener, MailServerSettings
+from tests.conftest import TEST_INSTANCE, TEST_PLAN
 
 StartServer = Callable[..., Awaitable[MailServer]]
+# Addresses on the test lab's internet network.
+SENDER_INTERNET = TEST_PLAN.address("sender-mta", INTERNET)
+RECEIVER_INTERNET = TEST_PLAN.address("receiver-mta", INTERNET)
+MALLORY = TEST_PLAN.address("mallory", INTERNET)
+DNS_HOST = resolver_address(TEST_PLAN)[0]  # where the lab's name server listens
 
 
 def free_port(host: str) -> int:
@@ -36,11 +43,11 @@ def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
                  peer_smtp_ports: dict[str, int] | None = None,
                  resolver: tuple[str, int] | None = None,
                  **changes: Any) -> MailServerSettings:
-    """Local-runtime settings for `role` with kernel-chosen ports (smtp port optional).
+    """Test-instance local settings for `role`, kernel-chosen ports (smtp port optional).
 
     `changes` replace further fields (options=LabOptions(...), idle_timeout_seconds=...).
     """
-    base = MailServerSettings.for_role(role, "local", data_dir)
+    base = MailServerSettings.for_role(role, "local", data_dir, instance=TEST_INSTANCE)
     listeners = tuple(
         Listener(item.service, item.host, smtp_port if item.service == "smtp" else 0)
         for item in base.listeners
@@ -54,9 +61,8 @@ def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
 
 @pytest.fixture
 async def lab_dns() -> AsyncIterator[DnsServer]:
-    """The lab's name server, in-process at the dns role's local address, on a free port."""
-    plan = addressing("local")
-    server = DnsServer(Responder(lab_zone(plan)), resolver_address(plan)[0], 0)
+    """The test lab's name server, in-process at the dns role's address, on a free port."""
+    server = DnsServer(Responder(lab_zone(TEST_PLAN)), DNS_HOST, 0)
     await server.start()
     yield server
     await server.stop()

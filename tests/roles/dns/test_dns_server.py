@@ -1,5 +1,6 @@
 # The name server on real sockets: dnspython and dig ask over UDP and TCP, several
-# queries share one TCP connection, and noise gets no answer without stopping it.
+# queries share one TCP connection, and noise gets no answer without stopping it. The
+# server is the lab_dns fixture: the test lab's zone, at the test lab's dns address.
 from __future__ import annotations
 
 import asyncio
@@ -7,31 +8,18 @@ import shutil
 import socket
 import struct
 import subprocess
-from collections.abc import AsyncIterator
 
 import dns.asyncquery
 import dns.message
 import dns.rcode
 import pytest
 
-from labctl.model import addressing
-from labctl.model.zone import lab_zone
-from roles.dns.responder import Responder
 from roles.dns.server import DnsServer
-
-HOST = "127.77.2.53"  # the dns role's internet address in the local runtime
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[DnsServer]:
-    running = DnsServer(Responder(lab_zone(addressing("local"))), HOST, 0)
-    await running.start()
-    yield running
-    await running.stop()
+from tests.roles.conftest import DNS_HOST, RECEIVER_INTERNET, SENDER_INTERNET
 
 
-async def test_udp_and_tcp_answer_on_the_same_port(server: DnsServer) -> None:
-    host, port = server.address
+async def test_udp_and_tcp_answer_on_the_same_port(lab_dns: DnsServer) -> None:
+    host, port = lab_dns.address
     query = dns.message.make_query("hamburger.edu", "MX")
     over_udp = await dns.asyncquery.udp(query, host, port=port, timeout=5)
     over_tcp = await dns.asyncquery.tcp(query, host, port=port, timeout=5)
@@ -52,13 +40,13 @@ def _two_queries_on_one_connection(host: str, port: int) -> list[dns.message.Mes
     return answers
 
 
-async def test_several_queries_share_one_tcp_connection(server: DnsServer) -> None:
-    answers = await asyncio.to_thread(_two_queries_on_one_connection, *server.address)
-    assert [a.answer[0][0].to_text() for a in answers] == ["127.77.2.25", "127.77.2.26"]
+async def test_several_queries_share_one_tcp_connection(lab_dns: DnsServer) -> None:
+    answers = await asyncio.to_thread(_two_queries_on_one_connection, *lab_dns.address)
+    assert [a.answer[0][0].to_text() for a in answers] == [SENDER_INTERNET, RECEIVER_INTERNET]
 
 
-async def test_noise_gets_no_answer_and_the_server_keeps_answering(server: DnsServer) -> None:
-    host, port = server.address
+async def test_noise_gets_no_answer_and_the_server_keeps_answering(lab_dns: DnsServer) -> None:
+    host, port = lab_dns.address
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(b"hello", (host, port))
     query = dns.message.make_query("crepes.fr", "TXT")
@@ -67,10 +55,10 @@ async def test_noise_gets_no_answer_and_the_server_keeps_answering(server: DnsSe
 
 
 @pytest.mark.parametrize("transport", ["+notcp", "+tcp"])
-async def test_dig_reads_the_answers(server: DnsServer, transport: str) -> None:
+async def test_dig_reads_the_answers(lab_dns: DnsServer, transport: str) -> None:
     if shutil.which("dig") is None:
         pytest.skip("dig is not installed")
-    host, port = server.address
+    host, port = lab_dns.address
     result = await asyncio.to_thread(subprocess.run, [
         "dig", f"@{host}", "-p", str(port), transport, "+norecurse", "hamburger.edu", "MX",
     ], capture_output=True, text=True, timeout=30)
@@ -83,7 +71,7 @@ async def test_dig_reads_the_answers(server: DnsServer, transport: str) -> None:
     assert "status: REFUSED" in refused.stdout
 
 
-async def test_a_fixed_port_that_is_taken_is_an_error(server: DnsServer) -> None:
-    second = DnsServer(server.responder, HOST, server.address[1])
+async def test_a_fixed_port_that_is_taken_is_an_error(lab_dns: DnsServer) -> None:
+    second = DnsServer(lab_dns.responder, DNS_HOST, lab_dns.address[1])
     with pytest.raises(OSError):
         await second.start()

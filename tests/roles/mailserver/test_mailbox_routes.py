@@ -13,6 +13,7 @@ from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Flag
+from tests.conftest import TEST_INSTANCE
 
 from .fake_storage import MemoryQueue
 
@@ -28,7 +29,8 @@ def store(tmp_path: Path) -> MaildirMailboxes:
 @pytest.fixture
 def agent(tmp_path: Path, store: MaildirMailboxes,
           agents_admit_test_token: dict[str, str]) -> TestClient:
-    settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path)
+    settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path,
+                                         instance=TEST_INSTANCE)
     queue = MemoryQueue()
     relay = RelayWorker(settings, queue, MailRouter(settings, queue, store))
     app = create_control_app(settings, queue, store, relay)

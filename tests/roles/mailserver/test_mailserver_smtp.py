@@ -8,10 +8,11 @@ from email.message import EmailMessage
 
 import pytest
 
+from tests.conftest import TEST_PLAN
 from tests.roles.conftest import StartServer
 
 ALICE, BOB = "alice@crepes.fr", "bob@hamburger.edu"
-ALICE_PC = "127.77.1.10"  # sender-ua's local-runtime address on alice-lan
+ALICE_PC = TEST_PLAN.address("sender-ua", "alice-lan")  # the client of Alice's submissions
 
 
 def make_message(sender: str, to: str, subject: str, body: str = "hello\n") -> EmailMessage:
@@ -40,7 +41,8 @@ async def test_submission_auth_plain_delivers_locally(start_server: StartServer)
     assert len(stored) == 1
     data = server.mailboxes.read(ALICE, stored[0].id)
     assert re.match(rb"Return-Path: <alice@crepes\.fr>\r\n"
-                    rb"Received: from alice-pc\.crepes\.fr \(unknown \[127\.77\.1\.10\]\)\r\n"
+                    rb"Received: from alice-pc\.crepes\.fr \(unknown \["
+                    + re.escape(ALICE_PC.encode()) + rb"\]\)\r\n"
                     rb"\tby mail\.crepes\.fr \(maillab\) with ESMTPA id [0-9]+\.\S+\r\n"
                     rb"\tfor <alice@crepes\.fr>; [A-Z][a-z][a-z], ", data), data
     assert b"Subject: note to self\r\n" in data

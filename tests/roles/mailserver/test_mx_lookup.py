@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,11 +18,18 @@ from roles.dns.responder import Responder
 from roles.dns.server import DnsServer
 from roles.mailserver.mx_lookup import Route, RouteError, lookup_route
 from roles.mailserver.settings import MailServerSettings
-from tests.roles.conftest import StartServer, settings_for, wait_until
+from tests.roles.conftest import (
+    DNS_HOST,
+    MALLORY,
+    RECEIVER_INTERNET,
+    SENDER_INTERNET,
+    StartServer,
+    settings_for,
+    wait_until,
+)
 
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
 
-DNS_HOST = "127.77.2.53"
 Sender = Callable[[tuple[str, int]], MailServerSettings]
 
 
@@ -43,9 +51,9 @@ async def odd_dns() -> AsyncIterator[DnsServer]:
                     ("backup", "20 mail.odd.test.")]:
         records.append(ResourceRecord(f"{sub}.odd.test", "MX", mx))
     records += [ResourceRecord("backup.odd.test", "MX", "10 gone.odd.test."),
-                ResourceRecord("mallory.odd.test", "A", "127.77.2.66"),
+                ResourceRecord("mallory.odd.test", "A", MALLORY),
                 ResourceRecord("away.odd.test", "A", "192.0.2.1"),
-                ResourceRecord("mail.odd.test", "A", "127.77.2.26")]
+                ResourceRecord("mail.odd.test", "A", RECEIVER_INTERNET)]
     server = DnsServer(Responder(Zone(("odd.test",), tuple(records))), DNS_HOST, 0)
     await server.start()
     yield server
@@ -56,10 +64,10 @@ async def test_mx_then_a_gives_the_receivers_internet_address(
         lab_dns: DnsServer, sender_settings: Sender, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dns")
     route = await lookup_route(sender_settings(lab_dns.address), "Hamburger.EDU")
-    assert route == Route("receiver-mta", "mail.hamburger.edu", "127.77.2.26", 2525,
-                           "127.77.2.25")
+    assert route == Route("receiver-mta", "mail.hamburger.edu", RECEIVER_INTERNET, 2525,
+                           SENDER_INTERNET)
     asked = [r.getMessage() for r in caplog.records if r.name == "dns"]
-    assert any("from=127.77.2.25 name=Hamburger.EDU. type=MX rcode=NOERROR" in m
+    assert any(f"from={SENDER_INTERNET} name=Hamburger.EDU. type=MX rcode=NOERROR" in m
                for m in asked), asked
     assert any("name=mail.hamburger.edu. type=A" in m for m in asked), asked
 
@@ -79,7 +87,7 @@ async def test_a_domain_without_mx_in_the_lab_fails_for_good(
 @pytest.mark.parametrize(("domain", "error"), [
     ("null.odd.test", r"accepts no mail \(null MX\)"),
     ("dangling.odd.test", r"MX host\(s\) of dangling.odd.test \(gone.odd.test\) have no address"),
-    ("mallory.odd.test", "at 127.77.2.66 is mallory, not a lab mail server"),
+    ("mallory.odd.test", f"at {re.escape(MALLORY)} is mallory, not a lab mail server"),
     ("away.odd.test", "at 192.0.2.1 is not a lab host"),
 ])
 async def test_mx_records_that_lead_nowhere_fail_for_good(
@@ -92,7 +100,7 @@ async def test_mx_records_that_lead_nowhere_fail_for_good(
 async def test_mx_hosts_are_tried_by_preference_until_one_has_an_address(
         odd_dns: DnsServer, sender_settings: Sender) -> None:
     route = await lookup_route(sender_settings(odd_dns.address), "backup.odd.test")
-    assert route.role == "receiver-mta" and route.host == "127.77.2.26"
+    assert route.role == "receiver-mta" and route.host == RECEIVER_INTERNET
 
 
 async def test_a_silent_name_server_is_a_temporary_failure(sender_settings: Sender) -> None:
@@ -111,5 +119,5 @@ async def test_relay_keeps_mail_queued_while_the_name_server_is_silent(
                             make_message(ALICE, BOB, "no dns"))
     await wait_until(lambda: any(m.attempts >= 2 for m in sender.queue.messages()))
     (queued,) = sender.queue.messages()
-    assert queued.last_error is not None and "the lab's DNS at 127.77.2.53" in queued.last_error
+    assert queued.last_error is not None and f"the lab's DNS at {DNS_HOST}" in queued.last_error
     assert sender.queue.failed() == []

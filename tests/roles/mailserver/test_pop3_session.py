@@ -16,6 +16,7 @@ from roles.mailserver.pop3_maildrop import MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Flag, Mailboxes
+from tests.conftest import TEST_INSTANCE
 
 from .fake_storage import MemoryMailboxes
 
@@ -58,7 +59,8 @@ def mailboxes(request: pytest.FixtureRequest, tmp_path: Path) -> Mailboxes:
 @pytest.fixture
 def connect(tmp_path: Path, mailboxes: Mailboxes) -> Connect:
     """Factory: a new connection to one server (sessions share its mailbox locks)."""
-    settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path)
+    settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path,
+                                         instance=TEST_INSTANCE)
     locks = MaildropLocks()
     return lambda: Client(settings, mailboxes, locks)
 

@@ -11,7 +11,13 @@ from email.parser import BytesParser
 from email.policy import default
 
 from tests.peers.postfix import running_postfix
-from tests.roles.conftest import StartServer, free_port, wait_until
+from tests.roles.conftest import (
+    RECEIVER_INTERNET,
+    SENDER_INTERNET,
+    StartServer,
+    free_port,
+    wait_until,
+)
 
 ALICE, ALICE_PW, BOB = "alice@crepes.fr", "alice-pw", "bob@hamburger.edu"
 
@@ -47,7 +53,7 @@ def _parse(raw: bytes) -> EmailMessage:
 
 
 async def test_our_sender_mta_relays_into_postfix(start_server: StartServer) -> None:
-    listen = ("127.77.2.26", free_port("127.77.2.26"))
+    listen = (RECEIVER_INTERNET, free_port(RECEIVER_INTERNET))
     with running_postfix("mail.hamburger.edu", listen, domain="hamburger.edu") as postfix:
         await wait_until(lambda: _accepting(listen), timeout=30)
         sender = await start_server("sender-mta", peer_smtp_ports={"receiver-mta": listen[1]})
@@ -62,14 +68,14 @@ async def test_our_sender_mta_relays_into_postfix(start_server: StartServer) -> 
     received = got.get_all("Received")
     assert "by mail.hamburger.edu (Postfix)" in received[0]
     assert "by mail.crepes.fr" in received[1], received
-    assert "from mail.crepes.fr" in log or "[127.77.2.25]" in log
+    assert "from mail.crepes.fr" in log or f"[{SENDER_INTERNET}]" in log
 
 
 async def test_postfix_relays_into_our_receiver_mta(start_server: StartServer) -> None:
     receiver = await start_server("receiver-mta")
-    listen = ("127.77.2.25", free_port("127.77.2.25"))
+    listen = (SENDER_INTERNET, free_port(SENDER_INTERNET))
     with running_postfix("mail.crepes.fr", listen, relay_to=receiver.address("smtp"),
-                         bind_address="127.77.2.25"):
+                         bind_address=SENDER_INTERNET):
         await wait_until(lambda: _accepting(listen), timeout=30)
         await asyncio.to_thread(_submit, listen, _message("from postfix"), False)
         await wait_until(lambda: bool(receiver.mailboxes.list(BOB)), timeout=30)
@@ -78,5 +84,5 @@ async def test_postfix_relays_into_our_receiver_mta(start_server: StartServer) -
     assert got["Message-ID"] == "<from-postfix@crepes.fr>"
     assert got.get_content().replace("\r\n", "\n") == "Do you like ketchup?\n.How about pickles?\n"
     received = got.get_all("Received")
-    assert "by mail.hamburger.edu" in received[0] and "[127.77.2.25]" in received[0]
+    assert "by mail.hamburger.edu" in received[0] and f"[{SENDER_INTERNET}]" in received[0]
     assert "by mail.crepes.fr (Postfix)" in received[1], received

@@ -15,13 +15,12 @@ from labctl.model.options import LabOptions
 from labctl.protocols import smtp
 from roles.mailserver.server import MailServer
 from tests.conftest import AGENT_HEADERS
-from tests.roles.conftest import StartServer, wait_until
+from tests.roles.conftest import RECEIVER_INTERNET, StartServer, wait_until
 
 from .fake_receiver import FakeReceiver, start_fake_receiver
 from .queue_files import delivery_report, raw_message, write_queue_file
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
 
-RECEIVER_INTERNET = "127.77.2.26"
 StartFake = Callable[[FakeReceiver], Awaitable[int]]
 
 
@@ -74,6 +73,7 @@ async def test_poison_envelopes_fail_alone_and_later_mail_is_relayed(
     assert all(e["state"] == "failed" and e["attempts"] == 1 for e in failed.values())
     (stored,) = receiver.mailboxes.list(BOB)
     assert b"Subject: good" in receiver.mailboxes.read(BOB, stored.id)
+    await wait_until(lambda: sender.mailboxes.list(ALICE) != [])  # bounces follow the failure
     (dsn,) = sender.mailboxes.list(ALICE)  # only the CRLF one had a usable local sender
     _, groups = delivery_report(sender.mailboxes.read(ALICE, dsn.id))
     assert [g["Status"] for g in groups] == ["5.1.3"]

@@ -12,8 +12,8 @@ from roles.dns.responder import Responder
 from roles.dns.server import DnsServer
 from roles.mailserver.lab_dns import LabDns
 from roles.mailserver.spf import check_host
+from tests.roles.conftest import DNS_HOST, MALLORY, SENDER_INTERNET
 
-HOST = "127.77.2.53"
 POLICIES = {
     "ip.test": "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.7 -all",
     "a.test": "v=spf1 a a:mail.a.test/24 ~all",
@@ -41,7 +41,7 @@ async def spf_dns() -> AsyncIterator[LabDns]:
         ResourceRecord("a.test", "MX", "10 mail.a.test."),
         ResourceRecord("notspf.test", "TXT", '"google-site-verification=xyz"'),
     ]
-    server = DnsServer(Responder(Zone(("test",), tuple(records))), HOST, 0)
+    server = DnsServer(Responder(Zone(("test",), tuple(records))), DNS_HOST, 0)
     await server.start()
     yield LabDns(server.address, timeout=0.5)
     await server.stop()
@@ -84,14 +84,14 @@ async def test_result_says_which_term_matched(spf_dns: LabDns) -> None:
 
 async def test_the_lab_policy_passes_the_mx_and_fails_anyone_else(lab_dns: DnsServer) -> None:
     resolver = LabDns(lab_dns.address)
-    assert (await check_host(resolver, "127.77.2.25", "crepes.fr")).result == "pass"
-    mallory = await check_host(resolver, "127.77.2.66", "crepes.fr")
+    assert (await check_host(resolver, SENDER_INTERNET, "crepes.fr")).result == "pass"
+    mallory = await check_host(resolver, MALLORY, "crepes.fr")
     assert (mallory.result, mallory.reason) == ("fail", "crepes.fr: matched -all")
 
 
 async def test_a_silent_name_server_is_a_temporary_error() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-        silent.bind((HOST, 0))
+        silent.bind((DNS_HOST, 0))
         found = await check_host(LabDns(silent.getsockname(), timeout=0.3), "10.0.0.1",
                                  "crepes.fr")
     assert found.result == "temperror" and "did not answer" in found.reason

@@ -1,5 +1,5 @@
-# The spoofing exercise on in-process servers with a real lab name server: mallory
-# (127.77.2.66) talks SMTP straight to mail.hamburger.edu with MAIL FROM:<alice@crepes.fr>.
+# The spoofing exercise on in-process servers with a real lab name server: mallory (at
+# its test-lab address) talks SMTP straight to mail.hamburger.edu with MAIL FROM:<alice@crepes.fr>.
 # spf off: accepted as the lecture shows; junk: marked and filed in Bob's Junk folder;
 # reject: 550 5.7.23. Alice's mail relayed by mail.crepes.fr passes.
 from __future__ import annotations
@@ -16,12 +16,9 @@ from labctl.model.options import LabOptions, SpfMode
 from roles.dns.server import DnsServer
 from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Mailboxes
-from tests.roles.conftest import settings_for, wait_until
+from tests.roles.conftest import MALLORY, SENDER_INTERNET, settings_for, wait_until
 
 from .test_mailserver_smtp import ALICE, BOB, make_message, submit
-
-MALLORY = "127.77.2.66"  # mallory's internet address, local runtime
-
 
 StartReceiver = Callable[[SpfMode], Awaitable[tuple[MailServer, Mailboxes]]]
 
@@ -70,7 +67,7 @@ async def test_spf_off_accepts_the_forged_sender(start_receiver: StartReceiver) 
     assert code == 250
     data, folder = await only_message(mailboxes)
     assert folder == "INBOX" and b"Received-SPF" not in data
-    assert b"From: alice@crepes.fr" in data and b"[127.77.2.66])" in data
+    assert b"From: alice@crepes.fr" in data and f"[{MALLORY}])".encode() in data
 
 
 async def test_spf_junk_marks_the_forgery_and_files_it_in_junk(
@@ -80,10 +77,10 @@ async def test_spf_junk_marks_the_forgery_and_files_it_in_junk(
     assert code == 250
     data, folder = await only_message(mailboxes)
     assert folder == "Junk"
-    assert data.startswith(
-        b"Received-SPF: fail (mail.hamburger.edu: domain of alice@crepes.fr does not designate"
-        b" 127.77.2.66 as permitted sender)\r\n\tclient-ip=127.77.2.66; "
-        b'envelope-from="alice@crepes.fr"; helo=mallory.internet.test;\r\n')
+    assert data.startswith((
+        "Received-SPF: fail (mail.hamburger.edu: domain of alice@crepes.fr does not designate"
+        f" {MALLORY} as permitted sender)\r\n\tclient-ip={MALLORY}; "
+        'envelope-from="alice@crepes.fr"; helo=mallory.internet.test;\r\n').encode())
     assert (b"Authentication-Results: mail.hamburger.edu;\r\n\tspf=fail "
             b"smtp.mailfrom=alice@crepes.fr\r\n") in data
     assert data.index(b"Received-SPF:") < data.index(b"Received: from mallory")
@@ -115,7 +112,7 @@ async def test_mail_relayed_by_mail_crepes_fr_passes(
     data, folder = await only_message(mailboxes)
     assert folder == "INBOX"
     assert data.startswith(b"Received-SPF: pass (mail.hamburger.edu: domain of alice@crepes.fr "
-                           b"designates 127.77.2.25 as permitted sender)")
+                           + f"designates {SENDER_INTERNET} as permitted sender)".encode())
     assert b"spf=pass smtp.mailfrom=alice@crepes.fr" in data
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from labctl.backends.local import LocalBackend
-from tests.conftest import DATA
-from tests.roles.conftest import StartServer
+from tests.conftest import DATA, TEST_INSTANCE
+from tests.roles.conftest import MALLORY, StartServer
 
 BOB = "bob@hamburger.edu"
 
@@ -24,7 +24,7 @@ async def test_scripted_telnet_demo_delivers_to_bob(start_server: StartServer,
         pytest.skip("telnet and bash are needed")
     receiver = await start_server("receiver-mta")
     host, port = receiver.address("smtp")
-    shell = LocalBackend(home=tmp_path).shell("mallory", interactive=False)
+    shell = LocalBackend(home=tmp_path, instance=TEST_INSTANCE).shell("mallory", interactive=False)
     script = f"SMTP_HOST={host} SMTP_PORT={port}\n" + (DATA / "telnet-demo.sh").read_text()
     result = await asyncio.to_thread(
         subprocess.run, shell.argv, input=script, env={**os.environ, **shell.env},
@@ -36,5 +36,5 @@ async def test_scripted_telnet_demo_delivers_to_bob(start_server: StartServer,
     assert lines[-1] == "S: 221 2.0.0 Bye"
     (stored,) = receiver.mailboxes.list(BOB)
     data = receiver.mailboxes.read(BOB, stored.id)
-    assert b"[127.77.2.66])" in data, "the server saw mallory's address as the client"
+    assert f"[{MALLORY}])".encode() in data, "the server saw mallory's address as the client"
     assert b"Subject: telnet demo" in data and b"How about pickles?" in data

@@ -12,10 +12,11 @@ from labctl.agent_contract import SendRequest
 from roles.mailserver.server import MailServer
 from roles.useragent.compose_message import compose_message
 from roles.useragent.mail_clients import Account, Endpoint, fetch_pop3, submit
+from tests.conftest import TEST_PLAN
 from tests.roles.conftest import StartServer, wait_until
 
 BOB = Account("bob@hamburger.edu", "bob-pw")
-ALICE_AT_BOBS_SERVER = "127.77.3.20"  # the receiver-ua's address on bob-lan
+ALICE_AT_BOBS_SERVER = TEST_PLAN.address("receiver-ua", "bob-lan")  # the UA's own address
 
 
 def endpoint(server: MailServer, service: str) -> Endpoint:
