@@ -6,10 +6,11 @@
 #   1 :1764230000123.M0P1R0a  one line per message: UID, ':', unique name
 #
 # A message gets the next UID when it is delivered, or when a scan first sees it
-# (a file dropped into new/ by another tool). UIDs only grow and are never reused
-# while UIDVALIDITY stays the same. The file is rewritten whole (temporary file,
-# fsync, rename), always under the folder's lock: an exclusive flock on
-# `maillab-uidlist.lock`, taken by every change to the folder, from any thread or
+# (a file dropped into new/ by another tool). Delivery only adds its own names (no
+# scan); listing brings the sidecar in line with everything on disk. UIDs only grow
+# and are never reused while UIDVALIDITY stays the same. The file is rewritten whole
+# (temporary file, fsync, rename), always under the folder's lock: an exclusive flock
+# on `maillab-uidlist.lock`, taken by every change to the folder, from any thread or
 # process. A sidecar that does not parse is replaced with a new UIDVALIDITY, which
 # tells IMAP clients to forget the old UIDs; the messages themselves are untouched.
 from __future__ import annotations
@@ -18,7 +19,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,20 @@ def write_uidlist(folder: Path, uidlist: UidList) -> None:
     write_file_synced(temporary, uidlist.to_bytes())
     os.replace(temporary, folder / UIDLIST)
     fsync_directory(folder)
+
+
+def uidlist_with(folder: Path, mailbox_root: Path, names: Iterable[str],
+                 scan: Callable[[], Iterable[str]]) -> UidList:
+    """The sidecar with the newly delivered `names` added (lock held): the cheap path of
+    delivery, which leaves other changes (files dropped in, deleted) to the next scan;
+    a missing or damaged sidecar is rebuilt from `scan()`."""
+    uidlist = read_uidlist(folder)
+    if uidlist is None:
+        return synced_uidlist(folder, mailbox_root, scan())
+    for name in sorted(names, key=arrival_key):
+        uidlist.add(name)
+    write_uidlist(folder, uidlist)
+    return uidlist
 
 
 def synced_uidlist(folder: Path, mailbox_root: Path, names: Iterable[str]) -> UidList:
