@@ -4,7 +4,8 @@
 # a crash the queue shows that the message may already have arrived). Rewriting the
 # message's queue file for that costs a new file, two fsyncs and a rename per message;
 # appending one line "<queue id> <attempts>" to DIR/queue/attempts.log and fdatasync-ing
-# it costs one write and one flush. The attempt counts are folded back into the queue
+# it costs one write and one flush, shared by the attempts recorded at the same time
+# (durable_files.GroupCommit). The attempt counts are folded back into the queue
 # files at start (and when the journal passes COMPACT_AT bytes), then the journal is
 # emptied; a torn last line from a crash is ignored.
 from __future__ import annotations
@@ -16,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from roles.mailserver.durable_files import fsync_directory
+from roles.mailserver.durable_files import GroupCommit, fsync_directory
 
 log = logging.getLogger(__name__)
 COMPACT_AT = 1024 * 1024
@@ -35,15 +36,21 @@ class AttemptLog:
         os.fsync(self._fd)
         fsync_directory(path.parent)
         self._size = 0
+        self._commits = GroupCommit(self._append)
 
     def record(self, queue_id: str, attempts: int) -> None:
         """Durably note that `queue_id` has had `attempts` attempts (this one included)."""
-        line = f"{queue_id} {attempts}\n".encode("ascii")
+        self._commits.submit((queue_id, attempts))
+
+    def _append(self, records: list[tuple[str, int]]) -> None:
+        """Append a batch of records with one write and one fdatasync (GroupCommit)."""
+        lines = b"".join(f"{queue_id} {attempts}\n".encode("ascii")
+                         for queue_id, attempts in records)
         with self._lock:
-            os.write(self._fd, line)
+            os.write(self._fd, lines)
             os.fdatasync(self._fd)
-            self.counts[queue_id] = attempts
-            self._size += len(line)
+            self.counts.update(records)
+            self._size += len(lines)
             if self._size >= COMPACT_AT:
                 self._fold(dict(self.counts))
                 os.ftruncate(self._fd, 0)

@@ -4,21 +4,24 @@
 # state (mail_from, rcpt_tos, created, attempts, next_attempt, last_error), the rest
 # of the file is the raw message exactly as received. `head -1 DIR/queue/*.msg`
 # shows the envelopes. Every change is written to a temporary file, fsynced and
-# renamed over the old one, and the folder fsynced, so a crash leaves either the
+# renamed over the old one, and the folder fsynced (one folder fsync for the writes
+# made at the same time, durable_files.GroupCommit), so a crash leaves either the
 # old or the new state (a temporary file a crash left behind is removed at start).
 # Attempts in progress go to a cheaper journal (attempt_log.py). Removing a delivered
 # message does not fsync the folder: a crash can at worst bring back a delivered
 # message (sent once more), never lose one. Failed messages move to DIR/queue/failed/.
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from roles.mailserver.attempt_log import AttemptLog
-from roles.mailserver.durable_files import replace_durably
+from roles.mailserver.durable_files import GroupCommit, fsync_directory, write_file_synced
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import QueuedMessage
 
@@ -36,6 +39,8 @@ class DiskQueue:
         for folder in (directory, self.failed_directory):  # left by a crash mid-write
             for stale in folder.glob(".tmp-*"):
                 stale.unlink(missing_ok=True)
+        self._renames = {folder: GroupCommit(functools.partial(self._rename_all, folder))
+                         for folder in (directory, self.failed_directory)}
         self.attempt_log = AttemptLog(directory / "attempts.log", self._fold_attempts)
 
     def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
@@ -97,10 +102,18 @@ class DiskQueue:
         content = json.dumps(envelope).encode("utf-8") + b"\n" + message.data
         final, temporary = self._path(directory, message.id), directory / f".tmp-{message.id}"
         try:
-            replace_durably(temporary, final, content)
+            write_file_synced(temporary, content)
         except FileExistsError:  # left by a write that failed half-way: replace it
             temporary.unlink()
-            replace_durably(temporary, final, content)
+            write_file_synced(temporary, content)
+        self._renames[directory].submit((temporary, final))
+
+    @staticmethod
+    def _rename_all(directory: Path, renames: list[tuple[Path, Path]]) -> None:
+        """Rename a batch of fsynced temporary files over their targets, fsync the folder."""
+        for temporary, final in renames:
+            os.replace(temporary, final)
+        fsync_directory(directory)
 
     def _read_all(self, directory: Path) -> list[QueuedMessage]:
         messages = []

@@ -1,10 +1,16 @@
 # Writing files so that they survive a crash: data fsync, atomic rename, directory fsync.
 #
-# Used by the disk queue and the Maildir store before the server answers 250.
+# Used by the disk queue and the Maildir store before the server answers 250, with
+# GroupCommit so that concurrent deliveries share their fsyncs.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
 
 
 def fsync_directory(directory: Path) -> None:
@@ -29,16 +35,60 @@ def write_file_synced(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def replace_durably(temporary: Path, final: Path, data: bytes) -> None:
-    """Write `data` to `temporary`, fsync it, rename it to `final`, fsync the folder(s)."""
-    write_file_synced(temporary, data)
-    os.replace(temporary, final)
-    fsync_directory(final.parent)
-    if temporary.parent != final.parent:
-        fsync_directory(temporary.parent)
-
-
 def remove_durably(path: Path) -> None:
     """Unlink `path` and fsync its folder."""
     path.unlink()
     fsync_directory(path.parent)
+
+
+class _Slot(Generic[Item]):
+    """One submitted item and what became of it."""
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[Item]):
+    """Group commit: items submitted by many threads are committed in batches.
+
+    submit() returns (or raises the batch's error) only once a `commit(items)` call that
+    contained its item has finished: while one batch is being committed (its fsyncs
+    running), the items submitted meanwhile gather and go together in the next one, so
+    N concurrent callers pay for a few fsyncs instead of N times as many.
+    """
+
+    def __init__(self, commit: Callable[[list[Item]], None]) -> None:
+        self._commit = commit
+        self._condition = threading.Condition()
+        self._pending: list[_Slot[Item]] = []
+        self._busy = False
+
+    def submit(self, item: Item) -> None:
+        """Commit `item` (with whatever else is waiting); return when it is committed."""
+        slot = _Slot(item)
+        with self._condition:
+            self._pending.append(slot)
+            while self._busy and not slot.done:
+                self._condition.wait()
+            if slot.done:
+                self._raise_if_failed(slot)
+                return
+            batch, self._pending, self._busy = self._pending, [], True
+        error: BaseException | None = None
+        try:
+            self._commit([taken.item for taken in batch])
+        except BaseException as exc:
+            error = exc
+        with self._condition:
+            for taken in batch:
+                taken.done, taken.error = True, error
+            self._busy = False
+            self._condition.notify_all()
+        self._raise_if_failed(slot)
+
+    @staticmethod
+    def _raise_if_failed(slot: _Slot[Item]) -> None:
+        if slot.error is not None:
+            raise slot.error

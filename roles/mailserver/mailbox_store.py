@@ -8,21 +8,30 @@
 #   - each folder's lock (uid_sidecar.folder_lock), exclusive for any change to it.
 # Delivery writes tmp/<name> (LF line endings, see maildir_layout.py) and fsyncs it,
 # then, under the folder's lock, renames it into new/, fsyncs new/ and records its
-# UID: when deliver() returns it is on disk.
+# UID: when deliver() returns it is on disk. Concurrent deliveries to one folder share
+# that second step (durable_files.GroupCommit): one lock, one fsync of new/ and one
+# sidecar rewrite for the whole batch.
 # Readers open files under the folder's lock, so a concurrent flag change (a rename)
 # or deletion never makes a listed message unreadable half-way.
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from roles.mailserver.durable_files import fsync_directory, remove_durably, write_file_synced
+from roles.mailserver.durable_files import (
+    GroupCommit,
+    fsync_directory,
+    remove_durably,
+    write_file_synced,
+)
 from roles.mailserver.maildir_flags import Flag, file_name_with_flags, flags_of, split_file_name
 from roles.mailserver.maildir_layout import (
     INBOX,
@@ -45,7 +54,7 @@ from roles.mailserver.maildir_layout import (
 )
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import FlagChange, StoredMessage
-from roles.mailserver.uid_sidecar import flocked, folder_lock, synced_uidlist
+from roles.mailserver.uid_sidecar import flocked, folder_lock, synced_uidlist, uidlist_with
 
 log = logging.getLogger("mailserver")
 FOLDER_TREE_LOCK = "maillab-folders.lock"
@@ -57,6 +66,8 @@ class MaildirMailboxes:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        self._commits: dict[Path, GroupCommit[str]] = {}  # folder -> its deliveries' commits
+        self._commits_lock = threading.Lock()
 
     def deliver(self, address: str, data: bytes, folder: str = INBOX) -> str:
         """Store a message durably in new/ of an existing folder; return its id."""
@@ -64,12 +75,27 @@ class MaildirMailboxes:
             stored = to_disk(data)
             name = sized_name(new_message_name(), stored)
             write_file_synced(path / "tmp" / name, stored)
-            with folder_lock(path):
-                os.replace(path / "tmp" / name, path / "new" / name)
-                fsync_directory(path / "new")
-                uid = synced_uidlist(path, root, message_files(path)).uids[name]
-        log.debug("stored id=%s uid=%d folder=%s mailbox=%s", name, uid, folder, address)
+            self._commits_of(root, path).submit(name)
+        log.debug("stored id=%s folder=%s mailbox=%s", name, folder, address)
         return name
+
+    def _commits_of(self, root: Path, path: Path) -> GroupCommit[str]:
+        """The folder's group commit of deliveries (made on first use)."""
+        with self._commits_lock:
+            commits = self._commits.get(path)
+            if commits is None:
+                commits = GroupCommit(functools.partial(self._move_to_new, root, path))
+                self._commits[path] = commits
+            return commits
+
+    @staticmethod
+    def _move_to_new(root: Path, path: Path, names: builtins.list[str]) -> None:
+        """Move fsynced files from tmp/ to new/, fsync new/ and give them UIDs, durably."""
+        with folder_lock(path):
+            for name in names:
+                os.replace(path / "tmp" / name, path / "new" / name)
+            fsync_directory(path / "new")
+            uidlist_with(path, root, names, lambda: message_files(path))
 
     def list(self, address: str, folder: str = INBOX) -> list[StoredMessage]:
         """The folder's messages in UID order."""

@@ -7,10 +7,11 @@
 # more work (waiting + being sent) than open connections; every connection takes
 # messages from the shared list until it is empty, then says QUIT. So two messages
 # queued together cross one connection when the concurrency is 1, and the capture of
-# a lab scenario ends with QUIT/221 as soon as its mail is out. A connection that has
-# carried a stream (STREAM_MESSAGES or more) waits IDLE_CONNECTION_SECONDS for new work
-# before its QUIT, as Postfix's connection cache does, so a steady flow of mail does
-# not pay a TCP handshake and EHLO per message.
+# a lab scenario ends with QUIT/221 as soon as its mail is out. Once the destination's
+# connections have carried a stream (STREAM_MESSAGES or more since it last had none
+# open), a connection waits IDLE_CONNECTION_SECONDS for new work before its QUIT, as
+# Postfix's connection cache does, so a steady flow of mail (even one spread over many
+# connections) does not pay a TCP handshake, an MX lookup and EHLO per message.
 #
 # Routes come from an MX lookup in the lab's DNS (mx_lookup.py): a domain the lab's
 # DNS does not know bounces, a DNS that does not answer defers.
@@ -53,6 +54,7 @@ class Destination:
     due: deque[QueuedMessage] = field(default_factory=deque)
     connections: int = 0
     sending: int = 0
+    streamed: int = 0  # messages sent since it last had no connection open
     idle: deque[asyncio.Future[None]] = field(default_factory=deque)  # connections waiting
 
     def add(self, message: QueuedMessage) -> None:
@@ -227,6 +229,8 @@ class RelayWorker:
             await self._defer_all(destination, f"internal error while relaying: {exc!r}")
         finally:
             destination.connections -= 1
+            if destination.connections == 0:
+                destination.streamed = 0
             if destination.due and not self._stopped:
                 self._open_connections(destination)
 
@@ -251,11 +255,11 @@ class RelayWorker:
             await self._defer_all(destination, f"cannot connect to {route.where}: {exc}")
             return
         try:
-            usable, sent = hello.code == 250, 0
+            usable = hello.code == 250
             while usable and not self._stopped and await destination.more_work(
-                    IDLE_CONNECTION_SECONDS if sent >= STREAM_MESSAGES else 0.0):
+                    IDLE_CONNECTION_SECONDS if destination.streamed >= STREAM_MESSAGES else 0.0):
                 usable = await self._send_one(client, destination, route)
-                sent += 1
+                destination.streamed += 1
             while hello.code != 250 and destination.due:  # refused at greeting or EHLO/HELO
                 message = destination.due.popleft()
                 message.attempts += 1

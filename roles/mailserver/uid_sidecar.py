@@ -6,10 +6,11 @@
 #   1 :1764230000123.M0P1R0a  one line per message: UID, ':', unique name
 #
 # A message gets the next UID when it is delivered, or when a scan first sees it
-# (a file dropped into new/ by another tool). UIDs only grow and are never reused
-# while UIDVALIDITY stays the same. The file is rewritten whole (temporary file,
-# fsync, rename), always under the folder's lock: an exclusive flock on
-# `maillab-uidlist.lock`, taken by every change to the folder, from any thread or
+# (a file dropped into new/ by another tool). Delivery only adds its own names (no
+# scan); listing brings the sidecar in line with everything on disk. UIDs only grow
+# and are never reused while UIDVALIDITY stays the same. The file is rewritten whole
+# (temporary file, fsync, rename), always under the folder's lock: an exclusive flock
+# on `maillab-uidlist.lock`, taken by every change to the folder, from any thread or
 # process. A sidecar that does not parse is replaced with a new UIDVALIDITY, which
 # tells IMAP clients to forget the old UIDs; the messages themselves are untouched.
 from __future__ import annotations
@@ -18,7 +19,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ UIDLIST = "maillab-uidlist"
 UIDLIST_LOCK = "maillab-uidlist.lock"
 UIDVALIDITY_FILE = "maillab-uidvalidity"  # in the mailbox root: the last value given
 FORMAT_VERSION = "3"
+# folder -> (version of its sidecar file, what it holds): a sidecar is parsed again only
+# when another process (or thread) has replaced it since; read and written under the lock.
+_parsed: dict[Path, tuple[tuple[int, int, int, int], UidList]] = {}
 
 
 @dataclass
@@ -48,6 +52,10 @@ class UidList:
             self.uids[name] = self.next_uid
             self.next_uid += 1
         return self.uids[name]
+
+    def copy(self) -> UidList:
+        """An independent copy."""
+        return UidList(self.uid_validity, self.next_uid, dict(self.uids))
 
     def to_bytes(self) -> bytes:
         """The sidecar file's content."""
@@ -88,33 +96,68 @@ def new_uid_validity(mailbox_root: Path) -> int:
 
 
 def read_uidlist(folder: Path) -> UidList | None:
-    """The folder's sidecar, or None when it is missing or does not parse."""
+    """The folder's sidecar (lock held), or None when it is missing or does not parse."""
+    path = folder / UIDLIST
     try:
-        lines = (folder / UIDLIST).read_text(encoding="utf-8").splitlines()
-        version, validity, next_uid = lines[0].split()
-        if version != FORMAT_VERSION or validity[0] != "V" or next_uid[0] != "N":
-            raise ValueError(f"unknown header {lines[0]!r}")
-        uidlist = UidList(int(validity[1:]), int(next_uid[1:]))
-        for line in lines[1:]:
-            uid, _, name = line.partition(" :")
-            uidlist.uids[name] = int(uid)
-            if not name or int(uid) >= uidlist.next_uid:
-                raise ValueError(f"bad line {line!r}")
+        version = _version_of(path)
+    except FileNotFoundError:
+        return None
+    cached = _parsed.get(folder)
+    if cached is not None and cached[0] == version:
+        return cached[1].copy()
+    try:
+        uidlist = _parse(path.read_text(encoding="utf-8").splitlines())
     except FileNotFoundError:
         return None
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         log.warning("uidlist %s is damaged (%s); giving its folder a new UIDVALIDITY",
-                    folder / UIDLIST, exc)
+                    path, exc)
         return None
+    _parsed[folder] = (version, uidlist.copy())
     return uidlist
+
+
+def _parse(lines: list[str]) -> UidList:
+    version, validity, next_uid = lines[0].split()
+    if version != FORMAT_VERSION or validity[0] != "V" or next_uid[0] != "N":
+        raise ValueError(f"unknown header {lines[0]!r}")
+    uidlist = UidList(int(validity[1:]), int(next_uid[1:]))
+    for line in lines[1:]:
+        uid, _, name = line.partition(" :")
+        uidlist.uids[name] = int(uid)
+        if not name or int(uid) >= uidlist.next_uid:
+            raise ValueError(f"bad line {line!r}")
+    return uidlist
+
+
+def _version_of(path: Path) -> tuple[int, int, int, int]:
+    """What tells one sidecar file from its replacement (each rewrite is a new inode)."""
+    status = os.stat(path)
+    return status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
 
 
 def write_uidlist(folder: Path, uidlist: UidList) -> None:
     """Replace the folder's sidecar durably (call with the folder's lock held)."""
     temporary = folder / "tmp" / f"{UIDLIST}.{new_message_name()}"
     write_file_synced(temporary, uidlist.to_bytes())
+    _parsed.pop(folder, None)
     os.replace(temporary, folder / UIDLIST)
     fsync_directory(folder)
+    _parsed[folder] = (_version_of(folder / UIDLIST), uidlist.copy())
+
+
+def uidlist_with(folder: Path, mailbox_root: Path, names: Iterable[str],
+                 scan: Callable[[], Iterable[str]]) -> UidList:
+    """The sidecar with the newly delivered `names` added (lock held): the cheap path of
+    delivery, which leaves other changes (files dropped in, deleted) to the next scan;
+    a missing or damaged sidecar is rebuilt from `scan()`."""
+    uidlist = read_uidlist(folder)
+    if uidlist is None:
+        return synced_uidlist(folder, mailbox_root, scan())
+    for name in sorted(names, key=arrival_key):
+        uidlist.add(name)
+    write_uidlist(folder, uidlist)
+    return uidlist
 
 
 def synced_uidlist(folder: Path, mailbox_root: Path, names: Iterable[str]) -> UidList:
