@@ -25,39 +25,23 @@ from labctl import cli
 from labctl.analysis.pcap_reader import read_capture
 from labctl.backends.local import LocalBackend
 from labctl.capture.relay import RELAY_COMMENT
-from labctl.capture.tcpdump import can_capture_packets
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, MGMT, Addressing, addressing
 from labctl.model.zone import resolver_address
 from labctl.tls_ca import CA_CERTIFICATE, client_context
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
+from tests.e2e.local_labs import capture_modes, running_local_lab
 
 pytestmark = pytest.mark.local
 
 
-def _capture_modes() -> list[object]:
-    packets = pytest.mark.skipif(
-        not can_capture_packets(), reason="this user may not capture packets with tcpdump"
-    )
-    return [pytest.param("tcpdump", marks=packets), "relay"]
-
-
-@pytest.fixture(scope="module", params=_capture_modes())
+@pytest.fixture(scope="module", params=capture_modes())
 def local_backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalBackend]:
-    home = tmp_path_factory.mktemp("maillab-local")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
-    patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
-    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
-    try:
-        backend.up(lambda _: None)
-        yield backend
-    finally:
-        backend.down(lambda _: None)
-        patch.undo()
+    with running_local_lab(tmp_path_factory.mktemp("maillab-local"), request.param) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

@@ -15,28 +15,19 @@ from labctl.backends.local import LocalBackend
 from labctl.client import ControllerClient
 from labctl.model import addressing
 from tests.conftest import DATA, TEST_INSTANCE
-from tests.e2e.test_local_lab import _capture_modes
+from tests.e2e.local_labs import capture_modes, running_local_lab
 
 pytestmark = pytest.mark.local
 BOB_MAILBOX = "/servers/receiver-mta/mailboxes/bob@hamburger.edu"
 PLAN = addressing("local", instance=TEST_INSTANCE)
 
 
-@pytest.fixture(scope="module", params=_capture_modes())
+@pytest.fixture(scope="module", params=capture_modes())
 def spf_lab(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBackend]:
     home = tmp_path_factory.mktemp("maillab-spf")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("MAILLAB_SPF", "reject")
-    patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
-    patch.setenv("MAILLAB_CAPTURE_MODE", request.param)
-    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
-    try:
-        backend.up(lambda _: None)
-        yield backend
-    finally:
-        backend.down(lambda _: None)
-        patch.undo()
+    with running_local_lab(home, request.param, {"MAILLAB_SPF": "reject"}) as lab:
+        yield lab
 
 
 def test_mallory_forging_alice_is_refused_with_550_5_7_23(spf_lab: LocalBackend) -> None:

@@ -1,0 +1,39 @@
+# Bringing a local lab up for an end-to-end test module: the test instance, its own
+# state and captures folder, a capture mode, and lab options from the environment.
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from labctl.backends.local import LocalBackend
+from labctl.capture.tcpdump import can_capture_packets
+from tests.conftest import TEST_INSTANCE
+
+
+def capture_modes() -> list[object]:
+    """tcpdump (where this user may capture packets) and the recording relays."""
+    packets = pytest.mark.skipif(
+        not can_capture_packets(), reason="this user may not capture packets with tcpdump"
+    )
+    return [pytest.param("tcpdump", marks=packets), "relay"]
+
+
+@contextmanager
+def running_local_lab(home: Path, capture_mode: str,
+                      options: dict[str, str] | None = None) -> Iterator[LocalBackend]:
+    """The test instance's local lab, up in `home` with `options` (MAILLAB_* variables)."""
+    patch = pytest.MonkeyPatch()
+    for name, value in (options or {}).items():
+        patch.setenv(name, value)
+    patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
+    patch.setenv("MAILLAB_CAPTURE_MODE", capture_mode)
+    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
+    try:
+        backend.up(lambda _: None)
+        yield backend
+    finally:
+        backend.down(lambda _: None)
+        patch.undo()
