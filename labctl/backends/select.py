@@ -1,5 +1,7 @@
 # Choosing a backend: compose when a Docker engine answers, local otherwise, unless
-# the user says which with --backend (or MAILLAB_BACKEND). The lab instance is
+# the user says which with --backend (or MAILLAB_BACKEND). A local lab that is up while
+# no compose lab of the same instance is wins the automatic choice, so `labctl status`,
+# `send` or `down` after `labctl up --backend local` reach that lab. The lab instance is
 # MAILLAB_INSTANCE's unless given.
 from __future__ import annotations
 
@@ -21,9 +23,18 @@ def choose_backend(name: str | None = None, instance: LabInstance | None = None)
         raise LabError(f"MAILLAB_INSTANCE: {error}") from None
     name = name or os.environ.get("MAILLAB_BACKEND") or "auto"
     if name == "auto":
-        name = "compose" if engine_available() else "local"
+        name = _automatic(instance)
     if name == "compose":
         return ComposeBackend(instance=instance)
     if name == "local":
         return LocalBackend(instance=instance)
     raise LabError(f"unknown backend {name!r} (choose from: auto, {', '.join(BACKENDS)})")
+
+
+def _automatic(instance: LabInstance) -> str:
+    """compose when a Docker engine answers, unless only this instance's local lab is up."""
+    if not engine_available():
+        return "local"
+    if not ComposeBackend(instance=instance).is_up() and LocalBackend(instance=instance).is_up():
+        return "local"
+    return "compose"

@@ -7,6 +7,7 @@ from labctl.backends.base import LabError
 from labctl.backends.compose import ComposeBackend, engine_available
 from labctl.backends.local import LocalBackend
 from labctl.backends.select import choose_backend
+from tests.conftest import TEST_INSTANCE
 
 
 def test_named_backends() -> None:
@@ -20,8 +21,9 @@ def test_environment_names_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_auto_picks_compose_exactly_when_an_engine_answers() -> None:
+    # no lab of the test instance is up here: the engine alone decides
     expected = ComposeBackend if engine_available() else LocalBackend
-    assert isinstance(choose_backend("auto"), expected)
+    assert isinstance(choose_backend("auto", TEST_INSTANCE), expected)
 
 
 def test_unknown_backend_is_an_error_naming_the_choices() -> None:

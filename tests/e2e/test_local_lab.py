@@ -24,6 +24,7 @@ import pytest
 from labctl import cli
 from labctl.analysis.pcap_reader import read_capture
 from labctl.backends.local import LocalBackend
+from labctl.backends.select import choose_backend
 from labctl.capture.relay import RELAY_COMMENT
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, MGMT, Addressing, addressing
@@ -228,3 +229,9 @@ def test_receiver_starttls_names_its_host_for_the_lab_ca(
         finally:
             pop.quit()
     assert peer is not None and ("DNS", "mail.hamburger.edu") in peer["subjectAltName"]
+
+
+def test_auto_backend_finds_the_local_lab_that_is_up(local_lab: ControllerClient) -> None:
+    # with or without a Docker engine, commands after `up --backend local` reach this lab
+    backend = choose_backend("auto", TEST_INSTANCE)
+    assert isinstance(backend, LocalBackend) and backend.is_up()
