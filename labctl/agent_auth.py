@@ -47,13 +47,6 @@ def make_lab_secret(token_file: Path, digest_file: Path) -> str:
     return token
 
 
-def read_agent_token(environ: dict[str, str] | None = None) -> str | None:
-    """The controller's token from MAILLAB_AGENT_TOKEN_FILE (None when not configured)."""
-    source = os.environ if environ is None else environ
-    path = source.get(TOKEN_FILE_ENV)
-    return Path(path).read_text().strip() if path else None
-
-
 def authorization_headers(token: str | None) -> dict[str, str]:
     """The headers the controller sends to every agent."""
     return {"Authorization": f"Bearer {token}"} if token else {}

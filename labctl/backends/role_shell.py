@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from labctl.model import INTERNET, MGMT, Addressing, Role, Service
+from labctl.model import INTERNET, Addressing, Role, Service
 from labctl.model.zone import resolver_address
 
 PICK_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"
@@ -29,16 +29,6 @@ class ShellCommand:
     banner: list[str]
 
 
-def neighbours(plan: Addressing, role: Role) -> list[tuple[Role, str]]:
-    """The roles `role` shares a lab network with, each at its address on that network."""
-    found = []
-    for other in plan.lab.roles:
-        shared = [n for n in role.networks if n != MGMT and n in other.networks]
-        if other.name != role.name and shared:
-            found.append((other, plan.address(other, shared[0])))
-    return found
-
-
 def compose_shell(container: str, role: Role, interactive: bool) -> ShellCommand:
     """`docker exec` into `container` (-it with a terminal, -i to run stdin's commands)."""
     flags = "-it" if interactive else "-i"
@@ -51,9 +41,9 @@ def local_shell(plan: Addressing, role: Role, startup: Path, interactive: bool) 
     """bash reading the file `startup` (written from startup_file()) when it starts."""
     argv = ["bash", "--rcfile", str(startup), "-i"] if interactive else ["bash", "-s"]
     env = {} if interactive else {"BASH_ENV": str(startup)}
-    source = _own_address(plan, role)
+    source = plan.lab_addresses(role)[0]
     banner = [f"{role.name}'s shell on the local lab ({role.hostname} is {source} here)"]
-    for other, address in neighbours(plan, role):
+    for other, address in plan.neighbours(role):
         ports = ", ".join(f"{s.name} {plan.port(other, s.name)}" for s in _served(other))
         banner.append(f"  {other.hostname:22} {address:13} {ports}")
     banner.append("`telnet mail.hamburger.edu 25` works as shown in the lecture: lab names and "
@@ -63,11 +53,11 @@ def local_shell(plan: Addressing, role: Role, startup: Path, interactive: bool) 
 
 def startup_file(plan: Addressing, role: Role) -> str:
     """The bash startup file of a local shell in `role`."""
-    source = _own_address(plan, role)
+    source = plan.lab_addresses(role)[0]
     lines = [f"# maillab: {role.name}'s shell on the local lab (written by labctl shell)",
              f"export MAILLAB_ROLE={role.name} MAILLAB_ADDRESS={source}"]
     arms = []
-    for other, address in neighbours(plan, role):
+    for other, address in plan.neighbours(role):
         lines.append(f"export MAILLAB_HOST_{_variable(other.hostname)}={address}")
         for name in (other.hostname, address):
             arms += [f"    {name}:{s.port}) MAILLAB_ARGS=({address} {plan.port(other, s.name)});;"
@@ -86,11 +76,6 @@ def startup_file(plan: Addressing, role: Role) -> str:
     prompt = role.name + r"@maillab:\w\$ "
     lines.append(f"PS1={shlex.quote(prompt)}")
     return "\n".join(lines) + "\n"
-
-
-def _own_address(plan: Addressing, role: Role) -> str:
-    network = next(n for n in role.networks if n != MGMT)
-    return plan.address(role, network)
 
 
 def _served(role: Role) -> list[Service]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labctl.model.instance import DEFAULT_CONTROLLER_PORTS, DEFAULT_INSTANCE, LabInstance
+from labctl.model.instance import DEFAULT_INSTANCE, LabInstance
 from labctl.model.instance import Runtime as Runtime  # re-exported: its home used to be here
 from labctl.model.topology import LAB, MGMT, Lab, Network, Role
 
 CONTROL_PORT = 8000
 RELAY_PORT_OFFSET = 10000  # a relayed service listens this much higher, behind its relay
-CONTROLLER_PORTS = DEFAULT_CONTROLLER_PORTS  # the default instance; see Addressing.controller_port
 FIRST_OCTET = {Runtime.COMPOSE: 10, Runtime.LOCAL: 127}
 
 
@@ -83,6 +82,16 @@ class Addressing:
             if network != MGMT and network in b.networks:
                 return network
         raise KeyError(f"roles {client} and {server} share no lab network")
+
+    def neighbours(self, role: str | Role) -> list[tuple[Role, str]]:
+        """The roles `role` shares a lab network with, each at its address on that network."""
+        r = self.lab.role(role) if isinstance(role, str) else role
+        found = []
+        for other in self.lab.roles:
+            shared = [n for n in r.networks if n != MGMT and n in other.networks]
+            if other.name != r.name and shared:
+                found.append((other, self.address(other, shared[0])))
+        return found
 
     def lab_addresses(self, role: str | Role) -> list[str]:
         """The role's addresses on its lab networks (never the management one)."""

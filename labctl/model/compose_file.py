@@ -11,7 +11,7 @@ from labctl.agent_auth import DIGEST_FILE_ENV, DIGEST_FILE_NAME, TOKEN_FILE_ENV,
 from labctl.model.addressing import Addressing, addressing
 from labctl.model.instance import DEFAULT_INSTANCE, INSTANCE_ENV, LabInstance, Runtime
 from labctl.model.options import LabOptions
-from labctl.model.topology import INTERNET, LAB, MGMT, Lab, Role
+from labctl.model.topology import INTERNET, LAB, Lab, Role
 from labctl.model.zone import resolver_address
 
 IMAGE = "maillab-role:latest"
@@ -101,14 +101,8 @@ def lab_hosts(role: Role, plan: Addressing) -> list[str]:
     hosts published in the lab's DNS there; only LAN-only neighbours are listed.
     """
     published = plan.lab.roles_on(INTERNET) if INTERNET in role.networks else ()
-    hosts = []
-    for other in plan.lab.roles:
-        if other.name == role.name or other in published:
-            continue
-        shared = [n for n in role.networks if n != MGMT and n in other.networks]
-        if shared:
-            hosts.append(f"{other.hostname}:{plan.address(other, shared[0])}")
-    return hosts
+    return [f"{other.hostname}:{address}" for other, address in plan.neighbours(role)
+            if other not in published]
 
 
 def _secret_service() -> dict[str, Any]:

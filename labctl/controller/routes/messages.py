@@ -21,10 +21,6 @@ class MessageCreate(SendRequest):
     from_role: str = "sender-ua"
 
 
-class MessagePublic(SendResult):
-    pass
-
-
 class MessageStatus(BaseModel):
     message_id: str
     queued_at: list[dict[str, Any]]  # queue entries (role + entry) holding it
@@ -49,7 +45,7 @@ def _check_role(state: StateDep, role: str, program: str) -> None:
 
 
 @router.post("/messages", status_code=201)
-async def inject(body: MessageCreate, state: StateDep) -> MessagePublic:
+async def inject(body: MessageCreate, state: StateDep) -> SendResult:
     """Make a user agent compose and submit a message."""
     _check_role(state, body.from_role, "useragent")
     request = SendRequest.model_validate(body.model_dump(exclude={"from_role"}))
@@ -57,7 +53,7 @@ async def inject(body: MessageCreate, state: StateDep) -> MessagePublic:
         result = await agent_send(state, body.from_role, request)
     except AgentError as error:
         raise HTTPException(error.status, str(error)) from None
-    return MessagePublic.model_validate(result.model_dump())
+    return result
 
 
 @router.get("/messages/{message_id}")

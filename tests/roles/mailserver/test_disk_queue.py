@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from roles.mailserver import attempt_log
 from roles.mailserver.disk_queue import DiskQueue
 
 
@@ -37,3 +40,30 @@ def test_an_attempt_recorded_before_a_crash_shows_after_restart(tmp_path: Path) 
     assert [(m.id, m.attempts) for m in restarted.messages()] == [(kept.id, 1)]
     assert (tmp_path / "queue" / f"{kept.id}.msg").read_bytes().startswith(b"{")
     assert b'"attempts": 1' in (tmp_path / "queue" / f"{kept.id}.msg").read_bytes()
+
+
+def test_a_full_journal_keeps_only_queued_messages_and_never_rewrites_queue_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(attempt_log, "COMPACT_AT", 64)
+    queue = DiskQueue(tmp_path / "queue")
+    kept = queue.enqueue("alice@crepes.fr", ["bob@hamburger.edu"], b"Subject: kept\r\n\r\n")
+    sent = queue.enqueue("alice@crepes.fr", ["bob@hamburger.edu"], b"Subject: sent\r\n\r\n")
+    kept_file = tmp_path / "queue" / f"{kept.id}.msg"
+    before = kept_file.read_bytes()
+    for attempts in (1, 2):
+        for message in (kept, sent):
+            message.attempts = attempts
+            queue.record_attempt(message)
+    queue.remove(sent.id)  # delivered: it must not come back with the compaction
+    kept.attempts = 3
+    queue.record_attempt(kept)  # the journal passes 64 bytes: it is compacted
+    journal = tmp_path / "queue" / "attempts.log"
+    assert journal.read_bytes().splitlines() == [f"{kept.id} 3".encode()]
+    assert kept_file.read_bytes() == before, "a queue file was rewritten at run time"
+    assert not (tmp_path / "queue" / f"{sent.id}.msg").exists()
+    assert [(m.id, m.attempts) for m in queue.messages()] == [(kept.id, 3)]
+    queue.record_attempt(kept)  # appends go on into the new journal file
+    queue.attempt_log.close()
+    assert [(m.id, m.attempts) for m in DiskQueue(tmp_path / "queue").messages()] == [
+        (kept.id, 3)]
