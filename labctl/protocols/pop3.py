@@ -9,7 +9,6 @@ from labctl.protocols import pop3_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.pop3_grammar import (
     Reply,
-    dot_stuff,
     parse_command,
     parse_status_line,
     split_response_code,
@@ -23,6 +22,7 @@ from labctl.protocols.shared_events import (
     NeedData,
     ProtocolErrorEvent,
 )
+from labctl.protocols.smtp_grammar import dot_stuff
 
 __all__ = [
     "NEED_DATA", "Command", "CommandReceived", "ConnectionClosed", "Event", "NeedData",

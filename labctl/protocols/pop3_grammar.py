@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.shared_events import Command
-from labctl.protocols.smtp_grammar import strip_line_ending
+from labctl.protocols.smtp_grammar import dot_stuff, strip_line_ending
 
 MAX_COMMAND_LINE = 255  # RFC 2449: 255 octets including CRLF
 MAX_STATUS_LINE = 512  # RFC 2449: 512 octets including CRLF
@@ -39,16 +39,6 @@ class Reply:
         if self.body is None:
             return head
         return head + dot_stuff(self.body) + b".\r\n"
-
-
-def dot_stuff(body: bytes) -> bytes:
-    """Body lines with CRLF endings, a leading '.' doubled, ready to precede the '.' line."""
-    if not body:
-        return b""
-    lines = body.replace(b"\r\n", b"\n").split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
 
 
 def parse_command(line: bytes) -> Command:

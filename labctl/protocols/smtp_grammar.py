@@ -51,6 +51,19 @@ class Reply:
         return b"".join(out)
 
 
+def dot_stuff(body: bytes) -> bytes:
+    """Body lines with CRLF endings, a leading '.' doubled, ready to precede the '.' line.
+
+    The transparency rule of SMTP DATA (RFC 5321 4.5.2) and of POP3 multi-line replies.
+    """
+    if not body:
+        return b""
+    lines = body.replace(b"\r\n", b"\n").split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
+
+
 def strip_line_ending(line: bytes) -> bytes:
     """Remove one trailing CRLF (or bare LF) from `line`."""
     if line.endswith(b"\r\n"):

@@ -19,8 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from labctl.protocols import smtp
 from roles.mailserver.printable import printable
 
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 _ADDRESS_CHARACTERS = re.compile(r"[!-~]+")  # printable ASCII, no space
 
 
@@ -39,12 +37,6 @@ def envelope_problem(mail_from: str, rcpt_tos: Sequence[str]) -> str | None:
             return (f"{role} address <{printable(address)}> cannot be sent over SMTP "
                     "(only printable ASCII without spaces or angle brackets)")
     return None
-
-
-def message_text(data: bytes) -> bytes:
-    """The DATA text for `data`: CRLF line ends, dot-stuffed, ending in CRLF (no final dot)."""
-    text = _LEADING_DOT.sub(b"..", _BARE_LF.sub(b"\r\n", data))
-    return text if text.endswith(b"\r\n") or not text else text + b"\r\n"
 
 
 class RelayClient:
@@ -83,7 +75,7 @@ class RelayClient:
         the text and its final "." are sent, so what it records is durable before the
         server can answer 250 (and its fsync overlaps a network round trip).
         """
-        text = message_text(data)
+        text = smtp.dot_stuff(data)
         parameters = ""
         if "SIZE" in self.extensions:
             parameters += f" SIZE={len(text)}"
