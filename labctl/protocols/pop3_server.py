@@ -88,8 +88,9 @@ class ServerConnection:
         """Record the reply to the pending command, apply the state change, return its bytes."""
         pending, self._pending = self._pending or "", None
         self.state = TRANSITIONS.get((self.state, pending, reply.ok), self.state)
-        if (pending, reply.ok) in DISCARDS_PIPELINED:
+        if (pending, reply.ok) in DISCARDS_PIPELINED:  # TLS starts: once per connection
             self.discarded_before_tls += self._buffer.discard()
+            self.stls = False
         return reply.to_bytes()
 
     def next_event(self) -> Event:

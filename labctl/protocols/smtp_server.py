@@ -23,6 +23,8 @@
 # for the log, never executed (the CVE-2011-0411 command injection).
 from __future__ import annotations
 
+from dataclasses import replace
+
 from labctl.protocols import smtp_replies as replies
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.line_buffer import OVERLONG, LineBuffer
@@ -85,8 +87,9 @@ class ServerConnection:
         pending, self._pending = self._pending or NOTHING, None
         kind = reply_class(reply.code)
         self.state = TRANSITIONS.get((self.state, pending, kind), self.state)
-        if (pending, kind) in DISCARDS_PIPELINED:
+        if (pending, kind) in DISCARDS_PIPELINED:  # TLS starts: once per connection
             self.discarded_before_tls += self._buffer.discard()
+            self.offers = replace(self.offers, starttls=False)
         return reply.to_bytes()
 
     def next_event(self) -> Event:

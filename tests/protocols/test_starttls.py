@@ -37,6 +37,9 @@ def test_starttls_220_restarts_the_dialog() -> None:
     assert app.state() is smtp.SmtpState.GREETING
     assert app.feed(b"MAIL FROM:<a@b>\r\n") == smtp.replies.SEND_HELLO_FIRST.to_bytes()
     assert app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\n").endswith(b"250 OK\r\n")
+    app.feed(b"RSET\r\n")
+    # TLS runs now: a second STARTTLS is no longer offered (RFC 3207)
+    assert app.feed(b"STARTTLS\r\n") == smtp.replies.NOT_IMPLEMENTED.to_bytes(verb="STARTTLS")
 
 
 @pytest.mark.parametrize("chunks", [[b"STARTTLS\r\n" + INJECTED],
@@ -80,6 +83,13 @@ def test_pop3_stls_discards_pipelined_commands() -> None:
     assert app.feed(b"STLS\r\nUSER bob\r\nPASS pw\r\n") == b"+OK\r\n"
     assert app.conn.discarded_before_tls == b"USER bob\r\nPASS pw\r\n"
     assert app.state() is pop3.Pop3State.AUTHORIZATION
+    # TLS runs now: a second STLS is no longer offered (RFC 2595)
+    assert app.feed(b"STLS\r\n") == pop3.replies.UNKNOWN_COMMAND.to_bytes(verb="STLS")
+
+
+def test_pop3_stls_refused_with_an_argument_or_after_user() -> None:
+    app = TinyPop3App()
+    app.conn = pop3.ServerConnection(stls=True)
     assert app.feed(b"STLS x\r\n") == pop3.replies.NO_ARGUMENTS.to_bytes(verb="STLS")
     app.feed(b"USER bob\r\n")
     assert app.feed(b"STLS\r\n") == pop3.replies.NOT_BEFORE_LOGIN.to_bytes(verb="STLS")
