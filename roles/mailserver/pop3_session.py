@@ -141,17 +141,19 @@ class Pop3Session:
 
     def _quit(self, state: pop3.Pop3State) -> pop3.Reply:
         hostname = self.settings.hostname
-        if state is not pop3.Pop3State.TRANSACTION or self.maildrop is None:
+        maildrop = self.maildrop
+        if state is not pop3.Pop3State.TRANSACTION or maildrop is None:
             return pop3.replies.SIGNING_OFF(hostname=hostname)
         self._updating = True
         try:
-            failed = self.maildrop.update()
+            failed = maildrop.update()
         finally:
-            self._updating = False
-            self.locks.release(self.maildrop.address)
+            # the session gives the mailbox back here, once: close() then has none to free
+            self.maildrop, self._updating = None, False
+            self.locks.release(maildrop.address)
         if failed:
             return pop3.replies.NOT_ALL_DELETED(failed=failed)
-        return pop3.replies.UPDATED(hostname=hostname, deleted=len(self.maildrop.deleted))
+        return pop3.replies.UPDATED(hostname=hostname, deleted=len(maildrop.deleted))
 
 
 def top_of_message(data: bytes, body_lines: int) -> bytes:

@@ -140,6 +140,15 @@ def test_a_second_session_gets_in_use_until_the_first_ends(connect: Connect) -> 
     assert connect().send(*LOGIN)[1].startswith(b"+OK")
 
 
+def test_a_session_that_quit_cannot_free_the_next_sessions_lock(connect: Connect) -> None:
+    first, second, third = connect(), connect(), connect()
+    first.send(*LOGIN)
+    first.line("QUIT")  # UPDATE gives the mailbox back...
+    assert second.send(*LOGIN)[1].startswith(b"+OK")  # ...and the next session takes it
+    first.session.close()  # then the first connection closes: the lock is second's
+    assert third.send(*LOGIN)[1].startswith(b"-ERR [IN-USE]")
+
+
 def test_nothing_changes_unless_quit_ends_the_transaction(
         connect: Connect, mailboxes: Mailboxes) -> None:
     ids = deliver(mailboxes, "one", "two")
