@@ -88,12 +88,6 @@ BAD_HELLO_DOMAIN = ReplyTemplate(
 SENDER_NOT_OWNED = ReplyTemplate(
     553, "5.7.1", "<{address}>: Sender address rejected: not owned by user {owner}")
 MAIL_LOOP = ReplyTemplate(554, "5.4.6", "Too many hops: mail forwarding loop detected")
-NON_ASCII_NEEDS_SMTPUTF8 = ReplyTemplate(
-    553, "5.6.7", "Non-ASCII {role} address needs SMTPUTF8, which this server does not offer")
-SENDER_CONTROL_CHARACTERS = ReplyTemplate(
-    501, "5.1.7", "Control characters in the sender address")
-RECIPIENT_CONTROL_CHARACTERS = ReplyTemplate(
-    501, "5.1.3", "Control characters in the recipient address")
 TOO_MANY_AUTH_FAILURES = ReplyTemplate(
     421, "4.7.0", "Too many failed authentication attempts, closing")
 TOO_MANY_CONNECTIONS = ReplyTemplate(421, "4.7.0", "Too many connections, try again later")

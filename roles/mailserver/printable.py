@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def printable(text: str, limit: int = 200) -> str:
     """`text` with every character outside printable ASCII escaped (\\x00, \\u00e9, ...)."""
-    if text.isascii() and text.isprintable():
+    if is_printable_ascii(text):
         return text[:limit]
     escaped = "".join(c if c.isascii() and c.isprintable() else ascii(c)[1:-1] for c in text)
     return escaped[:limit]

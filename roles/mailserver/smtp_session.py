@@ -14,7 +14,6 @@ import logging
 
 from labctl.model import MGMT
 from labctl.protocols import smtp
-from labctl.protocols.smtp_replies import ReplyTemplate
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.message_headers import (
     header_names,
@@ -101,10 +100,7 @@ class SmtpSession:
     def _mail_from(self, address: str) -> smtp.Reply:
         if self.service == "submission" and not self.authenticated_as:
             return smtp.replies.AUTH_REQUIRED()
-        refusal = _address_refusal(address, "sender", smtp.replies.SENDER_CONTROL_CHARACTERS)
-        if refusal is not None:
-            log.info("bad-sender peer=%s from=<%s>", self.peer, printable(address))
-            return refusal
+        # the grammar refused control and 8-bit characters in the address already
         owner = self.authenticated_as
         if (self.service == "submission" and self.settings.options.sender_login_match
                 and owner is not None and address.lower() != owner):
@@ -115,10 +111,6 @@ class SmtpSession:
         return smtp.replies.SENDER_OK()
 
     def _rcpt_to(self, address: str) -> smtp.Reply:
-        refusal = _address_refusal(address, "recipient",
-                                   smtp.replies.RECIPIENT_CONTROL_CHARACTERS)
-        if refusal is not None:
-            return refusal
         if len(self.rcpt_tos) >= self.settings.max_recipients:
             return smtp.replies.TOO_MANY_RECIPIENTS()
         if self.settings.is_local_domain(address):
@@ -198,13 +190,3 @@ def lan_networks(settings: MailServerSettings) -> set[str]:
     others = {n for r in settings.lab.mail_servers() if r.name != settings.role
               for n in r.networks}
     return {n for n in settings.lab_role.networks if n != MGMT and n not in others}
-
-
-def _address_refusal(address: str, role: str,
-                     control: ReplyTemplate) -> smtp.Reply | None:
-    """A refusal for an address with control or 8-bit characters (no SMTPUTF8 here)."""
-    if is_printable_ascii(address):
-        return None
-    if address.isprintable():
-        return smtp.replies.NON_ASCII_NEEDS_SMTPUTF8(role=role)
-    return control()
