@@ -29,6 +29,7 @@ from labctl.protocols.smtp_grammar import (
     MAX_COMMAND_LINE,
     MAX_TEXT_LINE,
     Reply,
+    address_problem,
     dot_stuff,
     parse_command,
     parse_path,
@@ -41,5 +42,6 @@ __all__ = [
     "MAX_COMMAND_LINE", "MAX_TEXT_LINE", "NEED_DATA", "AuthRequested", "AuthResponse", "Command",
     "CommandReceived", "ConnectionClosed", "Event", "Hello", "MailFrom", "MessageReceived",
     "NeedData", "ProtocolError", "ProtocolErrorEvent", "RcptTo", "Reply", "ServerConnection",
-    "SmtpState", "dot_stuff", "parse_command", "parse_path", "parse_reply_line", "replies",
+    "SmtpState", "address_problem", "dot_stuff", "parse_command", "parse_path",
+    "parse_reply_line", "replies",
 ]

@@ -130,14 +130,25 @@ def parse_path(argument: str, keyword: str) -> tuple[str, dict[str, str]]:
     if not rest.startswith("<") or ">" not in rest:
         raise ProtocolError("address must be enclosed in <...>", raw)
     address, _, params_text = rest[1:].partition(">")
-    control = _CONTROL.search(address)
-    if control:
-        raise AddressError(f"control character {control.group()!r} in address", raw)
     if address.startswith("@") and ":" in address:  # drop a source route <@a,@b:user@c>
         address = address.split(":", 1)[1]
-    if address.count("@") > 1 or any(c in address for c in " <>"):
-        raise AddressError(f"malformed address {address!r}", raw)
+    problem = address_problem(address)
+    if problem is not None:
+        raise AddressError(problem, raw)
     return address, parse_parameters(params_text, raw)
+
+
+def address_problem(address: str) -> str | None:
+    """What keeps `address` from going between <...> in MAIL/RCPT (None: nothing).
+
+    The one rule for the server that reads paths and the relay that writes them.
+    """
+    control = _CONTROL.search(address)
+    if control:
+        return f"control character {control.group()!r} in address"
+    if address.count("@") > 1 or any(c in address for c in " <>"):
+        return f"malformed address {address!r}"
+    return None
 
 
 def parse_parameters(text: str, raw: bytes = b"") -> dict[str, str]:

@@ -157,11 +157,6 @@ class RelayWorker:
             if self._tasks:
                 await asyncio.wait(self._tasks)
 
-    async def resolve_route(self, domain: str) -> Route:
-        """Where mail for `domain` goes, by MX lookup in the lab's DNS (mx_lookup.py);
-        RouteError, permanent or not, when it cannot go anywhere now."""
-        return await lookup_route(self.settings, domain)
-
     def _hold(self, message: QueuedMessage) -> None:
         if message.id in self._held:
             return
@@ -237,7 +232,7 @@ class RelayWorker:
     async def _drain(self, destination: Destination) -> None:
         """Open one connection and send it messages until the work list is empty."""
         try:
-            route = await self.resolve_route(destination.domain)
+            route = await lookup_route(self.settings, destination.domain)
         except RouteError as error:
             if not error.permanent:  # the lab's DNS does not answer now: retry later
                 await self._defer_all(destination, str(error))
@@ -286,13 +281,12 @@ class RelayWorker:
                 replies = await client.send_message(
                     message.mail_from, message.rcpt_tos, message.data,
                     lambda: asyncio.to_thread(self.queue.record_attempt, message))
-            except OSError as exc:
-                error = f"{route.where}: {exc}"
-                await self._settle_alone(message, self.outcomes.defer(message, error))
-                return False
-            except Exception as exc:
-                log.exception("relaying id=%s failed", message.id)
-                error = f"internal error while relaying: {exc!r}"
+            except Exception as exc:  # the connection broke, or a bug: defer, never stall
+                if isinstance(exc, OSError):
+                    error = f"{route.where}: {exc}"
+                else:
+                    log.exception("relaying id=%s failed", message.id)
+                    error = f"internal error while relaying: {exc!r}"
                 await self._settle_alone(message, self.outcomes.defer(message, error))
                 return False
             await self._settle_alone(message, self.outcomes.settle(message, replies, route))

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from labctl.protocols import smtp
 from roles.mailserver.printable import printable
-
-_ADDRESS_CHARACTERS = re.compile(r"[!-~]+")  # printable ASCII, no space
 
 
 class ConnectionLost(OSError):
@@ -27,15 +24,18 @@ class ConnectionLost(OSError):
 
 
 def envelope_problem(mail_from: str, rcpt_tos: Sequence[str]) -> str | None:
-    """Why this envelope cannot be sent over SMTP (None when it can)."""
+    """Why this envelope cannot be sent over SMTP (None when it can): the grammar's
+    address rule, and ASCII only (the relay does not use SMTPUTF8)."""
     if not rcpt_tos:
         return "no recipients"
     for role, address in [("sender", mail_from), *(("recipient", r) for r in rcpt_tos)]:
         if role == "sender" and address == "":
             continue
-        if not _ADDRESS_CHARACTERS.fullmatch(address) or any(c in address for c in "<>"):
-            return (f"{role} address <{printable(address)}> cannot be sent over SMTP "
-                    "(only printable ASCII without spaces or angle brackets)")
+        problem = smtp.address_problem(address)
+        if problem is None and not address.isascii():
+            problem = "non-ASCII address (the relay does not use SMTPUTF8)"
+        if problem is not None:
+            return f"{role} address <{printable(address)}> cannot be sent over SMTP: {problem}"
     return None
 
 
