@@ -101,14 +101,15 @@ def test_a_role_displaced_by_a_foreign_server_is_named_not_reported_up(tmp_path:
         squatter.close()
 
 
-def _wait_answers(url: str, process: subprocess.Popen[bytes]) -> None:
-    while process.poll() is None:
+def _wait_answers(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
         try:
             httpx.get(url, timeout=1)
             return
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise AssertionError(f"the foreign server exited ({process.returncode})")
+    raise AssertionError(f"the foreign server did not answer (exit status {process.poll()})")
 
 
 health_app = FastAPI()

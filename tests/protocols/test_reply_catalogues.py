@@ -20,6 +20,11 @@ def placeholders(text: str) -> dict[str, str]:
     return {name: f"<{name}>" for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def test_the_catalogues_are_found() -> None:
+    # an empty catalogue would turn the parametrized tests below into silent skips
+    assert len(SMTP_TEMPLATES) > 30 and len(POP3_TEMPLATES) > 20
+
+
 @pytest.mark.parametrize("name", sorted(SMTP_TEMPLATES))
 def test_smtp_reply_is_well_formed(name: str) -> None:
     template = SMTP_TEMPLATES[name]

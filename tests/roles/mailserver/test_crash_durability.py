@@ -186,6 +186,7 @@ def test_sigkill_during_relay_loses_nothing_and_duplicates_at_most_one_per_conne
     wait_for(lambda: sum(bobs_message_ids(receiver).values()) >= 30, "relay did not start")
     sender.kill()  # while submission and relay are both under way
     submitter.join(30)
+    assert not submitter.is_alive(), "the submission did not end after the kill"
     sender.start()
     wait_for(lambda: set(accepted) <= set(bobs_message_ids(receiver)), "accepted mail lost")
     wait_for(lambda: sender.get("/queue") == [], "the queue did not empty")
