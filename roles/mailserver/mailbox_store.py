@@ -54,7 +54,13 @@ from roles.mailserver.maildir_layout import (
 )
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import FlagChange, StoredMessage
-from roles.mailserver.uid_sidecar import flocked, folder_lock, synced_uidlist, uidlist_with
+from roles.mailserver.uid_sidecar import (
+    flocked,
+    folder_lock,
+    read_uidlist,
+    synced_uidlist,
+    uidlist_with,
+)
 
 log = logging.getLogger("mailserver")
 FOLDER_TREE_LOCK = "maillab-folders.lock"
@@ -141,9 +147,10 @@ class MaildirMailboxes:
         return new
 
     def uid_validity(self, address: str, folder: str = INBOX) -> int:
-        """The folder's UIDVALIDITY."""
+        """The folder's UIDVALIDITY (the folder is scanned only when its sidecar is missing)."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            return synced_uidlist(path, root, message_files(path)).uid_validity
+            uidlist = read_uidlist(path) or synced_uidlist(path, root, message_files(path))
+            return uidlist.uid_validity
 
     def folders(self, address: str) -> builtins.list[str]:
         """INBOX first, then the other folders sorted."""
