@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,15 @@ TEST_PLAN = addressing("local", instance=TEST_INSTANCE)  # where in-process serv
 AGENT_TOKEN = secrets.token_urlsafe(16)
 AGENT_HEADERS = authorization_headers(AGENT_TOKEN)
 SOCKET_WATCH = SocketWatch(DEFAULT_LAB_NETWORKS, DEFAULT_CONTROLLERS)
+
+
+def wait_for(condition: Callable[[], object], failure: str, timeout: float = 30.0) -> None:
+    """Poll `condition()` until it is true; fail with `failure` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{failure} (within {timeout:g}s)")
+        time.sleep(0.05)
 
 
 def pytest_configure(config: pytest.Config) -> None:

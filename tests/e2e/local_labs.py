@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from labctl.backends.local import LocalBackend
 from labctl.capture.tcpdump import can_capture_packets
-from tests.conftest import TEST_INSTANCE
+from labctl.client import ControllerClient
+from tests.conftest import TEST_INSTANCE, wait_for
 
 
 def capture_modes() -> list[object]:
@@ -37,3 +39,14 @@ def running_local_lab(home: Path, capture_mode: str,
     finally:
         backend.down(lambda _: None)
         patch.undo()
+
+
+def wait_delivered(controller: ControllerClient, message_id: str,
+                   to: str = "bob@hamburger.edu") -> None:
+    """Wait until the controller finds `message_id` in the mailbox of `to`, and only there."""
+    def delivered() -> list[str]:
+        status = controller.request("GET", f"/messages/{quote(message_id)}")
+        return list(status["delivered_to"])
+
+    wait_for(delivered, f"{message_id} was not delivered to {to}")
+    assert delivered() == [to]

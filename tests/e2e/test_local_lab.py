@@ -11,12 +11,10 @@ import smtplib
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from email import message_from_string, policy
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -32,7 +30,7 @@ from labctl.model.zone import resolver_address
 from labctl.tls_ca import CA_CERTIFICATE, client_context
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
-from tests.e2e.local_labs import capture_modes, running_local_lab
+from tests.e2e.local_labs import capture_modes, running_local_lab, wait_delivered
 
 pytestmark = pytest.mark.local
 
@@ -97,13 +95,7 @@ def test_bad_message_is_422_naming_the_field_and_the_next_one_is_delivered(
         local_lab.request("POST", "/messages", body)
     sent = local_lab.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": field})
     assert sent["server_reply"].startswith("250")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        status = local_lab.request("GET", f"/messages/{quote(sent['message_id'])}")
-        if status["delivered_to"]:
-            break
-        time.sleep(0.2)
-    assert status["delivered_to"] == ["bob@hamburger.edu"]
+    wait_delivered(local_lab, sent["message_id"])
 
 
 @pytest.mark.parametrize("address", ["%00", "%0A", "%7F", "%ED%A0%80"])
@@ -150,10 +142,7 @@ def test_labctl_send_attaches_files_that_bob_fetches_intact(
                        "--attach", str(pdf), "--attach", str(notes)])
     assert status == 0
     message_id = capsys.readouterr().out.split()[0]
-    deadline = time.monotonic() + 20
-    while not local_lab.request("GET", f"/messages/{quote(message_id)}")["delivered_to"]:
-        assert time.monotonic() < deadline, "not delivered"
-        time.sleep(0.2)
+    wait_delivered(local_lab, message_id)
     fetched = local_lab.request("POST", "/fetches", {"delete": True})["messages"]
     [raw] = [m for m in fetched if message_id in m]
     message = message_from_string(raw, policy=policy.default)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from labctl.backends.local import LocalBackend
 from labctl.client import ControllerClient
 from labctl.model import addressing
-from tests.conftest import DATA, TEST_INSTANCE
+from tests.conftest import DATA, TEST_INSTANCE, wait_for
 from tests.e2e.local_labs import capture_modes, running_local_lab
 
 pytestmark = pytest.mark.local
@@ -46,11 +45,8 @@ def test_mallory_forging_alice_is_refused_with_550_5_7_23(spf_lab: LocalBackend)
 def test_alices_mail_through_her_server_passes_spf(spf_lab: LocalBackend) -> None:
     controller = ControllerClient(spf_lab.controller_url())
     controller.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": "genuine"})
-    deadline = time.monotonic() + 30
-    while not (listing := controller.request("GET", BOB_MAILBOX)):
-        assert time.monotonic() < deadline, "Alice's message did not arrive"
-        time.sleep(0.2)
-    (message,) = [m for m in listing if m["subject"] == "genuine"]
+    wait_for(lambda: controller.request("GET", BOB_MAILBOX), "Alice's message did not arrive")
+    (message,) = [m for m in controller.request("GET", BOB_MAILBOX) if m["subject"] == "genuine"]
     data = controller.text(f"{BOB_MAILBOX}/{message['id']}")
     return_path, _, rest = data.partition("\n")
     assert return_path.startswith("Return-Path: <alice@crepes.fr>")

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import pytest
 
 from labctl.model import MGMT, addressing
 from labctl.model.options import LabOptions
-from tests.conftest import AGENT_HEADERS, TEST_INSTANCE
+from tests.conftest import AGENT_HEADERS, TEST_INSTANCE, wait_for
 
 PLAN = addressing("local", instance=TEST_INSTANCE)
 SERVICES = ("smtp", "submission", "pop3")
@@ -88,14 +87,6 @@ class ServerProcess:
         with contextlib.suppress(httpx.HTTPError):
             return httpx.get(self.control_url + "/health", timeout=0.5).status_code == 200
         return False
-
-
-def wait_for(condition: Callable[[], bool], failure: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(failure)
-        time.sleep(0.1)
 
 
 @pytest.fixture

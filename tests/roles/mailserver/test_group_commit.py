@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 
 from roles.mailserver.durable_files import GroupCommit
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    """Poll `condition()` until it is true (fails after 10 s)."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met within 10s"
-        time.sleep(0.01)
+from tests.conftest import wait_for
 
 
 def test_items_submitted_during_a_commit_go_together_in_the_next_one() -> None:
@@ -37,7 +28,8 @@ def test_items_submitted_during_a_commit_go_together_in_the_next_one() -> None:
     assert first_started.wait(10)
     for thread in threads[1:]:
         thread.start()
-    wait_for(lambda: len(group._pending) == 3)  # the three wait behind the first commit
+    wait_for(lambda: len(group._pending) == 3,  # the three wait behind the first commit
+             "three submitters waiting")
     assert returned == []
     release_first.set()
     for thread in threads:
