@@ -90,4 +90,8 @@ SENDER_NOT_OWNED = ReplyTemplate(
 MAIL_LOOP = ReplyTemplate(554, "5.4.6", "Too many hops: mail forwarding loop detected")
 TOO_MANY_AUTH_FAILURES = ReplyTemplate(
     421, "4.7.0", "Too many failed authentication attempts, closing")
+SPF_FAILED = ReplyTemplate(550, "5.7.23", "SPF check failed: {comment}")
+SPF_TEMPORARY_ERROR = ReplyTemplate(
+    451, "4.7.24", "SPF check could not be done, try again later: {reason}")
+DATA_NOT_ACCEPTED = ReplyTemplate(554, "5.5.1", "DATA not accepted")
 TOO_MANY_CONNECTIONS = ReplyTemplate(421, "4.7.0", "Too many connections, try again later")

@@ -98,7 +98,7 @@ class RelayClient:
         data_reply = replies[-1] if len(replies) == len(commands) else None
         if not accepted or data_reply is None or data_reply.code != 354:
             await self._reset()
-            refusal = data_reply or smtp.Reply.of(554, "5.5.1 DATA not accepted")
+            refusal = data_reply or smtp.replies.DATA_NOT_ACCEPTED()
             return {**outcome, **dict.fromkeys(accepted, refusal)}
         self._send_raw(text + b".\r\n")
         final = await self._reply()

@@ -52,13 +52,11 @@ async def evaluate(settings: MailServerSettings, service: str, authenticated: bo
                               sender.rpartition("@")[2])
     header = _headers(settings.hostname, result, client_ip, helo, sender, bool(mail_from))
     if mode == "reject" and result.result == "fail":
-        return SpfVerdict(header, reply=smtp.Reply.of(
-            550, f"5.7.23 SPF check failed: {_comment(result, sender, client_ip)}"),
-            result=result)
+        return SpfVerdict(header, reply=smtp.replies.SPF_FAILED(
+            comment=_comment(result, sender, client_ip)), result=result)
     if mode == "reject" and result.result == "temperror":
-        return SpfVerdict(header, reply=smtp.Reply.of(
-            451, f"4.7.24 SPF check could not be done, try again later: {result.reason}"),
-            result=result)
+        return SpfVerdict(header, reply=smtp.replies.SPF_TEMPORARY_ERROR(reason=result.reason),
+                          result=result)
     folder = JUNK_FOLDER if mode == "junk" and result.result == "fail" else None
     return SpfVerdict(header, folder, result=result)
 
