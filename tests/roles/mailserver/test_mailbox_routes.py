@@ -9,13 +9,12 @@ from fastapi.testclient import TestClient
 
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
+from roles.mailserver.disk_queue import DiskQueue
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Flag
 from tests.conftest import TEST_INSTANCE
-
-from .fake_storage import MemoryQueue
 
 BOB = "bob@hamburger.edu"
 HELLO = b"Subject: Hello Bob\r\nMessage-ID: <m1@test>\r\n\r\nhi\r\n"
@@ -31,7 +30,7 @@ def agent(tmp_path: Path, store: MaildirMailboxes,
           agents_admit_test_token: dict[str, str]) -> TestClient:
     settings = MailServerSettings.for_role("receiver-mta", "local", tmp_path,
                                          instance=TEST_INSTANCE)
-    queue = MemoryQueue()
+    queue = DiskQueue(tmp_path / "queue")
     relay = RelayWorker(settings, queue, MailRouter(settings, queue, store))
     app = create_control_app(settings, queue, store, relay)
     return TestClient(app, headers=agents_admit_test_token)

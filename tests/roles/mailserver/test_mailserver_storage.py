@@ -1,5 +1,5 @@
-# The storage interface: one test class per Protocol, run against the disk
-# implementation and the in-memory fake, so the two cannot drift apart.
+# The storage interface, tested on the real implementations: the disk queue and the
+# Maildir mailbox store.
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +10,14 @@ from roles.mailserver.disk_queue import DiskQueue
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.storage import Flag, Mailboxes, OutgoingQueue
 
-from .fake_storage import MemoryMailboxes, MemoryQueue
-
 BOB = "bob@hamburger.edu"
 BAD_FOLDER_NAMES = ["", "a/b", "..", ".hidden", "trailing.", "a..b", "nul\x00", "line\nfeed",
                     "del\x7f", "tab\there", "INBOX.sub", "inbox.Sub", "star*", "per%cent"]
 
 
-@pytest.fixture(params=["disk", "memory"])
-def queue(request: pytest.FixtureRequest, tmp_path: Path) -> OutgoingQueue:
-    return DiskQueue(tmp_path / "queue") if request.param == "disk" else MemoryQueue()
+@pytest.fixture
+def queue(tmp_path: Path) -> OutgoingQueue:
+    return DiskQueue(tmp_path / "queue")
 
 
 def test_queue_enqueue_update_fail_remove(queue: OutgoingQueue) -> None:
@@ -38,13 +36,11 @@ def test_queue_enqueue_update_fail_remove(queue: OutgoingQueue) -> None:
 
 
 class TestMailboxes:
-    """The Mailboxes contract, for the Maildir store and the in-memory fake alike."""
+    """The Mailboxes contract, on the Maildir store."""
 
-    @pytest.fixture(params=["maildir", "memory"])
-    def mailboxes(self, request: pytest.FixtureRequest, tmp_path: Path) -> Mailboxes:
-        if request.param == "maildir":
-            return MaildirMailboxes(tmp_path / "mailboxes")
-        return MemoryMailboxes()
+    @pytest.fixture
+    def mailboxes(self, tmp_path: Path) -> Mailboxes:
+        return MaildirMailboxes(tmp_path / "mailboxes")
 
     def test_deliver_list_read_delete(self, mailboxes: Mailboxes) -> None:
         assert mailboxes.list(BOB) == []

@@ -1,6 +1,6 @@
 # The POP3 policy, driven through the real sans-I/O machine in memory (no sockets):
 # login (USER/PASS, APOP), [AUTH] and [IN-USE], the maildrop commands, and UPDATE,
-# which alone deletes. Runs on the Maildir store and the in-memory fake.
+# which alone deletes. Runs on the Maildir store.
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +17,6 @@ from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Flag, Mailboxes
 from tests.conftest import TEST_INSTANCE
-
-from .fake_storage import MemoryMailboxes
 
 BOB = "bob@hamburger.edu"
 LOGIN = ["USER bob", "PASS bob-pw"]
@@ -51,9 +49,9 @@ class Client:
 Connect = Callable[[], Client]
 
 
-@pytest.fixture(params=["maildir", "memory"])
-def mailboxes(request: pytest.FixtureRequest, tmp_path: Path) -> Mailboxes:
-    return MaildirMailboxes(tmp_path / "mb") if request.param == "maildir" else MemoryMailboxes()
+@pytest.fixture
+def mailboxes(tmp_path: Path) -> Mailboxes:
+    return MaildirMailboxes(tmp_path / "mb")
 
 
 @pytest.fixture
