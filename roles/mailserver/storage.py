@@ -1,9 +1,9 @@
 # The storage interface of the mail server: an outgoing queue and user mailboxes.
 #
-# Two small typing.Protocols so the server can run on disk (disk_queue.py,
-# mailbox_store.py) in production and in memory (the fakes in the tests) in unit
-# tests. Every write method returns only once the data is durable: the SMTP layer
-# answers 250 after it returns.
+# Two small typing.Protocols (implemented by disk_queue.py and mailbox_store.py), so
+# the server and the relay depend on the contract, not on the files. Every write
+# method returns only once the data is durable: the SMTP layer answers 250 after it
+# returns.
 from __future__ import annotations
 
 import builtins
