@@ -148,6 +148,8 @@ MAIL_SERVICES = (
     Service("smtp", 25, 2525),
     Service("submission", 587, 5587),
     Service("pop3", 110, 1110),
+    Service("imap", 143, 1143),
+    Service("webmail", 80, 8080),  # HTTP: the JSON API and the HTML pages
     Service("control", 8000, 8000),
 )
 UA_SERVICES = (Service("control", 8000, 8000),)

@@ -1,0 +1,60 @@
+# The values an IMAP server puts in its responses (RFC 3501 section 4), and their wire form.
+#
+# Response data (FETCH items, ENVELOPE, BODYSTRUCTURE, STATUS, LIST...) is built as
+# plain Python values and encoded here, in one place:
+#   None -> NIL; int -> number; Atom -> itself (flags, keywords, item names);
+#   str -> a quoted string, or a literal when it cannot be quoted (CR, LF, 8-bit);
+#   bytes -> always a literal {n}CRLF followed by the bytes (message text);
+#   list/tuple -> a parenthesised list of the above.
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+_QUOTABLE_SPECIALS = frozenset(b'"\\')
+_NOT_QUOTABLE = frozenset(b"\r\n\x00")
+
+
+class Atom(str):
+    """Text sent as it is, unquoted: a flag (\\Seen), a keyword or a data item name."""
+
+    __slots__ = ()
+
+
+ImapValue: TypeAlias = "int | str | bytes | Atom | Sequence[ImapValue] | None"
+
+
+def encode(value: ImapValue) -> bytes:
+    """The wire form of one response value."""
+    if value is None:
+        return b"NIL"
+    if isinstance(value, bool):
+        raise TypeError("IMAP has no boolean values")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"IMAP numbers are unsigned, got {value}")
+        return str(value).encode("ascii")
+    if isinstance(value, Atom):
+        return value.encode("ascii")
+    if isinstance(value, str):
+        return quoted_or_literal(value.encode("utf-8"))
+    if isinstance(value, bytes):
+        return literal(value)
+    return b"(" + b" ".join(encode(item) for item in value) + b")"
+
+
+def quoted_or_literal(data: bytes) -> bytes:
+    """A quoted string when the bytes allow it (7-bit, no CR/LF/NUL), else a literal."""
+    if any(byte > 0x7F or byte in _NOT_QUOTABLE for byte in data):
+        return literal(data)
+    escaped = bytearray()
+    for byte in data:
+        if byte in _QUOTABLE_SPECIALS:
+            escaped.append(0x5C)  # backslash
+        escaped.append(byte)
+    return b'"' + bytes(escaped) + b'"'
+
+
+def literal(data: bytes) -> bytes:
+    """A synchronizing literal as a server sends it: {size}CRLF then the bytes."""
+    return b"{%d}\r\n" % len(data) + data
