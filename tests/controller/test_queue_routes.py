@@ -25,7 +25,7 @@ from tests.roles.conftest import (
     start_server,
     wait_until,
 )
-from tests.roles.mailserver.test_mailserver_smtp import ALICE, BOB, make_message, submit
+from tests.roles.mailserver.submission import ALICE, BOB, make_message, submit
 
 __all__ = ["lab_dns", "start_server"]  # the in-process fixtures, shared with tests/roles
 

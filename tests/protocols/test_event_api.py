@@ -5,7 +5,7 @@ import pytest
 
 from labctl.protocols import pop3, smtp
 from labctl.protocols.smtp_states import TRANSITIONS, SmtpState
-from tests.protocols.test_smtp_server import EchoApp
+from tests.protocols.apps import EchoApp
 
 
 def test_smtp_and_pop3_share_the_event_classes() -> None:

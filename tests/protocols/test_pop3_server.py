@@ -4,45 +4,7 @@ from __future__ import annotations
 import pytest
 
 from labctl.protocols import pop3
-
-MAILBOX = [b"Subject: one\r\n\r\n.dot line\r\n", b"Subject: two\r\n\r\nbody\r\n"]
-
-
-class TinyPop3App:
-    """A minimal application over a fixed two-message mailbox, password 'pw'."""
-
-    def __init__(self) -> None:
-        self.conn = pop3.ServerConnection()
-        self.deleted: set[int] = set()
-        self.expunged: set[int] = set()
-
-    def state(self) -> pop3.Pop3State:
-        return self.conn.state
-
-    def feed(self, data: bytes) -> bytes:
-        """Feed client bytes, answer every event, return what the server wrote."""
-        self.conn.receive_data(data)
-        out = b""
-        while True:
-            event = self.conn.next_event()
-            if isinstance(event, pop3.NeedData | pop3.ConnectionClosed):
-                return out
-            out += self.conn.send(self.answer(event))
-
-    def answer(self, event: pop3.Event) -> pop3.Reply:
-        if isinstance(event, pop3.ProtocolErrorEvent):
-            return event.reply
-        assert isinstance(event, pop3.CommandReceived)
-        verb, args = event.command.verb, event.command.arguments
-        if verb == "PASS":
-            return pop3.Reply(event.command.argument == "pw", "login")
-        if verb == "RETR":
-            return pop3.Reply(True, "follows", MAILBOX[int(args[0]) - 1])
-        if verb == "DELE":
-            self.deleted.add(int(args[0]))
-        if verb == "QUIT" and self.conn.state is pop3.Pop3State.TRANSACTION:
-            self.expunged = set(self.deleted)
-        return pop3.Reply(True, "")
+from tests.protocols.apps import TinyPop3App
 
 
 def test_login_retr_dele_quit() -> None:

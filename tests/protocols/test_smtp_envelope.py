@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labctl.protocols import smtp
-from tests.protocols.test_smtp_server import EchoApp
+from tests.protocols.apps import EchoApp
 
 
 def ready_app(smtputf8: bool = False) -> EchoApp:

@@ -6,50 +6,7 @@ import base64
 import pytest
 
 from labctl.protocols import smtp
-
-
-class EchoApp:
-    """A minimal application: accepts everything, records messages, checks one password."""
-
-    def __init__(self, max_message_size: int = 10_000) -> None:
-        self.conn = smtp.ServerConnection(max_message_size=max_message_size)
-        self.messages: list[bytes] = []
-        self.events: list[smtp.Event] = []
-        self.output = self.conn.send(smtp.Reply.of(220, "test ESMTP"))
-
-    def state(self) -> smtp.SmtpState:
-        return self.conn.state
-
-    def feed(self, data: bytes) -> bytes:
-        """Feed client bytes, answer every event, return what the server wrote."""
-        self.conn.receive_data(data)
-        out = b""
-        while True:
-            event = self.conn.next_event()
-            if isinstance(event, smtp.NeedData | smtp.ConnectionClosed):
-                return out
-            self.events.append(event)
-            out += self.conn.send(self.answer(event))
-
-    def answer(self, event: smtp.Event) -> smtp.Reply:
-        match event:
-            case smtp.ProtocolErrorEvent(reply=reply):
-                return reply
-            case smtp.Hello(extended=True):
-                return smtp.Reply(250, ("test", "8BITMIME", "AUTH PLAIN"))
-            case smtp.MessageReceived(data=data):
-                self.messages.append(data)
-                return smtp.Reply.of(250, "2.0.0 queued")
-            case smtp.AuthRequested(initial_response=None):
-                return smtp.Reply.of(334, "")
-            case smtp.AuthRequested(initial_response=text) | smtp.AuthResponse(response=text):
-                ok = base64.b64decode(text or "") == b"\0alice\0pw"
-                return smtp.Reply.of(235 if ok else 535, "auth result")
-            case smtp.CommandReceived(command=smtp.Command(verb="DATA")):
-                return smtp.Reply.of(354, "go ahead")
-            case smtp.CommandReceived(command=smtp.Command(verb="QUIT")):
-                return smtp.Reply.of(221, "bye")
-        return smtp.Reply.of(250, "OK")
+from tests.protocols.apps import EchoApp
 
 
 def codes(output: bytes) -> list[int]:

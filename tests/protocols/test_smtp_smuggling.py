@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from labctl.protocols import smtp
-from tests.protocols.test_smtp_server import EchoApp
+from tests.protocols.apps import EchoApp
 
 SMUGGLED = b"MAIL FROM:<mallory@evil.example>\r\nRCPT TO:<bob@hamburger.edu>\r\nDATA\r\n" \
            b"Subject: smuggled\r\n\r\nspoofed\r\n"

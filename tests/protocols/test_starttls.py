@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labctl.protocols import pop3, smtp
-from tests.protocols.test_pop3_server import TinyPop3App
-from tests.protocols.test_smtp_server import EchoApp
+from tests.protocols.apps import EchoApp, TinyPop3App
 
 INJECTED = b"MAIL FROM:<mallory@evil.example>\r\nRCPT TO:<bob@hamburger.edu>\r\n"
 

@@ -10,16 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers.tools import run
 from tests.roles.conftest import StartServer, wait_until
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
-
-
-def run(command: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    tool = command[0]
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} is not installed")
-    return subprocess.run(command, input=stdin, capture_output=True, timeout=30)
 
 
 @pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])

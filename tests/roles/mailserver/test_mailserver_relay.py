@@ -20,7 +20,7 @@ from tests.roles.conftest import (
 )
 
 from .queue_files import delivery_report
-from .test_mailserver_smtp import ALICE, BOB, make_message, submit
+from .submission import ALICE, BOB, make_message, submit
 
 
 def pop3_fetch_all(address: tuple[str, int], delete: bool) -> tuple[list[bytes], list[bytes]]:

@@ -28,7 +28,7 @@ from tests.roles.conftest import (
     wait_until,
 )
 
-from .test_mailserver_smtp import ALICE, BOB, make_message, submit
+from .submission import ALICE, BOB, make_message, submit
 
 Sender = Callable[[tuple[str, int]], MailServerSettings]
 

@@ -16,9 +16,8 @@ import pytest
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Flag
+from tests.peers.tools import run
 from tests.roles.conftest import StartServer, settings_for, wait_until
-
-from .test_interop import run
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
 DOTTED = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\nlast\r\n"

@@ -19,7 +19,7 @@ from tests.roles.conftest import RECEIVER_INTERNET, StartServer, wait_until
 
 from .fake_receiver import FakeReceiver, start_fake_receiver
 from .queue_files import delivery_report, raw_message, write_queue_file
-from .test_mailserver_smtp import ALICE, BOB, make_message, submit
+from .submission import ALICE, BOB, make_message, submit
 
 StartFake = Callable[[FakeReceiver], Awaitable[int]]
 

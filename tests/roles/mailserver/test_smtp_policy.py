@@ -16,7 +16,7 @@ from roles.mailserver.server import MailServer
 from tests.conftest import TEST_PLAN
 from tests.roles.conftest import StartServer, wait_until
 
-from .test_mailserver_smtp import ALICE, ALICE_PC, BOB
+from .submission import ALICE, ALICE_PC, BOB
 
 OUTSIDER = str(ipaddress.ip_network(TEST_PLAN.subnet(INTERNET))[99])  # no role's address
 MESSAGE = b"From: <x@example.org>\r\nSubject: policy\r\n\r\nhello\r\n"

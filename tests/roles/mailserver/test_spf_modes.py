@@ -18,7 +18,7 @@ from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Mailboxes
 from tests.roles.conftest import MALLORY, SENDER_INTERNET, settings_for, wait_until
 
-from .test_mailserver_smtp import ALICE, BOB, make_message, submit
+from .submission import ALICE, BOB, make_message, submit
 
 StartReceiver = Callable[[SpfMode], Awaitable[tuple[MailServer, Mailboxes]]]
 

@@ -16,9 +16,9 @@ import pytest
 from labctl.protocols import pop3, smtp
 from labctl.tls_ca import CA_CERTIFICATE, client_context
 from roles.mailserver.server import MailServer
+from tests.peers.tools import run
 from tests.roles.conftest import settings_for
 from tests.roles.mailserver.line_client import LineClient
-from tests.roles.mailserver.test_interop import run
 
 ALICE, BOB = "alice@crepes.fr", "bob@hamburger.edu"
 StartTlsServer = Callable[[str], Awaitable[MailServer]]
