@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from labctl.model import Addressing, addressing
+from tests.peers.tools import require_tool
 
 PCAPS = Path(__file__).resolve().parents[1] / "data" / "pcaps"
 
@@ -38,8 +38,7 @@ def fixture_maker() -> ModuleType:
 
 def _tshark_streams(path: Path) -> list[tuple[bytes, bytes]]:
     """Per TCP stream, (first sender's bytes, other side's bytes) as tshark reassembles them."""
-    if shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed")
+    require_tool("tshark")
     count = subprocess.run(
         ["tshark", "-r", str(path), "-T", "fields", "-e", "tcp.stream"],
         capture_output=True, text=True, check=True,

@@ -2,7 +2,6 @@
 # consistent seq/ack, comments), and the committed synthesized fixtures are reproducible.
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,14 +12,14 @@ import pytest
 from labctl.analysis.packet_build import synthesize_connection
 from labctl.analysis.pcap_writer import PcapngWriter, PcapWriter
 from labctl.analysis.results import Endpoint
+from tests.peers.tools import require_tool
 
 CLIENT, SERVER = Endpoint("127.77.2.25", 40001), Endpoint("127.77.2.26", 2525)
 BIG = b"".join(b"line %05d of a long message\r\n" % i for i in range(300))  # > several MSS
 
 
 def _tshark(*args: str) -> str:
-    if shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed")
+    require_tool("tshark")
     return subprocess.run(["tshark", *args], capture_output=True, text=True, check=True).stdout
 
 
@@ -47,8 +46,7 @@ def test_tshark_accepts_synthesized_tcp(
 
 
 def test_pcapng_section_comment_is_visible_to_capinfos(tmp_path: Path) -> None:
-    if shutil.which("capinfos") is None:
-        pytest.skip("capinfos is not installed")
+    require_tool("capinfos")
     path = tmp_path / "c.pcapng"
     with PcapngWriter(path, comment="made by maillab") as writer:
         writer.write_packet(1.5, bytes(60), comment="a packet")

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from labctl.backends.local import LocalBackend
 from labctl.backends.role_shell import compose_shell
 from labctl.model import LAB
+from tests.peers.tools import require_tool
 
 
 def run_in_shell(home: Path, role: str, script: str) -> subprocess.CompletedProcess[str]:
     """Run `script` as the stdin of `role`'s local shell (no terminal), as labctl does."""
-    if shutil.which("bash") is None:
-        pytest.skip("bash is not installed")
+    require_tool("bash")
     shell = LocalBackend(home=home).shell(role, interactive=False)
     return subprocess.run(shell.argv, input=script, env={**os.environ, **shell.env},
                           capture_output=True, text=True, timeout=30)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import poplib
-import shutil
 import smtplib
 import socket
 import ssl
@@ -31,6 +30,7 @@ from labctl.tls_ca import CA_CERTIFICATE, client_context
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
 from tests.e2e.local_labs import capture_modes, running_local_lab, wait_delivered
+from tests.peers.tools import require_tool
 
 pytestmark = pytest.mark.local
 
@@ -156,8 +156,7 @@ def test_labctl_send_attaches_files_that_bob_fetches_intact(
 def test_relay_asks_the_labs_dns_before_it_connects(local_lab: ControllerClient) -> None:
     if local_lab.request("GET", "/health")["capture_mode"] != "tcpdump":
         pytest.skip("relay recordings hold only the relayed TCP streams, not DNS over UDP")
-    if shutil.which("tshark") is None:
-        pytest.skip("tshark is not installed")
+    require_tool("tshark")
     scenario = PROJECT / "scenarios" / "basic-delivery.yaml"
     report = local_lab.request("POST", "/runs", {"scenario": scenario.read_text()})["report"]
     (internet,) = [h["pcap"] for h in report["hops"] if h["network"] == "internet"]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -15,6 +14,7 @@ from labctl.client import ControllerClient
 from labctl.model import addressing
 from tests.conftest import DATA, TEST_INSTANCE, wait_for
 from tests.e2e.local_labs import capture_modes, running_local_lab
+from tests.peers.tools import require_tool
 
 pytestmark = pytest.mark.local
 BOB_MAILBOX = "/servers/receiver-mta/mailboxes/bob@hamburger.edu"
@@ -30,8 +30,7 @@ def spf_lab(request: pytest.FixtureRequest,
 
 
 def test_mallory_forging_alice_is_refused_with_550_5_7_23(spf_lab: LocalBackend) -> None:
-    if shutil.which("telnet") is None:
-        pytest.skip("telnet is not installed")
+    require_tool("telnet")
     shell = spf_lab.shell("mallory", interactive=False)
     result = subprocess.run(shell.argv, input=(DATA / "telnet-demo.sh").read_text(),
                             env={**os.environ, **shell.env}, capture_output=True, text=True,

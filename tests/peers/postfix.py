@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from labctl.model import LAB
+from tests.peers.tools import require_tool
 
 DEFAULT_MASTER_CF = Path("/etc/postfix/master.cf")
 
 
 def require_postfix() -> None:
     """Skip the calling test when Postfix is missing or cannot be started by this user."""
-    if shutil.which("postfix") is None or not DEFAULT_MASTER_CF.exists():
-        pytest.skip("Postfix is not installed (Debian package postfix)")
+    require_tool("postfix")
     if os.geteuid() != 0:
         pytest.skip("Postfix's master process must be started as root")
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import struct
 import subprocess
@@ -15,6 +14,7 @@ import dns.rcode
 import pytest
 
 from roles.dns.server import DnsServer
+from tests.peers.tools import require_tool
 from tests.roles.conftest import DNS_HOST, RECEIVER_INTERNET, SENDER_INTERNET
 
 
@@ -56,8 +56,7 @@ async def test_noise_gets_no_answer_and_the_server_keeps_answering(lab_dns: DnsS
 
 @pytest.mark.parametrize("transport", ["+notcp", "+tcp"])
 async def test_dig_reads_the_answers(lab_dns: DnsServer, transport: str) -> None:
-    if shutil.which("dig") is None:
-        pytest.skip("dig is not installed")
+    require_tool("dig")
     host, port = lab_dns.address
     result = await asyncio.to_thread(subprocess.run, [
         "dig", f"@{host}", "-p", str(port), transport, "+norecurse", "hamburger.edu", "MX",

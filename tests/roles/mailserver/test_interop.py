@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.peers.tools import run
+from tests.peers.tools import require_tool, run
 from tests.roles.conftest import StartServer, wait_until
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
@@ -87,8 +86,7 @@ async def test_s_nail_submits_with_auth(start_server: StartServer, tmp_path: Pat
         "-S", f"mta=smtp://bob:{BOB_PW}@{host}:{port}", "-S", "smtp-auth=plain",
         "-S", f"from={BOB}", "-s", "from s-nail", BOB,
     ]
-    if shutil.which("s-nail") is None:
-        pytest.skip("s-nail is not installed")
+    require_tool("s-nail")
     result = await asyncio.to_thread(
         subprocess.run, command, input=b"Written in s-nail.\n", capture_output=True,
         timeout=30, env=environment,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.storage import Flag
+from tests.peers.tools import require_tool
 
 BOB = "bob@hamburger.edu"
 
@@ -84,8 +82,7 @@ def test_deleting_a_folder_removes_its_files(tmp_path: Path) -> None:
 
 def s_nail(tmp_path: Path, mailbox: Path, commands: str, read_only: bool = True) -> str:
     """Run s-nail in batch mode on one Maildir; its output."""
-    if shutil.which("s-nail") is None:
-        pytest.skip("s-nail is not installed")
+    require_tool("s-nail")
     options = ["-R"] if read_only else []
     result = subprocess.run(
         ["s-nail", "-N", "-#", *options, "-f", f"maildir://{mailbox}"], input=commands.encode(),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import poplib
-import shutil
 import socket
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Flag
-from tests.peers.tools import run
+from tests.peers.tools import require_tool, run
 from tests.roles.conftest import StartServer, settings_for, wait_until
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
@@ -151,8 +150,7 @@ def fetchmail(home: Path, address: tuple[str, int], keep: bool) -> list[bytes]:
         f"  {'keep' if keep else 'no keep'}\n"
         f"  mda \"/bin/sh -c 'cat > {out}/message.$$'\"\n")
     rcfile.chmod(0o600)
-    if shutil.which("fetchmail") is None:
-        pytest.skip("fetchmail is not installed")
+    require_tool("fetchmail")
     result = run(["env", f"HOME={home}", "fetchmail", "-f", str(rcfile), "--nodetach",
                   "--sslproto", "", "--pidfile", str(home / "fetchmail.pid")])
     assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: no new mail

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from labctl.backends.local import LocalBackend
 from tests.conftest import DATA, TEST_INSTANCE
+from tests.peers.tools import require_tool
 from tests.roles.conftest import MALLORY, StartServer
 
 BOB = "bob@hamburger.edu"
@@ -20,8 +18,7 @@ BOB = "bob@hamburger.edu"
 
 async def test_scripted_telnet_demo_delivers_to_bob(start_server: StartServer,
                                                     tmp_path: Path) -> None:
-    if shutil.which("telnet") is None or shutil.which("bash") is None:
-        pytest.skip("telnet and bash are needed")
+    require_tool("telnet", "bash")
     receiver = await start_server("receiver-mta")
     host, port = receiver.address("smtp")
     shell = LocalBackend(home=tmp_path, instance=TEST_INSTANCE).shell("mallory", interactive=False)
