@@ -37,9 +37,9 @@ class Response:
         """The response as the server writes it, CRLF included."""
         if self.data:
             return b"* " + self.data + b"\r\n"
+        if self.tag == CONTINUATION:  # "+" SP (resp-text / base64): the SP stays
+            return f"+ {self.text}".encode() + b"\r\n"
         words = [self.tag, self.status, f"[{self.code}]" if self.code else "", self.text]
-        if self.tag == CONTINUATION:  # "+ text" (RFC 3501: resp-text may be empty)
-            words = [self.tag, self.text]
         return " ".join(w for w in words if w).encode("utf-8") + b"\r\n"
 
 

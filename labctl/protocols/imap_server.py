@@ -95,6 +95,11 @@ class ServerConnection:
         self._head: tuple[str, str, bool] | None = None
         self._text_size = self._literal_size = self._literal_left = self._announced = 0
 
+    @property
+    def buffered_octets(self) -> int:
+        """Octets received and held: unread bytes plus the command assembled so far."""
+        return len(self._buffer) + len(self._command)
+
     def receive_data(self, data: bytes) -> None:
         """Feed bytes received from the client; b"" means the client closed."""
         self._buffer.feed(data)
