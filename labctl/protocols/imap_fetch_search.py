@@ -140,7 +140,9 @@ def search_key(reader: Reader) -> SearchKey:
     for kind in SEARCH_KEYS[name]:
         reader.space()
         if kind == "key":
+            reader.enter()
             operands.append(search_key(reader))
+            reader.leave()
         elif kind == "string":
             arguments.append(reader.astring(f"a string after {name}"))
         elif kind == "number":

@@ -199,6 +199,14 @@ ARGUMENT_PARSERS: dict[str, ArgumentParser] = {
 COMMANDS = NO_ARGUMENTS | frozenset(ARGUMENT_PARSERS)
 
 
+def tag_of(line: bytes) -> str | None:
+    """The tag a line starts with (followed by SP), or None: to tag the BAD for a bad head."""
+    found = _TAG.match(line)
+    if found is None or line[found.end():found.end() + 1] != b" ":
+        return None
+    return found.group(0).decode("ascii")
+
+
 def parse_head(data: bytes) -> tuple[str, str, bool]:
     """(tag, upper-cased command name, UID prefix) of a command; CommandSyntaxError if none."""
     return _head(Reader(data))

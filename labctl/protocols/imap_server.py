@@ -44,7 +44,7 @@ from labctl.protocols.imap_events import (
     LiteralAwaited,
     ProtocolErrorEvent,
 )
-from labctl.protocols.imap_grammar import UID_COMMANDS, parse_command, parse_head
+from labctl.protocols.imap_grammar import UID_COMMANDS, parse_command, parse_head, tag_of
 from labctl.protocols.imap_replies import Response
 from labctl.protocols.imap_states import (
     ALLOWED,
@@ -190,7 +190,9 @@ class ServerConnection:
                 try:
                     self._head = parse_head(line)
                 except CommandSyntaxError as exc:
-                    return self._refuse(replies.SYNTAX_ERROR, line=line, reason=exc.reason)
+                    tag = tag_of(line) or replies.UNTAGGED
+                    return self._refuse_with(replies.SYNTAX_ERROR.tagged(tag, reason=exc.reason),
+                                             line)
             announced = announced_literal(line)
             if announced is None:
                 return self._finish_command()

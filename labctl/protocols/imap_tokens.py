@@ -19,7 +19,7 @@ MAX_NUMBER = 2**32 - 1
 # ATOM-CHAR: any CHAR except atom-specials: ( ) { SP CTL % * " \ ]
 _ATOM = re.compile(rb"[^(){ \x00-\x1f\x7f%*\"\\\]\x80-\xff]+")
 _ASTRING_ATOM = re.compile(rb"[^(){ \x00-\x1f\x7f%*\"\\\x80-\xff]+")  # ATOM-CHAR / "]"
-_LIST_ATOM = re.compile(rb"[^(){ \x00-\x1f\x7f\"\\\]\x80-\xff]+")  # list-wildcards allowed
+_LIST_ATOM = re.compile(rb"[^(){ \x00-\x1f\x7f\"\\\x80-\xff]+")  # with % * and ]
 _NUMBER = re.compile(rb"[0-9]+")
 _LITERAL = re.compile(rb"\{([0-9]{1,10})(\+?)\}\r?\n")
 _SEQUENCE = re.compile(rb"[0-9*:,]+")
@@ -151,19 +151,27 @@ class Reader:
         return self.astring("a mailbox pattern", _LIST_ATOM)
 
     def open_list(self, what: str) -> None:
-        """Consume `(` and count the nesting depth against MAX_NESTING."""
+        """Consume `(` and count one level of nesting."""
         self.expect(b"(", what)
+        self.enter()
+
+    def enter(self) -> None:
+        """One level deeper (a list, or a NOT/OR operand); bounded by MAX_NESTING."""
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise CommandSyntaxError(
-                f"parentheses nested deeper than {MAX_NESTING} at offset {self.pos - 1}")
+            raise CommandSyntaxError(f"nesting deeper than {MAX_NESTING} levels (parentheses,"
+                                     f" NOT, OR) at offset {self.pos}")
 
     def close_list(self) -> bool:
         """Consume `)` when it is at the cursor (ending a list); say whether it was."""
         if not self.skip(b")"):
             return False
-        self.depth -= 1
+        self.leave()
         return True
+
+    def leave(self) -> None:
+        """One level of nesting closed."""
+        self.depth -= 1
 
     def sequence_set(self) -> SequenceSet:
         """A sequence set such as 1:3,7,9:* (numbers non-zero, * the largest in use)."""

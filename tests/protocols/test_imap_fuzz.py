@@ -19,6 +19,7 @@ VOCABULARY = [
     b"*\r\n", b"g FETCH 1:* (FLAGS BODY.PEEK[1]<0.40>)\r\n", b"h SEARCH OR (1 2) NOT 3\r\n",
     b"i LOGOUT\r\n", b"j STARTTLS\r\n", b"{999999999}\r\n", b"{70000+}\r\n", b"(((((",
     b"\r\n", b"\n", b"\r", b"\x00", b"\xff", b"x" * 5000, b'"', b"\\",
+    b"k UID SEARCH " + b"NOT " * 100 + b"ALL\r\n", b"l FETCH 1 " + b"(" * 40 + b"\r\n",
 ]
 chunks = st.lists(st.one_of(st.sampled_from(VOCABULARY), st.binary(max_size=40)), max_size=30)
 
@@ -172,7 +173,7 @@ def test_random_search_round_trips(keys: list[SearchKey]) -> None:
     try:
         parsed = imap.parse_command(line)
     except imap.CommandSyntaxError as error:  # only too deep a nesting may be refused
-        assert "nested deeper" in error.reason
+        assert "nesting deeper" in error.reason
         return
     assert parsed.arguments == imap.Search(None, SearchKey("AND", operands=tuple(keys)))
 

@@ -54,6 +54,7 @@ def test_the_documented_example() -> None:
     (b'a LIST "" *', imap.ListMailboxes("", "*")),
     (b"a LSUB Archive/ %", imap.ListMailboxes("Archive/", "%")),
     (b"a LIST \"\" \"Sent/%\"", imap.ListMailboxes("", "Sent/%")),
+    (b"a LIST ~/ foo]*", imap.ListMailboxes("~/", "foo]*")),
     (b"a STATUS Inbox (MESSAGES UIDNEXT uidvalidity UNSEEN RECENT)", imap.Status(
         "INBOX", ("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT"))),
     (b"a APPEND Sent {3}\r\nabc", imap.Append("Sent", (), None, b"abc")),
@@ -175,7 +176,9 @@ def test_search_charsets() -> None:
     (b"a SEARCH SINCE 31-Feb-2026", "impossible date at offset 15"),
     (b"a SEARCH ON 1-Foo-2026", "expected a date such as 1-Feb-2026 at offset 12"),
     (b"a SEARCH OR ALL", "expected SP at offset 15"),
-    (b"a SEARCH " + b"(" * 17 + b"ALL" + b")" * 17, "parentheses nested deeper than 16"),
+    (b"a SEARCH " + b"(" * 17 + b"ALL" + b")" * 17, "nesting deeper than 16 levels (parentheses, NOT, OR)"),
+    (b"a SEARCH " + b"NOT " * 5000 + b"ALL", "nesting deeper than 16 levels"),
+    (b"a SEARCH " + b"OR ALL " * 5000 + b"ALL", "nesting deeper than 16 levels"),
     (b"a STATUS INBOX (SIZE)", "unknown STATUS item 'SIZE' at offset 16"),
     (b"a STATUS INBOX ()", "expected at least one STATUS item at offset 17"),
     (b"a STORE 1 FLAGS.LOUD (x)", "expected SP at offset 15, found '.LOUD (x)'"),

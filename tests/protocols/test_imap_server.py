@@ -118,6 +118,8 @@ def test_state_refusals_come_from_the_table() -> None:
         b"a4 BAD FETCH not allowed in the authenticated state\r\n")
     assert app.feed(b"a5 LOGIN alice pw\r\n").startswith(b"a5 BAD LOGIN not allowed")
     assert app.feed(b"\r\n") == b"* BAD expected a tag at offset 0, found '\\r\\n'\r\n"
+    assert app.feed(b"a6 UID\r\n") == (
+        b"a6 BAD expected SP at offset 6, found '\\r\\n'\r\n")
 
 
 def test_syntax_errors_say_what_and_where() -> None:
