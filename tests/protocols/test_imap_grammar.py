@@ -176,7 +176,7 @@ def test_search_charsets() -> None:
     (b"a SEARCH SINCE 31-Feb-2026", "impossible date at offset 15"),
     (b"a SEARCH ON 1-Foo-2026", "expected a date such as 1-Feb-2026 at offset 12"),
     (b"a SEARCH OR ALL", "expected SP at offset 15"),
-    (b"a SEARCH " + b"(" * 17 + b"ALL" + b")" * 17, "nesting deeper than 16 levels (parentheses, NOT, OR)"),
+    (b"a SEARCH " + b"(" * 17 + b"ALL" + b")" * 17, "than 16 levels (parentheses, NOT, OR)"),
     (b"a SEARCH " + b"NOT " * 5000 + b"ALL", "nesting deeper than 16 levels"),
     (b"a SEARCH " + b"OR ALL " * 5000 + b"ALL", "nesting deeper than 16 levels"),
     (b"a STATUS INBOX (SIZE)", "unknown STATUS item 'SIZE' at offset 16"),
