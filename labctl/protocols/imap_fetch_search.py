@@ -37,6 +37,7 @@ MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", 
 _DATE = re.compile(rb"([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})")
 _PART = re.compile(rb"([1-9][0-9]{0,8})(?![0-9])")
 _MACRO = re.compile(rb"(ALL|FAST|FULL)(?![^ ])", re.IGNORECASE)
+_SEQUENCE_START = re.compile(rb"[0-9*]")
 _ITEM_NAME = re.compile(rb"[A-Za-z0-9.]+")
 _SECTION_TEXTS = (HEADER_FIELDS_NOT, HEADER_FIELDS, HEADER, TEXT, MIME)  # longest first
 
@@ -129,7 +130,7 @@ def search_key(reader: Reader) -> SearchKey:
             reader.space()
             keys.append(search_key(reader))
         return SearchKey("AND", operands=tuple(keys))
-    if reader.data[reader.pos:reader.pos + 1] in (b"*", *(b"%d" % d for d in range(10))):
+    if _SEQUENCE_START.match(reader.data, reader.pos):
         return SearchKey("SEQUENCE", (reader.sequence_set(),))
     start = reader.pos
     name = reader.atom("a search key").upper()

@@ -54,7 +54,7 @@ TRANSITIONS: dict[tuple[ImapState, str, str], ImapState] = {
     # RFC 3501 6.3.1: a failed SELECT in the selected state leaves no mailbox selected.
     **{(S, name, status): A for name in ("SELECT", "EXAMINE") for status in ("NO", "BAD")},
     (S, "CLOSE", "OK"): A, (S, "UNSELECT", "OK"): A,
-    **{(s, name, "OK"): ImapState.LOGOUT for s in ANY_STATE for name in ("LOGOUT",)},
+    **{(s, "LOGOUT", "OK"): ImapState.LOGOUT for s in ANY_STATE},
 }
 # A BYE, tagged or untagged, in any state ends the session.
 ENDS_SESSION = frozenset({"BYE"})

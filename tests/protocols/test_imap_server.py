@@ -76,6 +76,8 @@ class TinyImapApp:
             return [imap.continuation(replies.IDLING), replies.exists(3)]
         if name == "LOGOUT":
             return [replies.LOGGING_OUT.untagged(hostname="mail.hamburger.edu"), done]
+        if name == "CAPABILITY":
+            return [replies.capability(["IMAP4rev1", "LITERAL+", "IDLE", "AUTH=PLAIN"]), done]
         if name == "STARTTLS":
             return [replies.BEGIN_TLS.tagged(tag)]
         return [done]
