@@ -131,8 +131,7 @@ class ServerConnection:
             raise RuntimeError(f"tagged response {response.tag} answers no pending command")
         key = (self.state, self._pending, response.status)
         self.state = TRANSITIONS.get(key, self.state)
-        if self._pending == LITERAL:  # refused: the client abandons the command
-            self._reset_command()
+        self._reset_command()  # a refused literal: the client abandons the command
         if (self._pending, response.status) in DISCARDS_PIPELINED:  # once per connection
             self.discarded_before_tls += self._buffer.discard()
             self.starttls = False
