@@ -16,7 +16,9 @@
 #         then reads the octets) or a tagged NO/BAD, after which the client abandons the
 #         command and the machine drops what it had of it.
 # The command name is read from the first line, so a command unknown or not allowed
-# in the state is refused before the client sends its literal.
+# in the state (or with a head that does not parse) is refused before the client sends
+# its literal; {n+} literals of such a command are read through and the command
+# refused once it is complete, so their octets are never taken for commands.
 # Limits keep memory bounded: a line (MAX_LINE) and the text of a command outside its
 # literals (MAX_COMMAND_TEXT); the literals of one command add up to at most
 # max_append_size for APPEND and max_literal for any other command. A synchronizing
@@ -92,7 +94,8 @@ class ServerConnection:
         self._tag, self._pending = "", GREETING  # the command (or marker) in progress
         self._owed = False  # the application owes a response to the last event
         self._command = bytearray()  # the command assembled so far
-        self._head: tuple[str, str, bool] | None = None
+        self._head: tuple[str, str, bool] | None = None  # tag, name, UID prefix
+        self._head_error: Response | None = None  # the head did not parse: the BAD to send
         self._text_size = self._literal_size = self._literal_left = self._announced = 0
 
     @property
@@ -188,10 +191,10 @@ class ServerConnection:
             if self._head is None:
                 try:
                     self._head = parse_head(line)
-                except CommandSyntaxError as exc:
+                except CommandSyntaxError as exc:  # answered once the command is read
                     tag = tag_of(line) or replies.UNTAGGED
-                    return self._refuse_with(replies.SYNTAX_ERROR.tagged(tag, reason=exc.reason),
-                                             line)
+                    self._head = (tag, "", False)
+                    self._head_error = replies.SYNTAX_ERROR.tagged(tag, reason=exc.reason)
             announced = announced_literal(line)
             if announced is None:
                 return self._finish_command()
@@ -245,6 +248,8 @@ class ServerConnection:
 
     def _head_problem(self) -> Response | None:
         """The BAD response for a command unknown or not allowed in this state, or None."""
+        if self._head_error is not None:
+            return self._head_error
         tag, name, uid = self._head or ("*", "", False)
         offered = name != "STARTTLS" or self.starttls
         if name not in ALLOWED or not offered or (uid and name not in UID_COMMANDS):
@@ -268,5 +273,5 @@ class ServerConnection:
 
     def _reset_command(self) -> None:
         self._command = bytearray()
-        self._head = None
+        self._head, self._head_error = None, None
         self._text_size = self._literal_size = self._literal_left = self._announced = 0

@@ -177,6 +177,11 @@ def test_non_synchronizing_literal_of_a_refused_command_is_skipped() -> None:
     app = TinyImapApp()
     assert app.feed(b"a1 FROB {9+}\r\na2 NOOP\r\n\r\na3 NOOP\r\n") == (
         b"a1 BAD unknown command FROB\r\na3 OK NOOP completed\r\n")
+    assert app.feed(b"+x {9+}\r\na4 NOOP\r\n\r\na5 NOOP\r\n") == (
+        b"* BAD expected a tag at offset 0, found '+x {9+}\\r\\n'\r\n"
+        b"a5 OK NOOP completed\r\n")
+    assert app.feed(b"a6 {3}\r\n") == (
+        b"a6 BAD expected a command name at offset 3, found '{3}\\r\\n'\r\n")
 
 
 def test_oversized_literals_are_refused_without_allocation() -> None:
