@@ -53,7 +53,7 @@ def fetch_items(reader: Reader) -> tuple[FetchItem, ...]:
     reader.open_list("(")
     items = [fetch_item(reader)]
     while not reader.close_list():
-        reader.space()
+        reader.list_space()
         items.append(fetch_item(reader))
     return tuple(items)
 
@@ -98,7 +98,7 @@ def _section(reader: Reader) -> Section:
         reader.open_list("( before the header field names")
         names = [reader.astring("a header field name")]
         while not reader.close_list():
-            reader.space()
+            reader.list_space()
             names.append(reader.astring("a header field name"))
         fields = tuple(names)
     reader.expect(b"]", "] closing the section")
@@ -127,7 +127,7 @@ def search_key(reader: Reader) -> SearchKey:
         reader.open_list("(")
         keys = [search_key(reader)]
         while not reader.close_list():
-            reader.space()
+            reader.list_space()
             keys.append(search_key(reader))
         return SearchKey("AND", operands=tuple(keys))
     if _SEQUENCE_START.match(reader.data, reader.pos):

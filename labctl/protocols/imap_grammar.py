@@ -61,7 +61,7 @@ def flag_list(reader: Reader) -> tuple[str, ...]:
     flags: list[str] = []
     while not reader.close_list():
         if flags:
-            reader.space()
+            reader.list_space()
         flags.append(flag(reader))
     return tuple(flags)
 
@@ -124,7 +124,7 @@ def _status(reader: Reader) -> Status:
     items: list[str] = []
     while not reader.close_list():
         if items:
-            reader.space()
+            reader.list_space()
         start = reader.pos
         items.append(reader.atom("a STATUS item").upper())
         if items[-1] not in STATUS_ITEMS:

@@ -73,6 +73,10 @@ class Reader:
         """Consume the single SP between two arguments."""
         self.expect(b" ", "SP")
 
+    def list_space(self) -> None:
+        """Consume the SP between two items of a parenthesised list."""
+        self.expect(b" ", "SP or ')'")
+
     def end(self) -> None:
         """Require the end of the command (no trailing arguments)."""
         if not self.at_end():

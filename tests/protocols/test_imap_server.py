@@ -129,7 +129,7 @@ def test_syntax_errors_say_what_and_where() -> None:
     login(app)
     app.feed(b"s SELECT INBOX\r\n")
     assert app.feed(b"a1 FETCH 1 (FLAGS\r\n") == (
-        b"a1 BAD expected SP at offset 17, found the end of the command\r\n")
+        b"a1 BAD expected SP or ')' at offset 17, found the end of the command\r\n")
     assert app.feed(b"a2 SEARCH CHARSET KOI8-R ALL\r\n") == (
         b"a2 NO [BADCHARSET (US-ASCII UTF-8)] charset KOI8-R is not supported\r\n")
     assert app.feed(b"a3 STORE 1 FLAGS.LOUD \\Seen\r\n").startswith(b"a3 BAD expected SP")
