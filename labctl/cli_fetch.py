@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,15 +60,16 @@ def add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
 
 
 def fetch_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The POST /fetches body the options make; SystemExit naming the problem."""
+    """The POST /fetches body the options make; exit 2 with one line naming the problem."""
     options = {name: getattr(args, name) for name in FetchOptions.model_fields}
     try:
         request = FetchRequest(protocol=args.protocol, **options)
     except ValidationError as error:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        raise SystemExit(f"labctl fetch: {where + ': ' if where else ''}{problem['msg']}") \
-            from None
+        text = problem["msg"].removeprefix("Value error, ")
+        print(f"labctl fetch: {where + ': ' if where else ''}{text}", file=sys.stderr)
+        raise SystemExit(2) from None
     return {"role": args.role, **request.model_dump(mode="json", exclude_defaults=True),
             "protocol": request.protocol}
 

@@ -129,9 +129,11 @@ def _accepts(host: str, port: int) -> bool:
 
 
 @contextmanager
-def running_dovecot(users: dict[str, str], host: str) -> Iterator[DovecotInstance]:
-    """Dovecot serving `users` (address -> password) on `host`, in a fresh folder its
-    unprivileged processes can traverse; stopped and removed afterwards."""
+def running_dovecot(users: dict[str, str], host: str,
+                    imap_port: int | None = None) -> Iterator[DovecotInstance]:
+    """Dovecot serving `users` (address -> password) on `host` (IMAP on `imap_port`, else
+    a free port), in a fresh folder its unprivileged processes can traverse; stopped and
+    removed afterwards."""
     require_dovecot()
     root = Path(tempfile.mkdtemp(prefix="maillab-dovecot-"))
     root.chmod(0o755)
@@ -141,7 +143,8 @@ def running_dovecot(users: dict[str, str], host: str) -> Iterator[DovecotInstanc
     (root / "users").write_text("".join(
         f"{address}:{{PLAIN}}{password}::::{root / 'mail' / address}::\n"
         for address, password in users.items()))
-    instance = DovecotInstance(host, free_port(host), free_port(host), root / "mail", root)
+    instance = DovecotInstance(host, imap_port or free_port(host), free_port(host),
+                               root / "mail", root)
     config = root / "dovecot.conf"
     config.write_text(dovecot_config(root, host, instance.imap_port, instance.pop3_port))
     umask = os.umask(0o002)  # folders our store makes are writable by the root group

@@ -53,8 +53,7 @@ def test_folders_whole_messages_headers_parts_and_ranges(dovecot: DovecotInstanc
     messages, folders = fetch(dovecot, list_folders=True)
     assert messages == [store.read(BOB.address, m.id) for m in store.list(BOB.address)]
     assert folders is not None
-    assert sorted(folders) == ["INBOX", "Junk", "Sent", "Trash", "Work", "Work.Plans"] or \
-        sorted(folders) == ["INBOX", "Junk", "Sent", "Trash", "Work.Plans"]
+    assert sorted(folders) == ["INBOX", "Junk", "Sent", "Trash", "Work", "Work.Plans"]
     headers, _ = fetch(dovecot, headers_only=True)
     assert [h.endswith(b"\r\n\r\n") and b"Subject: first" in h for h in headers] == [True, False]
     (part_text, _), (attachment, _) = fetch(dovecot, part="1"), fetch(dovecot, part="2")
