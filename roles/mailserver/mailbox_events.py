@@ -29,9 +29,10 @@ class FolderWatch:
 
     def _wake(self) -> None:
         """Mark a change (any thread)."""
-        if self._loop.is_closed():
-            return
-        self._loop.call_soon_threadsafe(self._changed.set)
+        try:
+            self._loop.call_soon_threadsafe(self._changed.set)
+        except RuntimeError:  # the session's loop is closed: nobody is waiting any more
+            pass
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait for a change since the last wait; True if one came, False on timeout."""

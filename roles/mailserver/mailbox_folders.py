@@ -4,9 +4,11 @@
 # The base of the Maildir mailbox store (mailbox_store.py), which adds the messages.
 # The mailbox's folder-tree lock (`maillab-folders.lock` in its root) is shared by
 # every message operation and exclusive for any change to the tree.
-# Subscriptions live in `maillab-subscriptions` in the mailbox root, one folder name a
-# line; while the file does not exist the user is subscribed to INBOX, Sent, Junk and
-# Trash. As in Dovecot (and RFC 3501 6.3.6), a subscription is to a name: renaming
+# Subscriptions live in `subscriptions` in the mailbox root, in Dovecot's format (so
+# either server sees the other's): `V<TAB>2`, an empty line, then one folder name a line
+# with TAB for the hierarchy separator '.' (Dovecot's older format, one plain name a
+# line, is read too). While the file does not exist the user is subscribed to INBOX,
+# Sent, Junk and Trash. As in Dovecot (and RFC 3501 6.3.6), a subscription is to a name: renaming
 # or deleting a folder leaves the subscriptions file alone, so LSUB may list a name
 # that no longer exists (the IMAP session marks it \NonExistent).
 from __future__ import annotations
@@ -24,6 +26,7 @@ from roles.mailserver.mailbox_events import MailboxEvents
 from roles.mailserver.maildir_layout import (
     INBOX,
     PROTECTED_FOLDERS,
+    SEPARATOR,
     check_deletable,
     check_folder_name,
     folder_path,
@@ -37,7 +40,8 @@ from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.uid_sidecar import flocked, folder_lock, synced_uidlist
 
 FOLDER_TREE_LOCK = "maillab-folders.lock"
-SUBSCRIPTIONS = "maillab-subscriptions"
+SUBSCRIPTIONS = "subscriptions"
+SUBSCRIPTIONS_HEADER = "V\t2\n\n"
 
 
 class MaildirFolderTree:
@@ -111,7 +115,9 @@ class MaildirFolderTree:
                     raise KeyError(f"{address} is not subscribed to {name!r}")
                 names.remove(name)
             temporary = root / "tmp" / f"{SUBSCRIPTIONS}.{new_message_name()}"
-            write_file_synced(temporary, "".join(f"{n}\n" for n in names).encode("utf-8"))
+            text = SUBSCRIPTIONS_HEADER + "".join(f"{n}\n" for n in names).replace(
+                SEPARATOR, "\t")
+            write_file_synced(temporary, text.encode("utf-8"))
             os.replace(temporary, root / SUBSCRIPTIONS)
             fsync_directory(root)
 
@@ -121,6 +127,8 @@ class MaildirFolderTree:
             text = (root / SUBSCRIPTIONS).read_text(encoding="utf-8")
         except FileNotFoundError:
             return list(PROTECTED_FOLDERS)
+        if text.startswith(SUBSCRIPTIONS_HEADER):
+            text = text[len(SUBSCRIPTIONS_HEADER):].replace("\t", SEPARATOR)
         return [line for line in text.splitlines() if line]
 
     @contextmanager

@@ -2,8 +2,9 @@
 # address like the POP3 client, doing what a FetchRequest with protocol "imap" asks:
 # optionally LIST the folders, SELECT one (EXAMINE when nothing will change), wait
 # with IDLE for new mail, UID FETCH each message's whole text, header, MIME part or a
-# byte range of it (BODY.PEEK, so nothing becomes \Seen), then MOVE the messages or
-# mark them \Deleted and EXPUNGE.
+# byte range of it (BODY.PEEK, so nothing becomes \Seen), then MOVE the messages
+# (RFC 6851; a server without it answers BAD, reported as such) or mark them \Deleted
+# and EXPUNGE.
 # imaplib in Python 3.11 has no idle(): idle() below sends `tag IDLE`, reads untagged
 # lines until one says EXISTS or the time is up, then sends DONE. It waits in select()
 # on the socket, looking first at what imaplib has buffered (a non-blocking peek), so a
@@ -67,10 +68,11 @@ def fetch_imap(server: Endpoint, account: Account, source: str, options: FetchOp
             idle(imap, options.idle_seconds)
         uids = _ok(imap.uid("SEARCH", "ALL"))[0].split()
         messages = [fetch_item(imap, uid, options) for uid in uids]
+        uid_set = b",".join(uids).decode()
         if uids and options.move_to is not None:
-            _ok(imap.uid("MOVE", b",".join(uids).decode(), _quoted(options.move_to)))
+            _ok(imap.uid("MOVE", uid_set, _quoted(options.move_to)))
         elif uids and options.delete:
-            _ok(imap.uid("STORE", b",".join(uids).decode(), "+FLAGS.SILENT", r"(\Deleted)"))
+            _ok(imap.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
             _ok(imap.expunge())
         imap.logout()
     except (imaplib.IMAP4.error, OSError):

@@ -1,5 +1,5 @@
 # The Dovecot test peer and the IMAP script runner: Dovecot serves a Maildir our store
-# wrote (folders, flags, messages), and a script's responses come back normalised
+# wrote (folders, flags, messages, subscriptions), and a script's responses come back normalised
 # (status text dropped; UIDVALIDITY, APPENDUID/COPYUID validity and dates masked;
 # literals inlined), ready to be compared with another server's.
 from __future__ import annotations
@@ -86,3 +86,16 @@ def test_dovecot_reads_our_maildir_and_answers_a_script(dovecot: DovecotInstance
 ])
 def test_responses_keep_meaning_and_drop_wording(response: bytes, normalised: str) -> None:
     assert normalise(response) == normalised
+
+
+def test_dovecot_and_our_store_share_subscriptions(dovecot: DovecotInstance) -> None:
+    store = MaildirMailboxes(dovecot.mail)
+    store.create_folder(BOB, "Work.Plans")
+    store.subscribe(BOB, "Work.Plans")
+    answers = run_imap_script(dovecot.host, dovecot.imap_port, [
+        "a LOGIN bob ketchup", 'b LSUB "" "*"', "c UNSUBSCRIBE Junk",
+        "e LOGOUT"], source=CLIENT)
+    assert sorted(a for a in answers if a.startswith("* LSUB")) == [
+        '* LSUB () "." INBOX', '* LSUB () "." Junk', '* LSUB () "." Sent',
+        '* LSUB () "." Trash', '* LSUB () "." Work.Plans']
+    assert store.subscriptions(BOB) == ["INBOX", "Sent", "Trash", "Work.Plans"]
