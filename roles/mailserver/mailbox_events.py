@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 from roles.mailserver.maildir_layout import check_address, check_folder_name
@@ -29,10 +30,8 @@ class FolderWatch:
 
     def _wake(self) -> None:
         """Mark a change (any thread)."""
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
             self._loop.call_soon_threadsafe(self._changed.set)
-        except RuntimeError:  # the session's loop is closed: nobody is waiting any more
-            pass
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait for a change since the last wait; True if one came, False on timeout."""
