@@ -13,7 +13,9 @@
 # keeps flags and internal date (same inode; flags live in the name, so they part
 # ways at the next change).
 # MOVE is COPY, durable, then deleting the sources: a crash between the two leaves the
-# message in both folders, never in neither.
+# message in both folders, never in neither (a crash inside COPY may leave a link in
+# the target's tmp/, which no listing shows).
+# A copy lands where its source is: new/ (\Recent to the target's next session) or cur/.
 from __future__ import annotations
 
 import os
@@ -35,8 +37,8 @@ from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import StoredMessage
 from roles.mailserver.uid_sidecar import folder_lock, synced_uidlist, uidlist_with
 
-# (source UID, new unique name, flag info of the source file, internal date)
-_Linked = tuple[int, str, str, float]
+# (source UID, new unique name, flag info of the source file)
+_Linked = tuple[int, str, str]
 
 
 class MaildirTransfers(MaildirFolderTree):
@@ -54,7 +56,7 @@ class MaildirTransfers(MaildirFolderTree):
             if internal_date is not None:
                 os.utime(temporary, (internal_date, internal_date))
                 _fsync_file(temporary)
-            ((placed, uid),) = self._place(root, path, [(0, name, "", 0.0)], flag_set)
+            ((placed, uid),) = self._place(root, path, [(0, name, "")], flag_set)
             size, when = wire_size(placed), placed.stat().st_mtime
         self.events.notify(address, folder)
         return StoredMessage(name, uid, size, flag_set, when)
@@ -108,7 +110,7 @@ class MaildirTransfers(MaildirFolderTree):
                 except OSError:
                     shutil.copy2(file, copy)
                     _fsync_file(copy)
-                linked.append((uids[name], new_name, info, copy.stat().st_mtime))
+                linked.append((uids[name], new_name, info))
         return linked
 
     @staticmethod
@@ -118,7 +120,7 @@ class MaildirTransfers(MaildirFolderTree):
         when None) and give them UIDs in order; return (file, UID) of each."""
         placed: list[Path] = []
         with folder_lock(path):
-            for _, name, info, _ in items:
+            for _, name, info in items:
                 if flags is not None:
                     info = file_name_with_flags(name, "", flags).partition(":")[2] if flags else ""
                 in_cur = info.startswith("2,")
