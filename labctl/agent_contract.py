@@ -3,6 +3,12 @@
 # routes and scenario actions send these models and the user agent validates them, so
 # bad input is refused with a 422 naming the field before any mail program runs.
 #
+# A fetch names its protocol: "pop3" (RETR, optionally DELE), "imap" (a folder, whole
+# messages or their headers, one MIME part, a byte range, moving them afterwards,
+# waiting for new mail with IDLE, listing the folders) or "http" (the webmail). Options a
+# protocol cannot honour are refused naming the field (fetch_option_problem), for the
+# API, the CLI and scenario files alike.
+#
 # Header text is what can become a header: no CR, LF or other control characters;
 # non-ASCII is allowed (the user agent encodes it, RFC 2047). No string may hold a
 # lone surrogate (JSON allows "\ud800"; no mail can carry it).
@@ -13,10 +19,14 @@ import binascii
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 SEND_PATH = "/send"
 FETCH_PATH = "/fetch"
+FETCH_PROTOCOLS = ("pop3", "imap", "http")
+FetchProtocol = Literal["pop3", "imap", "http"]
+SendVia = Literal["smtp", "webmail"]
+MAX_IDLE_SECONDS = 300
 
 # RFC 5322 dot-atom local part, and a lab host name; ASCII only (no SMTPUTF8 in the lab).
 ADDRESS_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
@@ -100,6 +110,7 @@ class SendRequest(BaseModel):
     body: BodyText = ""
     headers: dict[HeaderName, HeaderText] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list)
+    via: SendVia = "smtp"  # submission over SMTP, or the webmail's compose form
 
 
 class SendResult(BaseModel):
@@ -108,14 +119,62 @@ class SendResult(BaseModel):
     raw: str  # the message exactly as submitted
 
 
-class FetchRequest(BaseModel):
-    """Make a user agent download its mail."""
+def _folder_name(name: str) -> str:
+    found = _CONTROL.search(_utf8(name))
+    if found or not name.strip() or any(c in name for c in "*%"):
+        raise ValueError(f"{name!r} is not a folder name (no control characters, '*' or '%')")
+    return name
+
+
+FolderName = Annotated[str, Field(max_length=200), AfterValidator(_folder_name)]
+MimeSection = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}(\.[1-9][0-9]{0,3}){0,9}$")]
+ByteRange = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]
+IMAP_ONLY = ("headers_only", "part", "partial", "move_to", "idle_seconds", "list_folders")
+
+
+class FetchOptions(BaseModel):
+    """What to fetch and what to do with it; all but `delete` and `folder` need IMAP."""
 
     model_config = ConfigDict(extra="forbid")
-    protocol: Literal["pop3"] = "pop3"
-    delete: bool = False
+    delete: bool = False  # POP3 DELE / IMAP \\Deleted + EXPUNGE / webmail delete
+    folder: FolderName = "INBOX"
+    headers_only: bool = False  # IMAP BODY.PEEK[HEADER]
+    part: MimeSection | None = None  # a MIME section, e.g. "1" or "1.2": BODY.PEEK[1.2]
+    partial: ByteRange | None = None  # (start, count): BODY.PEEK[...]<start.count>
+    move_to: FolderName | None = None  # IMAP MOVE the fetched messages there
+    idle_seconds: Annotated[float, Field(gt=0, le=MAX_IDLE_SECONDS)] | None = None
+    list_folders: bool = False  # also answer the folders (IMAP LIST)
+
+
+def fetch_option_problem(options: FetchOptions, protocol: str) -> str | None:
+    """Why `options` cannot go with `protocol`, naming the field; None when they can."""
+    if protocol != "imap":
+        for name in IMAP_ONLY:
+            if getattr(options, name) not in (None, False):
+                return f"{name}: only with protocol imap, not {protocol}"
+    if protocol == "pop3" and options.folder.upper() != "INBOX":
+        return f"folder: POP3 reaches only INBOX, not {options.folder!r}; use protocol imap"
+    if options.headers_only and options.part is not None:
+        return "part: cannot be combined with headers_only (choose one)"
+    if options.delete and options.move_to is not None:
+        return "move_to: cannot be combined with delete (a moved message is not deleted)"
+    return None
+
+
+class FetchRequest(FetchOptions):
+    """Make a user agent download its mail."""
+
+    protocol: FetchProtocol = "pop3"
+
+    @model_validator(mode="after")
+    def _options_fit_protocol(self) -> FetchRequest:
+        problem = fetch_option_problem(self, self.protocol)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class FetchResult(BaseModel):
-    protocol: str
-    messages: list[str]  # raw RFC 5322 text of each message fetched
+    protocol: FetchProtocol
+    messages: list[str]  # each message's raw text, or the header / part / range asked for
+    folders: list[str] | None = None  # IMAP with list_folders: every folder's name

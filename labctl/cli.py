@@ -19,6 +19,7 @@ from labctl.analysis import PcapError, analyze_pcap_file
 from labctl.analysis.hops import group_into_hops
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
+from labctl.cli_fetch import add_fetch_arguments, fetch_body, print_fetched
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
@@ -73,20 +74,15 @@ def _attachment(path: Path) -> dict[str, str]:
 
 def cmd_send(args: argparse.Namespace) -> int:
     body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body,
-            "attachments": [_attachment(Path(name)) for name in args.attach]}
+            "attachments": [_attachment(Path(name)) for name in args.attach], "via": args.via}
     result = _controller(args).request("POST", "/messages", body)
     print(f"{result['message_id']}  {result['server_reply']}")
     return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    body = {"role": args.role, "protocol": args.protocol, "delete": args.delete}
-    result = _controller(args).request("POST", "/fetches", body)
-    for message in result["messages"]:
-        print(message.rstrip("\r\n"), end="\n\n")
-    where = "deleted from" if args.delete else "kept on"
-    progress(f"{len(result['messages'])} message(s) fetched over {args.protocol.upper()}, "
-             f"{where} the server")
+    result = _controller(args).request("POST", "/fetches", fetch_body(args))
+    progress(print_fetched(args, result))
     return 0
 
 
@@ -214,15 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--body", default="Do you like ketchup?\nHow about pickles?\n")
     send.add_argument("--attach", action="append", default=[], metavar="FILE",
                       help="attach a file (repeatable)")
+    send.add_argument("--via", default="smtp", choices=["smtp", "webmail"],
+                      help="submit over SMTP (the default) or through the webmail")
     fetch = add("fetch", cmd_fetch, "make a user agent fetch its mail")
-    fetch.add_argument("--role", default="receiver-ua")
-    fetch.add_argument("--protocol", default="pop3", choices=["pop3"])
-    keep_or_delete = fetch.add_mutually_exclusive_group()
-    keep_or_delete.add_argument("--keep", dest="delete", action="store_false",
-                                help="download and keep the mail on the server (the default)")
-    keep_or_delete.add_argument("--delete", dest="delete", action="store_true",
-                                help="download and delete (DELE, then QUIT)")
-    fetch.set_defaults(delete=False)
+    add_fetch_arguments(fetch)
     queue = add("queue", cmd_queue, "show a mail server's outgoing queue, flush it, delete one")
     queue.add_argument("role", help="the mail server, e.g. sender-mta")
     queue_action = queue.add_mutually_exclusive_group()

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from labctl.cli import build_parser, main
+from labctl.cli_fetch import fetch_body
 from tests.conftest import DATA, PROJECT
 
 
@@ -91,3 +92,40 @@ def test_shell_names_an_unknown_role_and_exits_2(capsys: pytest.CaptureFixture[s
         main(["shell", "trudy"])
     assert exited.value.code == 2
     assert "trudy" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("partial", [["0", "100"], ["0.100"]])
+def test_fetch_imap_options_make_the_agents_request(partial: list[str]) -> None:
+    args = build_parser().parse_args([
+        "fetch", "--protocol", "imap", "--folder", "Work", "--part", "1.2", "--partial",
+        *partial, "--move-to", "Archive", "--idle", "5", "--list-folders"])
+    assert fetch_body(args) == {
+        "role": "receiver-ua", "protocol": "imap", "folder": "Work", "part": "1.2",
+        "partial": [0, 100], "move_to": "Archive", "idle_seconds": 5.0, "list_folders": True}
+    assert fetch_body(build_parser().parse_args(["fetch"])) == {
+        "role": "receiver-ua", "protocol": "pop3"}
+
+
+@pytest.mark.parametrize(("options", "problem"), [
+    (["--part", "1"], "labctl fetch: part: only with protocol imap, not pop3"),
+    (["--protocol", "imap", "--part", "0"], "labctl fetch: part: String should match"),
+])
+def test_fetch_options_the_protocol_cannot_honour_exit_2_naming_them(
+    options: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        fetch_body(build_parser().parse_args(["fetch", *options]))
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(problem)
+
+
+def test_fetch_partial_needs_two_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["fetch", "--protocol", "imap", "--partial", "0.x"])
+    assert exit_info.value.code == 2
+    assert "is not START.COUNT" in capsys.readouterr().err
+
+
+def test_send_via_webmail_or_smtp() -> None:
+    assert build_parser().parse_args(["send"]).via == "smtp"
+    assert build_parser().parse_args(["send", "--via", "webmail"]).via == "webmail"

@@ -12,6 +12,7 @@ from labctl.agent_contract import (
     FetchResult,
     SendRequest,
     SendResult,
+    SendVia,
 )
 from labctl.analysis.results import Hop
 from labctl.controller.agents import AgentError
@@ -41,10 +42,11 @@ class ControllerLabActions:
         self.session: CaptureSession | None = None
 
     async def send(
-        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str],
+        via: SendVia = "smtp",
     ) -> SentMessage:
         """Make user agent `role` compose and submit a message."""
-        request = SendRequest(to=to, subject=subject, body=body, headers=headers)
+        request = SendRequest(to=to, subject=subject, body=body, headers=headers, via=via)
         result = await agent_send(self.state, role, request)
         sender = self.state.plan.lab.role(role).user or ""
         return SentMessage(
@@ -71,9 +73,8 @@ class ControllerLabActions:
                 return False
             await asyncio.sleep(0.2)
 
-    async def fetch(self, role: str, protocol: str, delete: bool) -> list[bytes]:
-        """Make user agent `role` fetch its mail with `protocol`."""
-        request = FetchRequest.model_validate({"protocol": protocol.lower(), "delete": delete})
+    async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
+        """Make user agent `role` fetch its mail as `request` says."""
         result = await agent_fetch(self.state, role, request)
         return [m.encode("utf-8") for m in result.messages]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from labctl.agent_contract import FetchRequest, SendVia
 from labctl.analysis.results import Hop
 
 
@@ -25,17 +26,18 @@ class LabActions(Protocol):
     """The operations a scenario's steps and checks use on a running lab."""
 
     async def send(
-        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str],
+        via: SendVia = "smtp",
     ) -> SentMessage:
-        """Have user agent `role` compose a message and submit it to its mail server."""
+        """Have user agent `role` compose a message and submit it (SMTP or webmail)."""
         ...
 
     async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
         """Wait until `message_id` is in the mailbox of `address`; False on timeout."""
         ...
 
-    async def fetch(self, role: str, protocol: str, delete: bool) -> list[bytes]:
-        """Have user agent `role` download its mailbox over `protocol`; the raw messages."""
+    async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
+        """Have user agent `role` fetch as `request` says; the raw messages (or parts)."""
         ...
 
     async def start_capture(self) -> None:

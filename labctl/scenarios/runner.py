@@ -31,7 +31,8 @@ def _reason(exc: BaseException) -> str:
 
 
 async def _send(index: int, step: SendStep, actions: LabActions, evidence: Evidence) -> None:
-    sent = await actions.send(step.from_, step.to, step.subject, step.body, dict(step.headers))
+    sent = await actions.send(step.from_, step.to, step.subject, step.body, dict(step.headers),
+                              step.via)
     evidence.sent[index] = sent
 
 
@@ -58,8 +59,7 @@ async def _wait(
 
 
 async def _fetch(index: int, step: FetchStep, actions: LabActions, evidence: Evidence) -> None:
-    protocol = evidence.scenario.fetch_protocol(step)
-    messages = await actions.fetch(step.role, protocol, step.delete)
+    messages = await actions.fetch(step.role, evidence.scenario.fetch_request(step))
     evidence.fetched.setdefault(step.role, []).extend(messages)
 
 

@@ -9,7 +9,7 @@ A scenario is what an instructor writes to grade one exercise. It lives in
     name: basic-delivery
     description: Alice sends Bob one message; Bob fetches it over POP3.
     setup:
-      fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap)
+      fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap | http)
     steps:                          # run in order; each step is a one-key mapping
       - send:                       # a user agent submits a message to its server
           from: sender-ua           # the role sending (default sender-ua)
@@ -17,12 +17,15 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           subject: Hello Bob
           body: Are you coming tonight?
           headers: {X-Exercise: "1"}   # optional extra headers
+          via: smtp                 # smtp (submission, the default) or webmail
       - wait_delivered:             # until the last message sent to `to` is in its mailbox
           to: bob@hamburger.edu
           timeout_s: 30
       - fetch:                      # a user agent downloads its mailbox
           role: receiver-ua
           protocol: pop3            # default: setup.fetch_protocol
+          # delete, and with imap: folder, headers_only, part, partial, move_to,
+          # idle_seconds, list_folders (labctl.agent_contract.FetchOptions)
           delete: false             # POP3 download-and-delete or download-and-keep
     checks:                         # graded from the packets; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -55,9 +58,15 @@ from pydantic import (
     model_validator,
 )
 
+from labctl.agent_contract import (
+    FetchOptions,
+    FetchProtocol,
+    FetchRequest,
+    SendVia,
+    fetch_option_problem,
+)
 from labctl.model import HTTP, IMAP, LAB, POP3, SMTP
 
-FetchProtocol = Literal["pop3", "imap"]
 WireProtocol = Literal["SMTP", "POP3", "IMAP", "HTTP"]
 LAST_SEND: Literal["last send"] = "last send"
 _WIRE_PROTOCOLS = (SMTP, POP3, IMAP, HTTP)
@@ -116,6 +125,7 @@ class SendStep(_Strict):
     subject: str
     body: str
     headers: dict[str, str] = Field(default_factory=dict)
+    via: SendVia = "smtp"
 
     _role = field_validator("from_")(_user_agent)
     _to = field_validator("to")(_address)
@@ -128,10 +138,11 @@ class WaitDeliveredStep(_Strict):
     _to = field_validator("to")(_address)
 
 
-class FetchStep(_Strict):
+class FetchStep(_Strict, FetchOptions):
+    """A fetch: the agents' FetchOptions (delete, folder, part...) plus who and how."""
+
     role: str = "receiver-ua"
     protocol: FetchProtocol | None = None  # None: the scenario's setup.fetch_protocol
-    delete: bool = False
 
     _role = field_validator("role")(_user_agent)
 
@@ -237,6 +248,11 @@ class Scenario(_Strict):
                 raise FieldProblem(
                     f"steps[{i}].wait_delivered.to", f"no earlier send step to {action.to}"
                 )
+            elif isinstance(action, FetchStep):
+                problem = fetch_option_problem(action, self.fetch_protocol(action))
+                if problem:
+                    name, _, why = problem.partition(": ")
+                    raise FieldProblem(f"steps[{i}].fetch.{name}", why)
         fetchers = {s.action.role for s in self.steps if isinstance(s.action, FetchStep)}
         for i, check in enumerate(self.checks):
             if isinstance(check, MessageReceivedCheck):
@@ -260,9 +276,14 @@ class Scenario(_Strict):
         assert isinstance(of_step, int)
         return of_step
 
-    def fetch_protocol(self, step: FetchStep) -> str:
+    def fetch_protocol(self, step: FetchStep) -> FetchProtocol:
         """The protocol a fetch step uses: its own, else the setup's default."""
         return step.protocol or self.setup.fetch_protocol
+
+    def fetch_request(self, step: FetchStep) -> FetchRequest:
+        """What a fetch step asks its user agent (the agents' own contract)."""
+        options = step.model_dump(include=set(FetchOptions.model_fields))
+        return FetchRequest(protocol=self.fetch_protocol(step), **options)
 
 
 def scenario_json_schema() -> dict[str, Any]:

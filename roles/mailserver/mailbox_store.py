@@ -1,8 +1,10 @@
 # The mailbox store: every user's folders, messages, UIDs and flags, in Maildir++.
 #
-# Used by local delivery, POP3 and (later) IMAP, behind the Mailboxes Protocol of
+# Used by local delivery, POP3, IMAP and webmail, behind the Mailboxes Protocol of
 # storage.py. Layout and name checks are in maildir_layout.py, UIDs in uid_sidecar.py,
-# flags in maildir_flags.py; this module puts them together under two locks:
+# flags in maildir_flags.py, the folder tree and subscriptions in mailbox_folders.py,
+# APPEND/COPY/MOVE in mailbox_transfer.py; this module holds the message operations,
+# under two locks:
 #   - the mailbox's folder-tree lock (`maillab-folders.lock` in its root), shared by
 #     every message operation, exclusive for creating, renaming or deleting folders;
 #   - each folder's lock (uid_sidecar.folder_lock), exclusive for any change to it.
@@ -13,17 +15,19 @@
 # sidecar rewrite for the whole batch.
 # Readers open files under the folder's lock, so a concurrent flag change (a rename)
 # or deletion never makes a listed message unreadable half-way.
+# Every change is announced on self.events (mailbox_events.py) once durable.
+# \Recent (IMAP): a message is recent while it sits in new/; claim_recent() moves the
+# folder's new/ messages to cur/ and returns them, so exactly one IMAP session (the
+# one that SELECTs first after the arrival) sees each message as \Recent. Delivery,
+# APPEND and COPY without flags put messages in new/; any flag change moves to cur/.
 from __future__ import annotations
 
 import builtins
 import functools
 import logging
 import os
-import secrets
-import shutil
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 from roles.mailserver.durable_files import (
@@ -32,30 +36,28 @@ from roles.mailserver.durable_files import (
     remove_durably,
     write_file_synced,
 )
-from roles.mailserver.maildir_flags import Flag, file_name_with_flags, flags_of, split_file_name
+from roles.mailserver.mailbox_events import MailboxEvents
+from roles.mailserver.mailbox_transfer import MaildirTransfers
+from roles.mailserver.maildir_flags import (
+    INFO_PREFIX,
+    Flag,
+    file_name_with_flags,
+    flags_of,
+    split_file_name,
+)
 from roles.mailserver.maildir_layout import (
     INBOX,
-    PROTECTED_FOLDERS,
-    check_deletable,
-    check_folder_name,
     check_message_name,
     find_message,
-    folder_path,
     from_disk,
-    is_maildir,
-    mailbox_root,
-    make_maildir,
     message_files,
-    plan_rename,
     sized_name,
-    subfolder_names,
     to_disk,
     wire_size,
 )
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import FlagChange, StoredMessage
 from roles.mailserver.uid_sidecar import (
-    flocked,
     folder_lock,
     read_uidlist,
     synced_uidlist,
@@ -63,15 +65,13 @@ from roles.mailserver.uid_sidecar import (
 )
 
 log = logging.getLogger("mailserver")
-FOLDER_TREE_LOCK = "maillab-folders.lock"
 
 
-class MaildirMailboxes:
+class MaildirMailboxes(MaildirTransfers):
     """Mailboxes stored as one Maildir++ tree per address under `directory`."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, directory: Path, events: MailboxEvents | None = None) -> None:
+        super().__init__(directory, events)
         self._commits: dict[Path, GroupCommit[str]] = {}  # folder -> its deliveries' commits
         self._commits_lock = threading.Lock()
 
@@ -82,6 +82,7 @@ class MaildirMailboxes:
             name = sized_name(new_message_name(), stored)
             write_file_synced(path / "tmp" / name, stored)
             self._commits_of(root, path).submit(name)
+        self.events.notify(address, folder)
         log.debug("stored id=%s folder=%s mailbox=%s", name, folder, address)
         return name
 
@@ -111,7 +112,8 @@ class MaildirMailboxes:
             listing = []
             for name, file in files.items():
                 _, info = split_file_name(file.name)
-                listing.append(StoredMessage(name, uids[name], wire_size(file), flags_of(info)))
+                listing.append(StoredMessage(name, uids[name], wire_size(file), flags_of(info),
+                                             file.stat().st_mtime))
         return sorted(listing, key=lambda message: message.uid)
 
     def read(self, address: str, message_id: str, folder: str = INBOX) -> bytes:
@@ -128,6 +130,7 @@ class MaildirMailboxes:
         check_message_name(message_id)
         with self._folder(address, folder) as (_, path), folder_lock(path):
             remove_durably(self._find(path, message_id, address, folder))
+        self.events.notify(address, folder)
 
     def set_flags(self, address: str, message_id: str, flags: Iterable[Flag],
                   folder: str = INBOX, how: FlagChange = "replace") -> frozenset[Flag]:
@@ -144,6 +147,7 @@ class MaildirMailboxes:
                 fsync_directory(target.parent)
                 if current.parent != target.parent:
                     fsync_directory(current.parent)
+        self.events.notify(address, folder)
         return new
 
     def uid_validity(self, address: str, folder: str = INBOX) -> int:
@@ -152,66 +156,24 @@ class MaildirMailboxes:
             uidlist = read_uidlist(path) or synced_uidlist(path, root, message_files(path))
             return uidlist.uid_validity
 
-    def folders(self, address: str) -> builtins.list[str]:
-        """INBOX first, then the other folders sorted."""
-        root = self._mailbox(address)
-        with flocked(root / FOLDER_TREE_LOCK, shared=True):
-            return [INBOX, *subfolder_names(root)]
+    def uid_next(self, address: str, folder: str = INBOX) -> int:
+        """The UID the folder's next message will get (messages dropped in counted)."""
+        with self._folder(address, folder) as (root, path), folder_lock(path):
+            return synced_uidlist(path, root, message_files(path)).next_uid
 
-    def create_folder(self, address: str, folder: str) -> None:
-        """Create an empty folder; ValueError when it exists already."""
-        name = check_folder_name(folder)
-        root = self._mailbox(address)
-        with flocked(root / FOLDER_TREE_LOCK):
-            if name == INBOX or is_maildir(folder_path(root, name)):
-                raise ValueError(f"folder {name!r} exists already in mailbox {address}")
-            self._make_folder(root, name)
-
-    def rename_folder(self, address: str, folder: str, new_name: str) -> None:
-        """Rename a folder with the folders below it; ValueError for protected or taken names."""
-        root = self._mailbox(address)
-        with flocked(root / FOLDER_TREE_LOCK):
-            for old, new in plan_rename(subfolder_names(root), folder, new_name, address):
-                os.rename(folder_path(root, old), folder_path(root, new))
-            fsync_directory(root)
-
-    def delete_folder(self, address: str, folder: str) -> None:
-        """Delete a folder and its messages; ValueError for protected folders or parents."""
-        root = self._mailbox(address)
-        with flocked(root / FOLDER_TREE_LOCK):
-            name = check_deletable(subfolder_names(root), folder, address)
-            doomed = root / f"maillab-deleting.{secrets.token_hex(6)}"
-            os.rename(folder_path(root, name), doomed)
-            fsync_directory(root)
-            shutil.rmtree(doomed)
-
-    @contextmanager
-    def _folder(self, address: str, folder: str) -> Iterator[tuple[Path, Path]]:
-        """(mailbox root, folder Maildir) of an existing folder, the folder tree held."""
-        name = check_folder_name(folder)
-        root = self._mailbox(address)
-        with flocked(root / FOLDER_TREE_LOCK, shared=True):
-            path = folder_path(root, name)
-            if name != INBOX and not is_maildir(path):
-                raise KeyError(f"no folder {name!r} in mailbox {address}")
-            yield root, path
-
-    def _mailbox(self, address: str) -> Path:
-        """The mailbox root of `address`, made with INBOX, Sent, Junk and Trash if new."""
-        root = mailbox_root(self.directory, address)
-        if not all(is_maildir(folder_path(root, f)) for f in PROTECTED_FOLDERS):
-            root.mkdir(exist_ok=True)
-            with flocked(root / FOLDER_TREE_LOCK):
-                for folder in PROTECTED_FOLDERS:
-                    self._make_folder(root, folder)
-        return root
-
-    @staticmethod
-    def _make_folder(root: Path, name: str) -> None:
-        path = folder_path(root, name)
-        if make_maildir(path, subfolder=name != INBOX):
-            with folder_lock(path):
-                synced_uidlist(path, root, ())  # UIDVALIDITY given at creation
+    def claim_recent(self, address: str, folder: str = INBOX) -> frozenset[str]:
+        """Move the folder's new/ messages to cur/ and return their ids (\\Recent to the
+        caller only: the next caller gets only messages arrived since)."""
+        with self._folder(address, folder) as (_, path), folder_lock(path):
+            with os.scandir(path / "new") as entries:
+                fresh = [entry.name for entry in entries if entry.is_file()
+                         and not entry.name.startswith(".") and ":" not in entry.name]
+            for name in fresh:
+                os.replace(path / "new" / name, path / "cur" / f"{name}{INFO_PREFIX}")
+            if fresh:
+                fsync_directory(path / "cur")
+                fsync_directory(path / "new")
+        return frozenset(fresh)
 
     @staticmethod
     def _find(path: Path, message_id: str, address: str, folder: str) -> Path:

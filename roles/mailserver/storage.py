@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from roles.mailserver.mailbox_events import MailboxEvents
 from roles.mailserver.maildir_flags import Flag as Flag
 from roles.mailserver.maildir_layout import INBOX as INBOX
 
@@ -39,12 +40,14 @@ class QueuedMessage:
 
 @dataclass(frozen=True)
 class StoredMessage:
-    """A message in a mailbox folder: its id (unique name), IMAP UID, size and flags."""
+    """A message in a mailbox folder: its id (unique name), IMAP UID, size (with CRLF),
+    flags and internal date (unix time it was delivered or appended: IMAP INTERNALDATE)."""
 
     id: str
     uid: int
     size: int
     flags: frozenset[Flag] = frozenset()
+    internal_date: float = 0.0
 
 
 class OutgoingQueue(Protocol):
@@ -125,6 +128,48 @@ class Mailboxes(Protocol):
 
     def uid_validity(self, address: str, folder: str = INBOX) -> int:
         """The folder's UIDVALIDITY: UIDs keep their meaning while it stays the same."""
+        ...
+
+    def uid_next(self, address: str, folder: str = INBOX) -> int:
+        """The UID the folder's next message will get (IMAP UIDNEXT)."""
+        ...
+
+    def claim_recent(self, address: str, folder: str = INBOX) -> frozenset[str]:
+        """Ids of the messages that arrived since the last claim (IMAP \\Recent: one
+        session, the first to SELECT after the arrival, gets them); later calls omit them."""
+        ...
+
+    def append(self, address: str, folder: str, data: bytes, flags: Iterable[Flag] = (),
+               internal_date: float | None = None) -> StoredMessage:
+        """Store a message durably with flags and internal date (default now): IMAP APPEND."""
+        ...
+
+    def copy(self, address: str, folder: str, ids: Iterable[str],
+             target: str) -> builtins.list[tuple[int, int]]:
+        """Copy messages to `target`, flags and internal date kept; (old UID, new UID) pairs
+        in the order of `ids` (vanished ids skipped): IMAP COPY/COPYUID."""
+        ...
+
+    def move(self, address: str, folder: str, ids: Iterable[str],
+             target: str) -> builtins.list[tuple[int, int]]:
+        """Copy durably, then delete from `folder` (a crash never loses one): IMAP MOVE."""
+        ...
+
+    def subscriptions(self, address: str) -> builtins.list[str]:
+        """Subscribed folder names (INBOX, Sent, Junk, Trash until changed): IMAP LSUB."""
+        ...
+
+    def subscribe(self, address: str, folder: str) -> None:
+        """Subscribe to a folder name, durably (it need not exist)."""
+        ...
+
+    def unsubscribe(self, address: str, folder: str) -> None:
+        """Unsubscribe from a folder name; KeyError when not subscribed."""
+        ...
+
+    @property
+    def events(self) -> MailboxEvents:
+        """Change notification: subscribe(address, folder) for IMAP IDLE."""
         ...
 
 

@@ -147,14 +147,15 @@ def write_uidlist(folder: Path, uidlist: UidList) -> None:
 
 
 def uidlist_with(folder: Path, mailbox_root: Path, names: Iterable[str],
-                 scan: Callable[[], Iterable[str]]) -> UidList:
+                 scan: Callable[[], Iterable[str]], keep_order: bool = False) -> UidList:
     """The sidecar with the newly delivered `names` added (lock held): the cheap path of
     delivery, which leaves other changes (files dropped in, deleted) to the next scan;
-    a missing or damaged sidecar is rebuilt from `scan()`."""
+    a missing or damaged sidecar is rebuilt from `scan()`. Names get UIDs in arrival
+    order, or in the order given with `keep_order` (COPY: UIDs follow the source's)."""
     uidlist = read_uidlist(folder)
     if uidlist is None:
         return synced_uidlist(folder, mailbox_root, scan())
-    for name in sorted(names, key=arrival_key):
+    for name in names if keep_order else sorted(names, key=arrival_key):
         uidlist.add(name)
     write_uidlist(folder, uidlist)
     return uidlist

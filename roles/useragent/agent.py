@@ -3,9 +3,12 @@
 # and Bob fetch. Control traffic never crosses a lab link, so it never shows up in a
 # capture. The request and response models are the shared contract in
 # labctl.agent_contract; a request no message can be made of is a 422 naming the field.
+# A fetch runs the client of its protocol: POP3 (mail_clients) or IMAP (imap_client);
+# the webmail (protocol "http", send via "webmail") is not part of this build: 501.
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import poplib
 import smtplib
 from email.message import EmailMessage
@@ -23,7 +26,11 @@ from labctl.agent_contract import (
 )
 from labctl.model import Addressing
 from roles.useragent.compose_message import ComposeError, compose_message, message_bytes
+from roles.useragent.imap_client import ImapError, fetch_imap
 from roles.useragent.mail_clients import Account, Endpoint, fetch_pop3, submit
+
+WEBMAIL_MISSING = "the webmail client is not available in this build of the user agent"
+FETCH_ERRORS = (OSError, EOFError, poplib.error_proto, imaplib.IMAP4.error, ImapError)
 
 
 def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None = None) -> FastAPI:
@@ -47,6 +54,8 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
 
     @controller_only.post(SEND_PATH)
     async def send(request: SendRequest) -> SendResult:
+        if request.via == "webmail":
+            raise HTTPException(501, f"send via webmail: {WEBMAIL_MISSING}")
         rendered: list[EmailMessage] = []  # the last one is the one sent
 
         def render(eight_bit: bool) -> bytes:
@@ -70,15 +79,23 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
 
     @controller_only.post(FETCH_PATH)
     async def fetch(request: FetchRequest) -> FetchResult:
-        server = Endpoint(server_host, plan.port(server_role, "pop3"))
+        if request.protocol == "http":
+            raise HTTPException(501, f"fetch over http: {WEBMAIL_MISSING}")
+        server = Endpoint(server_host, plan.port(server_role, request.protocol))
+        folders = None
         try:
-            raw = await asyncio.to_thread(fetch_pop3, server, account, source, request.delete)
-        except (OSError, EOFError, poplib.error_proto) as error:
-            detail = f"POP3 fetch from {server.host}:{server.port} failed: {error}"
+            if request.protocol == "imap":
+                fetched = await asyncio.to_thread(fetch_imap, server, account, source, request)
+                raw, folders = fetched.messages, fetched.folders
+            else:
+                raw = await asyncio.to_thread(fetch_pop3, server, account, source,
+                                              request.delete)
+        except FETCH_ERRORS as error:
+            detail = (f"{request.protocol.upper()} fetch from {server.host}:{server.port} "
+                      f"failed: {error}")
             raise HTTPException(502, detail) from None
-        return FetchResult(
-            protocol=request.protocol, messages=[m.decode("utf-8", "replace") for m in raw]
-        )
+        return FetchResult(protocol=request.protocol, folders=folders,
+                           messages=[m.decode("utf-8", "replace") for m in raw])
 
     app.include_router(controller_only)
     return app

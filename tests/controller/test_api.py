@@ -126,3 +126,13 @@ def test_docs_load_from_the_controller_only(api: TestClient) -> None:
             assert response.status_code == 200 and len(response.content) > 1000, url
     bundle = api.get("/docs-assets/swagger-ui-bundle.js")
     assert "javascript" in bundle.headers["content-type"]
+
+
+def test_fetch_options_the_protocol_cannot_honour_get_422_naming_the_field(
+    api: TestClient
+) -> None:
+    response = api.post("/fetches", json={"protocol": "pop3", "part": "1"})
+    assert response.status_code == 422
+    assert "part: only with protocol imap, not pop3" in response.json()["detail"][0]["msg"]
+    response = api.post("/fetches", json={"protocol": "imap", "partial": [0, 0]})
+    assert response.json()["detail"][0]["loc"] == ["body", "partial", 1]

@@ -137,3 +137,42 @@ def test_parse_scenario_errors(text: str, expected: str) -> None:
         parse_scenario(text, "request")
     assert str(caught.value).startswith(expected)
     assert "\n" not in str(caught.value)
+
+
+def _with_fetch(fetch: str, setup: str = "{}") -> str:
+    return (f"name: x\nsetup: {setup}\n"
+            "steps: [{send: {to: bob@hamburger.edu, subject: s, body: b, via: webmail}}, "
+            f"{{fetch: {fetch}}}]\n"
+            "checks: [{name: c, points: 1, type: message_received}]\n")
+
+
+def test_fetch_steps_take_the_agents_fetch_options() -> None:
+    scenario = parse_scenario(_with_fetch(
+        "{folder: Junk, part: '1.2', partial: [0, 50], move_to: Trash, idle_seconds: 3}",
+        "{fetch_protocol: imap}"), "inline")
+    fetch = scenario.steps[1].action
+    assert isinstance(fetch, FetchStep)
+    request = scenario.fetch_request(fetch)
+    assert (request.protocol, request.folder, request.part, request.partial) == (
+        "imap", "Junk", "1.2", (0, 50))
+    assert (request.move_to, request.idle_seconds) == ("Trash", 3)
+    send = scenario.steps[0].action
+    assert isinstance(send, SendStep) and send.via == "webmail"
+
+
+@pytest.mark.parametrize(("fetch", "setup", "field", "problem"), [
+    ("{part: '1'}", "{}", "steps[1].fetch.part", "only with protocol imap, not pop3"),
+    ("{protocol: pop3, folder: Junk}", "{fetch_protocol: imap}", "steps[1].fetch.folder",
+     "POP3 reaches only INBOX"),
+    ("{list_folders: true}", "{fetch_protocol: http}", "steps[1].fetch.list_folders",
+     "only with protocol imap, not http"),
+    ("{partial: [0, 0]}", "{fetch_protocol: imap}", "steps[1].fetch.partial[1]",
+     "greater than or equal to 1"),
+])
+def test_fetch_options_the_protocol_cannot_honour_name_the_step_field(
+    fetch: str, setup: str, field: str, problem: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(_with_fetch(fetch, setup), "inline")
+    assert caught.value.field == field
+    assert problem in caught.value.problem

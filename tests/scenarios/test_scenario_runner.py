@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from labctl.agent_contract import FetchRequest, SendVia
 from labctl.analysis.results import Conversation, Hop
 from labctl.model import LAB
 from labctl.reports import Report
@@ -51,7 +52,8 @@ class MemoryLab:
         return list(hops.values())
 
     async def send(
-        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str],
+        via: SendVia = "smtp",
     ) -> SentMessage:
         self.calls.append(("send", role, to))
         sender = LAB.role(role).user or ""
@@ -117,11 +119,12 @@ class MemoryLab:
         self.calls.append(("wait_delivered", address, timeout_s))
         return any(message_id.encode() in m for m in self.mailboxes.get(address, []))
 
-    async def fetch(self, role: str, protocol: str, delete: bool) -> list[bytes]:
-        self.calls.append(("fetch", role, protocol, delete))
+    async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
+        protocol = request.protocol
+        self.calls.append(("fetch", role, protocol, request.delete))
         address = LAB.role(role).user or ""
         messages = list(self.mailboxes.get(address, []))
-        if delete:
+        if request.delete:
             self.mailboxes[address] = []
         self.conversations.append(
             conversation(
@@ -139,11 +142,12 @@ class BrokenLab(MemoryLab):
         self.broken = broken
 
     async def send(
-        self, role: str, to: str, subject: str, body: str, headers: dict[str, str]
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str],
+        via: SendVia = "smtp",
     ) -> SentMessage:
         if self.broken == "send":
             raise ConnectionRefusedError("sender-mta port 587 refused")
-        return await super().send(role, to, subject, body, headers)
+        return await super().send(role, to, subject, body, headers, via)
 
     async def start_capture(self) -> None:
         if self.broken == "start_capture":

@@ -121,3 +121,42 @@ def run_all(threads: list[threading.Thread], after_writers: Callable[[], None],
     for thread in threads[writers:]:
         thread.join(120)
     assert not any(thread.is_alive() for thread in threads)
+
+
+MOVE_IN_CHILD = """
+import sys
+from pathlib import Path
+from roles.mailserver.mailbox_store import MaildirMailboxes
+store = MaildirMailboxes(Path(sys.argv[1]))
+folders = ["INBOX", "Archive"]
+while True:
+    for source, target in (folders, folders[::-1]):
+        for stored in store.list("bob@hamburger.edu", source):
+            store.move("bob@hamburger.edu", source, [stored.id], target)
+            print("moved", flush=True)
+"""
+
+
+def test_a_move_killed_at_any_point_loses_no_message(tmp_path: Path) -> None:
+    store = MaildirMailboxes(tmp_path)
+    store.create_folder(BOB, "Archive")
+    bodies = [f"Subject: crash {n}\r\n\r\nx\r\n".encode() for n in range(20)]
+    for body in bodies:
+        store.deliver(BOB, body)
+    for kill_after in (1, 7, 23, 50):
+        child = subprocess.Popen([sys.executable, "-c", MOVE_IN_CHILD, str(tmp_path)],
+                                 stdout=subprocess.PIPE, cwd=PROJECT)
+        assert child.stdout is not None
+        for _ in range(kill_after):
+            assert child.stdout.readline() == b"moved\n"
+        child.kill()  # SIGKILL: somewhere inside a move, or between two
+        child.wait()
+        found = [store.read(BOB, m.id, folder) for folder in ("INBOX", "Archive")
+                 for m in store.list(BOB, folder)]
+        assert set(found) == set(bodies)  # a crash may leave a message twice, never zero
+        for folder in ("INBOX", "Archive"):  # clean up duplicates for the next round
+            for stored in store.list(BOB, folder):
+                body = store.read(BOB, stored.id, folder)
+                if found.count(body) > 1:
+                    store.delete(BOB, stored.id, folder)
+                    found.remove(body)
