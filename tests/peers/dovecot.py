@@ -24,9 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import wait_for
+from tests.peers.tools import require_tool
 from tests.roles.conftest import free_port
 
 REALM = "hamburger.edu"
@@ -66,9 +65,8 @@ class DovecotInstance:
 
 
 def require_dovecot() -> None:
-    """Skip the calling test when Dovecot's IMAP server is not installed."""
-    if shutil.which("dovecot") is None or not Path("/usr/lib/dovecot/imap").exists():
-        pytest.skip("Dovecot is not installed (Debian packages dovecot-imapd dovecot-pop3d)")
+    """Skip the calling test when Dovecot is not installed (see require_tool)."""
+    require_tool("dovecot", "/usr/lib/dovecot/imap", "/usr/lib/dovecot/pop3")
 
 
 def dovecot_config(root: Path, host: str, imap_port: int, pop3_port: int) -> str:
