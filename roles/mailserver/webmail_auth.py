@@ -1,0 +1,123 @@
+# Who is using the webmail: lab users, by their address (or local part) and password.
+#
+# The JSON API takes HTTP Basic credentials on every request (RFC 7617; a missing or
+# wrong one is a 401 with the realm's challenge) and serves only the logged-in user's
+# own mailbox (another address is a 403, whether or not it exists). The HTML pages log
+# in once with a form and then carry a session cookie: a random token naming a
+# server-side session, kept in memory with an idle expiry, HttpOnly and
+# SameSite=Strict. Every session, the anonymous one the login form gets included, holds
+# a CSRF token that each POST form must send back. Logging in starts a new session (no
+# session fixation); logging out ends it.
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from labctl.model import User
+from roles.mailserver.settings import MailServerSettings
+
+REALM = "maillab webmail"
+CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+SESSION_COOKIE = "maillab_webmail"
+SESSION_IDLE_SECONDS = 30 * 60
+_NOBODY = secrets.token_bytes(16)  # compared against when the login names no user
+
+basic_credentials = HTTPBasic(realm=REALM, auto_error=False)
+Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic_credentials)]
+
+
+def check_login(settings: MailServerSettings, login: str, password: str) -> User | None:
+    """The lab user whose address (or local part) and password these are, else None."""
+    user = settings.local_user(login) if login.isascii() and login.isprintable() else None
+    expected = user.password.encode() if user is not None else _NOBODY
+    matches = hmac.compare_digest(password.encode("utf-8", "surrogatepass"), expected)
+    return user if matches and user is not None else None
+
+
+def api_owner(settings: MailServerSettings) -> Callable[[str, HTTPBasicCredentials | None], str]:
+    """A dependency: the logged-in user's address, when the path names their mailbox."""
+
+    def owner(address: Annotated[str, Path(description="your address, e.g. bob@hamburger.edu")],
+              credentials: Credentials) -> str:
+        user = None if credentials is None else check_login(
+            settings, credentials.username, credentials.password)
+        if user is None:
+            raise HTTPException(401, "log in with your lab address and password (HTTP Basic)",
+                                headers=CHALLENGE)
+        if address.lower() != user.address:
+            raise HTTPException(403, f"you are logged in as {user.address}; "
+                                     "you can only use your own mailbox")
+        return user.address
+
+    return owner
+
+
+@dataclass
+class WebSession:
+    """A browser's session: who is logged in (None: nobody yet) and its CSRF token."""
+
+    token: str
+    csrf: str
+    address: str | None
+    expires: float
+    notice: str = ""  # what the last action did, shown on the next page
+
+
+class SessionStore:
+    """The webmail's sessions, in memory; a session idle for `idle_seconds` is gone."""
+
+    def __init__(self, idle_seconds: float = SESSION_IDLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_seconds = idle_seconds
+        self.clock = clock
+        self._sessions: dict[str, WebSession] = {}
+
+    def start(self, address: str | None) -> WebSession:
+        """A new session for `address` (None: the login form's anonymous session)."""
+        self._prune()
+        session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), address,
+                             self.clock() + self.idle_seconds)
+        self._sessions[session.token] = session
+        return session
+
+    def get(self, token: str | None) -> WebSession | None:
+        """The live session of a cookie's token (its idle time starts over), else None."""
+        session = self._sessions.get(token or "")
+        if session is None:
+            return None
+        now = self.clock()
+        if session.expires <= now:
+            del self._sessions[session.token]
+            return None
+        session.expires = now + self.idle_seconds
+        return session
+
+    def end(self, token: str) -> None:
+        """Forget a session (logout)."""
+        self._sessions.pop(token, None)
+
+    def _prune(self) -> None:
+        now = self.clock()
+        for token in [t for t, s in self._sessions.items() if s.expires <= now]:
+            del self._sessions[token]
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+def csrf_matches(session: WebSession, submitted: str) -> bool:
+    """True when a form sent back its session's CSRF token."""
+    return hmac.compare_digest(session.csrf.encode(), submitted.encode("utf-8", "replace"))
+
+
+def set_session_cookie(response: Response, session: WebSession) -> None:
+    """Hand the browser its session token: HttpOnly, SameSite=Strict, whole site."""
+    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
+                        path="/")

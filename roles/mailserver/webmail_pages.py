@@ -1,0 +1,223 @@
+# The webmail's HTML side: log in, folders, a folder's messages, read one, write one,
+# move, delete, log out. Pages are GETs; every change is a POST form that must carry its
+# session's CSRF token and is answered with a redirect (303 See Other), so reloading a
+# page never repeats an action. A request without a logged-in session is sent to the
+# login form. Forms are parsed here (application/x-www-form-urlencoded, size-limited);
+# the markup is in webmail_html.py, the mailbox work in webmail_mailboxes.py.
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations at
+# runtime, and the dependency aliases are local to the router factory.
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from labctl.agent_contract import SendRequest
+from roles.mailserver.settings import MailServerSettings
+from roles.mailserver.webmail_auth import (
+    SESSION_COOKIE,
+    SessionStore,
+    WebSession,
+    check_login,
+    csrf_matches,
+    set_session_cookie,
+)
+from roles.mailserver.webmail_html import (
+    compose_form,
+    error_line,
+    folder_list,
+    login_form,
+    message_list,
+    message_page,
+    page,
+    path,
+)
+from roles.mailserver.webmail_mailboxes import (
+    SENT,
+    TRASH,
+    WebmailMailboxes,
+    error_status,
+    error_text,
+)
+
+T = TypeVar("T")
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 1024 * 1024
+MAX_FORM_FIELDS = 20
+
+
+class PageError(Exception):
+    """A request a page cannot serve: answered with an error page of `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def see_other(location: str) -> RedirectResponse:
+    """The redirect that follows a POST (the browser GETs `location`)."""
+    return RedirectResponse(location, status_code=303)
+
+
+async def form_fields(request: Request, session: WebSession | None) -> dict[str, str]:
+    """A POSTed form's fields (the first value of each) once its CSRF token checks out."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise PageError(415, f"a form is sent as {FORM_TYPE}")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise PageError(413, f"a form may hold at most {MAX_FORM_BYTES} bytes")
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise PageError(400, f"the form cannot be read: {error}") from None
+    fields = {name: values[0] for name, values in parsed.items()}
+    if session is None or not csrf_matches(session, fields.get("csrf", "")):
+        raise PageError(403, "this form has expired or did not come from this webmail; "
+                             "reload the page and send it again")
+    return fields
+
+
+def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
+                        sessions: SessionStore) -> APIRouter:
+    """The routes of the HTML pages (not part of the API's schema)."""
+    router = APIRouter(include_in_schema=False)
+
+    def current(request: Request) -> WebSession | None:
+        return sessions.get(request.cookies.get(SESSION_COOKIE))
+
+    def logged_in(request: Request) -> WebSession:
+        session = current(request)
+        if session is None or session.address is None:
+            raise HTTPException(303, "log in first", headers={"Location": "/login"})
+        return session
+
+    User = Annotated[WebSession, Depends(logged_in)]
+
+    def owner(session: WebSession) -> str:
+        assert session.address is not None
+        return session.address
+
+    def mailbox(action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except (KeyError, ValueError) as error:
+            raise PageError(error_status(error) or 500, error_text(error)) from None
+
+    @router.get("/")
+    def home(request: Request) -> Response:
+        session = current(request)
+        return see_other("/folders" if session and session.address else "/login")
+
+    @router.get("/login")
+    def login(request: Request) -> HTMLResponse:
+        session = current(request) or sessions.start(None)
+        response = page("Log in", login_form(session), session)
+        set_session_cookie(response, session)
+        return response
+
+    @router.post("/login")
+    async def log_in(request: Request) -> Response:
+        session = current(request)
+        fields = await form_fields(request, session)
+        assert session is not None
+        user = check_login(settings, fields.get("login", ""), fields.get("password", ""))
+        if user is None:
+            return page("Log in", login_form(session, fields.get("login", ""),
+                                             "Wrong address or password."), session, 401)
+        sessions.end(session.token)
+        response = see_other("/folders")
+        set_session_cookie(response, sessions.start(user.address))
+        return response
+
+    @router.post("/logout")
+    async def log_out(request: Request) -> Response:
+        session = current(request)
+        await form_fields(request, session)
+        assert session is not None
+        sessions.end(session.token)
+        response = see_other("/login")
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    @router.get("/folders")
+    def folders(session: User) -> HTMLResponse:
+        found = mailbox(lambda: service.folders(owner(session)))
+        return page("Folders", folder_list(session, found), session)
+
+    @router.post("/folders")
+    async def create_folder(request: Request, session: User) -> Response:
+        name = (await form_fields(request, session)).get("name", "")
+        await run_in_threadpool(mailbox, lambda: service.create_folder(owner(session), name))
+        return see_other("/folders")
+
+    @router.get("/folders/{folder}")
+    def folder_messages(folder: str, session: User) -> HTMLResponse:
+        found = mailbox(lambda: service.messages(owner(session), folder))
+        return page(folder, message_list(folder, found), session)
+
+    @router.get("/folders/{folder}/messages/{message_id}")
+    def read(folder: str, message_id: str, session: User) -> HTMLResponse:
+        message = mailbox(lambda: service.open(owner(session), folder, message_id))
+        names = mailbox(lambda: service.mailboxes.folders(owner(session)))
+        content = message_page(session, folder, message, names)
+        return page(message.subject or "(no subject)", content, session)
+
+    @router.post("/folders/{folder}/messages/{message_id}/move")
+    async def move(folder: str, message_id: str, request: Request, session: User) -> Response:
+        to = (await form_fields(request, session)).get("to", "")
+        await run_in_threadpool(
+            mailbox, lambda: service.move(owner(session), folder, message_id, to))
+        session.notice = f"Moved to {to}."
+        return see_other(path("folders", folder))
+
+    @router.post("/folders/{folder}/messages/{message_id}/delete")
+    async def delete(folder: str, message_id: str, request: Request, session: User) -> Response:
+        await form_fields(request, session)
+        trash_id = await run_in_threadpool(
+            mailbox, lambda: service.delete(owner(session), folder, message_id))
+        session.notice = "Deleted." if trash_id is None else f"Moved to {TRASH}."
+        return see_other(path("folders", folder))
+
+    @router.get("/compose")
+    def compose(session: User) -> HTMLResponse:
+        return page("Write a message", compose_form(session, {}), session)
+
+    @router.post("/compose")
+    async def send(request: Request, session: User) -> Response:
+        fields = await form_fields(request, session)
+        values = {name: fields.get(name, "") for name in ("to", "subject", "body")}
+        peer = request.client.host if request.client else "unknown"
+        try:
+            send_request = SendRequest.model_validate(
+                {**values, "body": values["body"].replace("\r\n", "\n")})
+            accepted = await run_in_threadpool(service.send, owner(session), send_request, peer)
+        except ValidationError as error:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                for e in error.errors())
+            return page("Write a message", compose_form(session, values, problem), session, 422)
+        except (KeyError, ValueError) as error:
+            return page("Write a message", compose_form(session, values, error_text(error)),
+                        session, error_status(error) or 500)
+        session.notice = (f"Message sent: queued as {accepted.queue_id}, Message-ID "
+                          f"{accepted.message_id}. A copy is in Sent.")
+        return see_other(path("folders", SENT))
+
+    return router
+
+
+def page_error_handler(sessions: SessionStore) -> Callable[[Request, Exception], Response]:
+    """The app's handler of PageError: an error page (with navigation when logged in)."""
+
+    def handle(request: Request, error: Exception) -> Response:
+        status = error.status if isinstance(error, PageError) else 500
+        session = sessions.get(request.cookies.get(SESSION_COOKIE))
+        return page("Error", error_line(str(error)), session, status)
+
+    return handle
