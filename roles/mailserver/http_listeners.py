@@ -3,8 +3,9 @@
 # and ports, port 0 included). The control agent listens on the management address,
 # the webmail on each lab address.
 #
-# The servers never take over the process's signals: the mail server's main program
-# handles SIGTERM and SIGINT itself and stops every service in order (server.py).
+# Only the control agent's server takes over SIGTERM and SIGINT (uvicorn's way: it ends,
+# so the mail server's wait() returns and the program stops every service in order);
+# the webmail's leaves the process's signals alone.
 from __future__ import annotations
 
 import asyncio
@@ -36,11 +37,11 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def start_http(app: FastAPI, sockets: Sequence[socket.socket],
-                     name: str) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+async def start_http(app: FastAPI, sockets: Sequence[socket.socket], name: str,
+                     handles_signals: bool = False) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     """Serve `app` on `sockets` in this loop; return once it accepts connections."""
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = EmbeddedServer(config)
+    config = uvicorn.Config(app, log_level="warning")
+    server = uvicorn.Server(config) if handles_signals else EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=list(sockets)), name=name)
     while not server.started and not task.done():
         await asyncio.sleep(0.01)

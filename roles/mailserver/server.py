@@ -86,7 +86,8 @@ class MailServer:
         sock = bind_tcp(self.settings.control_host, self.settings.control_port)
         self.bound["control"] = [sock.getsockname()[:2]]
         app = create_control_app(self.settings, self.queue, self.mailboxes, self.relay)
-        self._control, task = await start_http(app, [sock], "control-agent")
+        self._control, task = await start_http(app, [sock], "control-agent",
+                                               handles_signals=True)
         self._tasks.append(task)
         log.info("control agent on %s:%d", *self.bound["control"][0])
 
@@ -139,10 +140,11 @@ class MailServer:
                 self._pop3_connections.discard(task)
 
     async def wait(self) -> None:
-        """Run until a task (relay or control agent) ends; re-raise its error."""
+        """Run until a task (relay, control agent, webmail) ends; re-raise its error."""
         done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            task.result()
+            if not task.cancelled():  # cancelled: stop() ran meanwhile (a signal)
+                task.result()
 
     async def stop(self) -> None:
         """Close the listeners and stop the relay worker and the control agent."""
