@@ -27,6 +27,7 @@ REALM = "maillab webmail"
 CHALLENGE = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
 SESSION_COOKIE = "maillab_webmail"
 SESSION_IDLE_SECONDS = 30 * 60
+MAX_SESSIONS = 10_000  # beyond this, the sessions closest to expiring make room
 _NOBODY = secrets.token_bytes(16)  # compared against when the login names no user
 
 basic_credentials = HTTPBasic(realm=REALM, auto_error=False)
@@ -107,6 +108,10 @@ class SessionStore:
         now = self.clock()
         for token in [t for t, s in self._sessions.items() if s.expires <= now]:
             del self._sessions[token]
+        if len(self._sessions) >= MAX_SESSIONS:
+            by_expiry = sorted(self._sessions.values(), key=lambda session: session.expires)
+            for session in by_expiry[:len(self._sessions) - MAX_SESSIONS + 1]:
+                del self._sessions[session.token]
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -8,10 +8,11 @@
 # so a header can never smuggle a terminal sequence or a line break into a listing.
 from __future__ import annotations
 
-import email.errors
-import email.header
+import base64
+import binascii
 import email.parser
 import email.policy
+import email.quoprimime
 import email.utils
 import re
 from email.message import Message
@@ -20,6 +21,8 @@ from pydantic import BaseModel, Field
 
 from roles.mailserver.storage import StoredMessage
 
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)[ \t]+(?==\?[^?\s]+\?[bBqQ]\?)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FOLDING = re.compile(r"\r?\n[ \t]*")
 HTML_TYPE = "text/html"
@@ -61,17 +64,31 @@ def display_text(text: str) -> str:
     return _CONTROL.sub(lambda found: ascii(found.group())[1:-1], text)
 
 
+def decode_words(text: str) -> str:
+    """`text` with its RFC 2047 encoded words decoded; a word that cannot be stays as is."""
+    text = _BETWEEN_WORDS.sub(r"\1", text)  # space between encoded words is not text
+    return _ENCODED_WORD.sub(_decoded_word, text)
+
+
+def _decoded_word(word: re.Match[str]) -> str:
+    charset, encoding, encoded = word.group(1).partition("*")[0], word.group(2), word.group(3)
+    try:
+        if encoding in "bB":
+            data = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        else:
+            data = email.quoprimime.header_decode(encoded).encode("latin-1")
+        return data.decode(charset, "replace")
+    except (binascii.Error, ValueError, LookupError):
+        return word.group()
+
+
 def decoded_header(message: Message, name: str) -> str:
     """A header's value for display: unfolded, RFC 2047 decoded, controls escaped."""
     value = message.get(name)
     if value is None:
         return ""
     raw = _FOLDING.sub(" ", str(value)).strip()
-    try:
-        decoded = str(email.header.make_header(email.header.decode_header(raw)))
-    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-        decoded = raw
-    return display_text(decoded.replace("\r", " ").replace("\n", " "))
+    return display_text(decode_words(raw).replace("\r", " ").replace("\n", " "))
 
 
 def parse(data: bytes) -> Message:
@@ -104,11 +121,7 @@ def _attachment_name(part: Message) -> str:
     name = part.get_filename() or part.get_param("name") or ""
     if isinstance(name, tuple):  # an RFC 2231 value with a charset
         name = email.utils.collapse_rfc2231_value(name)
-    try:
-        decoded = str(email.header.make_header(email.header.decode_header(name)))
-    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-        decoded = name
-    return display_text(decoded)
+    return display_text(decode_words(name))
 
 
 def view(stored: StoredMessage, message: Message) -> MessageView:

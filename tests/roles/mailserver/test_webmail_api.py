@@ -147,3 +147,12 @@ async def test_webmail_listens_on_the_lab_addresses_only(webmail: Webmail) -> No
     hosts = {host for host, _ in webmail.server.bound["webmail"]}
     assert hosts == set(webmail.server.settings.lab_addresses) and BOBS_SERVER in hosts
     assert webmail.server.settings.control_host not in hosts
+
+
+async def test_the_api_documentation_needs_no_internet(webmail: Webmail) -> None:
+    docs = await webmail.api.get("/docs")
+    assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert (await webmail.api.get("/docs-assets/swagger-ui-bundle.js")).status_code == 200
+    paths = (await webmail.api.get("/api/openapi.json")).json()["paths"]
+    assert "/api/mailboxes/{address}/outbox" in paths and "/login" not in paths
