@@ -67,9 +67,7 @@ def answer(action: Callable[[], T]) -> T:
     try:
         return action()
     except (KeyError, ValueError) as error:
-        status = error_status(error)
-        assert status is not None
-        raise HTTPException(status, error_text(error)) from None
+        raise HTTPException(error_status(error), error_text(error)) from None
 
 
 def webmail_api_routers(settings: MailServerSettings,

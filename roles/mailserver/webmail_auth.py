@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,45 +73,54 @@ class WebSession:
 
 
 class SessionStore:
-    """The webmail's sessions, in memory; a session idle for `idle_seconds` is gone."""
+    """The webmail's sessions, in memory; a session idle for `idle_seconds` is gone.
+
+    Pages run in worker threads and in the event loop, so every access holds a lock.
+    """
 
     def __init__(self, idle_seconds: float = SESSION_IDLE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 max_sessions: int = MAX_SESSIONS) -> None:
         self.idle_seconds = idle_seconds
         self.clock = clock
+        self.max_sessions = max_sessions
         self._sessions: dict[str, WebSession] = {}
+        self._lock = threading.Lock()
 
     def start(self, address: str | None) -> WebSession:
         """A new session for `address` (None: the login form's anonymous session)."""
-        self._prune()
         session = WebSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), address,
                              self.clock() + self.idle_seconds)
-        self._sessions[session.token] = session
+        with self._lock:
+            self._prune()
+            self._sessions[session.token] = session
         return session
 
     def get(self, token: str | None) -> WebSession | None:
         """The live session of a cookie's token (its idle time starts over), else None."""
-        session = self._sessions.get(token or "")
-        if session is None:
-            return None
         now = self.clock()
-        if session.expires <= now:
-            del self._sessions[session.token]
-            return None
-        session.expires = now + self.idle_seconds
-        return session
+        with self._lock:
+            session = self._sessions.get(token or "")
+            if session is None:
+                return None
+            if session.expires <= now:
+                del self._sessions[session.token]
+                return None
+            session.expires = now + self.idle_seconds
+            return session
 
     def end(self, token: str) -> None:
         """Forget a session (logout)."""
-        self._sessions.pop(token, None)
+        with self._lock:
+            self._sessions.pop(token, None)
 
     def _prune(self) -> None:
         now = self.clock()
         for token in [t for t, s in self._sessions.items() if s.expires <= now]:
             del self._sessions[token]
-        if len(self._sessions) >= MAX_SESSIONS:
+        if len(self._sessions) >= self.max_sessions:
             by_expiry = sorted(self._sessions.values(), key=lambda session: session.expires)
-            for session in by_expiry[:len(self._sessions) - MAX_SESSIONS + 1]:
+            for session in by_expiry[:len(self._sessions) - self.max_sessions + 1]:
                 del self._sessions[session.token]
 
     def __len__(self) -> int:

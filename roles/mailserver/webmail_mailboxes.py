@@ -168,19 +168,17 @@ class WebmailMailboxes:
                             raw=raw.decode("utf-8", "replace"))
 
 
-def error_status(error: Exception) -> int | None:
-    """The HTTP status a mailbox error answers with (None: not a mailbox error)."""
+def error_status(error: KeyError | ValueError) -> int:
+    """The HTTP status a mailbox error answers with."""
     if isinstance(error, KeyError):
         return 404
     if isinstance(error, FolderExists):
         return 409
     if isinstance(error, MessageTooLarge):
         return 413
-    if isinstance(error, ValueError):
-        return 422
-    return None
+    return 422
 
 
-def error_text(error: Exception) -> str:
+def error_text(error: KeyError | ValueError) -> str:
     """The message of a mailbox error (a KeyError's without its quotes)."""
     return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)

@@ -108,7 +108,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
         try:
             return action()
         except (KeyError, ValueError) as error:
-            raise PageError(error_status(error) or 500, error_text(error)) from None
+            raise PageError(error_status(error), error_text(error)) from None
 
     @router.get("/")
     def home(request: Request) -> Response:
@@ -116,8 +116,10 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
         return see_other("/folders" if session and session.address else "/login")
 
     @router.get("/login")
-    def login(request: Request) -> HTMLResponse:
+    def login(request: Request) -> Response:
         session = current(request) or sessions.start(None)
+        if session.address is not None:  # logged in already
+            return see_other("/folders")
         response = page("Log in", login_form(session), session)
         set_session_cookie(response, session)
         return response
@@ -204,7 +206,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
             return page("Write a message", compose_form(session, values, problem), session, 422)
         except (KeyError, ValueError) as error:
             return page("Write a message", compose_form(session, values, error_text(error)),
-                        session, error_status(error) or 500)
+                        session, error_status(error))
         session.notice = (f"Message sent: queued as {accepted.queue_id}, Message-ID "
                           f"{accepted.message_id}. A copy is in Sent.")
         return see_other(path("folders", SENT))

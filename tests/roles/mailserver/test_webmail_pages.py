@@ -53,6 +53,7 @@ async def test_login_sets_a_strict_httponly_cookie_and_starts_a_new_session(
         folders = await logged_in(browser)
         assert browser.cookies[SESSION_COOKIE] != anonymous  # no session fixation
         assert folders.status_code == 200 and 'href="/folders/INBOX"' in folders.text
+        assert (await browser.get("/login")).headers["location"] == "/folders"
         assert "script-src" not in folders.headers["content-security-policy"]
         assert "default-src 'none'" in folders.headers["content-security-policy"]
         out = await browser.post("/logout", data={"csrf": csrf_of(folders)})
@@ -135,3 +136,14 @@ def test_sessions_expire_when_idle() -> None:
     now[0] += 61
     assert store.get(session.token) is None and len(store) == 0
     assert store.get(None) is None and store.get("forged") is None
+
+
+def test_the_session_store_is_bounded() -> None:
+    now = [0.0]
+    store = SessionStore(idle_seconds=60, clock=lambda: now[0], max_sessions=3)
+    sessions = []
+    for _ in range(4):
+        now[0] += 1
+        sessions.append(store.start(None))
+    assert len(store) == 3 and store.get(sessions[0].token) is None  # the oldest made room
+    assert all(store.get(s.token) is s for s in sessions[1:])
