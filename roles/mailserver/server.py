@@ -2,7 +2,7 @@
 #
 # Everything runs in one asyncio loop: asyncio.start_server per Listener, the relay
 # worker as a task, uvicorn serving the control agent on the management address and
-# the webmail on the lab addresses (http_listeners.py).
+# the webmail on the lab addresses (http_services.py).
 # Tests create MailServer objects in-process (start()/stop()); __main__ runs one.
 from __future__ import annotations
 
@@ -20,16 +20,20 @@ from labctl.tls_ca import server_certificate
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
-from roles.mailserver.http_listeners import bind_tcp, start_http
+from roles.mailserver.http_services import bind_tcp, create_webmail_app, start_http
 from roles.mailserver.listeners import peer_address, refuse_smtp, serve_pop3, serve_smtp
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.pop3_maildrop import MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.relay import RelayWorker
-from roles.mailserver.settings import HTTP_SERVICES, Listener, MailServerSettings
+from roles.mailserver.settings import (
+    HTTP_SERVICES,
+    WEBMAIL_SERVICE,
+    Listener,
+    MailServerSettings,
+)
 from roles.mailserver.smtp_session import SmtpSession
 from roles.mailserver.storage import Mailboxes, OutgoingQueue
-from roles.mailserver.webmail_app import WEBMAIL_SERVICE, create_webmail_app
 
 log = logging.getLogger("mailserver")
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
@@ -147,7 +151,7 @@ class MailServer:
                 task.result()
 
     async def stop(self) -> None:
-        """Close the listeners and stop the relay worker and the control agent."""
+        """Close the listeners and stop the relay worker, the control agent and the webmail."""
         for server in self._servers:
             server.close()
         pop3_connections = list(self._pop3_connections)
