@@ -91,9 +91,14 @@ async def test_everything_a_message_carries_is_shown_as_text(webmail: Webmail) -
 
 async def test_move_send_and_delete_through_the_forms(webmail: Webmail) -> None:
     message_id = webmail.deliver(HOSTILE)
-    webmail.server.mailboxes.create_folder(BOB, "Ketchup & Co")
     async with browser_client(str(webmail.api.base_url)) as browser:
-        await logged_in(browser)
+        folders = await logged_in(browser)
+        made = await browser.post("/folders", data={"csrf": csrf_of(folders),
+                                                    "name": "Ketchup & Co"})
+        assert made.status_code == 303 and "Ketchup & Co" in webmail.server.mailboxes.folders(BOB)
+        again = await browser.post("/folders", data={"csrf": csrf_of(folders),
+                                                     "name": "Ketchup & Co"})
+        assert again.status_code == 409 and "exists already" in again.text
         page = await browser.get(f"/folders/INBOX/messages/{message_id}")
         assert '<option value="Ketchup &amp; Co">' in page.text
         moved = await browser.post(f"/folders/INBOX/messages/{message_id}/move",
