@@ -2,7 +2,8 @@
 #
 # The JSON API takes HTTP Basic credentials on every request (RFC 7617; a missing or
 # wrong one is a 401 with the realm's challenge) and serves only the logged-in user's
-# own mailbox (another address is a 403, whether or not it exists). The HTML pages log
+# own mailbox (another address is a 403, whether or not it exists); a wrong password is
+# answered after the server's AUTH failure delay, as on port 587. The HTML pages log
 # in once with a form and then carry a session cookie: a random token naming a
 # server-side session, kept in memory with an idle expiry, HttpOnly and
 # SameSite=Strict. Every session, the anonymous one the login form gets included, holds
@@ -10,11 +11,12 @@
 # session fixation); logging out ends it.
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -43,14 +45,23 @@ def check_login(settings: MailServerSettings, login: str, password: str) -> User
     return user if matches and user is not None else None
 
 
-def api_owner(settings: MailServerSettings) -> Callable[[str, HTTPBasicCredentials | None], str]:
+async def refuse_slowly(settings: MailServerSettings) -> None:
+    """Wait before answering a failed login, as a failed SMTP AUTH does (no fast guessing)."""
+    await asyncio.sleep(settings.auth_failure_delay_seconds)
+
+
+def api_owner(settings: MailServerSettings,
+              ) -> Callable[[str, HTTPBasicCredentials | None], Awaitable[str]]:
     """A dependency: the logged-in user's address, when the path names their mailbox."""
 
-    def owner(address: Annotated[str, Path(description="your address, e.g. bob@hamburger.edu")],
-              credentials: Credentials) -> str:
+    async def owner(
+            address: Annotated[str, Path(description="your address, e.g. bob@hamburger.edu")],
+            credentials: Credentials) -> str:
         user = None if credentials is None else check_login(
             settings, credentials.username, credentials.password)
         if user is None:
+            if credentials is not None:
+                await refuse_slowly(settings)
             raise HTTPException(401, "log in with your lab address and password (HTTP Basic)",
                                 headers=CHALLENGE)
         if address.lower() != user.address:

@@ -24,6 +24,7 @@ from roles.mailserver.webmail_auth import (
     WebSession,
     check_login,
     csrf_matches,
+    refuse_slowly,
     set_session_cookie,
 )
 from roles.mailserver.webmail_html import (
@@ -131,6 +132,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
         assert session is not None
         user = check_login(settings, fields.get("login", ""), fields.get("password", ""))
         if user is None:
+            await refuse_slowly(settings)
             return page("Log in", login_form(session, fields.get("login", ""),
                                              "Wrong address or password."), session, 401)
         sessions.end(session.token)
