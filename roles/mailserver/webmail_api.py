@@ -35,29 +35,41 @@ FolderName = Annotated[str, AfterValidator(check_folder_name)]
 
 
 class FolderCreate(BaseModel):
+    """A folder to make."""
+
     model_config = ConfigDict(extra="forbid")
     name: FolderName
 
 
 class MoveRequest(BaseModel):
+    """Where to move a message."""
+
     model_config = ConfigDict(extra="forbid")
     to: FolderName
 
 
 class FoldersPublic(BaseModel):
+    """A mailbox's folders."""
+
     folders: list[FolderSummary]
 
 
 class MessagesPublic(BaseModel):
+    """A folder's messages."""
+
     messages: list[MessageSummary]
 
 
 class MovedPublic(BaseModel):
+    """Where a moved message is now."""
+
     id: str  # the message's id in its new folder
     folder: str
 
 
 class DeletedPublic(BaseModel):
+    """What deleting a message did."""
+
     deleted: str
     trash_id: str | None  # its id in Trash; None when it was removed from Trash
 

@@ -113,11 +113,13 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.get("/")
     def home(request: Request) -> Response:
+        """The start page: the folders, or the login form."""
         session = current(request)
         return see_other("/folders" if session and session.address else "/login")
 
     @router.get("/login")
     def login(request: Request) -> Response:
+        """The login form (with an anonymous session for its CSRF token)."""
         session = current(request) or sessions.start(None)
         if session.address is not None:  # logged in already
             return see_other("/folders")
@@ -127,6 +129,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.post("/login")
     async def log_in(request: Request) -> Response:
+        """Check the login; a new session on success."""
         session = current(request)
         fields = await form_fields(request, session)
         assert session is not None
@@ -142,6 +145,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.post("/logout")
     async def log_out(request: Request) -> Response:
+        """End the session."""
         session = current(request)
         await form_fields(request, session)
         assert session is not None
@@ -152,22 +156,26 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.get("/folders")
     def folders(session: User) -> HTMLResponse:
+        """The user's folders with their counts."""
         found = mailbox(lambda: service.folders(owner(session)))
         return page("Folders", folder_list(session, found), session)
 
     @router.post("/folders")
     async def create_folder(request: Request, session: User) -> Response:
+        """Make a folder."""
         name = (await form_fields(request, session)).get("name", "")
         await run_in_threadpool(mailbox, lambda: service.create_folder(owner(session), name))
         return see_other("/folders")
 
     @router.get("/folders/{folder}")
     def folder_messages(folder: str, session: User) -> HTMLResponse:
+        """A folder's messages."""
         found = mailbox(lambda: service.messages(owner(session), folder))
         return page(folder, message_list(folder, found), session)
 
     @router.get("/folders/{folder}/messages/{message_id}")
     def read(folder: str, message_id: str, session: User) -> HTMLResponse:
+        """One message (it is Seen from now on)."""
         message = mailbox(lambda: service.open(owner(session), folder, message_id))
         names = mailbox(lambda: service.mailboxes.folders(owner(session)))
         content = message_page(session, folder, message, names)
@@ -175,6 +183,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.post("/folders/{folder}/messages/{message_id}/move")
     async def move(folder: str, message_id: str, request: Request, session: User) -> Response:
+        """Move a message to another folder."""
         to = (await form_fields(request, session)).get("to", "")
         await run_in_threadpool(
             mailbox, lambda: service.move(owner(session), folder, message_id, to))
@@ -183,6 +192,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.post("/folders/{folder}/messages/{message_id}/delete")
     async def delete(folder: str, message_id: str, request: Request, session: User) -> Response:
+        """Move a message to Trash, or remove it from Trash."""
         await form_fields(request, session)
         trash_id = await run_in_threadpool(
             mailbox, lambda: service.delete(owner(session), folder, message_id))
@@ -191,10 +201,12 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
 
     @router.get("/compose")
     def compose(session: User) -> HTMLResponse:
+        """The form to write a message."""
         return page("Write a message", compose_form(session, {}), session)
 
     @router.post("/compose")
     async def send(request: Request, session: User) -> Response:
+        """Send the form's message; its errors show on the form, with what was typed."""
         fields = await form_fields(request, session)
         values = {name: fields.get(name, "") for name in ("to", "subject", "body")}
         peer = request.client.host if request.client else "unknown"
