@@ -84,10 +84,12 @@ def _decoded_word(word: re.Match[str]) -> str:
 
 def decoded_header(message: Message, name: str) -> str:
     """A header's value for display: unfolded, RFC 2047 decoded, controls escaped."""
-    value = message.get(name)
-    if value is None:
+    values = [value for key, value in message.raw_items() if key.lower() == name.lower()]
+    if not values:
         return ""
-    raw = _FOLDING.sub(" ", str(value)).strip()
+    # 8-bit header bytes (raw UTF-8, as SMTPUTF8 mailers write) come back as they were sent
+    text = values[0].encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    raw = _FOLDING.sub(" ", text).strip()
     return display_text(decode_words(raw).replace("\r", " ").replace("\n", " "))
 
 
@@ -110,7 +112,9 @@ def part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() or "us-ascii"
+    charset = part.get_content_charset() or "utf-8"
+    if charset in ("us-ascii", "ascii"):  # UTF-8 shows ASCII as it is, and 8-bit text too
+        charset = "utf-8"
     try:
         return payload.decode(charset, "replace")
     except LookupError:  # a charset Python does not know: show what can be shown
