@@ -28,8 +28,9 @@ from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Mailboxes
 from roles.mailserver.webmail_api import webmail_api_routers
 from roles.mailserver.webmail_auth import SessionStore
+from roles.mailserver.webmail_forms import PageError
 from roles.mailserver.webmail_mailboxes import WebmailMailboxes
-from roles.mailserver.webmail_pages import PageError, page_error_handler, webmail_page_router
+from roles.mailserver.webmail_pages import page_error_handler, webmail_page_router
 
 
 class EmbeddedServer(uvicorn.Server):

@@ -142,11 +142,14 @@ def message_page(session: WebSession, folder: str, message: MessageView,
 
 
 def compose_form(session: WebSession, values: dict[str, str], error: str = "") -> str:
-    """The form to write a message (the sender is always the logged-in user)."""
-    return (f'{error_line(error)}<form method="post" action="/compose">{csrf_field(session)}'
+    """The form to write a message with attachments (the sender is always the logged-in user)."""
+    return (f'{error_line(error)}<form method="post" action="/compose" '
+            f'enctype="multipart/form-data">{csrf_field(session)}'
             f'<label>To <input type="text" name="to" id="to" value="{esc(values.get("to", ""))}">'
             f'</label><label>Subject <input type="text" name="subject" id="subject" '
             f'value="{esc(values.get("subject", ""))}"></label>'
             f'<label>Message <textarea name="body" id="body-text" rows="12">'
             f'{esc(values.get("body", ""))}</textarea></label>'
+            f'<label>Attach files <input type="file" name="attachment" id="attachment" '
+            f'multiple></label>'
             f'<p><button type="submit" id="send">Send</button></p></form>')

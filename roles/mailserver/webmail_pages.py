@@ -2,14 +2,14 @@
 # move, delete, log out. Pages are GETs; every change is a POST form that must carry its
 # session's CSRF token and is answered with a redirect (303 See Other), so reloading a
 # page never repeats an action. A request without a logged-in session is sent to the
-# login form. Forms are parsed here (application/x-www-form-urlencoded, size-limited);
-# the markup is in webmail_html.py, the mailbox work in webmail_mailboxes.py.
+# login form. Forms are read by webmail_forms.py, the markup is in webmail_html.py, the
+# mailbox work in webmail_mailboxes.py.
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at
 # runtime, and the dependency aliases are local to the router factory.
 
+import base64
 from collections.abc import Callable
 from typing import Annotated, TypeVar
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,10 +23,10 @@ from roles.mailserver.webmail_auth import (
     SessionStore,
     WebSession,
     check_login,
-    csrf_matches,
     refuse_slowly,
     set_session_cookie,
 )
+from roles.mailserver.webmail_forms import PageError, SubmittedForm, read_form
 from roles.mailserver.webmail_html import (
     compose_form,
     error_line,
@@ -46,43 +46,11 @@ from roles.mailserver.webmail_mailboxes import (
 )
 
 T = TypeVar("T")
-FORM_TYPE = "application/x-www-form-urlencoded"
-MAX_FORM_BYTES = 1024 * 1024
-MAX_FORM_FIELDS = 20
-
-
-class PageError(Exception):
-    """A request a page cannot serve: answered with an error page of `status`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def see_other(location: str) -> RedirectResponse:
     """The redirect that follows a POST (the browser GETs `location`)."""
     return RedirectResponse(location, status_code=303)
-
-
-async def form_fields(request: Request, session: WebSession | None) -> dict[str, str]:
-    """A POSTed form's fields (the first value of each) once its CSRF token checks out."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
-        raise PageError(415, f"a form is sent as {FORM_TYPE}")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise PageError(413, f"a form may hold at most {MAX_FORM_BYTES} bytes")
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True,
-                          max_num_fields=MAX_FORM_FIELDS)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise PageError(400, f"the form cannot be read: {error}") from None
-    fields = {name: values[0] for name, values in parsed.items()}
-    if session is None or not csrf_matches(session, fields.get("csrf", "")):
-        raise PageError(403, "this form has expired or did not come from this webmail; "
-                             "reload the page and send it again")
-    return fields
 
 
 def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
@@ -131,12 +99,12 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
     async def log_in(request: Request) -> Response:
         """Check the login; a new session on success."""
         session = current(request)
-        fields = await form_fields(request, session)
+        form = await read_form(request, session)
         assert session is not None
-        user = check_login(settings, fields.get("login", ""), fields.get("password", ""))
+        user = check_login(settings, form.get("login"), form.get("password"))
         if user is None:
             await refuse_slowly(settings)
-            return page("Log in", login_form(session, fields.get("login", ""),
+            return page("Log in", login_form(session, form.get("login"),
                                              "Wrong address or password."), session, 401)
         sessions.end(session.token)
         response = see_other("/folders")
@@ -147,7 +115,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
     async def log_out(request: Request) -> Response:
         """End the session."""
         session = current(request)
-        await form_fields(request, session)
+        await read_form(request, session)
         assert session is not None
         sessions.end(session.token)
         response = see_other("/login")
@@ -163,7 +131,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
     @router.post("/folders")
     async def create_folder(request: Request, session: User) -> Response:
         """Make a folder."""
-        name = (await form_fields(request, session)).get("name", "")
+        name = (await read_form(request, session)).get("name")
         await run_in_threadpool(mailbox, lambda: service.create_folder(owner(session), name))
         return see_other("/folders")
 
@@ -184,7 +152,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
     @router.post("/folders/{folder}/messages/{message_id}/move")
     async def move(folder: str, message_id: str, request: Request, session: User) -> Response:
         """Move a message to another folder."""
-        to = (await form_fields(request, session)).get("to", "")
+        to = (await read_form(request, session)).get("to")
         await run_in_threadpool(
             mailbox, lambda: service.move(owner(session), folder, message_id, to))
         session.notice = f"Moved to {to}."
@@ -193,7 +161,7 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
     @router.post("/folders/{folder}/messages/{message_id}/delete")
     async def delete(folder: str, message_id: str, request: Request, session: User) -> Response:
         """Move a message to Trash, or remove it from Trash."""
-        await form_fields(request, session)
+        await read_form(request, session)
         trash_id = await run_in_threadpool(
             mailbox, lambda: service.delete(owner(session), folder, message_id))
         session.notice = "Deleted." if trash_id is None else f"Moved to {TRASH}."
@@ -207,12 +175,11 @@ def webmail_page_router(settings: MailServerSettings, service: WebmailMailboxes,
     @router.post("/compose")
     async def send(request: Request, session: User) -> Response:
         """Send the form's message; its errors show on the form, with what was typed."""
-        fields = await form_fields(request, session)
-        values = {name: fields.get(name, "") for name in ("to", "subject", "body")}
+        form = await read_form(request, session, settings.max_message_size)
+        values = {name: form.get(name) for name in ("to", "subject", "body")}
         peer = request.client.host if request.client else "unknown"
         try:
-            send_request = SendRequest.model_validate(
-                {**values, "body": values["body"].replace("\r\n", "\n")})
+            send_request = SendRequest.model_validate(send_fields(form))
             accepted = await run_in_threadpool(service.send, owner(session), send_request, peer)
         except ValidationError as error:
             problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
@@ -237,3 +204,14 @@ def page_error_handler(sessions: SessionStore) -> Callable[[Request, Exception],
         return page("Error", error_line(str(error)), session, status)
 
     return handle
+
+
+def send_fields(form: SubmittedForm) -> dict[str, object]:
+    """The SendRequest fields of the message form: to, subject, body and its files."""
+    return {
+        "to": form.get("to"), "subject": form.get("subject"),
+        "body": form.get("body").replace("\r\n", "\n"),  # a textarea sends CRLF
+        "attachments": [{"filename": upload.filename, "content_type": upload.content_type,
+                         "data": base64.b64encode(upload.data).decode("ascii")}
+                        for upload in form.files],
+    }

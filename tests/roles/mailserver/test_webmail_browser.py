@@ -1,8 +1,8 @@
 # The webmail in a real browser: headless Chromium (Debian's chromium and
 # chromium-driver, driven by Selenium with the driver's path given, so Selenium Manager
 # never runs and nothing is downloaded) logs in, opens a message whose subject is a
-# <script> (shown as text, no alert, no script element), moves it, sends a message and
-# logs out. The browser may resolve no host name and talks only to the in-process
+# <script> (shown as text, no alert, no script element), moves it, sends a message with
+# an attachment and logs out. The browser may resolve no host name and talks only to the in-process
 # server's lab address. Without Chromium the test is skipped, unless
 # MAILLAB_REQUIRE_BROWSER is set (as in CI), which turns the skip into a failure.
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import os
 from collections.abc import Iterator
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
-def browse(driver: Any, server: MailServer) -> None:
+def browse(driver: Any, server: MailServer, attachment: Path) -> None:
     """Bob's session in the browser, checked page by page (blocking: runs in a thread)."""
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
@@ -107,6 +108,7 @@ def browse(driver: Any, server: MailServer) -> None:
     wait.until(ec.presence_of_element_located((By.ID, "to"))).send_keys(BOB)
     driver.find_element(By.ID, "subject").send_keys("sent from Chromium")
     driver.find_element(By.ID, "body-text").send_keys("Ketchup?\nMustard!")
+    driver.find_element(By.ID, "attachment").send_keys(str(attachment))
     driver.find_element(By.ID, "send").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "notice"), "Message sent: queued as"))
     assert heading() == "Sent" and driver.find_elements(By.LINK_TEXT, "sent from Chromium")
@@ -117,10 +119,16 @@ def browse(driver: Any, server: MailServer) -> None:
 
 
 async def test_bob_reads_moves_sends_and_logs_out_in_chromium(
-        start_server: StartServer, chromium: Any) -> None:
+        start_server: StartServer, chromium: Any, tmp_path: Path) -> None:
     server = await start_server("receiver-mta")
     server.mailboxes.deliver(BOB, HOSTILE)
-    await asyncio.to_thread(browse, chromium, server)
+    recipe = tmp_path / "recipe.txt"
+    recipe.write_bytes(b"2 tomatoes\n1 onion\n")
+    await asyncio.to_thread(browse, chromium, server, recipe)
     (received,) = server.mailboxes.list(BOB)
-    data = server.mailboxes.read(BOB, received.id)
-    assert b"Subject: sent from Chromium" in data and b"Ketchup?\r\nMustard!" in data
+    message = message_from_bytes(server.mailboxes.read(BOB, received.id))
+    assert message["Subject"] == "sent from Chromium"
+    text, attached = [part for part in message.walk() if not part.is_multipart()]
+    assert text.get_payload(decode=True) == b"Ketchup?\r\nMustard!\r\n"
+    assert attached.get_filename() == "recipe.txt"
+    assert attached.get_payload(decode=True) == recipe.read_bytes()

@@ -152,3 +152,39 @@ def test_the_session_store_is_bounded() -> None:
         sessions.append(store.start(None))
     assert len(store) == 3 and store.get(sessions[0].token) is None  # the oldest made room
     assert all(store.get(s.token) is s for s in sessions[1:])
+
+
+async def test_the_message_form_sends_attachments(webmail: Webmail) -> None:
+    photo = bytes(range(256)) + b"\r\n\n\r--not-a-boundary\r\n"
+    async with browser_client(str(webmail.api.base_url)) as browser:
+        await logged_in(browser)
+        compose = await browser.get("/compose")
+        assert 'enctype="multipart/form-data"' in compose.text
+        fields = {"csrf": csrf_of(compose), "to": BOB, "subject": "Fotos", "body": "Anbei."}
+        sent = await browser.post("/compose", data=fields, files=[
+            ("attachment", ("kétchup.bin", photo, "application/octet-stream")),
+            ("attachment", ("", b"", "application/octet-stream"))])  # an empty file input
+        assert sent.status_code == 303, sent.text
+        bad = await browser.post("/compose", data=fields, files=[
+            ("attachment", ("a" * 999, b"x", "text/plain"))])  # longer than a header line
+        assert bad.status_code == 422 and "attachments.0.filename" in bad.text
+    (received,) = webmail.server.mailboxes.list(BOB)
+    message = (await webmail.api.get(f"/api/mailboxes/{BOB}/folders/INBOX/messages/"
+                                     f"{received.id}")).json()
+    assert message["body"] == "Anbei.\n"
+    assert message["attachments"] == [
+        {"name": "kétchup.bin", "type": "application/octet-stream", "size": len(photo)}]
+
+
+async def test_unreadable_forms_are_refused(webmail: Webmail) -> None:
+    async with browser_client(str(webmail.api.base_url)) as browser:
+        folders = await logged_in(browser)
+        token = csrf_of(folders)
+        as_json = await browser.post("/folders", json={"csrf": token, "name": "X"})
+        broken = await browser.post("/folders", content=b"--B\r\nno headers\r\n",
+                                    headers={"content-type": "multipart/form-data; boundary=Z"})
+        not_utf8 = await browser.post("/folders", content=b"csrf=" + token.encode() + b"&name=\xff",
+                                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert as_json.status_code == 415 and broken.status_code == 400
+    assert not_utf8.status_code == 400
+    assert webmail.server.mailboxes.folders(BOB) == ["INBOX", "Junk", "Sent", "Trash"]
