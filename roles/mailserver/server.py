@@ -1,14 +1,14 @@
 # MailServer: wires settings, storage, listeners, the relay worker and the control agent.
 #
 # Everything runs in one asyncio loop: asyncio.start_server per Listener, the relay
-# worker as a task, and uvicorn serving the control agent on the management address.
+# worker as a task, uvicorn serving the control agent on the management address and
+# the webmail on the lab addresses (http_services.py).
 # Tests create MailServer objects in-process (start()/stop()); __main__ runs one.
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import socket
 import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -20,12 +20,18 @@ from labctl.tls_ca import server_certificate
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
+from roles.mailserver.http_services import bind_tcp, create_webmail_app, start_http
 from roles.mailserver.listeners import peer_address, refuse_smtp, serve_pop3, serve_smtp
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.pop3_maildrop import MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.relay import RelayWorker
-from roles.mailserver.settings import Listener, MailServerSettings
+from roles.mailserver.settings import (
+    HTTP_SERVICES,
+    WEBMAIL_SERVICE,
+    Listener,
+    MailServerSettings,
+)
 from roles.mailserver.smtp_session import SmtpSession
 from roles.mailserver.storage import Mailboxes, OutgoingQueue
 
@@ -49,6 +55,7 @@ class MailServer:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._control: uvicorn.Server | None = None
+        self._webmail: uvicorn.Server | None = None
         self.tls: ssl.SSLContext | None = None  # set at start() when settings.tls_dir is given
         self.pop3_locks = MaildropLocks()
         self._pop3_connections: set[asyncio.Task[Any]] = set()
@@ -60,6 +67,8 @@ class MailServer:
                                              self.settings.lab_addresses)
             self.tls = certificate.server_context()
         for listener in self.settings.listeners:
+            if listener.service in HTTP_SERVICES:
+                continue
             server = await asyncio.start_server(self._handler(listener), listener.host,
                                                 listener.port, reuse_address=True)
             self._servers.append(server)
@@ -70,6 +79,7 @@ class MailServer:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if control_agent:
             await self._start_control_agent()
+        await self._start_webmail()
         self.relay.wake()
 
     def address(self, service: str) -> tuple[str, int]:
@@ -77,19 +87,26 @@ class MailServer:
         return self.bound[service][0]
 
     async def _start_control_agent(self) -> None:
-        host, port = self.settings.control_host, self.settings.control_port
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        sock = bind_tcp(self.settings.control_host, self.settings.control_port)
         self.bound["control"] = [sock.getsockname()[:2]]
         app = create_control_app(self.settings, self.queue, self.mailboxes, self.relay)
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
-        self._control = uvicorn.Server(config)
-        self._tasks.append(asyncio.create_task(self._control.serve(sockets=[sock]),
-                                               name="control-agent"))
-        while not self._control.started and not self._tasks[-1].done():
-            await asyncio.sleep(0.01)
+        self._control, task = await start_http(app, [sock], "control-agent",
+                                               handles_signals=True)
+        self._tasks.append(task)
         log.info("control agent on %s:%d", *self.bound["control"][0])
+
+    async def _start_webmail(self) -> None:
+        """Serve the webmail (HTTP) on each of its listeners, the lab addresses."""
+        listeners = [item for item in self.settings.listeners if item.service == WEBMAIL_SERVICE]
+        if not listeners:
+            return
+        sockets = [bind_tcp(item.host, item.port) for item in listeners]
+        self.bound[WEBMAIL_SERVICE] = [sock.getsockname()[:2] for sock in sockets]
+        app = create_webmail_app(self.settings, self.mailboxes, self.router)
+        self._webmail, task = await start_http(app, sockets, WEBMAIL_SERVICE)
+        self._tasks.append(task)
+        for host, port in self.bound[WEBMAIL_SERVICE]:
+            log.info("listening service=%s on %s:%d", WEBMAIL_SERVICE, host, port)
 
     def _handler(self, listener: Listener) -> Handler:
         settings = self.settings
@@ -127,13 +144,14 @@ class MailServer:
                 self._pop3_connections.discard(task)
 
     async def wait(self) -> None:
-        """Run until a task (relay or control agent) ends; re-raise its error."""
+        """Run until a task (relay, control agent, webmail) ends; re-raise its error."""
         done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            task.result()
+            if not task.cancelled():  # cancelled: stop() ran meanwhile (a signal)
+                task.result()
 
     async def stop(self) -> None:
-        """Close the listeners and stop the relay worker and the control agent."""
+        """Close the listeners and stop the relay worker, the control agent and the webmail."""
         for server in self._servers:
             server.close()
         pop3_connections = list(self._pop3_connections)
@@ -141,8 +159,9 @@ class MailServer:
             connection.cancel()
         if pop3_connections:  # their sessions give their mailboxes back
             await asyncio.wait(pop3_connections, timeout=5)
-        if self._control is not None:
-            self._control.should_exit = True
+        for http_server in (self._control, self._webmail):
+            if http_server is not None:
+                http_server.should_exit = True
         self.relay.stop()
         for task in self._tasks:
             if task.get_name() == "relay":
@@ -155,4 +174,4 @@ class MailServer:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
                     await server.wait_closed()
-        self._servers, self._tasks, self._control = [], [], None
+        self._servers, self._tasks, self._control, self._webmail = [], [], None, None

@@ -25,7 +25,10 @@ from labctl.model import (
 from labctl.model.options import LabOptions
 from labctl.model.zone import resolver_address
 
-LISTENED_SERVICES = ("smtp", "submission", "pop3")
+# The webmail is HTTP, served by uvicorn (server.py) rather than a stream listener.
+WEBMAIL_SERVICE = "webmail"
+HTTP_SERVICES = (WEBMAIL_SERVICE,)
+LISTENED_SERVICES = ("smtp", "submission", "pop3", *HTTP_SERVICES)
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 
 

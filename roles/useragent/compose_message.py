@@ -3,7 +3,8 @@
 # multipart/mixed with one part per attachment. Non-ASCII header text is always
 # encoded RFC 2047; non-ASCII body text goes as 8bit when the server announced
 # 8BITMIME (the message is then composed for it, see mail_clients.submit), else
-# quoted-printable, so that any SMTP server takes the message.
+# quoted-printable, so that any SMTP server takes the message. The mail servers' webmail
+# composes what it sends with this module too (roles/mailserver/webmail_mailboxes.py).
 from __future__ import annotations
 
 from email.message import EmailMessage
