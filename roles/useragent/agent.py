@@ -3,8 +3,9 @@
 # and Bob fetch. Control traffic never crosses a lab link, so it never shows up in a
 # capture. The request and response models are the shared contract in
 # labctl.agent_contract; a request no message can be made of is a 422 naming the field.
-# A fetch runs the client of its protocol: POP3 (mail_clients) or IMAP (imap_client);
-# the webmail (protocol "http", send via "webmail") is not part of this build: 501.
+# A fetch runs the client of its protocol: POP3 (mail_clients), IMAP (imap_client) or
+# HTTP (webmail_client, the server's webmail); a send goes by SMTP submission, or through
+# the webmail, which composes the message itself and queues it on its server.
 from __future__ import annotations
 
 import asyncio
@@ -25,12 +26,16 @@ from labctl.agent_contract import (
     SendResult,
 )
 from labctl.model import Addressing
+from roles.mailserver.storage import header_value
 from roles.useragent.compose_message import ComposeError, compose_message, message_bytes
 from roles.useragent.imap_client import ImapError, fetch_imap
-from roles.useragent.mail_clients import Account, Endpoint, fetch_pop3, submit
+from roles.useragent.mail_clients import Account, Endpoint, Submitted, fetch_pop3, submit
+from roles.useragent.webmail_client import WebmailError, fetch_webmail, send_webmail
 
-WEBMAIL_MISSING = "the webmail client is not available in this build of the user agent"
-FETCH_ERRORS = (OSError, EOFError, poplib.error_proto, imaplib.IMAP4.error, ImapError)
+FETCH_ERRORS = (OSError, EOFError, poplib.error_proto, imaplib.IMAP4.error, ImapError,
+                WebmailError)
+# The mail server's service each fetch protocol talks to.
+FETCH_SERVICES = {"pop3": "pop3", "imap": "imap", "http": "webmail"}
 
 
 def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None = None) -> FastAPI:
@@ -55,7 +60,7 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
     @controller_only.post(SEND_PATH)
     async def send(request: SendRequest) -> SendResult:
         if request.via == "webmail":
-            raise HTTPException(501, f"send via webmail: {WEBMAIL_MISSING}")
+            return await send_by_webmail(request)
         rendered: list[EmailMessage] = []  # the last one is the one sent
 
         def render(eight_bit: bool) -> bytes:
@@ -77,16 +82,27 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
             raw=sent.message.decode("utf-8", "replace"),
         )
 
+    async def send_by_webmail(request: SendRequest) -> SendResult:
+        server = Endpoint(server_host, plan.port(server_role, "webmail"))
+        try:
+            sent: Submitted = await asyncio.to_thread(send_webmail, request, server, account,
+                                                      source)
+        except WebmailError as error:
+            raise HTTPException(502, f"send via webmail failed: {error}") from None
+        return SendResult(message_id=header_value(sent.message, "Message-ID") or "",
+                          server_reply=sent.reply, raw=sent.message.decode("utf-8", "replace"))
+
     @controller_only.post(FETCH_PATH)
     async def fetch(request: FetchRequest) -> FetchResult:
-        if request.protocol == "http":
-            raise HTTPException(501, f"fetch over http: {WEBMAIL_MISSING}")
-        server = Endpoint(server_host, plan.port(server_role, request.protocol))
+        server = Endpoint(server_host, plan.port(server_role, FETCH_SERVICES[request.protocol]))
         folders = None
         try:
             if request.protocol == "imap":
                 fetched = await asyncio.to_thread(fetch_imap, server, account, source, request)
                 raw, folders = fetched.messages, fetched.folders
+            elif request.protocol == "http":
+                raw = await asyncio.to_thread(fetch_webmail, server, account, source,
+                                              request.delete, request.folder)
             else:
                 raw = await asyncio.to_thread(fetch_pop3, server, account, source,
                                               request.delete)

@@ -42,16 +42,17 @@ def free_port(host: str) -> int:
 def settings_for(role: str, data_dir: Path, smtp_port: int = 0,
                  peer_smtp_ports: dict[str, int] | None = None,
                  resolver: tuple[str, int] | None = None,
+                 ports: dict[str, int] | None = None,
                  **changes: Any) -> MailServerSettings:
-    """Test-instance local settings for `role`, kernel-chosen ports (smtp port optional).
+    """Test-instance local settings for `role`, kernel-chosen ports unless `ports` (service
+    -> port; `smtp_port` for smtp) fixes some.
 
     `changes` replace further fields (options=LabOptions(...), idle_timeout_seconds=...).
     """
     base = MailServerSettings.for_role(role, "local", data_dir, instance=TEST_INSTANCE)
-    listeners = tuple(
-        Listener(item.service, item.host, smtp_port if item.service == "smtp" else 0)
-        for item in base.listeners
-    )
+    fixed = {"smtp": smtp_port, **(ports or {})}
+    listeners = tuple(Listener(item.service, item.host, fixed.get(item.service, 0))
+                      for item in base.listeners)
     return dataclasses.replace(
         base, listeners=listeners, control_port=0, peer_smtp_ports=peer_smtp_ports or {},
         resolver=resolver or base.resolver,
