@@ -1,0 +1,300 @@
+# A raw message as a tree of MIME parts that point into its bytes, for IMAP FETCH and SEARCH.
+#
+# parse_message() scans the message once, lazily: a MessagePart knows where its header
+# block and body start and end in the original bytes, and only works out its header
+# fields, its children (multipart) or its inner message (message/rfc822) when asked.
+# So every BODY[section] is a slice of what the store holds, never a re-serialisation.
+# The scan follows Dovecot where MIME is broken, and never raises:
+#   - lines end with CRLF or a bare LF; a header block without a blank line takes the
+#     whole part (the body is empty);
+#   - a boundary is a line starting with "--" + boundary; the line break before it
+#     belongs to the boundary; a missing close delimiter ends the part at its parent's end;
+#   - a multipart without a boundary parameter has no parts; one nested deeper than
+#     MAX_DEPTH is a leaf;
+#   - bytes are never decoded strictly: 8-bit header text is kept as bytes.
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+MAX_DEPTH = 32
+_TSPECIALS = b'()<>@,;:\\"/[]?='
+_WHITESPACE = b" \t\r\n"
+
+
+@dataclass(frozen=True)
+class HeaderField:
+    """One header field: its name and the offsets of the field and of its value."""
+
+    name: str  # as spelled, latin-1 decoded
+    start: int  # first byte of the name
+    value_start: int  # first byte after the colon
+    end: int  # after the field's last line break (continuation lines included)
+
+
+@dataclass(frozen=True)
+class ContentType:
+    """A Content-Type: type and subtype lower-cased, parameters as written."""
+
+    type: str
+    subtype: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    def parameter(self, name: str) -> str | None:
+        """The value of parameter `name` (case-insensitive), or None."""
+        lowered = name.lower()
+        return next((value for key, value in self.parameters if key.lower() == lowered), None)
+
+
+TEXT_PLAIN = ContentType("text", "plain", (("charset", "us-ascii"),))
+MESSAGE_RFC822 = ContentType("message", "rfc822")
+
+
+class MessagePart:
+    """A message or MIME part: slices of `raw` between `start` and `end`."""
+
+    def __init__(self, raw: bytes, start: int, end: int, depth: int = 0,
+                 default_type: ContentType = TEXT_PLAIN) -> None:
+        self.raw = raw
+        self.start = start
+        self.end = end
+        self.depth = depth
+        self.default_type = default_type
+        self.body_start, self.has_blank_line = _header_end(raw, start, end)
+
+    @property
+    def header(self) -> bytes:
+        """The header block, blank line included."""
+        return self.raw[self.start:self.body_start]
+
+    @property
+    def body(self) -> bytes:
+        """The body: everything after the blank line."""
+        return self.raw[self.body_start:self.end]
+
+    @functools.cached_property
+    def fields(self) -> tuple[HeaderField, ...]:
+        """The header fields in order."""
+        return tuple(_header_fields(self.raw, self.start, self.body_start))
+
+    def field_values(self, name: str) -> list[bytes]:
+        """The raw values (unfolded, stripped) of every field called `name`."""
+        lowered = name.lower()
+        return [unfold(self.raw[f.value_start:f.end]) for f in self.fields
+                if f.name.lower() == lowered]
+
+    def field_value(self, name: str) -> bytes | None:
+        """The first field called `name`, unfolded and stripped, or None."""
+        values = self.field_values(name)
+        return values[0] if values else None
+
+    @functools.cached_property
+    def content_type(self) -> ContentType:
+        """The part's Content-Type, or its default (text/plain; message/rfc822 in a digest)."""
+        value = self.field_value("Content-Type")
+        parsed = None if value is None else parse_content_type(value)
+        return self.default_type if parsed is None else parsed
+
+    @property
+    def is_multipart(self) -> bool:
+        """True for a multipart/* part not nested too deep (its children may be none)."""
+        return self.content_type.type == "multipart" and self.depth < MAX_DEPTH
+
+    @property
+    def is_message(self) -> bool:
+        """True for a message/rfc822 part (its body is a message), not too deep."""
+        ctype = self.content_type
+        return ctype.type == "message" and ctype.subtype == "rfc822" and self.depth < MAX_DEPTH
+
+    def _boundary(self) -> bytes:
+        boundary = self.content_type.parameter("boundary")
+        return boundary.encode("latin-1", "replace") if boundary else b""
+
+    @functools.cached_property
+    def children(self) -> tuple[MessagePart, ...]:
+        """The parts of a multipart, in order; () for any other part."""
+        if not self.is_multipart or not self._boundary():
+            return ()
+        default = MESSAGE_RFC822 if self.content_type.subtype == "digest" else TEXT_PLAIN
+        return tuple(MessagePart(self.raw, start, end, self.depth + 1, default)
+                     for start, end in _part_ranges(self.raw, self.body_start, self.end,
+                                                    self._boundary()))
+
+    @functools.cached_property
+    def message(self) -> MessagePart | None:
+        """The message a message/rfc822 part holds, or None."""
+        if not self.is_message:
+            return None
+        return MessagePart(self.raw, self.body_start, self.end, self.depth + 1)
+
+
+def parse_message(raw: bytes) -> MessagePart:
+    """The message `raw` as a lazily parsed part tree (never raises)."""
+    return MessagePart(raw, 0, len(raw))
+
+
+def unfold(value: bytes) -> bytes:
+    """A header value with its line breaks removed and outer whitespace stripped."""
+    return value.replace(b"\r\n", b"").replace(b"\n", b"").strip(_WHITESPACE)
+
+
+def _line_end(raw: bytes, pos: int, end: int) -> int:
+    """The offset after the line break of the line at `pos` (or `end`)."""
+    newline = raw.find(b"\n", pos, end)
+    return end if newline < 0 else newline + 1
+
+
+def _is_blank(raw: bytes, pos: int, line_end: int) -> bool:
+    return raw[pos:line_end] in (b"\r\n", b"\n")
+
+
+def _header_end(raw: bytes, start: int, end: int) -> tuple[int, bool]:
+    """Where the body starts (after the blank line, or `end`), and whether there is one."""
+    pos = start
+    while pos < end:
+        line_end = _line_end(raw, pos, end)
+        if _is_blank(raw, pos, line_end):
+            return line_end, True
+        pos = line_end
+    return end, False
+
+
+def _header_fields(raw: bytes, start: int, end: int) -> list[HeaderField]:
+    fields: list[HeaderField] = []
+    pos = start
+    while pos < end:
+        line_end = _line_end(raw, pos, end)
+        if _is_blank(raw, pos, line_end):
+            break
+        if raw[pos] in b" \t" and fields:  # continuation line
+            last = fields[-1]
+            fields[-1] = HeaderField(last.name, last.start, last.value_start, line_end)
+        else:
+            colon = raw.find(b":", pos, line_end)
+            if colon > pos:
+                name = raw[pos:colon].rstrip(b" \t").decode("latin-1")
+                fields.append(HeaderField(name, pos, colon + 1, line_end))
+        pos = line_end
+    return fields
+
+
+def _part_ranges(raw: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int, int]]:
+    """The (start, end) of each part between `--boundary` lines in raw[start:end]."""
+    delimiter = b"--" + boundary
+    ranges: list[tuple[int, int]] = []
+    part_start: int | None = None
+    pos = start
+    while True:
+        found = raw.find(delimiter, pos, end)
+        if found < 0:
+            break
+        if found != start and raw[found - 1] != 0x0A:  # not at a line start
+            pos = found + 1
+            continue
+        line_end = _line_end(raw, found, end)
+        if part_start is not None:
+            ranges.append((part_start, _before_line_break(raw, part_start, found)))
+        if raw.startswith(b"--", found + len(delimiter)):  # close delimiter
+            return ranges
+        part_start = line_end
+        pos = line_end
+    if part_start is not None:
+        ranges.append((part_start, end))
+    return ranges
+
+
+def _before_line_break(raw: bytes, floor: int, pos: int) -> int:
+    """`pos` moved back over the CRLF (or LF) that ends the line before it."""
+    if pos > floor and raw[pos - 1] == 0x0A:
+        pos -= 1
+        if pos > floor and raw[pos - 1] == 0x0D:
+            pos -= 1
+    return pos
+
+
+def parse_content_type(value: bytes) -> ContentType | None:
+    """`type/subtype; name=value...` parsed; None when there is no valid type/subtype."""
+    tokens = mime_tokens(value)
+    if len(tokens) < 3 or tokens[1] != "/" or not _is_token(tokens[0]) \
+            or not _is_token(tokens[2]):
+        return None
+    return ContentType(tokens[0].lower(), tokens[2].lower(), parse_parameters(tokens[3:]))
+
+
+def parse_parameters(tokens: list[str]) -> tuple[tuple[str, str], ...]:
+    """`; name=value` pairs from MIME tokens (see mime_tokens), skipping malformed ones."""
+    parameters: list[tuple[str, str]] = []
+    index = 0
+    while index <= len(tokens) - 4:
+        semicolon, name, equals, value = tokens[index:index + 4]
+        if semicolon == ";" and _is_token(name) and equals == "=" and \
+                (_is_token(value) or value.startswith("\0")):
+            parameters.append((name.lower(), value.removeprefix("\0")))
+            index += 4
+        else:
+            index += 1
+    return tuple(parameters)
+
+
+def _is_token(text: str) -> bool:
+    """True for a bare token (not a special, not a quoted string)."""
+    return bool(text) and not text.startswith("\0") and not (
+        len(text) == 1 and text.encode("utf-8")[0] in _TSPECIALS)
+
+
+def mime_tokens(value: bytes) -> list[str]:
+    """RFC 2045 tokens of a header value: tokens, tspecials, quoted strings (comments dropped).
+
+    A quoted string becomes its content prefixed with NUL, so it never looks like a special.
+    """
+    text = value.decode("utf-8", "replace")
+    tokens: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in " \t\r\n":
+            index += 1
+        elif char == "(":
+            index = _skip_comment(text, index)
+        elif char == '"':
+            content, index = _quoted(text, index)
+            tokens.append("\0" + content)
+        elif char.encode("utf-8")[0] in _TSPECIALS:
+            tokens.append(char)
+            index += 1
+        else:
+            stop = index
+            while stop < len(text) and text[stop] not in ' \t\r\n"(' \
+                    and text[stop].encode("utf-8")[0] not in _TSPECIALS:
+                stop += 1
+            tokens.append(text[index:stop])
+            index = stop
+    return tokens
+
+
+def _skip_comment(text: str, index: int) -> int:
+    depth = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return index
+
+
+def _quoted(text: str, index: int) -> tuple[str, int]:
+    """The content of the quoted string at `index` (escapes removed) and the index after it."""
+    content: list[str] = []
+    index += 1
+    while index < len(text) and text[index] != '"':
+        if text[index] == "\\" and index + 1 < len(text):
+            index += 1
+        content.append(text[index])
+        index += 1
+    return "".join(content), index + 1
