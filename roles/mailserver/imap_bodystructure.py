@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from labctl.protocols.imap_values import ImapValue
 from roles.mailserver.imap_envelope import envelope, nstring
-from roles.mailserver.imap_message import ContentType, MessagePart, mime_tokens, parse_parameters
+from roles.mailserver.imap_message import MessagePart
+from roles.mailserver.mime_content_type import ContentType, mime_tokens, parse_parameters
 
 _EMPTY_TEXT_PART: list[ImapValue] = ["text", "plain", ["charset", "us-ascii"], None, None,
                                      "7bit", 0, 0]
