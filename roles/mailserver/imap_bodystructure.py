@@ -30,7 +30,7 @@ def _multipart(part: MessagePart, extensible: bool) -> list[ImapValue]:
     children: list[ImapValue] = [body_structure(child, extensible) for child in part.children]
     if not children:
         children = [_EMPTY_TEXT_PART + ([None, None, None, None] if extensible else [])]
-    structure: list[ImapValue] = [*children, ctype.subtype]
+    structure: list[ImapValue] = [*children, ctype.written_subtype]
     if extensible:
         structure += [_parameters(ctype), *_common_extensions(part)]
     return structure
@@ -43,7 +43,7 @@ def _leaf(part: MessagePart, extensible: bool) -> list[ImapValue]:
     encoding = part.field_value("Content-Transfer-Encoding")
     body = part.body
     structure: list[ImapValue] = [
-        ctype.type, ctype.subtype, _parameters(ctype),
+        ctype.written_type, ctype.written_subtype, _parameters(ctype),
         nstring(part.field_value("Content-ID")),
         nstring(part.field_value("Content-Description")),
         nstring(encoding) if encoding else "7bit",

@@ -1,9 +1,10 @@
 # The ENVELOPE of a message (RFC 3501 section 7.4.2) and the address lists it is made of.
 #
-# Header values are taken as they are on the wire (unfolded), RFC 2047 encoded words
-# left encoded, as Dovecot answers. Addresses are parsed by a small RFC 5322 tokenizer
-# working on latin-1 text, so 8-bit bytes pass through unchanged: each address is
-# (name adl mailbox host); a group is framed by (NIL NIL "group" NIL) ... (NIL NIL NIL NIL).
+# Header values are taken as they are on the wire (unfolded; Subject and names with
+# whitespace runs as one space), RFC 2047 encoded words left encoded, as Dovecot
+# answers; broken addresses get Dovecot's placeholders (MISSING_MAILBOX...).
+# Addresses are parsed by a small RFC 5322 tokenizer working on latin-1 text, so 8-bit
+# bytes pass through unchanged: each address is (name adl mailbox host); a group is framed by (NIL NIL "group" NIL) ... (NIL NIL NIL NIL).
 # Text is a str when it is valid UTF-8 (encoded quoted, or as a literal when 8-bit)
 # and the raw bytes otherwise (always a literal).
 from __future__ import annotations
@@ -16,6 +17,7 @@ from roles.mailserver.imap_message import MessagePart
 _ADDRESS_SPECIALS = '()<>[]:;@\\,"'
 MISSING_MAILBOX = "MISSING_MAILBOX"  # what Dovecot puts for an address without one
 MISSING_DOMAIN = "MISSING_DOMAIN"
+SYNTAX_ERROR = "SYNTAX_ERROR"  # the host Dovecot puts when an address's < is not closed
 Address = tuple[ImapValue, ImapValue, ImapValue, ImapValue]
 _GROUP_END: Address = (None, None, None, None)
 
@@ -30,17 +32,25 @@ def nstring(value: bytes | None) -> str | bytes | None:
         return value
 
 
+def for_humans(text: bytes) -> bytes:
+    """Text shown to people (Subject, names): whitespace runs become one space, as Dovecot."""
+    return b" ".join(text.split())
+
+
 def envelope(part: MessagePart) -> list[ImapValue]:
     """The ENVELOPE structure of the message `part` (the whole message or an inner one)."""
     def text(name: str) -> ImapValue:
-        return nstring(part.field_value(name))
+        values = part.field_values(name, keep_trailing=True)
+        return nstring(values[0]) if values else None
+
+    subject = part.field_value("Subject")
 
     def addresses(name: str) -> ImapValue:
         values = part.field_values(name)
         return address_list(values[0]) if values else None
 
     sender = addresses("From")
-    return [text("Date"), text("Subject"), sender,
+    return [text("Date"), nstring(None if subject is None else for_humans(subject)), sender,
             addresses("Sender") or sender, addresses("Reply-To") or sender,
             addresses("To"), addresses("Cc"), addresses("Bcc"),
             text("In-Reply-To"), text("Message-ID")]
@@ -53,9 +63,13 @@ def address_list(value: bytes) -> list[Address] | None:
     item: list[tuple[str, str]] = []
     in_group = False
     angle = False
-    for kind, token in [*tokens, ("special", ",")]:
+    tokens.append(("special", ","))
+    for index, (kind, token) in enumerate(tokens):
         if kind == "special" and token in "<>":
             angle = token == "<"
+        if angle and (kind, token) == ("special", ",") and \
+                tokens[index + 1:index + 2] != [("special", "@")]:
+            angle = False  # not a source route: an unclosed <, the address ends here
         if kind == "special" and not angle and token in ",;:":
             if token == ":" and not in_group:
                 result.append((None, None, _text(_phrase(item)), None))
@@ -83,16 +97,19 @@ def _text(value: str | None) -> str | bytes | None:
 
 def _phrase(tokens: Sequence[tuple[str, str]]) -> str | None:
     words = [token for kind, token in tokens if kind in ("atom", "quoted")]
-    return " ".join(words) if words else None
+    return " ".join(" ".join(words).split()) if words else None
 
 
 def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
     """One mailbox from its tokens: `phrase <route:local@domain>` or `local@domain (name)`."""
     if not any(kind != "comment" for kind, _ in tokens):
         return None
+    if any(kind == "unclosed" for kind, _ in tokens):
+        return (None, None, MISSING_MAILBOX, MISSING_DOMAIN)
     kinds = tokens
     opener = next((i for i, t in enumerate(kinds) if t == ("special", "<")), None)
     route: str | None = None
+    closed = True
     if opener is None:
         comments = [token for kind, token in tokens if kind == "comment" and token]
         name = comments[-1] if comments else None
@@ -100,16 +117,20 @@ def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
     else:
         name = _phrase(tokens[:opener])
         closer = next((i for i, t in enumerate(kinds) if t == ("special", ">")), len(kinds))
+        closed = closer < len(kinds)
         spec = [t for t in tokens[opener + 1:closer] if t[0] != "comment"]
         colon = next((i for i, t in enumerate(spec) if t == ("special", ":")), None)
         if colon is not None:
             route = "".join(token for _, token in spec[:colon]) or None
             spec = spec[colon + 1:]
-    at = next((i for i, t in enumerate(spec) if t == ("special", "@")), None)
-    local = spec if at is None else spec[:at]
-    domain = [] if at is None else spec[at + 1:]
+    ats = [i for i, t in enumerate(spec) if t == ("special", "@")] + [len(spec)] * 2
+    local, domain = spec[:ats[0]], spec[ats[0] + 1:ats[1]]
+    if ats[0] == len(spec) and local and all(kind == "quoted" for kind, _ in local):
+        name, local = _phrase(local), []  # a quoted phrase alone is a name without address
     mailbox = "".join(token for _, token in local) or MISSING_MAILBOX
     host = "".join(token for _, token in domain) or MISSING_DOMAIN
+    if not closed:
+        host = SYNTAX_ERROR
     return (_text(name), _text(route), _text(mailbox), _text(host))
 
 
@@ -123,8 +144,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             index += 1
         elif char == '"' or char == "(":
             closer = '"' if char == '"' else ")"
-            content, index = _delimited(text, index, char, closer)
-            tokens.append(("quoted" if char == '"' else "comment", content))
+            content, index, complete = _delimited(text, index, char, closer)
+            kind = "quoted" if char == '"' else "comment"
+            tokens.append((kind if complete or kind == "comment" else "unclosed", content))
         elif char == "[":
             stop = text.find("]", index)
             stop = len(text) if stop < 0 else stop + 1
@@ -142,8 +164,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _delimited(text: str, index: int, opener: str, closer: str) -> tuple[str, int]:
-    """The content of a quoted string or (nested) comment at `index`, and the index after."""
+def _delimited(text: str, index: int, opener: str, closer: str) -> tuple[str, int, bool]:
+    """The content of a quoted string or (nested) comment at `index`, the index after it,
+    and whether it was closed."""
     content: list[str] = []
     depth = 1
     index += 1
@@ -156,9 +179,9 @@ def _delimited(text: str, index: int, opener: str, closer: str) -> tuple[str, in
         if char == closer:
             depth -= 1
             if depth == 0:
-                return "".join(content), index + 1
+                return "".join(content), index + 1, True
         elif char == opener and opener != closer:
             depth += 1
         content.append(char)
         index += 1
-    return "".join(content), index
+    return "".join(content), index, False

@@ -102,21 +102,21 @@ def internal_date(moment: datetime.datetime) -> str:
 
 
 def find_part(message: MessagePart, numbers: Sequence[int]) -> MessagePart | None:
-    """The part numbered `numbers` (1.2.3), or None; a message/rfc822 part leads into its
-    message, and part 1 of a message that is not multipart is that message (its body)."""
-    if not message.is_multipart and len(numbers) > 1:
-        return None  # part 1 is the body, which has no parts
+    """The part numbered `numbers` (1.2.3), or None, as Dovecot finds it: part 1 of a
+    part that is not multipart is itself, and only a message/rfc822 part has parts below
+    that (those of the message it holds)."""
     part = message
     for index, number in enumerate(numbers):
-        inner = part.message if index > 0 else None
-        if inner is not None:
-            part = inner
+        more = index + 1 < len(numbers)
         if part.is_multipart:
             if not 1 <= number <= len(part.children):
                 return None
             part = part.children[number - 1]
-        elif number != 1:
+        elif number != 1 or (more and not part.is_message):
             return None
+        inner = part.message
+        if more and inner is not None:
+            part = inner
     return part
 
 

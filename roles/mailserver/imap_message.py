@@ -24,7 +24,7 @@ from roles.mailserver.mime_content_type import (
     parse_content_type,
 )
 
-MAX_DEPTH = 32
+MAX_DEPTH = 100  # as Dovecot's message parser
 _WHITESPACE = b" \t\r\n"
 
 
@@ -72,9 +72,10 @@ class MessagePart:
             index.setdefault(field.name.lower(), []).append(field)
         return index
 
-    def field_values(self, name: str) -> list[bytes]:
-        """The raw values (unfolded, stripped) of every field called `name`."""
-        return [unfold(self.raw[f.value_start:f.end])
+    def field_values(self, name: str, keep_trailing: bool = False) -> list[bytes]:
+        """The values (unfolded, stripped) of every field called `name`; `keep_trailing`
+        keeps the whitespace at their end, as ENVELOPE shows it."""
+        return [unfold(self.raw[f.value_start:f.end], keep_trailing)
                 for f in self._fields_by_name.get(name.lower(), ())]
 
     def field_value(self, name: str) -> bytes | None:
@@ -127,9 +128,10 @@ def parse_message(raw: bytes) -> MessagePart:
     return MessagePart(raw, 0, len(raw))
 
 
-def unfold(value: bytes) -> bytes:
+def unfold(value: bytes, keep_trailing: bool = False) -> bytes:
     """A header value with its line breaks removed and outer whitespace stripped."""
-    return value.replace(b"\r\n", b"").replace(b"\n", b"").strip(_WHITESPACE)
+    unfolded = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    return unfolded.lstrip(_WHITESPACE) if keep_trailing else unfolded.strip(_WHITESPACE)
 
 
 def _line_end(raw: bytes, pos: int, end: int) -> int:

@@ -5,7 +5,9 @@
 # counts it as \Recent, and the largest sequence number and UID (what `*` stands for).
 # As Dovecot answers:
 #   - string keys match a case-insensitive substring of decoded text: header values
-#     with RFC 2047 encoded words decoded (raw 8-bit text read as UTF-8, else latin-1);
+#     with RFC 2047 encoded words decoded (raw 8-bit text read as UTF-8, else latin-1)
+#     and whitespace runs as one space; FROM/TO/CC/BCC the parsed addresses written
+#     out again (`name <mailbox@host>`);
 #     BODY the text parts (message/rfc822 ones included) with their transfer encoding
 #     and charset undone; TEXT every header block as well;
 #   - BEFORE/ON/SINCE compare the internal date's day in its own zone; SENT* the Date
@@ -22,12 +24,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from labctl.protocols.imap_query import SearchKey, SequenceSet
+from labctl.protocols.imap_values import ImapValue
+from roles.mailserver.imap_envelope import (
+    MISSING_DOMAIN,
+    MISSING_MAILBOX,
+    address_list,
+)
 from roles.mailserver.imap_fetch import MessageFacts
 from roles.mailserver.imap_message import MessagePart
 
 _FLAG_KEYS = {"ANSWERED": "\\Answered", "DELETED": "\\Deleted", "DRAFT": "\\Draft",
               "FLAGGED": "\\Flagged", "SEEN": "\\Seen"}
-_ADDRESS_KEYS = {"BCC": "Bcc", "CC": "Cc", "FROM": "From", "TO": "To", "SUBJECT": "Subject"}
+_ADDRESS_KEYS = {"BCC": "Bcc", "CC": "Cc", "FROM": "From", "TO": "To"}
+_PLACEHOLDERS = {MISSING_MAILBOX, MISSING_DOMAIN}
 _NO_DATE = datetime.date(1970, 1, 1)
 
 
@@ -78,6 +87,30 @@ def decoded_header(value: bytes) -> str:
         return str(email.header.make_header(email.header.decode_header(text)))
     except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
         return text
+
+
+def address_text(value: bytes) -> str:
+    """An address header as Dovecot searches it: its addresses written out again (names
+    decoded, `name <mailbox@host>`, groups as `group: ...;`), unparsable ones left empty."""
+    pieces: list[str] = []
+    for name, _route, mailbox, host in address_list(value) or []:
+        if mailbox is None:
+            pieces.append(";")  # the end of a group
+        elif host is None:
+            pieces.append(_plain(mailbox) + ":")
+        else:
+            spec = "@".join(text for text in (_plain(mailbox), _plain(host)) if text)
+            pieces.append(f"{_plain(name)} <{spec}>" if name is not None else spec)
+    return ", ".join(pieces)
+
+
+def _plain(value: ImapValue) -> str:
+    """An ENVELOPE text as searchable text: encoded words decoded, placeholders empty."""
+    if isinstance(value, bytes):
+        return decoded_header(value)
+    if not isinstance(value, str) or value in _PLACEHOLDERS:
+        return ""
+    return decoded_header(value.encode("utf-8"))
 
 
 def sent_date(part: MessagePart) -> datetime.date:
@@ -160,7 +193,13 @@ def _set(key: SearchKey) -> SequenceSet:
 
 
 def _header_contains(target: SearchTarget, field: str, wanted: str) -> bool:
-    return any(wanted in decoded_header(value).casefold()
+    """True when a `field` header's decoded text (whitespace runs as one space) has `wanted`."""
+    return any(wanted in " ".join(decoded_header(value).split()).casefold()
+               for value in target.facts.message.field_values(field))
+
+
+def _addresses_contain(target: SearchTarget, field: str, wanted: str) -> bool:
+    return any(wanted in address_text(value).casefold()
                for value in target.facts.message.field_values(field))
 
 
@@ -176,9 +215,9 @@ def _compare_day(day: datetime.date, key: SearchKey) -> bool:
 _Evaluator = Callable[[SearchKey, SearchTarget], bool]
 
 
-def _field_search(field: str) -> _Evaluator:
-    """The evaluator of FROM, TO, CC, BCC or SUBJECT: a substring of header `field`."""
-    return lambda key, target: _header_contains(target, field, _string(key))
+def _address_search(field: str) -> _Evaluator:
+    """The evaluator of FROM, TO, CC or BCC: a substring of the addresses in `field`."""
+    return lambda key, target: _addresses_contain(target, field, _string(key))
 
 
 _EVALUATORS: dict[str, _Evaluator] = {
@@ -188,7 +227,8 @@ _EVALUATORS: dict[str, _Evaluator] = {
     "RECENT": lambda key, target: target.recent,
     "KEYWORD": lambda key, target: target.has_flag(str(key.arguments[0])),
     "UNKEYWORD": lambda key, target: not target.has_flag(str(key.arguments[0])),
-    **{name: _field_search(field) for name, field in _ADDRESS_KEYS.items()},
+    **{name: _address_search(field) for name, field in _ADDRESS_KEYS.items()},
+    "SUBJECT": lambda key, target: _header_contains(target, "Subject", _string(key)),
     "HEADER": lambda key, target: _header_contains(target, str(key.arguments[0]),
                                                    _string(key, 1)),
     "BODY": lambda key, target: _string(key) in target.body_text,

@@ -13,11 +13,21 @@ _TSPECIALS = b'()<>@,;:\\"/[]?='
 
 @dataclass(frozen=True)
 class ContentType:
-    """A Content-Type: type and subtype lower-cased, parameters as written."""
+    """A Content-Type as written (BODYSTRUCTURE shows it so); compare with `type`/`subtype`."""
 
-    type: str
-    subtype: str
+    written_type: str
+    written_subtype: str
     parameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def type(self) -> str:
+        """The type, lower-cased."""
+        return self.written_type.lower()
+
+    @property
+    def subtype(self) -> str:
+        """The subtype, lower-cased."""
+        return self.written_subtype.lower()
 
     def parameter(self, name: str) -> str | None:
         """The value of parameter `name` (case-insensitive), or None."""
@@ -35,7 +45,7 @@ def parse_content_type(value: bytes) -> ContentType | None:
     if len(tokens) < 3 or tokens[1] != "/" or not _is_token(tokens[0]) \
             or not _is_token(tokens[2]):
         return None
-    return ContentType(tokens[0].lower(), tokens[2].lower(), parse_parameters(tokens[3:]))
+    return ContentType(tokens[0], tokens[2], parse_parameters(tokens[3:]))
 
 
 def parse_parameters(tokens: list[str]) -> tuple[tuple[str, str], ...]:
@@ -46,7 +56,7 @@ def parse_parameters(tokens: list[str]) -> tuple[tuple[str, str], ...]:
         semicolon, name, equals, value = tokens[index:index + 4]
         if semicolon == ";" and _is_token(name) and equals == "=" and \
                 (_is_token(value) or value.startswith("\0")):
-            parameters.append((name.lower(), value.removeprefix("\0")))
+            parameters.append((name, value.removeprefix("\0")))
             index += 4
         else:
             index += 1

@@ -25,7 +25,8 @@ FETCH_ITEMS = [
     "BODY.PEEK[2.1]", "BODY.PEEK[2.2]", "BODY.PEEK[2.1.MIME]", "BODY.PEEK[3]", "BODY.PEEK[1.1]",
     "BODY.PEEK[HEADER.FIELDS (FROM to Subject)]", "BODY.PEEK[HEADER.FIELDS.NOT (From Received)]",
     "BODY.PEEK[2.HEADER.FIELDS (Subject)]", "BODY.PEEK[TEXT]<5.20>", "BODY.PEEK[]<100000.5>",
-    "BODY.PEEK[1]<0.10>",
+    "BODY.PEEK[1]<0.10>", "BODY.PEEK[1.HEADER]", "BODY.PEEK[1.TEXT]", "BODY.PEEK[1.1.1]",
+    "BODY.PEEK[1.2]", "BODY.PEEK[1.1.MIME]",
 ]
 SEARCHES = [
     "ALL", "SEEN", "UNSEEN", "ANSWERED", "UNANSWERED", "FLAGGED", "UNFLAGGED", "DELETED",
@@ -38,6 +39,12 @@ SEARCHES = [
     "SENTBEFORE 4-Mar-2026", "SENTON 5-Mar-2026", "SENTSINCE 5-Mar-2026",
     "LARGER 1000", "SMALLER 200", "UID 2:4", "UID 5:*", "2,4:5", "*", "NOT SEEN",
     "OR SEEN FLAGGED", "OR NOT FROM alice SMALLER 300 DELETED", "(SEEN UNFLAGGED) FROM alice",
+    "TEXT menu.pdf", "BODY AAECAwQF", "BODY \"<p>\"", "BODY noir", "BODY \"Café\"",
+    "HEADER Content-Language en", "SUBJECT \"\"", "FROM \"\"", "TEXT \"Crêpes\"",
+    "SUBJECT \"folded subject\"", "SUBJECT \"Tabbed and\"", "BODY \"two lines\"",
+    "TEXT \"Received: from\"", "BODY \"Subject: inner\"", "CC \"only a name\"",
+    "FROM unclosed", "BODY core", "SUBJECT \"level 3\"", "TEXT \"level 39\"",
+    "TEXT \"level 1\"", "BODY \"in two\"", "TO \"bob@hamburger.edu\"",
 ]
 
 
