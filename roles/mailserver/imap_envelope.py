@@ -4,7 +4,8 @@
 # whitespace runs as one space), RFC 2047 encoded words left encoded, as Dovecot
 # answers; broken addresses get Dovecot's placeholders (MISSING_MAILBOX...).
 # Addresses are parsed by a small RFC 5322 tokenizer working on latin-1 text, so 8-bit
-# bytes pass through unchanged: each address is (name adl mailbox host); a group is framed by (NIL NIL "group" NIL) ... (NIL NIL NIL NIL).
+# bytes pass through unchanged: each address is (name adl mailbox host); a group is
+# framed by (NIL NIL "group" NIL) ... (NIL NIL NIL NIL).
 # Text is a str when it is valid UTF-8 (encoded quoted, or as a literal when 8-bit)
 # and the raw bytes otherwise (always a literal).
 from __future__ import annotations
