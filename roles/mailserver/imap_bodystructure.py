@@ -38,8 +38,8 @@ def _multipart(part: MessagePart, extensible: bool) -> list[ImapValue]:
 
 def _leaf(part: MessagePart, extensible: bool) -> list[ImapValue]:
     ctype = part.content_type
-    if ctype.type == "multipart":  # no boundary or too deep: shown as text/plain
-        ctype = ContentType("text", "plain", ctype.parameters)
+    if part.too_deep:  # its content was not parsed
+        ctype = ContentType("application", "octet-stream", ctype.parameters)
     encoding = part.field_value("Content-Transfer-Encoding")
     body = part.body
     structure: list[ImapValue] = [

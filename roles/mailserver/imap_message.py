@@ -9,8 +9,8 @@
 #     whole part (the body is empty);
 #   - a boundary is a line starting with "--" + boundary; the line break before it
 #     belongs to the boundary; a missing close delimiter ends the part at its parent's end;
-#   - a multipart without a boundary parameter has no parts; one nested deeper than
-#     MAX_DEPTH is a leaf;
+#   - a multipart without a boundary parameter has no parts; a part at MAX_DEPTH is
+#     not looked into (BODYSTRUCTURE shows it as application/octet-stream);
 #   - bytes are never decoded strictly: 8-bit header text is kept as bytes.
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from roles.mailserver.mime_content_type import (
     parse_content_type,
 )
 
-MAX_DEPTH = 100  # as Dovecot's message parser
+MAX_DEPTH = 99  # a part this deep (the message is 0) is not looked into: Dovecot's limit
 _WHITESPACE = b" \t\r\n"
 
 
@@ -89,6 +89,11 @@ class MessagePart:
         value = self.field_value("Content-Type")
         parsed = None if value is None else parse_content_type(value)
         return self.default_type if parsed is None else parsed
+
+    @property
+    def too_deep(self) -> bool:
+        """True for a part nested so deep that its content is not parsed."""
+        return self.depth >= MAX_DEPTH
 
     @property
     def is_multipart(self) -> bool:

@@ -142,9 +142,16 @@ def _texts(part: MessagePart) -> Iterator[str]:
             yield from _texts(child)
     elif part.message is not None:
         yield from _texts(part.message)
-    elif part.content_type.type == "text":
+    elif _searchable(part):
         yield _decode_bytes(_transfer_decoded(part), part.content_type.parameter("charset")
                             or "us-ascii")
+
+
+def _searchable(part: MessagePart) -> bool:
+    """As Dovecot: a body is searched when its Content-Type says text/ or message/ (or
+    there is none), whatever the parser made of it."""
+    value = part.field_value("Content-Type")
+    return value is None or value.lower().startswith((b"text/", b"message/"))
 
 
 def _transfer_decoded(part: MessagePart) -> bytes:

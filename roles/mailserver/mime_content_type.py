@@ -60,7 +60,26 @@ def parse_parameters(tokens: list[str]) -> tuple[tuple[str, str], ...]:
             index += 4
         else:
             index += 1
-    return tuple(parameters)
+    return _joined_continuations(parameters)
+
+
+def _joined_continuations(parameters: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """RFC 2231 continuations (`name*0*`, `name*1`...) joined into one `name*` (or `name`)
+    parameter, still encoded, after the others: what Dovecot shows."""
+    plain: list[tuple[str, str]] = []
+    sections: dict[str, list[tuple[int, str, str]]] = {}
+    for name, value in parameters:
+        base, star, rest = name.partition("*")
+        number = rest.removesuffix("*")
+        if star and number.isdigit():
+            sections.setdefault(base, []).append((int(number), rest, value))
+        else:
+            plain.append((name, value))
+    for base, pieces in sections.items():
+        pieces.sort()
+        extended = pieces[0][1].endswith("*")
+        plain.append((base + "*" if extended else base, "".join(v for _, _, v in pieces)))
+    return tuple(plain)
 
 
 def _is_token(text: str) -> bool:

@@ -85,7 +85,12 @@ def test_deep_nesting_stops_at_the_limit() -> None:
         depth += 1
     assert depth == MAX_DEPTH
     facts = MessageFacts(1, (), datetime.datetime.now(datetime.UTC), nested(200))
-    encode(fetch_item(facts, FetchItem("BODYSTRUCTURE")).value)
+    structure = fetch_item(facts, FetchItem("BODYSTRUCTURE")).value
+    for _ in range(MAX_DEPTH):
+        assert isinstance(structure, list)
+        structure = structure[0]
+    assert isinstance(structure, list)
+    assert structure[:3] == ["application", "octet-stream", ["boundary", "n100"]]
 
 
 def paths(part: MessagePart, prefix: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
