@@ -55,7 +55,8 @@ def test_content_type_defaults_and_parameters() -> None:
     message = parse_message(b"Content-Type: Text/HTML; Charset=\"UTF-8\" (comment); x\r\n\r\n")
     assert (message.content_type.type, message.content_type.subtype) == ("text", "html")
     assert message.content_type.parameter("charset") == "UTF-8"
-    assert parse_message(b"Content-Type: garbage\r\n\r\n").content_type.subtype == "plain"
+    invalid = parse_message(b"Content-Type: text/\r\nContent-Type: text/html\r\n\r\n")
+    assert (invalid.content_type.type, invalid.content_type.subtype) == ("", "")
 
 
 def test_message_rfc822_part_holds_a_message() -> None:
