@@ -64,7 +64,7 @@ class MessagePart:
 
     @functools.cached_property
     def fields(self) -> tuple[HeaderField, ...]:
-        """The header fields in order."""
+        """The header fields in order; a line that is no field is one without a name."""
         return tuple(_header_fields(self.raw, self.start, self.body_start))
 
     @functools.cached_property
@@ -174,22 +174,19 @@ def _header_end(raw: bytes, start: int, end: int) -> tuple[int, bool]:
 
 def _header_fields(raw: bytes, start: int, end: int) -> list[HeaderField]:
     fields: list[HeaderField] = []
-    continuing = False  # whether a continuation line now belongs to the last field
     pos = start
     while pos < end:
         line_end = _line_end(raw, pos, end)
         if _is_blank(raw, pos, line_end):
             break
-        if raw[pos] in b" \t":
-            if continuing:
-                last = fields[-1]
-                fields[-1] = HeaderField(last.name, last.start, last.value_start, line_end)
-        else:
+        if raw[pos] in b" \t" and fields:  # continuation line
+            last = fields[-1]
+            fields[-1] = HeaderField(last.name, last.start, last.value_start, line_end)
+        else:  # a line without a colon is a nameless field (kept by HEADER.FIELDS.NOT)
             colon = raw.find(b":", pos, line_end)
-            continuing = colon > pos
-            if continuing:
-                name = raw[pos:colon].rstrip(b" \t").decode("latin-1")
-                fields.append(HeaderField(name, pos, colon + 1, line_end))
+            name = raw[pos:colon].rstrip(b" \t").decode("latin-1") if colon > pos else ""
+            fields.append(HeaderField(name, pos, colon + 1 if colon > pos else line_end,
+                                      line_end))
         pos = line_end
     return fields
 
