@@ -8,11 +8,12 @@
 #   list/tuple -> a parenthesised list of the above.
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypeAlias
 
-_QUOTABLE_SPECIALS = frozenset(b'"\\')
-_NOT_QUOTABLE = frozenset(b"\r\n\x00")
+_NOT_QUOTABLE = re.compile(rb"[\x00\r\n\x80-\xff]")  # 8-bit, CR, LF or NUL: a literal
+_QUOTED_SPECIALS = re.compile(rb'(["\\])')  # escaped with a backslash inside quotes
 
 
 class Atom(str):
@@ -45,14 +46,9 @@ def encode(value: ImapValue) -> bytes:
 
 def quoted_or_literal(data: bytes) -> bytes:
     """A quoted string when the bytes allow it (7-bit, no CR/LF/NUL), else a literal."""
-    if any(byte > 0x7F or byte in _NOT_QUOTABLE for byte in data):
+    if _NOT_QUOTABLE.search(data):
         return literal(data)
-    escaped = bytearray()
-    for byte in data:
-        if byte in _QUOTABLE_SPECIALS:
-            escaped.append(0x5C)  # backslash
-        escaped.append(byte)
-    return b'"' + bytes(escaped) + b'"'
+    return b'"' + _QUOTED_SPECIALS.sub(rb"\\\1", data) + b'"'
 
 
 def literal(data: bytes) -> bytes:
