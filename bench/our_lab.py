@@ -40,6 +40,10 @@ class OurLab:
         """new/ of `address`'s INBOX on mail server `role`."""
         return mailbox_root(self.data(role) / "mailboxes", address) / "new"
 
+    def pids(self, *roles: str) -> list[int]:
+        """The process ids of running `roles`."""
+        return [self._processes[role].pid for role in roles]
+
     def smtp_address(self, role: str, service: str = "smtp",
                      network: str = INTERNET) -> tuple[str, int]:
         """(address, port) of a mail server's service on one of its networks."""

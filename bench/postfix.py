@@ -57,6 +57,10 @@ class PostfixInstance:
         folders = [self.maildir(local_part) / sub for sub in ("new", "cur")]
         return [p.read_bytes() for f in folders if f.is_dir() for p in sorted(f.iterdir())]
 
+    def master_pid(self) -> int:
+        """The process id of this Postfix's master (its services are its children)."""
+        return int((self.root / "spool" / "pid" / "master.pid").read_text().split()[0])
+
     def log(self) -> str:
         path = self.root / "maillog"
         return path.read_text(errors="replace") if path.exists() else ""

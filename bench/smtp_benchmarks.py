@@ -2,7 +2,8 @@
 #
 #   smtp-one-hop     smtp-source -s 20 -m N into receiver-mta's port 25, timed until N
 #                    messages are in Bob's Maildir; baseline: the same into a private
-#                    Postfix delivering to Maildir.
+#                    Postfix delivering to Maildir. Both throughput benchmarks also
+#                    report the servers' CPU ms per message (cpu_time.py).
 #   smtp-two-hops    our load client (AUTH on 587, 20 sessions) into sender-mta, which
 #                    relays to receiver-mta; timed until N messages are in Bob's Maildir.
 #                    Baseline: Postfix one hop with the same client; ceilings: smtp-source
@@ -19,6 +20,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from bench import load_client
+from bench.cpu_time import tree_cpu_seconds
 from bench.our_lab import ALICE_LAN, OurLab, count_files, our_lab, wait_for_files
 from bench.postfix import PostfixInstance, running_postfix
 from bench.postfix_tools import (
@@ -90,18 +92,33 @@ def _to_sender_mta(context: Context, lab: OurLab) -> load_client.Submission:
     return _submission(context, lab.smtp_address(SENDER, "submission", ALICE_LAN), login=True)
 
 
+def _cpu_per_message(label: str) -> Series:
+    """A CPU-cost series: ms of CPU (user + system, every server process) per message."""
+    return Series(f"{label} CPU per message", "ms", higher_is_better=False,
+                  baseline="postfix one hop CPU per message")
+
+
+def _measured(count: int, send: Sender, new: Path, pids: list[int],
+              rate: Series, cpu: Series) -> None:
+    """Time `send` until `count` files are in `new`; record msg/s and CPU ms per message."""
+    before = tree_cpu_seconds(pids)
+    rate.values.append(_throughput(count, send, new))
+    cpu.values.append((tree_cpu_seconds(pids) - before) * 1000 / count)
+
+
 def _ours_vs_postfix(context: Context, repetition: int, roles: tuple[str, ...],
-                     series: tuple[Series, Series], ours_client: Callable[[OurLab], Sender],
-                     postfix_client: Sender) -> None:
+                     series: tuple[Series, Series, Series, Series],
+                     ours_client: Callable[[OurLab], Sender], postfix_client: Sender) -> None:
     """One repetition of a throughput race: our servers `roles` (fresh), then Postfix; each
-    timed until `count` messages are in Bob's Maildir."""
+    timed until all messages are in Bob's Maildir. `series`: ours and Postfix's msg/s,
+    then ours and Postfix's CPU per message."""
     count = context.pick(*THROUGHPUT_COUNTS)
     with our_lab(context.work / f"ours-{repetition}", context.plan, *roles) as lab:
-        new = lab.maildir_new(RECEIVER, BOB.address)
-        series[0].values.append(_throughput(count, ours_client(lab), new))
+        _measured(count, ours_client(lab), lab.maildir_new(RECEIVER, BOB.address),
+                  lab.pids(*roles), series[0], series[2])
     with _postfix(context) as baseline:
-        new = baseline.maildir("bob") / "new"
-        series[1].values.append(_throughput(count, postfix_client, new))
+        _measured(count, postfix_client, baseline.maildir("bob") / "new",
+                  [baseline.master_pid()], series[1], series[3])
 
 
 @benchmark("smtp-one-hop", "smtp-source -s 20 -d into port 25 until all are in the Maildir",
@@ -110,11 +127,12 @@ def smtp_one_hop(context: Context) -> list[Series]:
     """receiver-mta vs Postfix, both fed by smtp-source."""
     count = context.pick(*THROUGHPUT_COUNTS)
     ours, postfix = _rate("ours one hop"), _rate("postfix one hop")
+    ours_cpu, postfix_cpu = _cpu_per_message("ours one hop"), _cpu_per_message("postfix one hop")
     for repetition in range(context.repeat):
-        _ours_vs_postfix(context, repetition, (RECEIVER,), (ours, postfix),
+        _ours_vs_postfix(context, repetition, (RECEIVER,), (ours, postfix, ours_cpu, postfix_cpu),
                          lambda lab: _smtp_source_into(lab.smtp_address(RECEIVER), count),
                          _smtp_source_into(_baseline(context, POSTFIX_PORT), count))
-    return [ours, postfix]
+    return [ours, postfix, ours_cpu, postfix_cpu]
 
 
 @benchmark("smtp-two-hops", "submission with AUTH -> sender-mta -> receiver-mta -> Maildir",
@@ -127,8 +145,10 @@ def smtp_two_hops(context: Context) -> list[Series]:
     sink = _rate("ceiling: smtp-source -> smtp-sink")
     client_sink = _rate("ceiling: load client -> smtp-sink")
     sink_address = _baseline(context, SINK_PORT)
+    ours_cpu, postfix_cpu = _cpu_per_message("ours two hops"), _cpu_per_message("postfix one hop")
     for repetition in range(context.repeat):
-        _ours_vs_postfix(context, repetition, (SENDER, RECEIVER), (ours, postfix),
+        _ours_vs_postfix(context, repetition, (SENDER, RECEIVER),
+                         (ours, postfix, ours_cpu, postfix_cpu),
                          lambda lab: _load_into(_to_sender_mta(context, lab), count),
                          _load_into(_submission(context, _baseline(context, POSTFIX_PORT)), count))
         with running_smtp_sink(sink_address):
@@ -136,7 +156,7 @@ def smtp_two_hops(context: Context) -> list[Series]:
             sink.values.append(_throughput(count, send, None))
             send = _load_into(_submission(context, sink_address), count)
             client_sink.values.append(_throughput(count, send, None))
-    return [ours, postfix, sink, client_sink]
+    return [ours, postfix, sink, client_sink, ours_cpu, postfix_cpu]
 
 
 def _latency(series: tuple[Series, Series], submission: load_client.Submission,
