@@ -45,13 +45,16 @@ class MailRouter:
         return None
 
     def accept(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
-               queue_id: str | None = None, folder: str = INBOX) -> list[str]:
+               queue_id: str | None = None, folder: str = INBOX,
+               peer: str | None = None) -> list[str]:
         """Store the message for every recipient durably (local ones in `folder`); return
         the new ids.
 
         The first queue entry is named `queue_id` (the SMTP transaction's id, as in the
         Received header), further ones (other destination domains) `<queue_id>-2`, ...
+        One log line per copy stored says what it is, and from which SMTP `peer`.
         """
+        source = "" if peer is None else f" peer={peer}"
         ids: list[str] = []
         remote: dict[str, list[str]] = {}
         for rcpt in rcpt_tos:
@@ -59,8 +62,8 @@ class MailRouter:
             if mailbox is not None:
                 return_path = f"Return-Path: <{printable(mail_from)}>\r\n".encode("ascii")
                 ids.append(self.mailboxes.deliver(mailbox, return_path + data, folder=folder))
-                log.info("delivered id=%s from=<%s> to=<%s> size=%d folder=%s",
-                         ids[-1], printable(mail_from), mailbox, len(data), folder)
+                log.info("delivered id=%s from=<%s> to=<%s> size=%d folder=%s%s",
+                         ids[-1], printable(mail_from), mailbox, len(data), folder, source)
             elif self.settings.is_local_domain(rcpt):
                 raise ValueError(f"no local mailbox for <{printable(rcpt)}>")
             else:
@@ -69,8 +72,8 @@ class MailRouter:
             name = None if queue_id is None else queue_id if n == 1 else f"{queue_id}-{n}"
             queued = self.queue.enqueue(mail_from, domain_rcpts, data, name)
             ids.append(queued.id)
-            log.info("queued id=%s from=<%s> to=%s size=%d", queued.id, printable(mail_from),
-                     ",".join(f"<{printable(r)}>" for r in domain_rcpts), len(data))
+            log.info("queued id=%s from=<%s> to=%s size=%d%s", queued.id, printable(mail_from),
+                     ",".join(f"<{printable(r)}>" for r in domain_rcpts), len(data), source)
             self.on_queued(queued)
         return ids
 

@@ -2,12 +2,12 @@
 #
 # One coroutine per accepted connection. It feeds bytes to the machine, passes each
 # event to the session and writes the replies (those to pipelined commands together,
-# once the machine needs more input). Storing a message (fsync) runs in a worker
-# thread so the loop keeps serving other connections meanwhile; so does the delay a
-# failed AUTH earns (an await, never a blocking sleep). A client silent for the idle
-# timeout gets 421 4.4.2 (SMTP) or is closed (POP3). When the session accepts STARTTLS
-# the connection is upgraded in place (start_tls) and read through a fresh reader, so
-# no plaintext byte sent ahead is ever read as TLS data.
+# once the machine needs more input). Storing a message (fsync) runs in an I/O thread
+# (durable_files.in_io_thread) so the loop keeps serving other connections meanwhile;
+# so does the delay a failed AUTH earns (an await, never a blocking sleep). A client
+# silent for the idle timeout gets 421 4.4.2 (SMTP) or is closed (POP3). When the
+# session accepts STARTTLS the connection is upgraded in place (start_tls) and read
+# through a fresh reader, so no plaintext byte sent ahead is ever read as TLS data.
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +15,7 @@ import logging
 import ssl
 
 from labctl.protocols import pop3, smtp
+from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.pop3_session import DISK_COMMANDS, Pop3Session
 from roles.mailserver.smtp_session import SmtpSession
 
@@ -60,7 +61,7 @@ async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             if isinstance(event, smtp.ConnectionClosed):
                 break
             if isinstance(event, smtp.MessageReceived):
-                reply = await asyncio.to_thread(session.handle, event)
+                reply = await in_io_thread(session.handle, event)
             else:
                 reply = session.handle(event)
             delay = session.auth.take_reply_delay()

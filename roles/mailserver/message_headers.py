@@ -11,7 +11,9 @@
 # printable(), so a CR, LF or NUL can never split or forge a header.
 from __future__ import annotations
 
+import functools
 import re
+import time
 from collections.abc import Sequence
 from email.utils import formatdate
 
@@ -46,8 +48,14 @@ def received_header(helo: str, peer: str, hostname: str, protocol: str, queue_id
     return (
         f"Received: from {printable(helo)} (unknown [{printable(peer)}])\r\n"
         f"\tby {hostname} (maillab) with {protocol} id {queue_id}"
-        f"{recipient}; {formatdate(localtime=True)}\r\n"
+        f"{recipient}; {_date(int(time.time()))}\r\n"
     ).encode("ascii")
+
+
+@functools.lru_cache(maxsize=2)
+def _date(second: int) -> str:
+    """RFC 5322 date of a Unix second, local time (made once per second, not per message)."""
+    return formatdate(second, localtime=True)
 
 
 def message_id_header(queue_id: str, hostname: str) -> bytes:

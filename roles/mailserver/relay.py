@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roles.mailserver.delivery import MailRouter
+from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.mx_lookup import Route, RouteError, lookup_route
 from roles.mailserver.relay_outcome import Outcomes
 from roles.mailserver.settings import MailServerSettings
@@ -280,7 +281,7 @@ class RelayWorker:
             try:
                 replies = await client.send_message(
                     message.mail_from, message.rcpt_tos, message.data,
-                    lambda: asyncio.to_thread(self.queue.record_attempt, message))
+                    lambda: in_io_thread(self.queue.record_attempt, message))
             except Exception as exc:  # the connection broke, or a bug: defer, never stall
                 if isinstance(exc, OSError):
                     error = f"{route.where}: {exc}"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -66,6 +67,11 @@ class RelayClient:
                 self.extensions[keyword.upper()] = value
             return hello
         return await self._command(f"HELO {helo}")
+
+    async def authenticate(self, login: str, password: str) -> smtp.Reply:
+        """AUTH PLAIN (RFC 4616) as `login` (for clients of a submission port)."""
+        token = base64.b64encode(f"\0{login}\0{password}".encode()).decode("ascii")
+        return await self._command(f"AUTH PLAIN {token}")
 
     async def send_message(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
                            before_commit: Callable[[], Awaitable[None]]) -> dict[str, smtp.Reply]:

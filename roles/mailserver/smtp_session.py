@@ -149,13 +149,12 @@ class SmtpSession:
         if self.service == "submission" and b"message-id" not in names:
             added += message_id_header(queue_id, self.settings.hostname)
         try:
-            ids = self.router.accept(mail_from, rcpt_tos, spf.header + added + data, queue_id,
-                                     spf.folder or INBOX)
+            # logs one line per copy stored (delivered or queued), naming the peer
+            self.router.accept(mail_from, rcpt_tos, spf.header + added + data, queue_id,
+                               spf.folder or INBOX, self.peer)
         except (OSError, ValueError) as exc:
             log.error("store-failed from=<%s> error=%s", mail_from, exc)
             return smtp.replies.LOCAL_ERROR()
-        log.info("accepted peer=%s from=<%s> to=%s ids=%s", self.peer, mail_from,
-                 ",".join(f"<{r}>" for r in rcpt_tos), ",".join(ids))
         return smtp.replies.QUEUED(queue_id=queue_id)
 
     def _starttls(self) -> smtp.Reply:

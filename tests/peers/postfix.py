@@ -1,151 +1,31 @@
-# A real Postfix instance in a temporary folder, on one loopback address and port, for
-# interop tests (and as the baseline of the benchmarks): it either receives mail for a
-# domain into Maildirs, or relays everything to a fixed next hop. Its configuration,
-# queue and mail live under the folder; the machine's own mail setup is never touched.
+# Postfix as a peer of the interop tests: bench.postfix's private instance, skipped
+# (not failed) where Postfix is missing or cannot be started by this user.
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from labctl.model import LAB
+from bench.postfix import PostfixInstance, postfix_problem
+from bench.postfix import running_postfix as _running_postfix
 from tests.peers.tools import require_tool
-
-DEFAULT_MASTER_CF = Path("/etc/postfix/master.cf")
 
 
 def require_postfix() -> None:
-    """Skip the calling test when Postfix is missing or cannot be started by this user."""
-    require_tool("postfix")
-    if os.geteuid() != 0:
-        pytest.skip("Postfix's master process must be started as root")
-
-
-@dataclass
-class PostfixInstance:
-    """One Postfix: `domain` is delivered locally, or everything is relayed to `relay_to`."""
-
-    root: Path
-    hostname: str
-    listen: tuple[str, int]
-    domain: str | None = None  # receive mail for this domain into root/mail/<local part>/
-    relay_to: tuple[str, int] | None = None  # else: relay every message there
-    bind_address: str | None = None  # the source address of relayed connections
-
-    @property
-    def config(self) -> Path:
-        return self.root / "etc"
-
-    def maildir(self, local_part: str) -> Path:
-        """The Maildir that mail for local_part@domain lands in."""
-        return self.root / "mail" / local_part
-
-    def delivered(self, local_part: str) -> list[bytes]:
-        """The messages in a local user's Maildir (new and cur)."""
-        folders = [self.maildir(local_part) / sub for sub in ("new", "cur")]
-        return [p.read_bytes() for f in folders if f.is_dir() for p in sorted(f.iterdir())]
-
-    def log(self) -> str:
-        path = self.root / "maillog"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def _main_cf(self) -> str:
-        owner = pwd.getpwnam("postfix")
-        lines = [
-            "compatibility_level = 3.6",
-            f"queue_directory = {self.root / 'spool'}",
-            f"data_directory = {self.root / 'data'}",
-            "mail_owner = postfix",
-            "inet_interfaces = all",
-            "inet_protocols = ipv4",
-            f"myhostname = {self.hostname}",
-            "mydestination =",
-            "mynetworks = 127.0.0.0/8",
-            "alias_maps =",
-            "alias_database =",
-            f"maillog_file = {self.root / 'maillog'}",
-            f"maillog_file_prefixes = {self.root}",
-            "smtp_dns_support_level = disabled",
-            "disable_dns_lookups = yes",
-            "smtpd_banner = $myhostname ESMTP Postfix",
-            "queue_run_delay = 1s",
-            "minimal_backoff_time = 1s",
-            "maximal_backoff_time = 2s",
-        ]
-        if self.domain is not None:
-            lines += [
-                f"virtual_mailbox_domains = {self.domain}",
-                f"virtual_mailbox_base = {self.root / 'mail'}",
-                f"virtual_mailbox_maps = {self._mailbox_map()}",
-                f"virtual_uid_maps = static:{owner.pw_uid}",
-                f"virtual_gid_maps = static:{owner.pw_gid}",
-            ]
-        if self.relay_to is not None:
-            host, port = self.relay_to
-            lines += [f"relayhost = [{host}]:{port}", "smtp_tls_security_level = none"]
-        else:  # never look up or connect to anything outside the test (bounces included)
-            lines.append("default_transport = error:this Postfix delivers only locally")
-        if self.bind_address is not None:
-            lines.append(f"smtp_bind_address = {self.bind_address}")
-        return "\n".join(lines) + "\n"
-
-    def _mailbox_map(self) -> str:
-        """inline:{user@domain=user/, ...} for the lab's users of `domain`."""
-        users = [u for u in LAB.users if u.domain == self.domain]
-        return "inline:{" + ", ".join(f"{u.address}={u.local_part}/" for u in users) + "}"
-
-    def _master_cf(self) -> str:
-        host, port = self.listen
-        out = []
-        for line in DEFAULT_MASTER_CF.read_text().splitlines():
-            if line.split()[:2] == ["smtp", "inet"]:
-                line = f"{host}:{port} inet n - n - - smtpd"
-            out.append(line)
-        return "\n".join(out) + "\n"
-
-    def start(self) -> None:
-        """Write the configuration and start Postfix; returns once it accepts connections."""
-        for sub in ("etc", "spool", "data", "mail"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        owner = pwd.getpwnam("postfix")
-        os.chown(self.root / "data", owner.pw_uid, owner.pw_gid)
-        os.chown(self.root / "mail", owner.pw_uid, owner.pw_gid)
-        (self.config / "main.cf").write_text(self._main_cf())
-        (self.config / "master.cf").write_text(self._master_cf())
-        self._postfix("start")
-
-    def stop(self) -> None:
-        """Stop Postfix (no error when it is not running)."""
-        subprocess.run(["postfix", "-c", str(self.config), "stop"], capture_output=True,
-                       timeout=30, check=False)
-
-    def _postfix(self, action: str) -> None:
-        result = subprocess.run(["postfix", "-c", str(self.config), action],
-                                capture_output=True, text=True, timeout=60, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"postfix {action} failed: {result.stderr.strip()}\n{self.log()}")
+    """Skip the calling test when Postfix is missing (see require_tool) or cannot be
+    started by this user."""
+    require_tool("postfix", "smtp-source", "smtp-sink")
+    problem = postfix_problem()
+    if problem is not None:
+        pytest.skip(problem)
 
 
 @contextmanager
 def running_postfix(hostname: str, listen: tuple[str, int], domain: str | None = None,
                     relay_to: tuple[str, int] | None = None,
                     bind_address: str | None = None) -> Iterator[PostfixInstance]:
-    """A started Postfix in a fresh folder the postfix user can traverse; removed after."""
+    """A started private Postfix (see bench.postfix); skips the test when there is none."""
     require_postfix()
-    root = Path(tempfile.mkdtemp(prefix="maillab-postfix-"))
-    root.chmod(0o755)
-    instance = PostfixInstance(root, hostname, listen, domain, relay_to, bind_address)
-    try:
-        instance.start()
+    with _running_postfix(hostname, listen, domain, relay_to, bind_address) as instance:
         yield instance
-    finally:
-        instance.stop()
-        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,59 @@
+# What the benchmarks need from the machine, and `python -m bench --setup` to install it.
+#
+# The baselines are real Postfix programs (postfix, smtp-source, smtp-sink, all in the
+# Debian package postfix); the Postfix the suite starts is a private one in a temporary
+# folder (bench/postfix.py), so installing the package must not start or configure the
+# machine's own: the setup preselects "No configuration" and forbids service starts.
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+# command -> the Debian package that provides it
+REQUIRED_COMMANDS = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix"}
+POLICY_RC = Path("/usr/sbin/policy-rc.d")
+
+
+class MissingTools(RuntimeError):
+    """Commands the benchmarks need are missing; the message names their packages."""
+
+
+def missing_packages() -> list[str]:
+    """The Debian packages to install for the commands that are missing (sorted)."""
+    return sorted({package for command, package in REQUIRED_COMMANDS.items()
+                   if shutil.which(command) is None})
+
+
+def check() -> None:
+    """MissingTools naming the commands and packages when something is missing."""
+    packages = missing_packages()
+    if packages:
+        commands = [c for c, p in REQUIRED_COMMANDS.items() if shutil.which(c) is None]
+        raise MissingTools(
+            f"the benchmarks need {', '.join(commands)}: install the Debian package(s) "
+            f"{' '.join(packages)} (`python -m bench --setup` runs apt-get install for you)")
+    if os.geteuid() != 0:
+        raise MissingTools("the Postfix baselines must be started as root")
+
+
+def install() -> None:
+    """apt-get install the missing packages without starting or configuring their services."""
+    packages = missing_packages()
+    if not packages:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["debconf-set-selections"], check=True, text=True, env=env,
+                   input="postfix postfix/main_mailer_type select No configuration\n")
+    had_policy = POLICY_RC.exists()
+    if not had_policy:
+        POLICY_RC.write_text("#!/bin/sh\nexit 101\n")  # no service starts while installing
+        POLICY_RC.chmod(0o755)
+    try:
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+                       check=True, env=env)
+    finally:
+        if not had_policy:
+            POLICY_RC.unlink(missing_ok=True)
