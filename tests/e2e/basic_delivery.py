@@ -1,5 +1,6 @@
-# What every end-to-end run of basic-delivery must show, whatever the backend:
-# a full score, SMTP / SMTP / POP3 on the three hops, the servers' SMTP dialog in the
+# What every end-to-end run of basic-delivery (and of its IMAP and webmail twins) must
+# show, whatever the backend: a full score, the expected protocol on each of the three
+# hops (SMTP / SMTP / POP3 for basic-delivery), the servers' SMTP dialog in the
 # transcript, and one pcap per network that our reader and tshark both open.
 from __future__ import annotations
 
@@ -11,25 +12,33 @@ from typing import Any
 from labctl.analysis.pcap_reader import read_capture
 from labctl.model import addressing
 
-# (client, server) -> (network, protocols, the server's service, tshark's dissector)
-EXPECTED_HOPS = {
-    ("sender-ua", "sender-mta"): ("alice-lan", ["SMTP"], "submission", "smtp"),
-    ("sender-mta", "receiver-mta"): ("internet", ["SMTP"], "smtp", "smtp"),
-    ("receiver-ua", "receiver-mta"): ("bob-lan", ["POP3"], "pop3", "pop"),
+ALICE_LINK = ("sender-ua", "sender-mta")
+SERVERS_LINK = ("sender-mta", "receiver-mta")
+BOB_LINK = ("receiver-ua", "receiver-mta")
+NETWORKS = {ALICE_LINK: "alice-lan", SERVERS_LINK: "internet", BOB_LINK: "bob-lan"}
+# (link, protocol) -> (the server's service, tshark's dissector)
+SERVICES = {
+    (ALICE_LINK, "SMTP"): ("submission", "smtp"), (ALICE_LINK, "HTTP"): ("webmail", "http"),
+    (SERVERS_LINK, "SMTP"): ("smtp", "smtp"),
+    (BOB_LINK, "POP3"): ("pop3", "pop"), (BOB_LINK, "IMAP"): ("imap", "imap"),
+    (BOB_LINK, "HTTP"): ("webmail", "http"),
 }
 
 
-def assert_basic_delivery_report(report: dict[str, Any], backend: str) -> None:
-    """The report of a successful basic-delivery run on `backend`."""
+def assert_basic_delivery_report(report: dict[str, Any], backend: str, alice: str = "SMTP",
+                                 bob: str = "POP3") -> None:
+    """The report of a successful delivery run on `backend`, Alice's and Bob's links
+    carrying `alice` and `bob`."""
     failed = [c for c in report["checks"] if not c["passed"]]
     assert report["passed"], f"failed checks: {failed}"
     assert report["backend"] == backend
     assert report["score"] == report["max_score"] > 0
     hops = {(h["client_role"], h["server_role"]): h for h in report["hops"]}
-    for pair, (network, protocols, _, _) in EXPECTED_HOPS.items():
+    expected = {ALICE_LINK: alice, SERVERS_LINK: "SMTP", BOB_LINK: bob}
+    for pair, protocol in expected.items():
         assert pair in hops, f"no hop {pair} in {list(hops)}"
-        assert hops[pair]["network"] == network
-        assert hops[pair]["protocols"] == protocols
+        assert hops[pair]["network"] == NETWORKS[pair]
+        assert hops[pair]["protocols"] == [protocol]
     relay = hops[("sender-mta", "receiver-mta")]["conversations"][0]["transcript"]
     assert relay[0].startswith("S: 220 ")
     assert "C: ." in relay and relay[-1].startswith("S: 221")
@@ -44,7 +53,8 @@ def assert_pcaps_readable(report: dict[str, Any], runtime: str) -> None:
         assert read_capture(pcap).packets, f"no packets in {pcap}"
         if shutil.which("tshark") is None:
             continue
-        _, _, service, dissector = EXPECTED_HOPS[(hop["client_role"], hop["server_role"])]
+        link = (hop["client_role"], hop["server_role"])
+        service, dissector = SERVICES[(link, hop["protocols"][0])]
         port = plan.port(hop["server_role"], service)
         result = subprocess.run(
             ["tshark", "-r", str(pcap), "-d", f"tcp.port=={port},{dissector}", "-Y", dissector],

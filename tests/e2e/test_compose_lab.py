@@ -88,6 +88,18 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(compose_lab: ControllerClient
     }
 
 
+@pytest.mark.parametrize(("scenario", "alice", "bob"), [
+    ("imap-delivery", "SMTP", "IMAP"), ("webmail-delivery", "HTTP", "HTTP")])
+def test_bob_reads_over_imap_and_http_and_alice_writes_in_her_webmail(
+    compose_lab: ControllerClient, scenario: str, alice: str, bob: str
+) -> None:
+    path = PROJECT / "scenarios" / f"{scenario}.yaml"
+    body = {"scenario": path.read_text(), "source": str(path)}
+    report = compose_lab.request("POST", "/runs", body)["report"]
+    assert_basic_delivery_report(report, "compose", alice=alice, bob=bob)
+    assert_pcaps_readable(report, "compose")
+
+
 def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:
     client = docker.from_env()
     label = f"com.docker.compose.project={TEST_INSTANCE.project_name}"

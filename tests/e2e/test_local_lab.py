@@ -63,6 +63,18 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
     assert "C: STARTTLS" not in lines, "the relay and the user agents talk plaintext"
 
 
+@pytest.mark.parametrize(("scenario", "alice", "bob"), [
+    ("imap-delivery", "SMTP", "IMAP"), ("webmail-delivery", "HTTP", "HTTP")])
+def test_bob_reads_over_imap_and_http_and_alice_writes_in_her_webmail(
+    local_lab: ControllerClient, scenario: str, alice: str, bob: str
+) -> None:
+    path = PROJECT / "scenarios" / f"{scenario}.yaml"
+    body = {"scenario": path.read_text(), "source": str(path)}
+    report = local_lab.request("POST", "/runs", body)["report"]
+    assert_basic_delivery_report(report, "local", alice=alice, bob=bob)
+    assert_pcaps_readable(report, "local")
+
+
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
     with pytest.raises(ControllerError, match=r"422.*to"):
         local_lab.request("POST", "/messages", {"to": "not-an-address"})
