@@ -1,8 +1,9 @@
 # What the benchmarks need from the machine, and `python -m bench --setup` to install it.
 #
 # The baselines are real Postfix programs (postfix, smtp-source, smtp-sink, all in the
-# Debian package postfix); the Postfix the suite starts is a private one in a temporary
-# folder (bench/postfix.py), so installing the package must not start or configure the
+# Debian package postfix) and Dovecot (dovecot-imapd, dovecot-pop3d); the Postfix and
+# Dovecot the suite starts are private ones in temporary folders (bench/postfix.py,
+# bench/dovecot.py), so installing the packages must not start or configure the
 # machine's own: the setup preselects "No configuration" and forbids service starts.
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from bench.dovecot import DOVECOT_PROGRAMS
+
 # command -> the Debian package that provides it
-REQUIRED_COMMANDS = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix"}
+REQUIRED_COMMANDS = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix",
+                     **DOVECOT_PROGRAMS}
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
 
@@ -35,7 +39,7 @@ def check() -> None:
             f"the benchmarks need {', '.join(commands)}: install the Debian package(s) "
             f"{' '.join(packages)} (`python -m bench --setup` runs apt-get install for you)")
     if os.geteuid() != 0:
-        raise MissingTools("the Postfix baselines must be started as root")
+        raise MissingTools("the Postfix and Dovecot baselines must be started as root")
 
 
 def install() -> None:

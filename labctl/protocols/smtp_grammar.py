@@ -58,10 +58,13 @@ def dot_stuff(body: bytes) -> bytes:
     """
     if not body:
         return b""
-    lines = body.replace(b"\r\n", b"\n").split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
+    text = body.replace(b"\r\n", b"\n")  # whole-buffer replaces: no per-line Python work
+    if not text.endswith(b"\n"):
+        text += b"\n"
+    text = text.replace(b"\n.", b"\n..")
+    if text.startswith(b"."):
+        text = b"." + text
+    return text.replace(b"\n", b"\r\n")
 
 
 def strip_line_ending(line: bytes) -> bytes:

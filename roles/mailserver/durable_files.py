@@ -53,12 +53,6 @@ def write_file_synced(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def remove_durably(path: Path) -> None:
-    """Unlink `path` and fsync its folder."""
-    path.unlink()
-    fsync_directory(path.parent)
-
-
 class _Slot(Generic[Item]):
     """One submitted item and what became of it."""
 

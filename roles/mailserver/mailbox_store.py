@@ -33,7 +33,6 @@ from pathlib import Path
 from roles.mailserver.durable_files import (
     GroupCommit,
     fsync_directory,
-    remove_durably,
     write_file_synced,
 )
 from roles.mailserver.mailbox_events import MailboxEvents
@@ -48,13 +47,13 @@ from roles.mailserver.maildir_flags import (
 from roles.mailserver.maildir_layout import (
     INBOX,
     check_message_name,
-    find_message,
     from_disk,
     message_files,
     sized_name,
     to_disk,
     wire_size,
 )
+from roles.mailserver.message_file_index import MessageFileIndex
 from roles.mailserver.message_ids import new_message_name
 from roles.mailserver.storage import FlagChange, StoredMessage
 from roles.mailserver.uid_sidecar import (
@@ -74,6 +73,7 @@ class MaildirMailboxes(MaildirTransfers):
         super().__init__(directory, events)
         self._commits: dict[Path, GroupCommit[str]] = {}  # folder -> its deliveries' commits
         self._commits_lock = threading.Lock()
+        self._files = MessageFileIndex()  # where each message's file was last seen
 
     def deliver(self, address: str, data: bytes, folder: str = INBOX) -> str:
         """Store a message durably in new/ of an existing folder; return its id."""
@@ -108,6 +108,7 @@ class MaildirMailboxes(MaildirTransfers):
         """The folder's messages in UID order."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
             files = message_files(path)
+            self._files.remember(path, files)
             uids = synced_uidlist(path, root, files).uids
             listing = []
             for name, file in files.items():
@@ -127,28 +128,67 @@ class MaildirMailboxes(MaildirTransfers):
 
     def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:
         """Remove a message and fsync its folder; KeyError when there is no such message."""
-        check_message_name(message_id)
+        if not self.delete_messages(address, [message_id], folder):
+            raise KeyError(f"no message {message_id} in folder {folder} of {address}")
+
+    def delete_messages(self, address: str, message_ids: Iterable[str],
+                        folder: str = INBOX) -> builtins.list[str]:
+        """Remove messages (one fsync per directory for all); the ids that were removed."""
+        ids = [check_message_name(message_id) for message_id in message_ids]
+        removed, touched = [], set()
         with self._folder(address, folder) as (_, path), folder_lock(path):
-            remove_durably(self._find(path, message_id, address, folder))
-        self.events.notify(address, folder)
+            for message_id in ids:
+                try:
+                    file = self._files.find(path, message_id)
+                except KeyError:
+                    continue
+                file.unlink()
+                self._files.forget(path, message_id)
+                removed.append(message_id)
+                touched.add(file.parent)
+            for directory in touched:
+                fsync_directory(directory)
+        if removed:
+            self.events.notify(address, folder)
+        return removed
 
     def set_flags(self, address: str, message_id: str, flags: Iterable[Flag],
                   folder: str = INBOX, how: FlagChange = "replace") -> frozenset[Flag]:
         """Replace, add or remove flags (the message moves to cur/); return the new set."""
-        check_message_name(message_id)
+        changed = self.change_flags(address, [message_id], flags, folder, how)
+        if message_id not in changed:
+            raise KeyError(f"no message {message_id} in folder {folder} of {address}")
+        return changed[message_id]
+
+    def change_flags(self, address: str, message_ids: Iterable[str], flags: Iterable[Flag],
+                     folder: str = INBOX, how: FlagChange = "replace",
+                     ) -> dict[str, frozenset[Flag]]:
+        """set_flags on many messages (one fsync per directory for all); each found id's
+        new flags (ids no longer there are left out)."""
+        ids, given = [check_message_name(message_id) for message_id in message_ids], \
+            frozenset(flags)
+        changed: dict[str, frozenset[Flag]] = {}
+        touched: set[Path] = set()
         with self._folder(address, folder) as (_, path), folder_lock(path):
-            current = self._find(path, message_id, address, folder)
-            _, info = split_file_name(current.name)
-            old, given = flags_of(info), frozenset(flags)
-            new = {"replace": given, "add": old | given, "remove": old - given}[how]
-            target = path / "cur" / file_name_with_flags(message_id, info, new)
-            if target != current:
-                os.replace(current, target)
-                fsync_directory(target.parent)
-                if current.parent != target.parent:
-                    fsync_directory(current.parent)
-        self.events.notify(address, folder)
-        return new
+            for message_id in ids:
+                try:
+                    current = self._files.find(path, message_id)
+                except KeyError:
+                    continue
+                _, info = split_file_name(current.name)
+                old = flags_of(info)
+                new = {"replace": given, "add": old | given, "remove": old - given}[how]
+                target = path / "cur" / file_name_with_flags(message_id, info, new)
+                if target != current:
+                    os.replace(current, target)
+                    self._files.moved(path, message_id, target)
+                    touched |= {current.parent, target.parent}
+                changed[message_id] = new
+            for directory in touched:
+                fsync_directory(directory)
+        if changed:
+            self.events.notify(address, folder)
+        return changed
 
     def uid_validity(self, address: str, folder: str = INBOX) -> int:
         """The folder's UIDVALIDITY (the folder is scanned only when its sidecar is missing)."""
@@ -175,9 +215,8 @@ class MaildirMailboxes(MaildirTransfers):
                 fsync_directory(path / "new")
         return frozenset(fresh)
 
-    @staticmethod
-    def _find(path: Path, message_id: str, address: str, folder: str) -> Path:
+    def _find(self, path: Path, message_id: str, address: str, folder: str) -> Path:
         try:
-            return find_message(path, message_id)
+            return self._files.find(path, message_id)
         except KeyError:
             raise KeyError(f"no message {message_id} in folder {folder} of {address}") from None

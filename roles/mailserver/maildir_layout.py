@@ -169,15 +169,6 @@ def message_files(path: Path) -> dict[str, Path]:
     return found
 
 
-def find_message(path: Path, name: str) -> Path:
-    """The file holding message `name` in a folder; KeyError when there is none."""
-    candidates = [path / "new" / name, path / "cur" / name, *(path / "cur").glob(f"{name}:*")]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise KeyError(f"no message {name}")
-
-
 def to_disk(data: bytes) -> bytes:
     """A message as stored: CRLF line endings become LF."""
     return data.replace(b"\r\n", b"\n")

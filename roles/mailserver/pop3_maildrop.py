@@ -82,22 +82,19 @@ class Maildrop:
 
     def update(self) -> int:
         """Apply the session's changes (UPDATE state); the number of messages not removed."""
-        failed = 0
-        for number in sorted(self.deleted):
-            message = self.messages[number - 1]
-            try:
-                self.mailboxes.delete(self.address, message.id)
-            except KeyError:
-                log.info("pop3-delete-gone user=%s id=%s", self.address, message.id)
-            except OSError as exc:
-                failed += 1
-                log.error("pop3-delete-failed user=%s id=%s: %s", self.address, message.id, exc)
-        for number in sorted(self.retrieved - self.deleted):
-            try:
-                self.mailboxes.set_flags(self.address, self.messages[number - 1].id,
-                                         {Flag.SEEN}, how="add")
-            except (KeyError, OSError) as exc:
-                log.info("pop3-seen-skipped user=%s number=%d: %s", self.address, number, exc)
-        log.info("pop3-update user=%s deleted=%d failed=%d", self.address,
-                 len(self.deleted) - failed, failed)
-        return failed
+        doomed = [self.messages[number - 1].id for number in sorted(self.deleted)]
+        try:
+            removed = set(self.mailboxes.delete_messages(self.address, doomed))
+        except OSError as exc:
+            log.error("pop3-delete-failed user=%s: %s", self.address, exc)
+            return len(doomed)
+        gone = [message_id for message_id in doomed if message_id not in removed]
+        if gone:  # someone else removed them first: as good as deleted
+            log.info("pop3-delete-gone user=%s ids=%s", self.address, ",".join(gone))
+        seen = [self.messages[number - 1].id for number in sorted(self.retrieved - self.deleted)]
+        try:
+            self.mailboxes.change_flags(self.address, seen, {Flag.SEEN}, how="add")
+        except OSError as exc:
+            log.info("pop3-seen-skipped user=%s: %s", self.address, exc)
+        log.info("pop3-update user=%s deleted=%d", self.address, len(doomed))
+        return 0

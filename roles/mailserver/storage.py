@@ -105,9 +105,20 @@ class Mailboxes(Protocol):
         """Remove a message durably."""
         ...
 
+    def delete_messages(self, address: str, message_ids: Iterable[str],
+                        folder: str = INBOX) -> builtins.list[str]:
+        """Remove several messages durably at once; the ids that were there and are gone."""
+        ...
+
     def set_flags(self, address: str, message_id: str, flags: Iterable[Flag],
                   folder: str = INBOX, how: FlagChange = "replace") -> frozenset[Flag]:
         """Replace, add or remove (IMAP STORE FLAGS/+FLAGS/-FLAGS) flags; return the new set."""
+        ...
+
+    def change_flags(self, address: str, message_ids: Iterable[str], flags: Iterable[Flag],
+                     folder: str = INBOX, how: FlagChange = "replace",
+                     ) -> dict[str, frozenset[Flag]]:
+        """set_flags on several messages at once; each found id's new flags."""
         ...
 
     def folders(self, address: str) -> builtins.list[str]:

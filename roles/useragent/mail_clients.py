@@ -25,7 +25,7 @@ class Account:
     password: str
 
 
-class _BoundPOP3(poplib.POP3):
+class BoundPOP3(poplib.POP3):
     """poplib.POP3 that connects from a chosen source address."""
 
     def __init__(self, host: str, port: int, source_address: str, timeout: float) -> None:
@@ -72,7 +72,7 @@ def fetch_pop3(
     server: Endpoint, account: Account, source: str, delete: bool, timeout: float = 30
 ) -> list[bytes]:
     """Download every message of the account's mailbox over POP3 (RETR, then DELE if asked)."""
-    pop = _BoundPOP3(server.host, server.port, source, timeout)
+    pop = BoundPOP3(server.host, server.port, source, timeout)
     try:
         pop.user(account.address.split("@")[0])
         pop.pass_(account.password)

@@ -119,3 +119,26 @@ def test_what_s_nail_marks_read_is_seen_with_the_same_uid(tmp_path: Path) -> Non
     listing = store.list(BOB)
     assert [(m.id, m.uid) for m in listing] == [(first, 1), (second, 2)]
     assert listing[0].flags == {Flag.SEEN} and listing[1].flags == frozenset()
+
+
+def test_batch_flag_changes_and_deletions_skip_what_is_gone(tmp_path: Path) -> None:
+    store = MaildirMailboxes(tmp_path)
+    ids = [store.deliver(BOB, message(f"batch {n}")) for n in range(4)]
+    store.delete(BOB, ids[3])
+    changed = store.change_flags(BOB, ids, {Flag.SEEN}, how="add")
+    assert changed == {message_id: frozenset({Flag.SEEN}) for message_id in ids[:3]}
+    assert store.delete_messages(BOB, [ids[0], ids[3], ids[1]]) == [ids[0], ids[1]]
+    assert [(m.id, m.flags) for m in store.list(BOB)] == [(ids[2], frozenset({Flag.SEEN}))]
+
+
+def test_a_message_renamed_behind_the_stores_back_is_still_found(tmp_path: Path) -> None:
+    store = MaildirMailboxes(tmp_path)
+    message_id = store.deliver(BOB, message("moved by mutt"))
+    store.set_flags(BOB, message_id, {Flag.SEEN})  # the store now knows cur/<id>:2,S
+    cur = tmp_path / BOB / "cur"
+    os.rename(cur / f"{message_id}:2,S", cur / f"{message_id}:2,FS")  # another program
+    assert store.read(BOB, message_id) == message("moved by mutt")
+    assert store.set_flags(BOB, message_id, {Flag.TRASHED}, how="add") == {
+        Flag.FLAGGED, Flag.SEEN, Flag.TRASHED}
+    os.unlink(cur / f"{message_id}:2,FST")
+    assert store.change_flags(BOB, [message_id], {Flag.SEEN}) == {}

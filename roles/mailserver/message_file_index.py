@@ -1,0 +1,53 @@
+# Where each message's file is, per Maildir folder: a hint, checked on every use.
+#
+# A message's file name changes whenever its flags do (cur/<id>:2,FS), so finding it by
+# id means looking in new/ and cur/. Scanning cur/ for every RETR or FETCH costs a
+# listing per message, quadratic over a mailbox read whole. The index remembers the
+# file each message was last seen in (from a folder listing, or from our own renames);
+# a hint is trusted only if that file still exists (one stat), else the folder is
+# scanned once and the whole index of that folder refreshed. File names are unique
+# (maildir_layout), so an existing hinted file is the message, whatever else changed:
+# another process renaming it only costs a rescan. Callers hold the folder's lock.
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from roles.mailserver.maildir_layout import message_files
+
+
+class MessageFileIndex:
+    """Message id -> the file last seen holding it, per folder path."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, dict[str, Path]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, folder: Path, files: dict[str, Path]) -> None:
+        """A fresh listing of `folder` (maildir_layout.message_files)."""
+        with self._lock:
+            self._folders[folder] = dict(files)
+
+    def moved(self, folder: Path, message_id: str, file: Path) -> None:
+        """`message_id` is now in `file` (our own rename)."""
+        with self._lock:
+            self._folders.setdefault(folder, {})[message_id] = file
+
+    def forget(self, folder: Path, message_id: str) -> None:
+        """`message_id` is gone from `folder`."""
+        with self._lock:
+            self._folders.get(folder, {}).pop(message_id, None)
+
+    def find(self, folder: Path, message_id: str) -> Path:
+        """The file holding `message_id` in `folder`; KeyError when there is none."""
+        with self._lock:
+            hint = self._folders.get(folder, {}).get(message_id)
+        if hint is not None and os.path.isfile(hint):
+            return hint
+        files = message_files(folder)
+        self.remember(folder, files)
+        try:
+            return files[message_id]
+        except KeyError:
+            raise KeyError(f"no message {message_id}") from None
