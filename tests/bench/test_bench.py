@@ -11,6 +11,7 @@ import pytest
 
 from bench.__main__ import main
 from bench.registry import BENCHMARKS
+from tests.peers.dovecot import require_dovecot
 from tests.peers.postfix import require_postfix
 
 pytestmark = pytest.mark.bench
@@ -22,6 +23,7 @@ SERIES_FIELDS = {"label", "unit", "higher_is_better", "values", "median", "min",
 def test_each_benchmark_runs_small_and_reports_its_series(
         name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     require_postfix()
+    require_dovecot()
     output = tmp_path / "results.json"
     status = main([name, "--size", "small", "--repeat", "1", "--json", str(output),
                    "--instance", f"bench-{secrets.token_hex(4)}"])
