@@ -47,8 +47,9 @@ def add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
     keep_or_delete.add_argument("--delete", dest="delete", action="store_true",
                                 help="download and delete (POP3 DELE; IMAP \\Deleted, EXPUNGE)")
     fetch.set_defaults(delete=False)
+    fetch.add_argument("--folder", default="INBOX",
+                       help="the folder to fetch, IMAP and HTTP (default INBOX)")
     imap = fetch.add_argument_group("IMAP only")
-    imap.add_argument("--folder", default="INBOX", help="the folder to fetch (default INBOX)")
     imap.add_argument("--headers-only", action="store_true", help="only each message's header")
     imap.add_argument("--part", metavar="SECTION", help='one MIME part, e.g. "1" or "1.2"')
     imap.add_argument("--partial", nargs="+", action=_PartialAction, metavar="START",
