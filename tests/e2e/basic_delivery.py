@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from labctl.analysis.pcap_reader import read_capture
+from labctl.client import ControllerClient
 from labctl.model import addressing
+from tests.conftest import PROJECT
+
+# Bob reading over IMAP and HTTP, and Alice writing in her webmail: (scenario in
+# scenarios/, the protocol on Alice's link, the protocol on Bob's link).
+READING_SCENARIOS = [("imap-delivery", "SMTP", "IMAP"), ("webmail-delivery", "HTTP", "HTTP")]
 
 ALICE_LINK = ("sender-ua", "sender-mta")
 SERVERS_LINK = ("sender-mta", "receiver-mta")
@@ -62,3 +68,11 @@ def assert_pcaps_readable(report: dict[str, Any], runtime: str) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip(), f"tshark sees no {dissector} in {pcap}"
+
+
+def run_scenario(controller: ControllerClient, name: str) -> dict[str, Any]:
+    """Run scenarios/<name>.yaml on the lab behind `controller`; its report."""
+    path = PROJECT / "scenarios" / f"{name}.yaml"
+    body = {"scenario": path.read_text(), "source": str(path)}
+    report: dict[str, Any] = controller.request("POST", "/runs", body)["report"]
+    return report

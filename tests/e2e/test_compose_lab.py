@@ -26,7 +26,12 @@ from labctl.model import LAB, MGMT, addressing
 from labctl.model.instance import INSTANCE_ENV
 from labctl.model.zone import resolver_address
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
-from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
+from tests.e2e.basic_delivery import (
+    READING_SCENARIOS,
+    assert_basic_delivery_report,
+    assert_pcaps_readable,
+    run_scenario,
+)
 
 pytestmark = pytest.mark.compose
 PLAN = addressing("compose", instance=TEST_INSTANCE)
@@ -78,9 +83,7 @@ def _connects(role: str, host: str, port: int) -> bool:
 
 
 def test_basic_delivery_passes_with_smtp_smtp_pop3(compose_lab: ControllerClient) -> None:
-    scenario = PROJECT / "scenarios" / "basic-delivery.yaml"
-    body = {"scenario": scenario.read_text(), "source": str(scenario)}
-    report = compose_lab.request("POST", "/runs", body)["report"]
+    report = run_scenario(compose_lab, "basic-delivery")
     assert_basic_delivery_report(report, "compose")
     assert_pcaps_readable(report, "compose")
     assert {Path(h["pcap"]).name for h in report["hops"]} == {
@@ -88,14 +91,11 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(compose_lab: ControllerClient
     }
 
 
-@pytest.mark.parametrize(("scenario", "alice", "bob"), [
-    ("imap-delivery", "SMTP", "IMAP"), ("webmail-delivery", "HTTP", "HTTP")])
+@pytest.mark.parametrize(("scenario", "alice", "bob"), READING_SCENARIOS)
 def test_bob_reads_over_imap_and_http_and_alice_writes_in_her_webmail(
     compose_lab: ControllerClient, scenario: str, alice: str, bob: str
 ) -> None:
-    path = PROJECT / "scenarios" / f"{scenario}.yaml"
-    body = {"scenario": path.read_text(), "source": str(path)}
-    report = compose_lab.request("POST", "/runs", body)["report"]
+    report = run_scenario(compose_lab, scenario)
     assert_basic_delivery_report(report, "compose", alice=alice, bob=bob)
     assert_pcaps_readable(report, "compose")
 

@@ -28,7 +28,12 @@ from labctl.model import LAB, MGMT, Addressing, addressing
 from labctl.model.zone import resolver_address
 from labctl.tls_ca import CA_CERTIFICATE, client_context
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
-from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
+from tests.e2e.basic_delivery import (
+    READING_SCENARIOS,
+    assert_basic_delivery_report,
+    assert_pcaps_readable,
+    run_scenario,
+)
 from tests.e2e.local_labs import capture_modes, running_local_lab, wait_delivered
 from tests.peers.tools import require_tool
 
@@ -49,9 +54,7 @@ def local_lab(local_backend: LocalBackend) -> ControllerClient:
 
 
 def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) -> None:
-    scenario = PROJECT / "scenarios" / "basic-delivery.yaml"
-    body = {"scenario": scenario.read_text(), "source": str(scenario)}
-    report = local_lab.request("POST", "/runs", body)["report"]
+    report = run_scenario(local_lab, "basic-delivery")
     assert_basic_delivery_report(report, "local")
     assert_pcaps_readable(report, "local")
     assert all(Path(h["pcap"]).parent.parent.name == "captures" for h in report["hops"])
@@ -63,14 +66,11 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
     assert "C: STARTTLS" not in lines, "the relay and the user agents talk plaintext"
 
 
-@pytest.mark.parametrize(("scenario", "alice", "bob"), [
-    ("imap-delivery", "SMTP", "IMAP"), ("webmail-delivery", "HTTP", "HTTP")])
+@pytest.mark.parametrize(("scenario", "alice", "bob"), READING_SCENARIOS)
 def test_bob_reads_over_imap_and_http_and_alice_writes_in_her_webmail(
     local_lab: ControllerClient, scenario: str, alice: str, bob: str
 ) -> None:
-    path = PROJECT / "scenarios" / f"{scenario}.yaml"
-    body = {"scenario": path.read_text(), "source": str(path)}
-    report = local_lab.request("POST", "/runs", body)["report"]
+    report = run_scenario(local_lab, scenario)
     assert_basic_delivery_report(report, "local", alice=alice, bob=bob)
     assert_pcaps_readable(report, "local")
 
