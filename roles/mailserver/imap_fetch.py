@@ -1,0 +1,154 @@
+# The answer to one FETCH data item for one message (RFC 3501 section 6.4.5 and 7.4.2).
+#
+# fetch_item() takes what the session knows of a message (MessageFacts: UID, flags,
+# internal date, size and the raw bytes, parsed once on first need) and one
+# imap_query.FetchItem, and returns the response name, the value (an imap_values
+# ImapValue) and whether a server must now set \Seen (BODY[...] without PEEK, RFC822,
+# RFC822.TEXT): a fact it reports, never a change it makes. Sections are slices of the
+# raw bytes; a part that does not exist is empty (as Dovecot answers).
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from labctl.protocols.imap_query import (
+    HEADER,
+    HEADER_FIELDS,
+    HEADER_FIELDS_NOT,
+    MIME,
+    TEXT,
+    FetchItem,
+    Section,
+)
+from labctl.protocols.imap_values import Atom, ImapValue
+from roles.mailserver.imap_bodystructure import body_structure
+from roles.mailserver.imap_envelope import envelope
+from roles.mailserver.imap_message import MessagePart, parse_message
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What FETCH and SEARCH need of one message; `raw` is parsed once, when first needed."""
+
+    uid: int
+    flags: Sequence[str]  # as IMAP atoms: \\Seen, \\Answered, keywords
+    internal_date: datetime.datetime  # aware
+    raw: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        """RFC822.SIZE: the message's size in octets, as the client receives it."""
+        return len(self.raw)
+
+    @functools.cached_property
+    def message(self) -> MessagePart:
+        """The parsed message."""
+        return parse_message(self.raw)
+
+
+@dataclass(frozen=True)
+class FetchAnswer:
+    """One item of a FETCH response, and whether answering it sets \\Seen."""
+
+    name: str
+    value: ImapValue
+    sets_seen: bool
+
+
+def fetch_item(facts: MessageFacts, item: FetchItem) -> FetchAnswer:
+    """The response to one FETCH data item for one message."""
+    name = item.name
+    value: ImapValue
+    if item.section is not None:
+        value = _partial(section_bytes(facts.message, item.section), item.partial)
+        return FetchAnswer(item.response_name(), value, not item.peek)
+    if name == "FLAGS":
+        value = [Atom(flag) for flag in facts.flags]
+    elif name == "UID":
+        value = facts.uid
+    elif name == "INTERNALDATE":
+        value = internal_date(facts.internal_date)
+    elif name == "RFC822.SIZE":
+        value = facts.size
+    elif name == "ENVELOPE":
+        value = envelope(facts.message)
+    elif name in ("BODY", "BODYSTRUCTURE"):
+        value = body_structure(facts.message, extensible=name == "BODYSTRUCTURE")
+    elif name == "RFC822":
+        value = facts.raw
+    elif name == "RFC822.HEADER":
+        value = facts.message.header
+    elif name == "RFC822.TEXT":
+        value = facts.message.body
+    else:
+        raise ValueError(f"unknown FETCH data item {name!r}")
+    return FetchAnswer(item.response_name(), value, name in _SETS_SEEN)
+
+
+def internal_date(moment: datetime.datetime) -> str:
+    """INTERNALDATE text: `17-Jul-1996 02:44:25 -0700` (the date's own zone)."""
+    offset = moment.utcoffset() or datetime.timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return (f"{moment.day:02d}-{_MONTHS[moment.month - 1]}-{moment.year:04d} "
+            f"{moment:%H:%M:%S} {sign}{hours:02d}{minutes:02d}")
+
+
+def find_part(message: MessagePart, numbers: Sequence[int]) -> MessagePart | None:
+    """The part numbered `numbers` (1.2.3), or None, as Dovecot finds it: part 1 of a
+    part that is not multipart is itself, and only a message/rfc822 part has parts below
+    that (those of the message it holds)."""
+    part = message
+    for index, number in enumerate(numbers):
+        more = index + 1 < len(numbers)
+        if part.is_multipart:
+            if not 1 <= number <= len(part.children):
+                return None
+            part = part.children[number - 1]
+        elif number != 1 or (more and not part.is_message):
+            return None
+        inner = part.message
+        if more and inner is not None:
+            part = inner
+    return part
+
+
+def section_bytes(message: MessagePart, section: Section) -> bytes:
+    """The bytes BODY[section] names; empty when that part does not exist (as Dovecot)."""
+    part = find_part(message, section.part)
+    if part is None:
+        return b""
+    if section.text is None:
+        return part.body if section.part else part.raw[part.start:part.end]
+    if section.text == MIME:
+        return part.header
+    if section.part:  # HEADER and TEXT of a part are those of the message it holds
+        part = part.message
+        if part is None:
+            return b""
+    if section.text == TEXT:
+        return part.body
+    if section.text == HEADER:
+        return part.header
+    if section.text in (HEADER_FIELDS, HEADER_FIELDS_NOT):
+        wanted = {name.lower() for name in section.fields}
+        keep = section.text == HEADER_FIELDS
+        # as Dovecot: .NOT ends with the header's blank line only when it has one
+        blank = b"\r\n" if keep or part.has_blank_line else b""
+        return b"".join(part.raw[f.start:f.end] for f in part.fields
+                        if (f.name.lower() in wanted) == keep) + blank
+    raise ValueError(f"unknown section text {section.text!r}")
+
+
+def _partial(data: bytes, partial: tuple[int, int] | None) -> bytes:
+    if partial is None:
+        return data
+    start, count = partial
+    return data[start:start + count]
