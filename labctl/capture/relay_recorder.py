@@ -12,7 +12,7 @@ from pathlib import Path
 from labctl.capture.relay import RecordingRelay
 from labctl.model import Addressing
 
-RELAYED_SERVICES = ("smtp", "submission", "pop3")
+RELAYED_SERVICES = ("smtp", "submission", "pop3", "imap")
 IDLE_GRACE_S = 5.0
 
 

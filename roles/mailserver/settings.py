@@ -25,7 +25,7 @@ from labctl.model import (
 from labctl.model.options import LabOptions
 from labctl.model.zone import resolver_address
 
-LISTENED_SERVICES = ("smtp", "submission", "pop3")
+LISTENED_SERVICES = ("smtp", "submission", "pop3", "imap")
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 
 
@@ -60,6 +60,7 @@ class MailServerSettings:
     # use. None: no certificate, STARTTLS is not offered.
     tls_dir: Path | None = None
     pop3_idle_timeout_seconds: float = 600.0  # RFC 1939 autologout: at least 10 minutes
+    imap_idle_timeout_seconds: float = 1800.0  # RFC 3501 5.4 autologout: at least 30 minutes
     # The limits of the SMTP and relay side.
     max_queue_lifetime_seconds: float = 600.0  # then a deferred message bounces (lab: short)
     max_connections: int = 100  # SMTP connections at once (25 and 587); more get 421 4.7.0
