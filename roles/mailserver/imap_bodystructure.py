@@ -40,13 +40,13 @@ def _leaf(part: MessagePart, extensible: bool) -> list[ImapValue]:
     ctype = part.content_type
     if part.too_deep:  # its content was not parsed
         ctype = ContentType("application", "octet-stream", ctype.parameters)
-    encoding = part.field_value("Content-Transfer-Encoding")
+    encoding = transfer_encoding(part)
     body = part.body
     structure: list[ImapValue] = [
         ctype.written_type, ctype.written_subtype, _parameters(ctype),
-        nstring(part.field_value("Content-ID")),
-        nstring(part.field_value("Content-Description")),
-        nstring(encoding) if encoding else "7bit",
+        nstring(part.content_field("Content-ID")),
+        nstring(part.content_field("Content-Description")),
+        encoding or "7bit",
         len(body)]
     inner = part.message
     if inner is not None:
@@ -54,8 +54,15 @@ def _leaf(part: MessagePart, extensible: bool) -> list[ImapValue]:
     elif ctype.type == "text":
         structure.append(line_count(body))
     if extensible:
-        structure += [nstring(part.field_value("Content-MD5")), *_common_extensions(part)]
+        structure += [nstring(part.content_field("Content-MD5")), *_common_extensions(part)]
     return structure
+
+
+def transfer_encoding(part: MessagePart) -> str | None:
+    """The Content-Transfer-Encoding as written, or None when absent or not one token."""
+    value = part.content_field("Content-Transfer-Encoding")
+    tokens = mime_tokens(value) if value else []
+    return tokens[0] if len(tokens) == 1 and not tokens[0].startswith("\0") else None
 
 
 def line_count(data: bytes) -> int:
@@ -74,11 +81,11 @@ def _parameters(ctype: ContentType) -> ImapValue:
 def _common_extensions(part: MessagePart) -> list[ImapValue]:
     """Disposition, language and location, shared by leaves and multiparts."""
     return [_disposition(part), _language(part),
-            nstring(part.field_value("Content-Location"))]
+            nstring(part.content_field("Content-Location"))]
 
 
 def _disposition(part: MessagePart) -> ImapValue:
-    value = part.field_value("Content-Disposition")
+    value = part.content_field("Content-Disposition")
     if value is None:
         return None
     tokens = mime_tokens(value)
@@ -89,8 +96,12 @@ def _disposition(part: MessagePart) -> ImapValue:
 
 
 def _language(part: MessagePart) -> ImapValue:
-    value = part.field_value("Content-Language")
+    value = part.content_field("Content-Language")
     if value is None:
         return None
-    languages = [token for token in mime_tokens(value) if token != ","]
+    tokens = mime_tokens(value)
+    languages = tokens[0::2]  # `en, fr`: a language, a comma, ... up to anything else
+    separators = tokens[1::2]
+    count = next((i + 1 for i, sep in enumerate(separators) if sep != ","), len(languages))
+    languages = [lang.removeprefix("\0") for lang in languages[:count] if lang != ","]
     return languages or None

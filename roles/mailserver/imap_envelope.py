@@ -40,21 +40,22 @@ def for_humans(text: bytes) -> bytes:
 
 def envelope(part: MessagePart) -> list[ImapValue]:
     """The ENVELOPE structure of the message `part` (the whole message or an inner one)."""
-    def text(name: str) -> ImapValue:
+    def text(name: str) -> bytes | None:  # the last field of that name, as Dovecot
         values = part.field_values(name, keep_trailing=True)
-        return nstring(values[0]) if values else None
+        return values[-1] if values else None
 
-    subject = part.field_value("Subject")
+    def addresses(name: str) -> ImapValue:  # every field of that name, one after the other
+        found = [address for value in part.field_values(name)
+                 for address in address_list(value) or ()]
+        return found or None
 
-    def addresses(name: str) -> ImapValue:
-        values = part.field_values(name)
-        return address_list(values[0]) if values else None
-
+    subject = part.field_values("Subject")
     sender = addresses("From")
-    return [text("Date"), nstring(None if subject is None else for_humans(subject)), sender,
+    return [nstring(text("Date")), nstring(for_humans(subject[-1]) if subject else None),
+            sender,
             addresses("Sender") or sender, addresses("Reply-To") or sender,
             addresses("To"), addresses("Cc"), addresses("Bcc"),
-            text("In-Reply-To"), text("Message-ID")]
+            nstring(text("In-Reply-To")), nstring(text("Message-ID"))]
 
 
 def address_list(value: bytes) -> list[Address] | None:
@@ -84,6 +85,8 @@ def address_list(value: bytes) -> list[Address] | None:
                 if token == ";" and in_group:
                     result.append(_GROUP_END)
                     in_group = False
+                    if tokens[index + 1:index + 2] != [("special", ",")]:
+                        break  # as Dovecot: what follows a group but a comma is ignored
             item = []
         else:
             item.append((kind, token))
@@ -126,10 +129,11 @@ def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
             spec = spec[colon + 1:]
     ats = [i for i, t in enumerate(spec) if t == ("special", "@")] + [len(spec)] * 2
     local, domain = spec[:ats[0]], spec[ats[0] + 1:ats[1]]
-    if ats[0] == len(spec) and local and all(kind == "quoted" for kind, _ in local):
-        name, local = _phrase(local), []  # a quoted phrase alone is a name without address
+    if opener is None and (len(local) > 1 or (ats[0] == len(spec) and local
+                                               and local[0][0] == "quoted")):
+        return (_text(_phrase(local)), None, MISSING_MAILBOX, MISSING_DOMAIN)  # a phrase
     mailbox = "".join(token for _, token in local) or MISSING_MAILBOX
-    host = "".join(token for _, token in domain) or MISSING_DOMAIN
+    host = domain[0][1] if domain else MISSING_DOMAIN  # what follows the domain is ignored
     if not closed:
         host = SYNTAX_ERROR
     return (_text(name), _text(route), _text(mailbox), _text(host))

@@ -18,6 +18,7 @@ import functools
 from dataclasses import dataclass
 
 from roles.mailserver.mime_content_type import (
+    INVALID_TYPE,
     MESSAGE_RFC822,
     TEXT_PLAIN,
     ContentType,
@@ -42,8 +43,9 @@ class MessagePart:
     """A message or MIME part: slices of `raw` between `start` and `end`."""
 
     def __init__(self, raw: bytes, start: int, end: int, depth: int = 0,
-                 default_type: ContentType = TEXT_PLAIN) -> None:
+                 default_type: ContentType = TEXT_PLAIN, is_message: bool = True) -> None:
         self.raw = raw
+        self.is_message_header = is_message  # a message's header, not a MIME part's
         self.start = start
         self.end = end
         self.depth = depth
@@ -62,7 +64,7 @@ class MessagePart:
 
     @functools.cached_property
     def fields(self) -> tuple[HeaderField, ...]:
-        """The header fields in order."""
+        """The header fields in order; a line that is no field is one without a name."""
         return tuple(_header_fields(self.raw, self.start, self.body_start))
 
     @functools.cached_property
@@ -83,12 +85,22 @@ class MessagePart:
         values = self.field_values(name)
         return values[0] if values else None
 
+    def content_field(self, name: str) -> bytes | None:
+        """The first MIME field `name` (Content-*); as Dovecot, a message with neither
+        MIME-Version nor Content-Type has none that count."""
+        if self.is_message_header and not self._fields_by_name.get("mime-version") \
+                and not self._fields_by_name.get("content-type"):
+            return None
+        return self.field_value(name)
+
     @functools.cached_property
     def content_type(self) -> ContentType:
-        """The part's Content-Type, or its default (text/plain; message/rfc822 in a digest)."""
+        """The part's (first) Content-Type, or its default (text/plain; message/rfc822 in
+        a digest); an invalid one is an empty type and subtype, as Dovecot shows it."""
         value = self.field_value("Content-Type")
-        parsed = None if value is None else parse_content_type(value)
-        return self.default_type if parsed is None else parsed
+        if value is None:
+            return self.default_type
+        return parse_content_type(value) or INVALID_TYPE
 
     @property
     def too_deep(self) -> bool:
@@ -116,7 +128,7 @@ class MessagePart:
         if not self.is_multipart or not self._boundary():
             return ()
         default = MESSAGE_RFC822 if self.content_type.subtype == "digest" else TEXT_PLAIN
-        return tuple(MessagePart(self.raw, start, end, self.depth + 1, default)
+        return tuple(MessagePart(self.raw, start, end, self.depth + 1, default, False)
                      for start, end in _part_ranges(self.raw, self.body_start, self.end,
                                                     self._boundary()))
 
@@ -170,11 +182,11 @@ def _header_fields(raw: bytes, start: int, end: int) -> list[HeaderField]:
         if raw[pos] in b" \t" and fields:  # continuation line
             last = fields[-1]
             fields[-1] = HeaderField(last.name, last.start, last.value_start, line_end)
-        else:
+        else:  # a line without a colon is a nameless field (kept by HEADER.FIELDS.NOT)
             colon = raw.find(b":", pos, line_end)
-            if colon > pos:
-                name = raw[pos:colon].rstrip(b" \t").decode("latin-1")
-                fields.append(HeaderField(name, pos, colon + 1, line_end))
+            name = raw[pos:colon].rstrip(b" \t").decode("latin-1") if colon > pos else ""
+            fields.append(HeaderField(name, pos, colon + 1 if colon > pos else line_end,
+                                      line_end))
         pos = line_end
     return fields
 
@@ -199,8 +211,8 @@ def _part_ranges(raw: bytes, start: int, end: int, boundary: bytes) -> list[tupl
             return ranges
         part_start = line_end
         pos = line_end
-    if part_start is not None:
-        ranges.append((part_start, end))
+    if part_start is not None and (part_start < end or raw[end - 1:end] == b"\n"):
+        ranges.append((part_start, end))  # unclosed; a boundary ending the data starts none
     return ranges
 
 

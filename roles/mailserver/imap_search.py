@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from labctl.protocols.imap_query import SearchKey, SequenceSet
 from labctl.protocols.imap_values import ImapValue
+from roles.mailserver.imap_bodystructure import transfer_encoding
 from roles.mailserver.imap_envelope import (
     MISSING_DOMAIN,
     MISSING_MAILBOX,
@@ -155,11 +156,11 @@ def _searchable(part: MessagePart) -> bool:
 
 
 def _transfer_decoded(part: MessagePart) -> bytes:
-    encoding = (part.field_value("Content-Transfer-Encoding") or b"").lower()
+    encoding = (transfer_encoding(part) or "").lower()
     try:
-        if encoding == b"base64":
+        if encoding == "base64":
             return binascii.a2b_base64(part.body)
-        if encoding == b"quoted-printable":
+        if encoding == "quoted-printable":
             return binascii.a2b_qp(part.body)
     except (binascii.Error, ValueError):
         pass

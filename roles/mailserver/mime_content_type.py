@@ -37,13 +37,17 @@ class ContentType:
 
 TEXT_PLAIN = ContentType("text", "plain", (("charset", "us-ascii"),))
 MESSAGE_RFC822 = ContentType("message", "rfc822")
+INVALID_TYPE = ContentType("", "")
 
 
 def parse_content_type(value: bytes) -> ContentType | None:
-    """`type/subtype; name=value...` parsed; None when there is no valid type/subtype."""
+    """`type/subtype; name=value...` parsed (a lone `type` has an empty subtype, as
+    Dovecot reads it); None when there is no valid type."""
     tokens = mime_tokens(value)
+    if tokens and _is_token(tokens[0]) and tokens[1:2] in ([], [";"]):
+        return ContentType(tokens[0], "", parse_parameters(tokens[1:]))  # no subtype
     if len(tokens) < 3 or tokens[1] != "/" or not _is_token(tokens[0]) \
-            or not _is_token(tokens[2]):
+            or not _is_token(tokens[2]) or tokens[3:4] not in ([], [";"]):
         return None
     return ContentType(tokens[0], tokens[2], parse_parameters(tokens[3:]))
 
