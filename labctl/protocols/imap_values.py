@@ -5,7 +5,10 @@
 #   None -> NIL; int -> number; Atom -> itself (flags, keywords, item names);
 #   str -> a quoted string, or a literal when it cannot be quoted (CR, LF, 8-bit);
 #   bytes -> always a literal {n}CRLF followed by the bytes (message text);
-#   list/tuple -> a parenthesised list of the above.
+#   list/tuple -> a parenthesised list of the above;
+#   Adjacent -> its items back to back, without spaces or parentheses: RFC 3501 writes
+#     the parts of a multipart (`1*body`) and the addresses of an address list
+#     (`"(" 1*address ")"`) so, e.g. `(("a" NIL "b" "c")("d" NIL "e" "f"))`.
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,6 +20,12 @@ _NOT_QUOTABLE = frozenset(b"\r\n\x00")
 
 class Atom(str):
     """Text sent as it is, unquoted: a flag (\\Seen), a keyword or a data item name."""
+
+    __slots__ = ()
+
+
+class Adjacent(tuple):  # type: ignore[type-arg]
+    """Values written one after the other with nothing between them (see above)."""
 
     __slots__ = ()
 
@@ -40,6 +49,8 @@ def encode(value: ImapValue) -> bytes:
         return quoted_or_literal(value.encode("utf-8"))
     if isinstance(value, bytes):
         return literal(value)
+    if isinstance(value, Adjacent):
+        return b"".join(encode(item) for item in value)
     return b"(" + b" ".join(encode(item) for item in value) + b")"
 
 

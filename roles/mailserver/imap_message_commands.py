@@ -32,6 +32,7 @@ _KEYS_FROM_LISTING = frozenset({
     "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
     "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN", "SEQUENCE", "UID",
     "BEFORE", "ON", "SINCE", "KEYWORD", "UNKEYWORD", "AND", "OR", "NOT"})
+_TEXT_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT"})
 _FLAG_CHANGES: dict[str, FlagChange] = {"": "replace", "+": "add", "-": "remove"}
 READ_ONLY = "the mailbox is read-only (EXAMINE)"
 
@@ -66,10 +67,10 @@ def fetch(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
         if (any(answer.sets_seen for answer in computed.values()) and not view.read_only
                 and Flag.SEEN not in message.flags):
             message = _set_flags(view, number, message, {Flag.SEEN}, "add") or message
-            if not any(item.name == "FLAGS" for item in wanted):
-                wanted = [*wanted, FetchItem("FLAGS")]  # RFC 3501 6.4.5: the new flags too
+            if not any(item.name == "FLAGS" for item in wanted):  # RFC 3501 6.4.5
+                wanted = [*wanted, FetchItem("FLAGS")]  # the new flags, before the text
         answers: list[tuple[str, ImapValue]] = []
-        for index, item in enumerate(wanted):
+        for index, item in sorted(enumerate(wanted), key=lambda pair: _is_text(pair[1])):
             if item.name == "FLAGS":
                 answers.append(("FLAGS", view.flags_of(message)))
             elif item.name == "RFC822.SIZE":
@@ -78,6 +79,11 @@ def fetch(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
                 answers.append((computed[index].name, computed[index].value))
         responses.append(replies.fetch(number, answers))
     return [*responses, replies.COMPLETED.tagged(command.tag, name=_name(command))]
+
+
+def _is_text(item: FetchItem) -> bool:
+    """True for the items carrying message text: Dovecot answers them after the others."""
+    return item.section is not None or item.name in _TEXT_ITEMS
 
 
 def _set_flags(view: SelectedMailbox, number: int, message: StoredMessage,
@@ -102,8 +108,8 @@ def store(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
     responses: Responses = []
     for number, message in list(view.resolve(arguments.messages, command.uid)):
         changed = _set_flags(view, number, message, flags, how)
-        if changed is None or arguments.silent:
-            continue
+        if changed is None or arguments.silent or changed.flags == message.flags:
+            continue  # as Dovecot: no FETCH when the flags stay the same
         items: list[tuple[str, ImapValue]] = [("UID", changed.uid)] if command.uid else []
         items.append(("FLAGS", view.flags_of(changed)))
         responses.append(replies.fetch(number, items))

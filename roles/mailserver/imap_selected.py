@@ -8,8 +8,8 @@
 # client. The client learns about changes only when the session reports them, so the
 # view moves forward only in refresh(): it lists the folder, and reports what changed
 # since, as untagged responses:
-#   - messages gone from the folder: `* n EXPUNGE`, each numbered as the client counts
-#     after the previous ones (ascending: three gone at 1, 2, 3 read `1, 1, 1`) - only
+#   - messages gone from the folder: `* n EXPUNGE`, highest number first (three gone
+#     at 1, 2, 3 read `3, 2, 1`, each number the client's count at that moment) - only
 #     when expunges may be sent (not after FETCH, STORE or SEARCH, RFC 3501 7.4.1:
 #     until then the message stays in the view as a ghost the client can still name);
 #   - flags changed by someone else: `* n FETCH (FLAGS (...))`;
@@ -70,15 +70,14 @@ class SelectedMailbox:
         self.messages = store.list(address, folder)
         uid_next = store.uid_next(address, folder)
         replies = imap.replies
-        responses = [replies.flags(FLAG_NAMES), replies.exists(len(self.messages)),
-                     replies.recent(self.recent_count())]
+        permanent = "" if self.read_only else " ".join(FLAG_NAMES)
+        responses = [replies.flags(FLAG_NAMES), replies.PERMANENT_FLAGS.untagged(flags=permanent),
+                     replies.exists(len(self.messages)), replies.recent(self.recent_count())]
         unseen = next((n for n, m in enumerate(self.messages, 1) if Flag.SEEN not in m.flags),
                       None)
         if unseen is not None:
             responses.append(replies.UNSEEN.untagged(number=unseen))
-        permanent = "" if self.read_only else " ".join(FLAG_NAMES)
-        responses += [replies.PERMANENT_FLAGS.untagged(flags=permanent),
-                      replies.UIDVALIDITY.untagged(uidvalidity=self.uid_validity),
+        responses += [replies.UIDVALIDITY.untagged(uidvalidity=self.uid_validity),
                       replies.UIDNEXT.untagged(uidnext=uid_next)]
         return responses
 
@@ -123,17 +122,12 @@ class SelectedMailbox:
         return self.remove(gone)
 
     def remove(self, ids: set[str]) -> list[imap.Response]:
-        """Drop messages from the view; their `* n EXPUNGE` responses, in order."""
-        responses: list[imap.Response] = []
-        kept: list[StoredMessage] = []
-        for number, message in enumerate(self.messages, 1):
-            if message.id in ids:
-                responses.append(imap.replies.expunge(number - len(responses)))
-                self.recent.discard(message.id)
-            else:
-                kept.append(message)
-        self.messages = kept
-        return responses
+        """Drop messages from the view; their `* n EXPUNGE` responses, highest first (as
+        Dovecot: each number is then the one the client knows)."""
+        numbers = [n for n, message in enumerate(self.messages, 1) if message.id in ids]
+        self.recent -= ids
+        self.messages = [message for message in self.messages if message.id not in ids]
+        return [imap.replies.expunge(number) for number in reversed(numbers)]
 
     def update(self, number: int, message: StoredMessage) -> None:
         """Record what this session itself changed (flags), so refresh() does not repeat it."""
