@@ -9,15 +9,12 @@ from pathlib import Path
 
 from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Flag
-from tests.peers.tools import require_tool, run
+from tests.peers.fetchmail import fetchmail as run_fetchmail
+from tests.peers.tools import run
 from tests.roles.conftest import StartServer
+from tests.roles.mailserver.test_imap_imaplib import MULTIPART
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
-MULTIPART = (b"From: Alice <alice@crepes.fr>\r\nTo: bob@hamburger.edu\r\nSubject: parts\r\n"
-             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
-             b"--XX\r\nContent-Type: text/plain\r\n\r\n"
-             b"The first part is this text, which is longer than forty bytes.\r\n"
-             b"--XX\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--XX--\r\n")
 PLAIN = b"From: alice@crepes.fr\r\nSubject: plain\r\n\r\nJust text.\r\n"
 
 
@@ -69,23 +66,8 @@ async def test_s_nail_lists_folders_and_copies_a_message(start_server: StartServ
 
 
 def fetchmail(home: Path, address: tuple[str, int], keep: bool) -> list[bytes]:
-    """Run fetchmail over IMAP once for Bob (one file per message in home/out); new files."""
-    out = home / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    before = set(out.iterdir())
-    rcfile = home / "fetchmailrc"
-    rcfile.write_text(
-        "set no bouncemail\nset no syslog\n"
-        f"poll {address[0]} service {address[1]} protocol IMAP auth password\n"
-        f'  user "bob" there with password "{BOB_PW}" is "bob" here\n'
-        f"  {'keep' if keep else 'no keep'}\n"
-        f"  mda \"/bin/sh -c 'cat > {out}/message.$$'\"\n")
-    rcfile.chmod(0o600)
-    require_tool("fetchmail")
-    result = run(["env", f"HOME={home}", "fetchmail", "-f", str(rcfile), "--nodetach",
-                  "--sslproto", "", "--pidfile", str(home / "fetchmail.pid")])
-    assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: no new mail
-    return sorted(path.read_bytes() for path in set(out.iterdir()) - before)
+    """Run fetchmail over IMAP once for Bob; the messages it downloaded."""
+    return run_fetchmail(home, address, "bob", BOB_PW, keep, protocol="IMAP")
 
 
 async def test_fetchmail_over_imap_keep_then_delete(start_server: StartServer,
