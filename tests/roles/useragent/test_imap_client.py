@@ -14,10 +14,10 @@ import pytest
 
 from labctl.agent_contract import FetchOptions
 from roles.mailserver.mailbox_store import MaildirMailboxes
+from roles.mailserver.storage import Mailboxes
 from roles.useragent.imap_client import ImapError, fetch_imap, section_of
 from roles.useragent.mail_clients import Account, Endpoint
 from tests.conftest import TEST_PLAN, wait_for
-from roles.mailserver.storage import Mailboxes
 from tests.peers.dovecot import running_dovecot
 from tests.peers.maillab_imap import running_maillab_imap
 
