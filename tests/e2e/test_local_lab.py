@@ -63,6 +63,24 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
     assert "C: STARTTLS" not in lines, "the relay and the user agents talk plaintext"
 
 
+def test_bob_fetches_over_imap_and_the_bob_lan_capture_shows_imap(
+    local_lab: ControllerClient,
+) -> None:
+    capture = local_lab.request("POST", "/captures")
+    sent = local_lab.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": "IMAP"})
+    wait_delivered(local_lab, sent["message_id"])
+    fetched = local_lab.request("POST", "/fetches", {"protocol": "imap"})
+    assert fetched["protocol"] == "imap"
+    assert [m for m in fetched["messages"] if sent["message_id"] in m]
+    local_lab.request("POST", f"/captures/{capture['id']}/stop")
+    hops = local_lab.request("GET", f"/captures/{capture['id']}/analysis")
+    [bob_lan] = [h for h in hops if h["network"] == "bob-lan"]
+    assert (bob_lan["client_role"], bob_lan["server_role"]) == ("receiver-ua", "receiver-mta")
+    assert "IMAP" in bob_lan["protocols"]
+    [imap] = [c for c in bob_lan["conversations"] if c["protocol"] == "IMAP"]
+    assert any(line.startswith("S: * OK [CAPABILITY IMAP4rev1") for line in imap["transcript"])
+
+
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
     with pytest.raises(ControllerError, match=r"422.*to"):
         local_lab.request("POST", "/messages", {"to": "not-an-address"})
