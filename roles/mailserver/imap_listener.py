@@ -5,7 +5,8 @@
 # runs in a worker thread, whole (one hop for a FETCH of a thousand messages); a failed
 # login's delay is awaited by this connection only; STARTTLS upgrades the connection in
 # place (listeners.start_tls). A client silent for the idle timeout (RFC 3501 5.4: at
-# least 30 minutes) gets an untagged BYE.
+# least 30 minutes) gets an untagged BYE, and so does every client when the server stops
+# (the connection's task is cancelled; it ends normally after the BYE).
 # IDLE: once the machine is in its IDLE phase, the connection watches the selected
 # folder (the store's MailboxEvents, woken by every change made in this process:
 # SMTP delivery, other IMAP or POP3 sessions, webmail) while it waits for the client's
@@ -112,6 +113,9 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 _log_discarded(session.peer, conn.discarded_before_tls)
                 stream = _Connection(*await start_tls(stream.writer, tls))
         await stream.writer.drain()
+    except asyncio.CancelledError:  # the server stops (MailServer.stop): say so, then close
+        stream.writer.write(conn.send(imap.replies.SHUTTING_DOWN.untagged(
+            reason=f"{settings.hostname} is shutting down")))
     except TimeoutError:
         stream.writer.write(conn.send(imap.replies.IDLE_TIMEOUT.untagged()))
         log.info("imap connection from %s idle for %ss, closed", session.peer, idle_timeout)

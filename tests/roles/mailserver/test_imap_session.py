@@ -189,6 +189,17 @@ async def test_idle_timeout_says_bye(start_server: StartServer) -> None:
     assert await client.line() == CLOSED
 
 
+async def test_server_stop_says_bye_to_a_client_in_idle(tmp_path: Path) -> None:
+    server = MailServer(settings_for("receiver-mta", tmp_path))
+    await server.start(control_agent=False)
+    client = await ImapLines.connect(server)
+    await client.command("s SELECT INBOX")
+    assert await client.command("i IDLE") == ["+ idling"]
+    await server.stop()
+    assert await client.line() == "* BYE mail.hamburger.edu is shutting down"
+    assert await client.line() == CLOSED
+
+
 @pytest.fixture
 async def tls_server(tmp_path: Path) -> AsyncIterator[MailServer]:
     settings = dataclasses.replace(settings_for("receiver-mta", tmp_path / "mta"),
