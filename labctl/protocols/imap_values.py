@@ -11,11 +11,11 @@
 #     (`"(" 1*address ")"`) so, e.g. `(("a" NIL "b" "c")("d" NIL "e" "f"))`.
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypeAlias
 
-_QUOTABLE_SPECIALS = frozenset(b'"\\')
-_NOT_QUOTABLE = frozenset(b"\r\n\x00")
+_NOT_QUOTABLE = re.compile(rb"[\x80-\xff\r\n\x00]")  # 8-bit, CR, LF, NUL: only as a literal
 
 
 class Atom(str):
@@ -56,14 +56,9 @@ def encode(value: ImapValue) -> bytes:
 
 def quoted_or_literal(data: bytes) -> bytes:
     """A quoted string when the bytes allow it (7-bit, no CR/LF/NUL), else a literal."""
-    if any(byte > 0x7F or byte in _NOT_QUOTABLE for byte in data):
+    if _NOT_QUOTABLE.search(data):
         return literal(data)
-    escaped = bytearray()
-    for byte in data:
-        if byte in _QUOTABLE_SPECIALS:
-            escaped.append(0x5C)  # backslash
-        escaped.append(byte)
-    return b'"' + bytes(escaped) + b'"'
+    return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
 def literal(data: bytes) -> bytes:

@@ -5,7 +5,8 @@
 # command and returns the responses, the tagged one last. One command runs in one worker
 # thread hop, however many messages it touches (the I/O layer runs the whole command off
 # the event loop). A message's bytes are read only when an item or a search key needs
-# them (FLAGS, UID, INTERNALDATE, RFC822.SIZE and flag searches come from the listing).
+# them (FLAGS, UID, INTERNALDATE, RFC822.SIZE and flag searches come from the listing),
+# and then all of them at once (Mailboxes.read_many: one look at the folder).
 # FETCH answers each item through imap_fetch.fetch_item; an item that sets \Seen
 # (BODY[...] without PEEK, RFC822, RFC822.TEXT) sets it in the store, and the response
 # then carries the new FLAGS (RFC 3501 6.4.5). A message another session removed since
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from labctl.protocols import imap
 from labctl.protocols.imap_query import FetchItem, SearchKey
@@ -42,9 +43,17 @@ def internal_date(message: StoredMessage) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(message.internal_date).astimezone()
 
 
-def _facts(view: SelectedMailbox, message: StoredMessage, with_bytes: bool) -> MessageFacts:
-    raw = view.mailboxes.read(view.address, message.id, view.folder) if with_bytes else b""
-    return MessageFacts(message.uid, view.flags_of(message), internal_date(message), raw)
+def _with_facts(view: SelectedMailbox, chosen: list[tuple[int, StoredMessage]],
+                with_bytes: bool) -> Iterator[tuple[int, StoredMessage, MessageFacts]]:
+    """Each chosen message with its facts; its bytes (all read in one go) only when
+    `with_bytes`, and then a message gone from the folder meanwhile is left out."""
+    raws = (view.mailboxes.read_many(view.address, [m.id for _, m in chosen], view.folder)
+            if with_bytes else {})
+    for number, message in chosen:
+        if with_bytes and message.id not in raws:
+            continue
+        yield number, message, MessageFacts(message.uid, view.flags_of(message),
+                                            internal_date(message), raws.get(message.id, b""))
 
 
 def fetch(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
@@ -56,11 +65,8 @@ def fetch(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
         items.insert(0, FetchItem("UID"))
     with_bytes = any(item.name not in _FROM_LISTING for item in items)
     responses: Responses = []
-    for number, message in list(view.resolve(arguments.messages, command.uid)):
-        try:
-            facts = _facts(view, message, with_bytes)
-        except KeyError:
-            continue
+    chosen = list(view.resolve(arguments.messages, command.uid))
+    for number, message, facts in _with_facts(view, chosen, with_bytes):
         wanted = items
         computed = {index: fetch_item(facts, item) for index, item in enumerate(wanted)
                     if item.name not in ("FLAGS", "RFC822.SIZE")}
@@ -127,11 +133,8 @@ def search(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
     with_bytes = _needs_bytes(arguments.program)
     largest_uid = view.messages[-1].uid if view.messages else 0
     found: list[int] = []
-    for number, message in enumerate(list(view.messages), 1):
-        try:
-            facts = _facts(view, message, with_bytes)
-        except KeyError:
-            continue
+    for number, message, facts in _with_facts(view, list(enumerate(view.messages, 1)),
+                                              with_bytes):
         target = SearchTarget(facts, number, view.is_recent(message), len(view.messages),
                               largest_uid)
         if matches(arguments.program, target):

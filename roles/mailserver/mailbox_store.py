@@ -125,6 +125,20 @@ class MaildirMailboxes(MaildirTransfers):
             with opened:
                 return from_disk(opened.read())
 
+    def read_many(self, address: str, message_ids: Iterable[str],
+                  folder: str = INBOX) -> dict[str, bytes]:
+        """The raw messages among `message_ids` still in the folder: one listing and one
+        lock for all (the files are read under the folder's lock, so none moves away)."""
+        wanted = [check_message_name(message_id) for message_id in message_ids]
+        found: dict[str, bytes] = {}
+        with self._folder(address, folder) as (_, path), folder_lock(path):
+            files = message_files(path)
+            for name in wanted:
+                file = files.get(name)
+                if file is not None and name not in found:
+                    found[name] = from_disk(file.read_bytes())
+        return found
+
     def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:
         """Remove a message and fsync its folder; KeyError when there is no such message."""
         check_message_name(message_id)

@@ -101,6 +101,12 @@ class Mailboxes(Protocol):
         """The raw message."""
         ...
 
+    def read_many(self, address: str, message_ids: Iterable[str],
+                  folder: str = INBOX) -> dict[str, bytes]:
+        """The raw messages among `message_ids` still in the folder, by id, in one look at
+        the folder (IMAP FETCH and SEARCH of many messages)."""
+        ...
+
     def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:
         """Remove a message durably."""
         ...

@@ -103,7 +103,7 @@ def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:
                          PLAN.port("sender-mta", "smtp")), "a packet left alice-lan"
 
 
-@pytest.mark.parametrize("service", ["smtp", "submission", "pop3"])
+@pytest.mark.parametrize("service", ["smtp", "submission", "pop3", "imap"])
 def test_mail_servers_refuse_mail_on_their_management_address(
     compose_lab: ControllerClient, service: str
 ) -> None:

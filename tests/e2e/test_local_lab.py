@@ -136,7 +136,7 @@ def test_agents_admit_only_the_controller(local_lab: ControllerClient) -> None:
     assert local_lab.request("GET", "/lab")["healthy"]
 
 
-@pytest.mark.parametrize("service", ["smtp", "submission", "pop3"])
+@pytest.mark.parametrize("service", ["smtp", "submission", "pop3", "imap"])
 def test_mail_server_refuses_mail_on_its_management_address(
     local_lab: ControllerClient, service: str
 ) -> None:
