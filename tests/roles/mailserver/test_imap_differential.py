@@ -96,6 +96,17 @@ SCRIPTS: dict[str, list[str]] = {
         f"h APPEND Sent (\\Flagged) {{{len(MESSAGE)}+}}", MESSAGE, "i NOOP",
         "j FETCH 3 (UID FLAGS)", "k CHECK", "l LOGOUT",
     ],
+    "literals": [
+        "a LOGIN {3}", "bob {6}", BOB_PW, "b SELECT {5+}", "INBOX",
+        "c SEARCH SUBJECT {7+}", "ketchup", "d CREATE {4}", "Toys",
+        'e LIST "" {1+}', "*", "f STATUS {4}", "Toys (MESSAGES)", "g LOGOUT",
+    ],
+    "empty-folder": [
+        LOGIN, "b SELECT Trash", "c FETCH 1:* FLAGS", "d UID FETCH 1:* FLAGS",
+        "e SEARCH ALL", "f UID SEARCH ALL", "g UID STORE 1:* +FLAGS (\\Seen)", "h EXPUNGE",
+        "i UID COPY 1:* Junk", "j STATUS Junk (MESSAGES RECENT UIDNEXT UNSEEN)", "k CLOSE",
+        "l LOGOUT",
+    ],
     "errors": [
         "a LOGIN bob wrong", "b FOO", "c AUTHENTICATE PLAIN", "AGJvYgBib2ItcHc=",
         "hello world", "d FETCH 1 FLAGS", "e LOGIN bob bob-pw", "f SELECT Nowhere",
