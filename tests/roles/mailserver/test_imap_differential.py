@@ -85,7 +85,8 @@ SCRIPTS: dict[str, list[str]] = {
         "l RENAME Work.Plans Work.Ideas", "m RENAME Nowhere Else",
         "n RENAME Work.Ideas Sent", "o SUBSCRIBE Work.Ideas", 'p LSUB "" "*"',
         "q UNSUBSCRIBE Work.Ideas", 'r LSUB "" "W*"', "s DELETE Work.Ideas",
-        "t DELETE Nowhere", 'u LIST "" "*"', "v NAMESPACE", "w CREATE INBOX", "x LOGOUT",
+        "t DELETE Nowhere", 'u LIST "" "*"', "v NAMESPACE", "w CREATE INBOX",
+        'x CREATE "Mes dossiers"', 'y LIST "" "Mes*"', 'z SELECT "Mes dossiers"', "a1 LOGOUT",
     ],
     "append-status": [
         LOGIN, "b STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)",
