@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 
@@ -124,4 +125,5 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     finally:
         if stream.pending_read is not None:
             stream.pending_read.cancel()
-        await _close(stream.writer)
+        with contextlib.suppress(asyncio.CancelledError):  # the server stopping meanwhile
+            await _close(stream.writer)

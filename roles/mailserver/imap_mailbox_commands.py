@@ -52,8 +52,9 @@ def list_folders(store: Mailboxes, address: str, command: imap.ImapCommand) -> R
         parts = name.split(SEPARATOR)
         names.update(SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts)))
     if command.name == "LSUB":
-        return [*(replies.list_entry([], SEPARATOR, name, "LSUB")
-                  for name in store.subscriptions(address) if matches(name)), done]
+        return [*(replies.list_entry(attributes, SEPARATOR, name, "LSUB")
+                  for name, attributes in subscribed(store.subscriptions(address), matches)),
+                done]
     responses = []
     for name in [INBOX, *sorted(names - {INBOX})]:
         if not matches(name):
@@ -63,6 +64,23 @@ def list_folders(store: Mailboxes, address: str, command: imap.ImapCommand) -> R
         attributes.append("\\HasChildren" if children else "\\HasNoChildren")
         responses.append(replies.list_entry(attributes, SEPARATOR, name))
     return [*responses, done]
+
+
+def subscribed(names: list[str], matches: Callable[[str], bool]) -> list[tuple[str, list[str]]]:
+    """LSUB's (name, attributes): the subscribed names the pattern matches, and an
+    unsubscribed parent it matches (`%` stopping above a subscribed child) as \\Noselect
+    (RFC 3501 6.3.9)."""
+    entries: dict[str, list[str]] = {}
+    for name in names:
+        if matches(name):
+            entries[name] = []
+            continue
+        parts = name.split(SEPARATOR)
+        for depth in range(1, len(parts)):
+            parent = SEPARATOR.join(parts[:depth])
+            if parent not in names and matches(parent):
+                entries.setdefault(parent, ["\\Noselect"])
+    return list(entries.items())
 
 
 def create(store: Mailboxes, address: str, command: imap.ImapCommand) -> Responses:

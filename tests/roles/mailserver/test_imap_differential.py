@@ -84,6 +84,7 @@ SCRIPTS: dict[str, list[str]] = {
         'i LIST "" ""', 'j LIST Work "*"', 'k LIST "" "inbox"',
         "l RENAME Work.Plans Work.Ideas", "m RENAME Nowhere Else",
         "n RENAME Work.Ideas Sent", "o SUBSCRIBE Work.Ideas", 'p LSUB "" "*"',
+        'p2 LSUB "" "%"', 'p3 LSUB "" "Work.%"',
         "q UNSUBSCRIBE Work.Ideas", 'r LSUB "" "W*"', "s DELETE Work.Ideas",
         "t DELETE Nowhere", 'u LIST "" "*"', "v NAMESPACE", "w CREATE INBOX",
         'x CREATE "Mes dossiers"', 'y LIST "" "Mes*"', 'z SELECT "Mes dossiers"', "a1 LOGOUT",
