@@ -7,11 +7,11 @@
 # place (listeners.start_tls). A client silent for the idle timeout (RFC 3501 5.4: at
 # least 30 minutes) gets an untagged BYE, and so does every client when the server stops
 # (the connection's task is cancelled; it ends normally after the BYE).
-# IDLE: once the machine is in its IDLE phase, the connection watches the selected
-# folder (the store's MailboxEvents, woken by every change made in this process:
-# SMTP delivery, other IMAP or POP3 sessions, webmail) while it waits for the client's
-# DONE; each wake-up refreshes the session's view in a worker thread and sends what
-# changed. Nothing polls the disk in a loop.
+# The connection watches the selected folder (the store's MailboxEvents, woken by every
+# change made in this process: SMTP delivery, other IMAP or POP3 sessions, webmail):
+# between commands that tells the session whether to look at the folder again; in
+# IDLE, while it waits for the client's DONE, each wake-up refreshes the session's view
+# in a worker thread and sends what changed. Nothing polls the disk in a loop.
 from __future__ import annotations
 
 import asyncio
@@ -41,18 +41,16 @@ class _Connection:
             return await self.reader.read(READ_SIZE)
 
     async def read_while_idle(self, session: ImapSession, conn: imap.ServerConnection,
-                              events: MailboxEvents, timeout: float) -> bytes:
+                              watch: FolderWatch | None, timeout: float) -> bytes:
         """Wait for the client's bytes, sending the folder's changes as they happen."""
-        key = session.watched()
-        if key is None:
+        if watch is None:
             return await self.read(timeout)
-        with events.subscribe(*key) as watch:
+        await self._send(conn, await asyncio.to_thread(session.idle_updates))
+        while True:
+            data = await self._read_or_change(watch, timeout)
+            if data is not None:
+                return data
             await self._send(conn, await asyncio.to_thread(session.idle_updates))
-            while True:
-                data = await self._read_or_change(watch, timeout)
-                if data is not None:
-                    return data
-                await self._send(conn, await asyncio.to_thread(session.idle_updates))
 
     async def _read_or_change(self, watch: FolderWatch, timeout: float) -> bytes | None:
         """The client's bytes, or None when the folder changed first."""
@@ -73,9 +71,40 @@ class _Connection:
         return None
 
     async def _send(self, conn: imap.ServerConnection, responses: list[imap.Response]) -> None:
-        for response in responses:
-            self.writer.write(conn.send(response))
+        self.writer.write(b"".join(conn.send(response) for response in responses))
         await self.writer.drain()
+
+
+class _SelectionWatch:
+    """The store's change notification for the session's selected folder, so the session
+    looks at the folder only when it may have changed (see imap_session.py)."""
+
+    def __init__(self, events: MailboxEvents) -> None:
+        self.events = events
+        self.key: tuple[str, str] | None = None
+        self.watch: FolderWatch | None = None
+
+    def follow(self, session: ImapSession) -> None:
+        """Watch the folder the session has selected now (a new one counts as changed)."""
+        key = session.watched()
+        if key == self.key:
+            return
+        self.close()
+        self.key = key
+        if key is not None:
+            self.watch = self.events.subscribe(*key)
+            session.folder_changed = True
+
+    def note_changes(self, session: ImapSession) -> None:
+        """Tell the session when its folder changed since the last look."""
+        if self.watch is not None and self.watch.changed():
+            session.folder_changed = True
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self.watch is not None:
+            self.watch.close()
+        self.key, self.watch = None, None
 
 
 async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -86,13 +115,15 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     conn = imap.ServerConnection(max_append_size=settings.max_message_size,
                                  starttls=tls is not None)
     stream = _Connection(reader, writer)
+    watches = _SelectionWatch(events)
     stream.writer.write(conn.send(session.greeting()))
     try:
         while True:
             event = conn.next_event()
             if isinstance(event, imap.NeedData):
                 if conn.phase is imap.Phase.IDLE:
-                    data = await stream.read_while_idle(session, conn, events, idle_timeout)
+                    data = await stream.read_while_idle(session, conn, watches.watch,
+                                                        idle_timeout)
                 else:
                     data = await stream.read(idle_timeout)
                 conn.receive_data(data)
@@ -100,15 +131,16 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             if isinstance(event, imap.ConnectionClosed):
                 break
             if session.needs_disk(event):
+                watches.note_changes(session)
                 responses = await asyncio.to_thread(session.handle, event)
             else:
                 responses = session.handle(event)
+            watches.follow(session)
             delay = session.take_reply_delay()
             if delay:
                 await stream.writer.drain()
                 await asyncio.sleep(delay)
-            for response in responses:
-                stream.writer.write(conn.send(response))
+            stream.writer.write(b"".join(conn.send(response) for response in responses))
             if (tls is not None and isinstance(event, imap.ImapCommandReceived)
                     and event.command.name == "STARTTLS" and responses[-1].status == "OK"):
                 _log_discarded(session.peer, conn.discarded_before_tls)
@@ -125,5 +157,6 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     finally:
         if stream.pending_read is not None:
             stream.pending_read.cancel()
+        watches.close()
         with contextlib.suppress(asyncio.CancelledError):  # the server stopping meanwhile
             await _close(stream.writer)

@@ -21,6 +21,7 @@
 # once (SYSTEM_FLAGS). Keywords are not kept: PERMANENTFLAGS says so by omitting \*.
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 
 from labctl.protocols import imap
@@ -33,6 +34,7 @@ SYSTEM_FLAGS: tuple[tuple[str, Flag], ...] = (
     ("\\Seen", Flag.SEEN), ("\\Draft", Flag.DRAFT))
 FLAG_NAMES = tuple(name for name, _ in SYSTEM_FLAGS)
 RECENT = "\\Recent"
+LOOK_INTERVAL = 1.0  # seconds a view trusts the store's change notification alone
 _BY_NAME = {name.lower(): flag for name, flag in SYSTEM_FLAGS}
 
 
@@ -60,6 +62,8 @@ class SelectedMailbox:
         self.messages: list[StoredMessage] = []
         self.recent: set[str] = set()
         self.uid_validity = 0
+        self.looked_at = 0.0  # time.monotonic() of the last listing
+        self.owes_expunges = False  # messages gone from the folder are still in the view
 
     def open(self) -> list[imap.Response]:
         """Read the folder (KeyError when missing); the untagged responses of SELECT."""
@@ -68,6 +72,7 @@ class SelectedMailbox:
         if not self.read_only:
             self.recent = set(store.claim_recent(address, folder))
         self.messages = store.list(address, folder)
+        self.looked_at = time.monotonic()
         uid_next = store.uid_next(address, folder)
         replies = imap.replies
         permanent = "" if self.read_only else " ".join(FLAG_NAMES)
@@ -80,6 +85,10 @@ class SelectedMailbox:
         responses += [replies.UIDVALIDITY.untagged(uidvalidity=self.uid_validity),
                       replies.UIDNEXT.untagged(uidnext=uid_next)]
         return responses
+
+    def stale(self) -> bool:
+        """True when the last look at the folder is older than LOOK_INTERVAL."""
+        return time.monotonic() - self.looked_at > LOOK_INTERVAL
 
     def recent_count(self) -> int:
         """How many messages of the view are \\Recent to this session."""
@@ -98,12 +107,14 @@ class SelectedMailbox:
         store = self.mailboxes
         if not self.read_only:
             self.recent |= store.claim_recent(self.address, self.folder)
+        self.looked_at = time.monotonic()
         try:
             listing = store.list(self.address, self.folder)
         except KeyError:  # the folder was deleted or renamed: every message is gone
             listing = []
         current = {message.id: message for message in listing}
         responses = self._expunges(current) if expunges_allowed else []
+        self.owes_expunges = any(message.id not in current for message in self.messages)
         for number, message in enumerate(self.messages, 1):
             now = current.get(message.id)
             if now is not None and now.flags != message.flags:

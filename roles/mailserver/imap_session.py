@@ -11,9 +11,14 @@
 #     back auth_failure_delay_seconds x failures so far (the I/O layer awaits
 #     take_reply_delay()) and answered NO [AUTHENTICATIONFAILED];
 #   - `selected`: the SelectedMailbox (imap_selected.py), the session's numbered view
-#     of its folder; after each command in the selected state the view is refreshed
-#     and what changed is reported before the tagged response (expunges not after
-#     FETCH, STORE or SEARCH, RFC 3501 7.4.1).
+#     of its folder; after a command in the selected state the view is refreshed and
+#     what changed is reported before the tagged response (expunges not after FETCH,
+#     STORE or SEARCH, RFC 3501 7.4.1). It looks at the folder (a listing, O(messages))
+#     only when it may have changed: the store announced a change (`folder_changed`,
+#     set by the I/O layer), the command is one clients poll with or that adds mail
+#     (LOOKS), or the last look is older than imap_selected.LOOK_INTERVAL (changes
+#     made by another process are not announced) - so a client fetching message after
+#     message does not list the folder each time.
 # handle() turns one event into the responses to send, the tagged (or continuation)
 # one last; the folder and message commands are in imap_mailbox_commands.py and
 # imap_message_commands.py. needs_disk() tells the I/O layer which events to run in a
@@ -44,6 +49,7 @@ NO_DISK = frozenset({"CAPABILITY", "LOGOUT", "STARTTLS", "LOGIN", "AUTHENTICATE"
                      "NAMESPACE"})
 NO_EXPUNGES = frozenset({"FETCH", "STORE", "SEARCH"})  # RFC 3501 7.4.1
 LEAVES_MAILBOX = frozenset({"SELECT", "EXAMINE", "CLOSE", "UNSELECT", "LOGOUT"})
+LOOKS = frozenset({"NOOP", "CHECK", "APPEND", "COPY", "MOVE", "EXPUNGE"})  # always look
 FolderCommand = Callable[[Mailboxes, str, imap.ImapCommand], Responses]
 MessageCommand = Callable[[SelectedMailbox, imap.ImapCommand], Responses]
 FOLDER_COMMANDS: dict[str, FolderCommand] = {
@@ -65,6 +71,9 @@ class ImapSession:
         self.tls = False  # STARTTLS accepted: the dialog continues over TLS
         self.failures = 0
         self.reply_delay = 0.0
+        # The selected folder may have changed since the view last looked: set by the I/O
+        # layer from the store's change notification (and on each new selection).
+        self.folder_changed = True
 
     def capabilities(self) -> list[str]:
         """What the server offers now (STARTTLS and AUTH= only before login)."""
@@ -120,11 +129,14 @@ class ImapSession:
         except OSError as exc:
             log.error("imap-failed peer=%s command=%s: %s", self.peer, command.name, exc)
             return [replies.CANNOT.tagged(command.tag, reason=f"{command.name} failed")]
-        if (self.selected is not None and command.name not in LEAVES_MAILBOX
-                and command.name not in NO_DISK):
-            tagged = responses.pop()
-            responses += self.selected.refresh(command.name not in NO_EXPUNGES)
-            responses.append(tagged)
+        selected = self.selected
+        if selected is None or command.name in LEAVES_MAILBOX or command.name in NO_DISK:
+            return responses
+        expunges = command.name not in NO_EXPUNGES
+        if (self.folder_changed or command.name in LOOKS or selected.stale()
+                or (expunges and selected.owes_expunges)):
+            responses[-1:-1] = selected.refresh(expunges)
+            self.folder_changed = False
         return responses
 
     def _command(self, command: imap.ImapCommand) -> Responses:

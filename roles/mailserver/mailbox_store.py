@@ -125,18 +125,30 @@ class MaildirMailboxes(MaildirTransfers):
             with opened:
                 return from_disk(opened.read())
 
-    def read_many(self, address: str, message_ids: Iterable[str],
+    def read_many(self, address: str, messages: Iterable[StoredMessage],
                   folder: str = INBOX) -> dict[str, bytes]:
-        """The raw messages among `message_ids` still in the folder: one listing and one
-        lock for all (the files are read under the folder's lock, so none moves away)."""
-        wanted = [check_message_name(message_id) for message_id in message_ids]
+        """The raw messages among `messages` still in the folder. Each is first looked for
+        where its listed flags put it (new/, or cur/ with exactly those flags); the folder
+        is listed once, for all, only when some are elsewhere. The files are read under
+        the folder's lock, so none moves away meanwhile."""
+        wanted = {check_message_name(m.id): m.flags for m in messages}
         found: dict[str, bytes] = {}
         with self._folder(address, folder) as (_, path), folder_lock(path):
-            files = message_files(path)
-            for name in wanted:
-                file = files.get(name)
-                if file is not None and name not in found:
-                    found[name] = from_disk(file.read_bytes())
+            missing = []
+            for name, flags in wanted.items():
+                for file in (path / "new" / name,
+                             path / "cur" / file_name_with_flags(name, "", flags)):
+                    try:
+                        found[name] = from_disk(file.read_bytes())
+                        break
+                    except FileNotFoundError:
+                        continue
+                else:
+                    missing.append(name)
+            files = message_files(path) if missing else {}
+            for name in missing:
+                if name in files:
+                    found[name] = from_disk(files[name].read_bytes())
         return found
 
     def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:

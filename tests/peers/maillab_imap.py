@@ -25,8 +25,9 @@ class MaillabImap:
     imap_port: int
     store: Mailboxes  # delivering through it wakes the server's IDLE sessions
 
-    def sessions_idling(self, address: str, folder: str = INBOX) -> int:
-        """How many IMAP sessions wait in IDLE on the folder now."""
+    def sessions_watching(self, address: str, folder: str = INBOX) -> int:
+        """How many IMAP sessions have the folder selected now, and so learn at once (in
+        IDLE too) of a message delivered through `store`."""
         return self.store.events.watching(address, folder)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from labctl.tls_ca import client_context
+from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Flag
 from tests.roles.conftest import StartServer, settings_for
@@ -124,6 +125,15 @@ async def test_two_sessions_see_changes_only_when_allowed(start_server: StartSer
     await second.command("c STORE 1 +FLAGS (\\Answered)")
     assert await first.command("k CHECK") == ["* 1 FETCH (FLAGS (\\Answered \\Recent))",
                                               "k OK CHECK completed"]
+
+
+async def test_noop_finds_mail_another_process_delivered(start_server: StartServer) -> None:
+    server = await start_server("receiver-mta")
+    client = await ImapLines.connect(server)
+    assert "* 0 EXISTS" in await client.command("s SELECT INBOX")
+    elsewhere = MaildirMailboxes(server.settings.data_dir / "mailboxes")  # no notification
+    elsewhere.deliver(BOB, b"Subject: from afar\r\n\r\nhi\r\n")
+    assert await client.command("n NOOP") == ["* 1 EXISTS", "* 1 RECENT", "n OK NOOP completed"]
 
 
 async def test_bad_input_is_answered_and_others_are_still_served(

@@ -42,7 +42,7 @@ class ImapServer:
 
     endpoint: Endpoint
     store: Mailboxes  # the Maildir it serves
-    idling: Callable[[], int]  # how many of its sessions wait in IDLE
+    idling: Callable[[], int]  # its sessions that will see a delivery in IDLE
 
 
 @pytest.fixture(params=["dovecot", "maillab"])
@@ -54,7 +54,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ImapServe
         return
     with running_maillab_imap(tmp_path, SERVER_HOST) as maillab:
         yield ImapServer(Endpoint(maillab.host, maillab.imap_port), maillab.store,
-                         lambda: maillab.sessions_idling(BOB.address))
+                         lambda: maillab.sessions_watching(BOB.address))
 
 
 def fetch(server: ImapServer, **options: object) -> tuple[list[bytes], list[str] | None]:
