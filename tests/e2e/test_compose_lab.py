@@ -27,6 +27,7 @@ from labctl.model.instance import INSTANCE_ENV
 from labctl.model.zone import resolver_address
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
+from tests.e2e.imap_fetch import assert_imap_fetch_captured
 
 pytestmark = pytest.mark.compose
 PLAN = addressing("compose", instance=TEST_INSTANCE)
@@ -86,6 +87,12 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(compose_lab: ControllerClient
     assert {Path(h["pcap"]).name for h in report["hops"]} == {
         "alice-lan.pcap", "internet.pcap", "bob-lan.pcap"
     }
+
+
+def test_bob_fetches_over_imap_and_the_bob_lan_capture_shows_imap(
+    compose_lab: ControllerClient,
+) -> None:
+    assert_imap_fetch_captured(compose_lab)
 
 
 def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:

@@ -29,6 +29,7 @@ from labctl.model.zone import resolver_address
 from labctl.tls_ca import CA_CERTIFICATE, client_context
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE
 from tests.e2e.basic_delivery import assert_basic_delivery_report, assert_pcaps_readable
+from tests.e2e.imap_fetch import assert_imap_fetch_captured
 from tests.e2e.local_labs import capture_modes, running_local_lab, wait_delivered
 from tests.peers.tools import require_tool
 
@@ -66,19 +67,7 @@ def test_basic_delivery_passes_with_smtp_smtp_pop3(local_lab: ControllerClient) 
 def test_bob_fetches_over_imap_and_the_bob_lan_capture_shows_imap(
     local_lab: ControllerClient,
 ) -> None:
-    capture = local_lab.request("POST", "/captures")
-    sent = local_lab.request("POST", "/messages", {"to": "bob@hamburger.edu", "subject": "IMAP"})
-    wait_delivered(local_lab, sent["message_id"])
-    fetched = local_lab.request("POST", "/fetches", {"protocol": "imap"})
-    assert fetched["protocol"] == "imap"
-    assert [m for m in fetched["messages"] if sent["message_id"] in m]
-    local_lab.request("POST", f"/captures/{capture['id']}/stop")
-    hops = local_lab.request("GET", f"/captures/{capture['id']}/analysis")
-    [bob_lan] = [h for h in hops if h["network"] == "bob-lan"]
-    assert (bob_lan["client_role"], bob_lan["server_role"]) == ("receiver-ua", "receiver-mta")
-    assert "IMAP" in bob_lan["protocols"]
-    [imap] = [c for c in bob_lan["conversations"] if c["protocol"] == "IMAP"]
-    assert any(line.startswith("S: * OK [CAPABILITY IMAP4rev1") for line in imap["transcript"])
+    assert_imap_fetch_captured(local_lab)
 
 
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
