@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from labctl.model import INTERNET, Addressing, Role, Service
+from labctl.model import INTERNET, Addressing, Role
 from labctl.model.zone import resolver_address
 
 PICK_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"
@@ -44,7 +44,7 @@ def local_shell(plan: Addressing, role: Role, startup: Path, interactive: bool) 
     source = plan.lab_addresses(role)[0]
     banner = [f"{role.name}'s shell on the local lab ({role.hostname} is {source} here)"]
     for other, address in plan.neighbours(role):
-        ports = ", ".join(f"{s.name} {plan.port(other, s.name)}" for s in _served(other))
+        ports = ", ".join(f"{s.name} {plan.port(other, s.name)}" for s in other.lab_services())
         banner.append(f"  {other.hostname:22} {address:13} {ports}")
     banner.append("`telnet mail.hamburger.edu 25` works as shown in the lecture: lab names and "
                   f"standard ports become these addresses and ports, from {source}")
@@ -61,7 +61,7 @@ def startup_file(plan: Addressing, role: Role) -> str:
         lines.append(f"export MAILLAB_HOST_{_variable(other.hostname)}={address}")
         for name in (other.hostname, address):
             arms += [f"    {name}:{s.port}) MAILLAB_ARGS=({address} {plan.port(other, s.name)});;"
-                     for s in _served(other)]
+                     for s in other.lab_services()]
         arms.append(f'    {other.hostname}:*) MAILLAB_ARGS=({address} "${{@:2}}");;')
     lines += [
         "_maillab_map() {", '  MAILLAB_ARGS=("$@")', '  case "${1-}:${2-}" in', *arms, "  esac",
@@ -76,10 +76,6 @@ def startup_file(plan: Addressing, role: Role) -> str:
     prompt = role.name + r"@maillab:\w\$ "
     lines.append(f"PS1={shlex.quote(prompt)}")
     return "\n".join(lines) + "\n"
-
-
-def _served(role: Role) -> list[Service]:
-    return [s for s in role.services if s.name != "control"]
 
 
 def _variable(hostname: str) -> str:

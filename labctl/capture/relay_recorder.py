@@ -12,7 +12,6 @@ from pathlib import Path
 from labctl.capture.relay import RecordingRelay
 from labctl.model import Addressing
 
-RELAYED_SERVICES = ("smtp", "submission", "pop3", "webmail")
 IDLE_GRACE_S = 5.0
 
 
@@ -32,7 +31,7 @@ def relay_plan(plan: Addressing) -> list[RelaySpec]:
             if network not in captured:
                 continue
             address = plan.address(server, network)
-            for service in RELAYED_SERVICES:
+            for service in (s.name for s in server.lab_services()):
                 specs.append(RelaySpec(
                     network,
                     (address, plan.port(server, service)),

@@ -14,6 +14,7 @@ POP3 = "POP3"
 IMAP = "IMAP"
 HTTP = "HTTP"
 UNKNOWN = "unknown"
+CONTROL = "control"  # the service of a role's control agent (management network only)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Role:
     domain: str | None = None  # the mail domain a mail server is responsible for
     user: str | None = None  # the mail address a user agent acts for
     server: str | None = None  # the mail server role a user agent talks to
+
+    def lab_services(self) -> tuple[Service, ...]:
+        """The services the role offers on its lab networks: all but its control agent."""
+        return tuple(s for s in self.services if s.name != CONTROL)
 
     def service(self, name: str) -> Service:
         """Return the service called `name`; KeyError names the role when absent."""

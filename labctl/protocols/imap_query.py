@@ -76,7 +76,7 @@ class Section:
             pieces.append(self.text)
         spec = ".".join(pieces)
         if self.fields:
-            spec += " (" + " ".join(self.fields) + ")"
+            spec += " (" + " ".join(name.upper() for name in self.fields) + ")"  # as Dovecot
         return spec
 
 

@@ -9,6 +9,7 @@
 # functions at the end from imap_values.encode, so response values are encoded once.
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -183,5 +184,11 @@ def namespace(personal: Namespace, other_users: Namespace = None,
         for group in (personal, other_users, shared)))
 
 
+_ASTRING_ATOM = re.compile(r"[^(){ \x00-\x1f\x7f%*\"\\\x80-\U0010ffff]+")
+
+
 def _mailbox(name: str) -> bytes:
-    return b"INBOX" if name == "INBOX" else quoted_or_literal(name.encode("utf-8"))
+    """A mailbox name as an atom when it can be one (as Dovecot sends it), else quoted."""
+    if _ASTRING_ATOM.fullmatch(name) and name.upper() != "NIL":
+        return name.encode("ascii")
+    return quoted_or_literal(name.encode("utf-8"))

@@ -5,19 +5,27 @@
 #   None -> NIL; int -> number; Atom -> itself (flags, keywords, item names);
 #   str -> a quoted string, or a literal when it cannot be quoted (CR, LF, 8-bit);
 #   bytes -> always a literal {n}CRLF followed by the bytes (message text);
-#   list/tuple -> a parenthesised list of the above.
+#   list/tuple -> a parenthesised list of the above;
+#   Adjacent -> its items back to back, without spaces or parentheses: RFC 3501 writes
+#     the parts of a multipart (`1*body`) and the addresses of an address list
+#     (`"(" 1*address ")"`) so, e.g. `(("a" NIL "b" "c")("d" NIL "e" "f"))`.
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from typing import TypeAlias
 
-_NOT_QUOTABLE = re.compile(rb"[\x00\r\n\x80-\xff]")  # 8-bit, CR, LF or NUL: a literal
-_QUOTED_SPECIALS = re.compile(rb'(["\\])')  # escaped with a backslash inside quotes
+_NOT_QUOTABLE = re.compile(rb"[\x80-\xff\r\n\x00]")  # 8-bit, CR, LF, NUL: only as a literal
 
 
 class Atom(str):
     """Text sent as it is, unquoted: a flag (\\Seen), a keyword or a data item name."""
+
+    __slots__ = ()
+
+
+class Adjacent(tuple):  # type: ignore[type-arg]
+    """Values written one after the other with nothing between them (see above)."""
 
     __slots__ = ()
 
@@ -41,6 +49,8 @@ def encode(value: ImapValue) -> bytes:
         return quoted_or_literal(value.encode("utf-8"))
     if isinstance(value, bytes):
         return literal(value)
+    if isinstance(value, Adjacent):
+        return b"".join(encode(item) for item in value)
     return b"(" + b" ".join(encode(item) for item in value) + b")"
 
 
@@ -48,7 +58,7 @@ def quoted_or_literal(data: bytes) -> bytes:
     """A quoted string when the bytes allow it (7-bit, no CR/LF/NUL), else a literal."""
     if _NOT_QUOTABLE.search(data):
         return literal(data)
-    return b'"' + _QUOTED_SPECIALS.sub(rb"\\\1", data) + b'"'
+    return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
 def literal(data: bytes) -> bytes:

@@ -9,7 +9,7 @@
 # at all is shown holding one empty text/plain part.
 from __future__ import annotations
 
-from labctl.protocols.imap_values import ImapValue
+from labctl.protocols.imap_values import Adjacent, ImapValue
 from roles.mailserver.imap_envelope import envelope, nstring
 from roles.mailserver.imap_message import MessagePart
 from roles.mailserver.mime_content_type import ContentType, mime_tokens, parse_parameters
@@ -30,7 +30,7 @@ def _multipart(part: MessagePart, extensible: bool) -> list[ImapValue]:
     children: list[ImapValue] = [body_structure(child, extensible) for child in part.children]
     if not children:
         children = [_EMPTY_TEXT_PART + ([None, None, None, None] if extensible else [])]
-    structure: list[ImapValue] = [*children, ctype.written_subtype]
+    structure: list[ImapValue] = [Adjacent(children), ctype.written_subtype]  # 1*body
     if extensible:
         structure += [_parameters(ctype), *_common_extensions(part)]
     return structure

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from labctl.protocols.imap_values import ImapValue
+from labctl.protocols.imap_values import Adjacent, ImapValue
 from roles.mailserver.imap_message import MessagePart
 
 _ADDRESS_SPECIALS = '()<>[]:;@\\,"'
@@ -47,7 +47,7 @@ def envelope(part: MessagePart) -> list[ImapValue]:
     def addresses(name: str) -> ImapValue:  # every field of that name, one after the other
         found = [address for value in part.field_values(name)
                  for address in address_list(value) or ()]
-        return found or None
+        return [Adjacent(found)] if found else None  # "(" 1*address ")"
 
     subject = part.field_values("Subject")
     sender = addresses("From")

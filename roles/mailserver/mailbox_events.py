@@ -88,6 +88,11 @@ class MailboxEvents:
                 if not watches:
                     del self._watches[watch.key]
 
+    def watching(self, address: str, folder: str) -> int:
+        """How many watches the folder has now (e.g. IMAP sessions in IDLE on it)."""
+        with self._lock:
+            return len(self._watches.get(self.key(address, folder), ()))
+
     def notify(self, address: str, folder: str) -> None:
         """Wake every watch of the folder (call after the change is durable)."""
         with self._lock:

@@ -126,6 +126,20 @@ class MaildirMailboxes(MaildirTransfers):
             with opened:
                 return from_disk(opened.read())
 
+    def read_many(self, address: str, messages: Iterable[StoredMessage],
+                  folder: str = INBOX) -> dict[str, bytes]:
+        """The raw messages among `messages` still in the folder, read under the folder's
+        lock (none moves away meanwhile); each found where the file index saw it last."""
+        found: dict[str, bytes] = {}
+        with self._folder(address, folder) as (_, path), folder_lock(path):
+            for message in messages:
+                name = check_message_name(message.id)
+                try:
+                    found[name] = from_disk(self._files.find(path, name).read_bytes())
+                except (KeyError, FileNotFoundError):  # gone since it was listed
+                    continue
+        return found
+
     def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:
         """Remove a message and fsync its folder; KeyError when there is no such message."""
         if not self.delete_messages(address, [message_id], folder):

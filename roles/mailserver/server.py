@@ -21,6 +21,8 @@ from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
 from roles.mailserver.disk_queue import DiskQueue
 from roles.mailserver.http_services import bind_tcp, create_webmail_app, start_http
+from roles.mailserver.imap_listener import serve_imap
+from roles.mailserver.imap_session import ImapSession
 from roles.mailserver.listeners import peer_address, refuse_smtp, serve_pop3, serve_smtp
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.pop3_maildrop import MaildropLocks
@@ -58,7 +60,7 @@ class MailServer:
         self._webmail: uvicorn.Server | None = None
         self.tls: ssl.SSLContext | None = None  # set at start() when settings.tls_dir is given
         self.pop3_locks = MaildropLocks()
-        self._pop3_connections: set[asyncio.Task[Any]] = set()
+        self._pop3_connections: set[asyncio.Task[Any]] = set()  # POP3 and IMAP
 
     async def start(self, control_agent: bool = True) -> None:
         """Open every listener, start the relay worker and (optionally) the control agent."""
@@ -113,8 +115,8 @@ class MailServer:
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             peer = peer_address(writer)
-            if listener.service == "pop3":
-                await self._serve_pop3(reader, writer, peer)
+            if listener.service in ("pop3", "imap"):
+                await self._serve_mailbox_client(listener.service, reader, writer, peer)
                 return
             if self.smtp_connections >= settings.max_connections:
                 log.info("too-many-connections peer=%s service=%s", peer, listener.service)
@@ -129,13 +131,19 @@ class MailServer:
 
         return handle
 
-    async def _serve_pop3(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                          peer: str) -> None:
-        """One POP3 connection, tracked so that stop() can end it (and free its mailbox)."""
+    async def _serve_mailbox_client(self, service: str, reader: asyncio.StreamReader,
+                                    writer: asyncio.StreamWriter, peer: str) -> None:
+        """One POP3 or IMAP connection, tracked so that stop() can end it (and free its
+        mailbox)."""
         task = asyncio.current_task()
         if task is not None:
             self._pop3_connections.add(task)
         try:
+            if service == "imap":
+                await serve_imap(reader, writer, ImapSession(self.settings, peer, self.mailboxes),
+                                 self.mailboxes.events, self.settings.imap_idle_timeout_seconds,
+                                 self.tls)
+                return
             session = Pop3Session(self.settings, peer, self.mailboxes, self.pop3_locks)
             await serve_pop3(reader, writer, session, self.settings.pop3_idle_timeout_seconds,
                              self.tls)

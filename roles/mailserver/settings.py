@@ -28,7 +28,6 @@ from labctl.model.zone import resolver_address
 # The webmail is HTTP, served by uvicorn (server.py) rather than a stream listener.
 WEBMAIL_SERVICE = "webmail"
 HTTP_SERVICES = (WEBMAIL_SERVICE,)
-LISTENED_SERVICES = ("smtp", "submission", "pop3", *HTTP_SERVICES)
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 
 
@@ -63,6 +62,7 @@ class MailServerSettings:
     # use. None: no certificate, STARTTLS is not offered.
     tls_dir: Path | None = None
     pop3_idle_timeout_seconds: float = 600.0  # RFC 1939 autologout: at least 10 minutes
+    imap_idle_timeout_seconds: float = 1800.0  # RFC 3501 5.4 autologout: at least 30 minutes
     # The limits of the SMTP and relay side.
     max_queue_lifetime_seconds: float = 600.0  # then a deferred message bounces (lab: short)
     max_connections: int = 100  # SMTP connections at once (25 and 587); more get 421 4.7.0
@@ -93,7 +93,7 @@ class MailServerSettings:
         port = plan.hidden_port if behind_relay else plan.port
         listeners = tuple(
             Listener(service, host, port(lab_role, service))
-            for service in LISTENED_SERVICES for host in hosts
+            for service in (s.name for s in lab_role.lab_services()) for host in hosts
         )
         return cls(
             role=role, data_dir=data_dir, addressing=plan, listeners=listeners,

@@ -32,6 +32,7 @@ from tests.e2e.basic_delivery import (
     assert_pcaps_readable,
     run_scenario,
 )
+from tests.e2e.imap_fetch import assert_imap_fetch_captured
 
 pytestmark = pytest.mark.compose
 PLAN = addressing("compose", instance=TEST_INSTANCE)
@@ -100,6 +101,12 @@ def test_bob_reads_over_imap_and_http_and_alice_writes_in_her_webmail(
     assert_pcaps_readable(report, "compose")
 
 
+def test_bob_fetches_over_imap_and_the_bob_lan_capture_shows_imap(
+    compose_lab: ControllerClient,
+) -> None:
+    assert_imap_fetch_captured(compose_lab)
+
+
 def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:
     client = docker.from_env()
     label = f"com.docker.compose.project={TEST_INSTANCE.project_name}"
@@ -115,7 +122,7 @@ def test_lab_networks_are_sealed(compose_lab: ControllerClient) -> None:
                          PLAN.port("sender-mta", "smtp")), "a packet left alice-lan"
 
 
-@pytest.mark.parametrize("service", ["smtp", "submission", "pop3"])
+@pytest.mark.parametrize("service", ["smtp", "submission", "pop3", "imap"])
 def test_mail_servers_refuse_mail_on_their_management_address(
     compose_lab: ControllerClient, service: str
 ) -> None:

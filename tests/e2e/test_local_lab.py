@@ -34,6 +34,7 @@ from tests.e2e.basic_delivery import (
     assert_pcaps_readable,
     run_scenario,
 )
+from tests.e2e.imap_fetch import assert_imap_fetch_captured
 from tests.e2e.local_labs import capture_modes, running_local_lab, wait_delivered
 from tests.peers.tools import require_tool
 
@@ -73,6 +74,12 @@ def test_bob_reads_over_imap_and_http_and_alice_writes_in_her_webmail(
     report = run_scenario(local_lab, scenario)
     assert_basic_delivery_report(report, "local", alice=alice, bob=bob)
     assert_pcaps_readable(report, "local")
+
+
+def test_bob_fetches_over_imap_and_the_bob_lan_capture_shows_imap(
+    local_lab: ControllerClient,
+) -> None:
+    assert_imap_fetch_captured(local_lab)
 
 
 def test_malformed_api_body_gets_422_naming_the_field(local_lab: ControllerClient) -> None:
@@ -130,7 +137,7 @@ def test_agents_admit_only_the_controller(local_lab: ControllerClient) -> None:
     assert local_lab.request("GET", "/lab")["healthy"]
 
 
-@pytest.mark.parametrize("service", ["smtp", "submission", "pop3"])
+@pytest.mark.parametrize("service", ["smtp", "submission", "pop3", "imap"])
 def test_mail_server_refuses_mail_on_its_management_address(
     local_lab: ControllerClient, service: str
 ) -> None:

@@ -44,7 +44,7 @@ def test_untagged_data() -> None:
     assert replies.list_entry([], "/", "Mes dossiers", "LSUB").to_bytes() == (
         b'* LSUB () "/" "Mes dossiers"\r\n')
     assert replies.status("Sent", [("MESSAGES", 3), ("UIDNEXT", 7)]).to_bytes() == (
-        b'* STATUS "Sent" (MESSAGES 3 UIDNEXT 7)\r\n')
+        b'* STATUS Sent (MESSAGES 3 UIDNEXT 7)\r\n')
     assert replies.namespace([("", "/")]).to_bytes() == b'* NAMESPACE (("" "/")) NIL NIL\r\n'
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labctl.protocols.imap_query import FetchItem, Section
-from labctl.protocols.imap_values import encode
+from labctl.protocols.imap_values import Adjacent, encode
 from roles.mailserver.imap_fetch import MessageFacts, fetch_item, find_part
 from roles.mailserver.imap_message import MAX_DEPTH, MessagePart, parse_message
 
@@ -87,9 +87,9 @@ def test_deep_nesting_stops_at_the_limit() -> None:
     assert depth == MAX_DEPTH
     facts = MessageFacts(1, (), datetime.datetime.now(datetime.UTC), nested(200))
     structure = fetch_item(facts, FetchItem("BODYSTRUCTURE")).value
-    for _ in range(MAX_DEPTH):
-        assert isinstance(structure, list)
-        structure = structure[0]
+    for _ in range(MAX_DEPTH):  # a multipart: (its parts, one after the other) subtype ...
+        assert isinstance(structure, list) and isinstance(structure[0], Adjacent)
+        structure = structure[0][0]
     assert isinstance(structure, list)
     assert structure[:3] == ["application", "octet-stream", ["boundary", "n100"]]
 

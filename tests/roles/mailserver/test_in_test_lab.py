@@ -33,7 +33,7 @@ def assert_in_the_test_lab(addresses: Iterable[tuple[str, int]]) -> None:
 async def test_mail_servers_bind_test_lab_addresses_only(
         start_server: StartServer, stays_off_the_default_lab: SocketWatch, role: str) -> None:
     server = await start_server(role)
-    assert set(server.bound) == {"smtp", "submission", "pop3", "webmail", "control"}
+    assert set(server.bound) == {"smtp", "submission", "pop3", "imap", "webmail", "control"}
     bound = [address for addresses in server.bound.values() for address in addresses]
     assert_in_the_test_lab(bound)
     assert_in_the_test_lab(stays_off_the_default_lab.bound)  # and nothing else of theirs

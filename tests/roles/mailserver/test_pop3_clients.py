@@ -15,7 +15,8 @@ import pytest
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.server import MailServer
 from roles.mailserver.storage import Flag
-from tests.peers.tools import require_tool, run
+from tests.peers.fetchmail import fetchmail as run_fetchmail
+from tests.peers.tools import run
 from tests.roles.conftest import StartServer, settings_for, wait_until
 
 BOB, BOB_PW = "bob@hamburger.edu", "bob-pw"
@@ -138,23 +139,8 @@ async def test_curl_lists_retrieves_a_dot_stuffed_message_and_deletes(
 
 
 def fetchmail(home: Path, address: tuple[str, int], keep: bool) -> list[bytes]:
-    """Run fetchmail once for Bob (mda: one file per message in home/out); the new files."""
-    out = home / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    before = set(out.iterdir())
-    rcfile = home / "fetchmailrc"
-    rcfile.write_text(
-        "set no bouncemail\nset no syslog\n"
-        f"poll {address[0]} service {address[1]} protocol POP3 uidl auth password\n"
-        f'  user "bob" there with password "{BOB_PW}" is "bob" here\n'
-        f"  {'keep' if keep else 'no keep'}\n"
-        f"  mda \"/bin/sh -c 'cat > {out}/message.$$'\"\n")
-    rcfile.chmod(0o600)
-    require_tool("fetchmail")
-    result = run(["env", f"HOME={home}", "fetchmail", "-f", str(rcfile), "--nodetach",
-                  "--sslproto", "", "--pidfile", str(home / "fetchmail.pid")])
-    assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: no new mail
-    return sorted(path.read_bytes() for path in set(out.iterdir()) - before)
+    """Run fetchmail over POP3 once for Bob; the messages it downloaded."""
+    return run_fetchmail(home, address, "bob", BOB_PW, keep)
 
 
 async def test_fetchmail_keep_then_delete(start_server: StartServer, tmp_path: Path) -> None:

@@ -23,5 +23,5 @@ def test_mail_services_listen_on_lab_addresses_only(
         lab_addresses = {plan.address(role, n) for n in role.networks if n != MGMT}
         assert {listener.host for listener in settings.listeners} == lab_addresses
         assert {listener.service for listener in settings.listeners} == {
-            "smtp", "submission", "pop3", "webmail"}
+            "smtp", "submission", "pop3", "imap", "webmail"}
         assert settings.control_host == plan.address(role, MGMT)
