@@ -112,7 +112,7 @@ def _pair(what: str) -> tuple[Series, Series]:
     """Our series and Dovecot's for `what`, ours compared with Dovecot's."""
     baseline = f"dovecot {what}"
     return (Series(f"ours {what}", "msg/s", higher_is_better=True, baseline=baseline),
-            Series(baseline, "msg/s", higher_is_better=True))
+            Series(baseline, "msg/s", higher_is_better=True, baseline=baseline))
 
 
 @benchmark("pop3-fetch", "one POP3 session RETRs every message of a mailbox",
