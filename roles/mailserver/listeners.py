@@ -1,13 +1,12 @@
 # The thin asyncio layer: sockets in, sans-I/O protocol machines, sessions, sockets out.
 #
-# One coroutine per accepted connection. It feeds bytes to the machine, passes each
-# event to the session and writes the replies (those to pipelined commands together,
-# once the machine needs more input). Storing a message (fsync) runs in an I/O thread
-# (durable_files.in_io_thread) so the loop keeps serving other connections meanwhile;
-# so does the delay a failed AUTH earns (an await, never a blocking sleep). A client
-# silent for the idle timeout gets 421 4.4.2 (SMTP) or is closed (POP3). When the
-# session accepts STARTTLS the connection is upgraded in place (start_tls) and read
-# through a fresh reader, so no plaintext byte sent ahead is ever read as TLS data.
+# One coroutine per accepted connection (SMTP has its own, callback-driven layer:
+# smtp_connection.py). It feeds bytes to the machine, passes each event to the session
+# and writes the replies. Commands that touch the disk run in a thread so the loop
+# keeps serving other connections meanwhile. A client silent for the idle timeout is
+# closed (POP3). When the session accepts STLS the connection is upgraded in place
+# (start_tls) and read through a fresh reader, so no plaintext byte sent ahead is ever
+# read as TLS data.
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +14,7 @@ import logging
 import ssl
 
 from labctl.protocols import pop3, smtp
-from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.pop3_session import DISK_COMMANDS, Pop3Session
-from roles.mailserver.smtp_session import SmtpSession
 
 log = logging.getLogger("mailserver")
 TLS_HANDSHAKE_SECONDS = 30.0
@@ -35,55 +32,6 @@ async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     await writer.drain()
     async with asyncio.timeout(idle_timeout):
         return await reader.read(READ_SIZE)
-
-
-async def refuse_smtp(writer: asyncio.StreamWriter, reply: smtp.Reply) -> None:
-    """Answer a connection with `reply` (a 421) instead of the greeting, and close it."""
-    writer.write(reply.to_bytes())
-    await _close(writer)
-
-
-async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     session: SmtpSession, tls: ssl.SSLContext | None = None) -> None:
-    """Run one SMTP connection to its end; `tls` offers STARTTLS with that context."""
-    settings = session.settings
-    conn = smtp.ServerConnection(max_message_size=settings.max_message_size,
-                                 starttls=tls is not None)
-    replies = [conn.send(session.greeting())]  # sent together when we need more input
-    try:
-        while True:
-            event = conn.next_event()
-            if isinstance(event, smtp.NeedData):
-                writer.write(b"".join(replies))  # pipelined commands: one write (RFC 2920)
-                replies.clear()
-                conn.receive_data(await _read(reader, writer, settings.idle_timeout_seconds))
-                continue
-            if isinstance(event, smtp.ConnectionClosed):
-                break
-            if isinstance(event, smtp.MessageReceived):
-                reply = await in_io_thread(session.handle, event)
-            else:
-                reply = session.handle(event)
-            delay = session.auth.take_reply_delay()
-            if delay:
-                writer.write(b"".join(replies))
-                replies.clear()
-                await writer.drain()
-                await asyncio.sleep(delay)
-            replies.append(conn.send(reply))
-            if tls is not None and reply.code == 220 and _is_command(event, "STARTTLS"):
-                writer.write(b"".join(replies))
-                replies.clear()
-                _log_discarded(session.peer, conn.discarded_before_tls)
-                reader, writer = await start_tls(writer, tls)
-        writer.write(b"".join(replies))
-        await writer.drain()
-    except TimeoutError:
-        writer.write(conn.send(smtp.replies.IDLE_TIMEOUT()))
-    except (ConnectionError, OSError) as exc:
-        log.info("smtp connection from %s lost: %s", session.peer, exc)
-    finally:
-        await _close(writer)
 
 
 def _is_command(event: smtp.Event | pop3.Event, verb: str) -> bool:

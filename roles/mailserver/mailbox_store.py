@@ -9,10 +9,10 @@
 #     every message operation, exclusive for creating, renaming or deleting folders;
 #   - each folder's lock (uid_sidecar.folder_lock), exclusive for any change to it.
 # Delivery writes tmp/<name> (LF line endings, see maildir_layout.py) and fsyncs it,
-# then, under the folder's lock, renames it into new/, fsyncs new/ and records its
-# UID: when deliver() returns it is on disk. Concurrent deliveries to one folder share
-# that second step (durable_files.GroupCommit): one lock, one fsync of new/ and one
-# sidecar rewrite for the whole batch.
+# then, under the folder's lock, renames it into new/ and fsyncs new/: when deliver()
+# returns it is on disk. Its UID is given by the next reader's scan (uid_sidecar.py),
+# so a delivery costs two fsyncs. Concurrent deliveries to one folder share the second
+# step (durable_files.GroupCommit): one lock and one fsync of new/ for the whole batch.
 # Readers open files under the folder's lock, so a concurrent flag change (a rename)
 # or deletion never makes a listed message unreadable half-way.
 # Every change is announced on self.events (mailbox_events.py) once durable.
@@ -60,7 +60,6 @@ from roles.mailserver.uid_sidecar import (
     folder_lock,
     read_uidlist,
     synced_uidlist,
-    uidlist_with,
 )
 
 log = logging.getLogger("mailserver")
@@ -77,32 +76,32 @@ class MaildirMailboxes(MaildirTransfers):
 
     def deliver(self, address: str, data: bytes, folder: str = INBOX) -> str:
         """Store a message durably in new/ of an existing folder; return its id."""
-        with self._folder(address, folder) as (root, path):
+        with self._folder(address, folder) as (_, path):
             stored = to_disk(data)
             name = sized_name(new_message_name(), stored)
             write_file_synced(path / "tmp" / name, stored)
-            self._commits_of(root, path).submit(name)
+            self._commits_of(path).submit(name)
         self.events.notify(address, folder)
         log.debug("stored id=%s folder=%s mailbox=%s", name, folder, address)
         return name
 
-    def _commits_of(self, root: Path, path: Path) -> GroupCommit[str]:
+    def _commits_of(self, path: Path) -> GroupCommit[str]:
         """The folder's group commit of deliveries (made on first use)."""
         with self._commits_lock:
             commits = self._commits.get(path)
             if commits is None:
-                commits = GroupCommit(functools.partial(self._move_to_new, root, path))
+                commits = GroupCommit(functools.partial(self._move_to_new, path))
                 self._commits[path] = commits
             return commits
 
     @staticmethod
-    def _move_to_new(root: Path, path: Path, names: builtins.list[str]) -> None:
-        """Move fsynced files from tmp/ to new/, fsync new/ and give them UIDs, durably."""
+    def _move_to_new(path: Path, names: builtins.list[str]) -> None:
+        """Move fsynced files from tmp/ to new/ and fsync new/ (their UIDs come with the
+        next scan); under the folder's lock, so no reader sees one before it is durable."""
         with folder_lock(path):
             for name in names:
                 os.replace(path / "tmp" / name, path / "new" / name)
             fsync_directory(path / "new")
-            uidlist_with(path, root, names, lambda: message_files(path))
 
     def list(self, address: str, folder: str = INBOX) -> list[StoredMessage]:
         """The folder's messages in UID order."""

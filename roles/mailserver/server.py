@@ -1,6 +1,7 @@
 # MailServer: wires settings, storage, listeners, the relay worker and the control agent.
 #
-# Everything runs in one asyncio loop: asyncio.start_server per Listener, the relay
+# Everything runs in one asyncio loop: a server per Listener (SMTP and submission
+# connections are asyncio Protocols, smtp_connection.py; POP3 uses streams), the relay
 # worker as a task, uvicorn serving the control agent on the management address and
 # the webmail on the lab addresses (http_services.py).
 # Tests create MailServer objects in-process (start()/stop()); __main__ runs one.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 from collections.abc import Callable, Coroutine
@@ -15,7 +17,6 @@ from typing import Any
 
 import uvicorn
 
-from labctl.protocols import smtp
 from labctl.tls_ca import server_certificate
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
@@ -23,7 +24,7 @@ from roles.mailserver.disk_queue import DiskQueue
 from roles.mailserver.http_services import bind_tcp, create_webmail_app, start_http
 from roles.mailserver.imap_listener import serve_imap
 from roles.mailserver.imap_session import ImapSession
-from roles.mailserver.listeners import peer_address, refuse_smtp, serve_pop3, serve_smtp
+from roles.mailserver.listeners import peer_address, serve_pop3
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.pop3_maildrop import MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
@@ -34,6 +35,7 @@ from roles.mailserver.settings import (
     Listener,
     MailServerSettings,
 )
+from roles.mailserver.smtp_connection import SMTP_SERVICES, SmtpConnection
 from roles.mailserver.smtp_session import SmtpSession
 from roles.mailserver.storage import Mailboxes, OutgoingQueue
 
@@ -71,8 +73,13 @@ class MailServer:
         for listener in self.settings.listeners:
             if listener.service in HTTP_SERVICES:
                 continue
-            server = await asyncio.start_server(self._handler(listener), listener.host,
-                                                listener.port, reuse_address=True)
+            if listener.service in SMTP_SERVICES:
+                server = await asyncio.get_running_loop().create_server(
+                    functools.partial(self._smtp_connection, listener), listener.host,
+                    listener.port, reuse_address=True)
+            else:
+                server = await asyncio.start_server(self._handler(listener), listener.host,
+                                                    listener.port, reuse_address=True)
             self._servers.append(server)
             for sock in server.sockets:
                 host, port = sock.getsockname()[:2]
@@ -110,24 +117,25 @@ class MailServer:
         for host, port in self.bound[WEBMAIL_SERVICE]:
             log.info("listening service=%s on %s:%d", WEBMAIL_SERVICE, host, port)
 
-    def _handler(self, listener: Listener) -> Handler:
-        settings = self.settings
+    def _smtp_connection(self, listener: Listener) -> SmtpConnection:
+        """A new SMTP or submission connection (refused beyond max_connections)."""
 
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            peer = peer_address(writer)
-            if listener.service in ("pop3", "imap"):
-                await self._serve_mailbox_client(listener.service, reader, writer, peer)
-                return
-            if self.smtp_connections >= settings.max_connections:
+        def open_session(peer: str) -> SmtpSession | None:
+            if self.smtp_connections >= self.settings.max_connections:
                 log.info("too-many-connections peer=%s service=%s", peer, listener.service)
-                await refuse_smtp(writer, smtp.replies.TOO_MANY_CONNECTIONS())
-                return
+                return None
             self.smtp_connections += 1
-            try:
-                session = SmtpSession(settings, listener.service, peer, self.router)
-                await serve_smtp(reader, writer, session, self.tls)
-            finally:
-                self.smtp_connections -= 1
+            return SmtpSession(self.settings, listener.service, peer, self.router)
+
+        def closed() -> None:
+            self.smtp_connections -= 1
+
+        return SmtpConnection(open_session, closed, self.tls)
+
+    def _handler(self, listener: Listener) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._serve_mailbox_client(listener.service, reader, writer,
+                                             peer_address(writer))
 
         return handle
 

@@ -5,9 +5,12 @@
 #   3 V1764230000 N4          version, UIDVALIDITY, next UID to give
 #   1 :1764230000123.M0P1R0a  one line per message: UID, ':', unique name
 #
-# A message gets the next UID when it is delivered, or when a scan first sees it
-# (a file dropped into new/ by another tool). Delivery only adds its own names (no
-# scan); listing brings the sidecar in line with everything on disk. UIDs only grow
+# A delivered message (or a file another tool drops into new/) gets the next UID when
+# a scan first sees it: every reader (listing, UIDNEXT, POP3 login, IMAP SELECT) scans
+# the folder under its lock and records new UIDs durably before it shows them, so
+# delivery itself never touches the sidecar (as dovecot, whose UIDs are given when a
+# reader first sees the folder). APPEND, COPY and MOVE, which must answer with the
+# UIDs, scan and give them at once (uidlist_with). UIDs only grow
 # and are never reused while UIDVALIDITY stays the same. The file is rewritten whole
 # (temporary file, fsync, rename), always under the folder's lock: an exclusive flock
 # on `maillab-uidlist.lock`, taken by every change to the folder, from any thread or
@@ -148,21 +151,23 @@ def write_uidlist(folder: Path, uidlist: UidList) -> None:
 
 def uidlist_with(folder: Path, mailbox_root: Path, names: Iterable[str],
                  scan: Callable[[], Iterable[str]], keep_order: bool = False) -> UidList:
-    """The sidecar with the newly delivered `names` added (lock held): the cheap path of
-    delivery, which leaves other changes (files dropped in, deleted) to the next scan;
-    a missing or damaged sidecar is rebuilt from `scan()`. Names get UIDs in arrival
-    order, or in the order given with `keep_order` (COPY: UIDs follow the source's)."""
-    uidlist = read_uidlist(folder)
-    if uidlist is None:
-        return synced_uidlist(folder, mailbox_root, scan())
-    for name in names if keep_order else sorted(names, key=arrival_key):
+    """The sidecar with the newly placed `names` (APPEND, COPY, MOVE) added (lock held):
+    the folder is first brought in line with everything else on disk (deliveries not
+    seen yet get their UIDs before these), then `names` get the next UIDs, in arrival
+    order or in the order given with `keep_order` (COPY: UIDs follow the source's)."""
+    placed = list(names)
+    others = set(scan()) - set(placed)
+    uidlist = synced_uidlist(folder, mailbox_root, others, write=False)
+    for name in placed if keep_order else sorted(placed, key=arrival_key):
         uidlist.add(name)
     write_uidlist(folder, uidlist)
     return uidlist
 
 
-def synced_uidlist(folder: Path, mailbox_root: Path, names: Iterable[str]) -> UidList:
-    """The sidecar brought in line with the messages on disk `names` (lock held)."""
+def synced_uidlist(folder: Path, mailbox_root: Path, names: Iterable[str],
+                   write: bool = True) -> UidList:
+    """The sidecar brought in line with the messages on disk `names` (lock held);
+    written back when it changed, unless `write` is False (the caller writes it)."""
     uidlist = read_uidlist(folder)
     changed = uidlist is None
     if uidlist is None:
@@ -174,6 +179,6 @@ def synced_uidlist(folder: Path, mailbox_root: Path, names: Iterable[str]) -> Ui
     for name in sorted(on_disk - uidlist.uids.keys(), key=arrival_key):
         uidlist.add(name)
         changed = True
-    if changed:
+    if changed and write:
         write_uidlist(folder, uidlist)
     return uidlist

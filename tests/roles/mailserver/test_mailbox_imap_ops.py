@@ -40,7 +40,9 @@ def test_append_keeps_flags_and_internal_date_and_answers_the_uid(tmp_path: Path
 def test_recent_goes_to_the_first_claim_only(tmp_path: Path) -> None:
     store = MaildirMailboxes(tmp_path)
     delivered = store.deliver(BOB, message("delivered"))
-    appended = store.append(BOB, "INBOX", message("appended, no flags")).id
+    appended_message = store.append(BOB, "INBOX", message("appended, no flags"))
+    assert appended_message.uid == 2  # the delivery, not yet seen, got its UID first
+    appended = appended_message.id
     store.append(BOB, "INBOX", message("appended seen"), {Flag.SEEN})
     assert store.claim_recent(BOB) == {delivered, appended}
     assert store.claim_recent(BOB) == frozenset()
@@ -54,6 +56,7 @@ def test_recent_goes_to_the_first_claim_only(tmp_path: Path) -> None:
 def test_copy_keeps_flags_and_dates_and_answers_uid_pairs_in_order(tmp_path: Path) -> None:
     store = MaildirMailboxes(tmp_path)
     ids = [store.deliver(BOB, message(f"m{n}")) for n in range(3)]
+    assert [m.uid for m in store.list(BOB)] == [1, 2, 3]  # the client has seen them
     store.set_flags(BOB, ids[1], {Flag.FLAGGED})
     store.create_folder(BOB, "Archive")
     store.deliver(BOB, message("already there"), folder="Archive")

@@ -29,6 +29,8 @@ def test_maildir_plus_plus_layout(tmp_path: Path) -> None:
             "tmp", "new", "cur", "maildirfolder", "maillab-uidlist"}
     assert not (root / "maildirfolder").exists()
     validity = store.uid_validity(BOB)
+    assert (root / "maillab-uidlist").read_text() == f"3 V{validity} N1\n"  # no reader yet
+    assert [m.uid for m in store.list(BOB)] == [1]  # a reader's scan gives the UID, durably
     assert (root / "maillab-uidlist").read_text() == f"3 V{validity} N2\n1 :{message_id}\n"
     store.create_folder(BOB, "Work.Plans")
     assert (root / ".Work.Plans" / "maildirfolder").is_file()
@@ -49,6 +51,7 @@ def test_flags_live_in_the_file_name_and_keywords_survive(tmp_path: Path) -> Non
 def test_messages_dropped_in_by_another_tool_get_uids_at_first_sight(tmp_path: Path) -> None:
     store = MaildirMailboxes(tmp_path)
     ours = store.deliver(BOB, message("ours"))
+    assert [m.uid for m in store.list(BOB)] == [1]  # seen by a reader: its UID is given
     new = tmp_path / BOB / "new"
     (new / "1700000000.M1P2.otherhost").write_bytes(b"Subject: foreign\n\nplain LF\n")
     (tmp_path / BOB / "cur" / "1700000001.M3P4.otherhost:2,S").write_bytes(b"Subject: seen\n\n")

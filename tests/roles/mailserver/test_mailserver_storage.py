@@ -65,6 +65,7 @@ class TestMailboxes:
     def test_uids_grow_and_are_never_reused(self, mailboxes: Mailboxes) -> None:
         validity = mailboxes.uid_validity(BOB)
         first, second = (mailboxes.deliver(BOB, b"x\r\n") for _ in range(2))
+        assert [m.uid for m in mailboxes.list(BOB)] == [1, 2]  # UIDs given when first seen
         mailboxes.delete(BOB, second)
         third = mailboxes.deliver(BOB, b"y\r\n")
         assert [(m.id, m.uid) for m in mailboxes.list(BOB)] == [(first, 1), (third, 3)]
