@@ -115,6 +115,8 @@ MESSAGE_TOO_BIG = StatusTemplate("NO", "message larger than {limit} octets", "TO
 LOGGING_OUT = StatusTemplate("BYE", "{hostname} IMAP4rev1 server logging out")
 SHUTTING_DOWN = StatusTemplate("BYE", "{reason}")
 IDLE_TIMEOUT = StatusTemplate("BYE", "idle for too long, closing the connection")
+TOO_MANY_CONNECTIONS = StatusTemplate("BYE", "too many connections, try again later",
+                                      "UNAVAILABLE")
 
 
 def untagged_data(*words: bytes) -> Response:

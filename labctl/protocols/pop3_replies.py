@@ -53,6 +53,7 @@ MAILDROP_LOCKED = ReplyTemplate(
     False, "mailbox {address} is already in use by another POP3 session", "IN-USE")
 MAILDROP_UNAVAILABLE = ReplyTemplate(False, "cannot open the mailbox, try again later",
                                      "SYS/TEMP")
+TOO_MANY_CONNECTIONS = ReplyTemplate(False, "too many connections, try again later", "SYS/TEMP")
 LOGGED_IN = ReplyTemplate(True, "maildrop has {count} messages ({octets} octets)")
 DONE = ReplyTemplate(True, "")
 STATUS = ReplyTemplate(True, "{count} {octets}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from labctl.protocols import imap, pop3
 from labctl.tls_ca import server_certificate
 from roles.mailserver.control_agent import create_control_app
 from roles.mailserver.delivery import MailRouter
@@ -62,7 +63,7 @@ class MailServer:
         self._webmail: uvicorn.Server | None = None
         self.tls: ssl.SSLContext | None = None  # set at start() when settings.tls_dir is given
         self.pop3_locks = MaildropLocks()
-        self._pop3_connections: set[asyncio.Task[Any]] = set()  # POP3 and IMAP
+        self._mailbox_clients: set[asyncio.Task[Any]] = set()  # POP3 and IMAP
 
     async def start(self, control_agent: bool = True) -> None:
         """Open every listener, start the relay worker and (optionally) the control agent."""
@@ -90,6 +91,11 @@ class MailServer:
             await self._start_control_agent()
         await self._start_webmail()
         self.relay.wake()
+
+    @property
+    def mailbox_clients(self) -> int:
+        """Open POP3 and IMAP connections."""
+        return len(self._mailbox_clients)
 
     def address(self, service: str) -> tuple[str, int]:
         """The first (host, port) `service` is bound to."""
@@ -143,9 +149,18 @@ class MailServer:
                                     writer: asyncio.StreamWriter, peer: str) -> None:
         """One POP3 or IMAP connection, tracked so that stop() can end it (and free its
         mailbox)."""
+        if len(self._mailbox_clients) >= self.settings.max_connections:
+            log.info("too-many-connections peer=%s service=%s", peer, service)
+            refusal = (imap.replies.TOO_MANY_CONNECTIONS.untagged().to_bytes() if service == "imap"
+                       else pop3.replies.TOO_MANY_CONNECTIONS.to_bytes())
+            writer.write(refusal)
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.drain()
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
-            self._pop3_connections.add(task)
+            self._mailbox_clients.add(task)
         try:
             if service == "imap":
                 await serve_imap(reader, writer, ImapSession(self.settings, peer, self.mailboxes),
@@ -157,7 +172,7 @@ class MailServer:
                              self.tls)
         finally:
             if task is not None:
-                self._pop3_connections.discard(task)
+                self._mailbox_clients.discard(task)
 
     async def wait(self) -> None:
         """Run until a task (relay, control agent, webmail) ends; re-raise its error."""
@@ -170,7 +185,7 @@ class MailServer:
         """Close the listeners and stop the relay worker, the control agent and the webmail."""
         for server in self._servers:
             server.close()
-        pop3_connections = list(self._pop3_connections)
+        pop3_connections = list(self._mailbox_clients)
         for connection in pop3_connections:
             connection.cancel()
         if pop3_connections:  # their sessions give their mailboxes back
