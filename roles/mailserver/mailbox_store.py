@@ -118,12 +118,10 @@ class MaildirMailboxes(MaildirTransfers):
 
     def read(self, address: str, message_id: str, folder: str = INBOX) -> bytes:
         """The raw message; KeyError when there is no such message."""
-        check_message_name(message_id)
-        with self._folder(address, folder) as (_, path):
-            with folder_lock(path):
-                opened = self._find(path, message_id, address, folder).open("rb")
-            with opened:
-                return from_disk(opened.read())
+        found = self.read_many(address, [StoredMessage(message_id, 0, 0)], folder)
+        if message_id not in found:
+            raise KeyError(f"no message {message_id} in folder {folder} of {address}")
+        return found[message_id]
 
     def read_many(self, address: str, messages: Iterable[StoredMessage],
                   folder: str = INBOX) -> dict[str, bytes]:
@@ -134,7 +132,7 @@ class MaildirMailboxes(MaildirTransfers):
             for message in messages:
                 name = check_message_name(message.id)
                 try:
-                    found[name] = from_disk(self._files.find(path, name).read_bytes())
+                    found[name] = from_disk(self._files.read(path, name))
                 except (KeyError, FileNotFoundError):  # gone since it was listed
                     continue
         return found

@@ -45,6 +45,23 @@ class MessageFileIndex:
             hint = self._folders.get(folder, {}).get(message_id)
         if hint is not None and os.path.isfile(hint):
             return hint
+        return self._rescanned(folder, message_id)
+
+    def read(self, folder: Path, message_id: str) -> bytes:
+        """The bytes of the file holding `message_id` (opened straight from the hint: no
+        stat first); KeyError when there is no such message."""
+        with self._lock:
+            hint = self._folders.get(folder, {}).get(message_id)
+        if hint is not None:
+            try:
+                with open(hint, "rb") as file:
+                    return file.read()
+            except FileNotFoundError:
+                pass
+        with open(self._rescanned(folder, message_id), "rb") as file:
+            return file.read()
+
+    def _rescanned(self, folder: Path, message_id: str) -> Path:
         files = message_files(folder)
         self.remember(folder, files)
         try:
