@@ -48,10 +48,11 @@ def test_each_benchmark_runs_small_and_reports_its_series(
 def test_missing_tools_are_named_with_their_package(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no smtp-source, no postfix
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no smtp-source, no dovecot
     assert main(["smtp-one-hop", "--size", "small", "--json", str(tmp_path / "r.json")]) == 2
     error = capsys.readouterr().err
-    assert "smtp-source" in error and "Debian package(s) postfix" in error
+    assert "smtp-source" in error and "dovecot" in error
+    assert "Debian package(s) dovecot-imapd postfix" in error
     assert "--setup" in error
     assert not (tmp_path / "r.json").exists()
 
