@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         instance = LabInstance.named(args.instance)
         if instance.is_default:
             raise InstanceError("the default lab's instance is for the lab, not for benchmarks")
-        requirements.check()
+        requirements.check(command for name in args.names or list(BENCHMARKS)
+                           for command in BENCHMARKS[name].needs)
     except (InstanceError, requirements.MissingTools) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.dovecot import DovecotInstance, running_dovecot
+from bench.dovecot import DOVECOT_PROGRAMS, DovecotInstance, running_dovecot
 from bench.our_lab import our_lab
 from bench.registry import Context, Series, benchmark
 from roles.mailserver.mailbox_store import MaildirMailboxes
@@ -116,7 +116,7 @@ def _pair(what: str) -> tuple[Series, Series]:
 
 
 @benchmark("pop3-fetch", "one POP3 session RETRs every message of a mailbox",
-           baseline="dovecot pop3 retr")
+           baseline="dovecot pop3 retr", needs=tuple(DOVECOT_PROGRAMS))
 def pop3_fetch(context: Context) -> list[Series]:
     """receiver-mta's POP3 vs Dovecot's on the same mailbox."""
     ours, dovecot = _pair("pop3 retr")
@@ -127,7 +127,7 @@ def pop3_fetch(context: Context) -> list[Series]:
 
 
 @benchmark("imap-fetch", "one IMAP session fetches every message: headers, then whole",
-           baseline="dovecot imap headers")
+           baseline="dovecot imap headers", needs=tuple(DOVECOT_PROGRAMS))
 def imap_fetch(context: Context) -> list[Series]:
     """receiver-mta's IMAP vs Dovecot's on the same mailbox, headers then whole messages."""
     headers, whole = _pair("imap headers"), _pair("imap whole messages")

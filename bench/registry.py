@@ -71,12 +71,14 @@ class Series:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A registered benchmark: its name, what it measures, and which series is the baseline."""
+    """A registered benchmark: its name, what it measures, which series is the baseline,
+    and the programs its baselines need (requirements.PACKAGES names their packages)."""
 
     name: str
     description: str
     baseline: str
     run: Callable[[Context], list[Series]]
+    needs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,14 +114,15 @@ class Result:
 BENCHMARKS: dict[str, Benchmark] = {}
 
 
-def benchmark(name: str, description: str, baseline: str,
+def benchmark(name: str, description: str, baseline: str, needs: tuple[str, ...] = (),
               ) -> Callable[[Callable[[Context], list[Series]]], Callable[[Context], list[Series]]]:
-    """Register the decorated function as benchmark `name` compared with series `baseline`."""
+    """Register the decorated function as benchmark `name` compared with series `baseline`,
+    needing the programs `needs`."""
 
     def register(run: Callable[[Context], list[Series]]) -> Callable[[Context], list[Series]]:
         if name in BENCHMARKS:
             raise ValueError(f"benchmark {name!r} is registered twice")
-        BENCHMARKS[name] = Benchmark(name, description, baseline, run)
+        BENCHMARKS[name] = Benchmark(name, description, baseline, run, needs)
         return run
 
     return register

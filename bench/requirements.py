@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench.dovecot import DOVECOT_PROGRAMS
 
-# command -> the Debian package that provides it
-REQUIRED_COMMANDS = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix",
-                     **DOVECOT_PROGRAMS}
+# command -> the Debian package that provides it, for each baseline
+POSTFIX_PROGRAMS = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix"}
+PACKAGES = {**POSTFIX_PROGRAMS, **DOVECOT_PROGRAMS}
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
 
@@ -24,17 +25,17 @@ class MissingTools(RuntimeError):
     """Commands the benchmarks need are missing; the message names their packages."""
 
 
-def missing_packages() -> list[str]:
-    """The Debian packages to install for the commands that are missing (sorted)."""
-    return sorted({package for command, package in REQUIRED_COMMANDS.items()
-                   if shutil.which(command) is None})
+def missing_packages(commands: Iterable[str] = tuple(PACKAGES)) -> list[str]:
+    """The Debian packages to install for those of `commands` that are missing (sorted)."""
+    return sorted({PACKAGES[command] for command in commands if shutil.which(command) is None})
 
 
-def check() -> None:
-    """MissingTools naming the commands and packages when something is missing."""
-    packages = missing_packages()
+def check(commands: Iterable[str]) -> None:
+    """MissingTools naming the commands and packages when one of `commands` is missing."""
+    commands = list(dict.fromkeys(commands))
+    packages = missing_packages(commands)
     if packages:
-        commands = [c for c, p in REQUIRED_COMMANDS.items() if shutil.which(c) is None]
+        commands = [c for c in commands if shutil.which(c) is None]
         raise MissingTools(
             f"the benchmarks need {', '.join(commands)}: install the Debian package(s) "
             f"{' '.join(packages)} (`python -m bench --setup` runs apt-get install for you)")

@@ -33,6 +33,7 @@ from bench.postfix_tools import (
     smtp_source,
 )
 from bench.registry import Context, Series, benchmark
+from bench.requirements import POSTFIX_PROGRAMS
 from labctl.model import INTERNET
 
 RECEIVER = "receiver-mta"
@@ -122,7 +123,7 @@ def _ours_vs_postfix(context: Context, repetition: int, roles: tuple[str, ...],
 
 
 @benchmark("smtp-one-hop", "smtp-source -s 20 -d into port 25 until all are in the Maildir",
-           baseline="postfix one hop")
+           baseline="postfix one hop", needs=tuple(POSTFIX_PROGRAMS))
 def smtp_one_hop(context: Context) -> list[Series]:
     """receiver-mta vs Postfix, both fed by smtp-source."""
     count = context.pick(*THROUGHPUT_COUNTS)
@@ -136,7 +137,7 @@ def smtp_one_hop(context: Context) -> list[Series]:
 
 
 @benchmark("smtp-two-hops", "submission with AUTH -> sender-mta -> receiver-mta -> Maildir",
-           baseline="postfix one hop")
+           baseline="postfix one hop", needs=tuple(POSTFIX_PROGRAMS))
 def smtp_two_hops(context: Context) -> list[Series]:
     """Both our servers in a row vs Postfix one hop, with smtp-sink as the ceiling."""
     count = context.pick(*THROUGHPUT_COUNTS)
@@ -173,7 +174,7 @@ def _latency_pair(label: str) -> tuple[Series, Series]:
 
 
 @benchmark("delivery-latency", "one message at a time: MAIL FROM until its file is in new/",
-           baseline="postfix one hop p50")
+           baseline="postfix one hop p50", needs=tuple(POSTFIX_PROGRAMS))
 def delivery_latency(context: Context) -> list[Series]:
     """Submission-to-Maildir latency, ours (two hops, one hop) vs Postfix one hop."""
     count = context.pick(20, 300)

@@ -48,13 +48,22 @@ def test_each_benchmark_runs_small_and_reports_its_series(
 def test_missing_tools_are_named_with_their_package(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no smtp-source, no dovecot
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no smtp-source, no postfix
     assert main(["smtp-one-hop", "--size", "small", "--json", str(tmp_path / "r.json")]) == 2
     error = capsys.readouterr().err
-    assert "smtp-source" in error and "dovecot" in error
-    assert "Debian package(s) dovecot-imapd postfix" in error
+    assert "smtp-source" in error and "Debian package(s) postfix " in error
+    assert "dovecot" not in error  # smtp-one-hop's baseline is Postfix only
     assert "--setup" in error
     assert not (tmp_path / "r.json").exists()
+
+
+def test_each_benchmark_asks_only_for_its_own_baseline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dovecot, no postfix on the PATH
+    assert main(["imap-fetch", "--size", "small", "--json", str(tmp_path / "r.json")]) == 2
+    error = capsys.readouterr().err
+    assert "dovecot" in error and "dovecot-imapd" in error and "postfix" not in error
 
 
 def test_unknown_benchmark_and_default_instance_are_refused(
