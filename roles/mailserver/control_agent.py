@@ -7,7 +7,6 @@
 # mailbox routes (labctl.agent_auth); /health is open.
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path
@@ -15,6 +14,7 @@ from pydantic import BaseModel
 
 from labctl.agent_auth import AgentGuard
 from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
+from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.mailbox_routes import mailbox_router
 from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import MailServerSettings
@@ -54,12 +54,12 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
     @controller_only.get("/queue")
     async def list_queue() -> list[QueueEntry]:
         """Messages waiting in the outgoing queue, oldest first."""
-        return [queue_entry(m) for m in await asyncio.to_thread(queue.messages)]
+        return [queue_entry(m) for m in await in_io_thread(queue.messages)]
 
     @controller_only.get("/queue/failed")
     async def list_failed() -> list[QueueEntry]:
         """Messages that bounced, kept with their error for inspection."""
-        return [queue_entry(m, "failed") for m in await asyncio.to_thread(queue.failed)]
+        return [queue_entry(m, "failed") for m in await in_io_thread(queue.failed)]
 
     @controller_only.post("/queue/flush")
     async def flush_queue() -> FlushResult:
@@ -72,7 +72,7 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
         if not relay.cancel(queue_id):
             raise HTTPException(409, f"queue id {queue_id} is being delivered right now")
         try:
-            await asyncio.to_thread(queue.remove, queue_id)
+            await in_io_thread(queue.remove, queue_id)
         except (KeyError, FileNotFoundError):
             raise HTTPException(404, f"no queue id {queue_id} on {settings.role}") from None
         return DeleteResult(deleted=queue_id)

@@ -20,6 +20,7 @@ import logging
 import ssl
 
 from labctl.protocols import imap
+from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.imap_session import ImapSession
 from roles.mailserver.listeners import READ_SIZE, _close, _log_discarded, start_tls
 from roles.mailserver.mailbox_events import FolderWatch, MailboxEvents
@@ -45,12 +46,12 @@ class _Connection:
         """Wait for the client's bytes, sending the folder's changes as they happen."""
         if watch is None:
             return await self.read(timeout)
-        await self._send(conn, await asyncio.to_thread(session.idle_updates))
+        await self._send(conn, await in_io_thread(session.idle_updates))
         while True:
             data = await self._read_or_change(watch, timeout)
             if data is not None:
                 return data
-            await self._send(conn, await asyncio.to_thread(session.idle_updates))
+            await self._send(conn, await in_io_thread(session.idle_updates))
 
     async def _read_or_change(self, watch: FolderWatch, timeout: float) -> bytes | None:
         """The client's bytes, or None when the folder changed first."""
@@ -132,7 +133,7 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 break
             if session.needs_disk(event):
                 watches.note_changes(session)
-                responses = await asyncio.to_thread(session.handle, event)
+                responses = await in_io_thread(session.handle, event)
             else:
                 responses = session.handle(event)
             watches.follow(session)

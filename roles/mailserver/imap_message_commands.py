@@ -47,7 +47,7 @@ def _with_facts(view: SelectedMailbox, chosen: list[tuple[int, StoredMessage]],
                 with_bytes: bool) -> Iterator[tuple[int, StoredMessage, MessageFacts]]:
     """Each chosen message with its facts; its bytes (all read in one go) only when
     `with_bytes`, and then a message gone from the folder meanwhile is left out."""
-    raws = (view.mailboxes.read_many(view.address, [m for _, m in chosen], view.folder)
+    raws = (view.mailboxes.read_many(view.address, [m.id for _, m in chosen], view.folder)
             if with_bytes else {})
     for number, message in chosen:
         if with_bytes and message.id not in raws:

@@ -14,6 +14,7 @@ import logging
 import ssl
 
 from labctl.protocols import pop3, smtp
+from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.pop3_session import DISK_COMMANDS, Pop3Session
 
 log = logging.getLogger("mailserver")
@@ -76,7 +77,7 @@ async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 break
             state = conn.state
             if isinstance(event, pop3.CommandReceived) and event.command.verb in DISK_COMMANDS:
-                reply = await asyncio.to_thread(session.handle, event, state)
+                reply = await in_io_thread(session.handle, event, state)
             else:
                 reply = session.handle(event, state)
             writer.write(conn.send(reply))

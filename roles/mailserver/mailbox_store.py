@@ -118,19 +118,20 @@ class MaildirMailboxes(MaildirTransfers):
 
     def read(self, address: str, message_id: str, folder: str = INBOX) -> bytes:
         """The raw message; KeyError when there is no such message."""
-        found = self.read_many(address, [StoredMessage(message_id, 0, 0)], folder)
+        found = self.read_many(address, [message_id], folder)
         if message_id not in found:
             raise KeyError(f"no message {message_id} in folder {folder} of {address}")
         return found[message_id]
 
-    def read_many(self, address: str, messages: Iterable[StoredMessage],
+    def read_many(self, address: str, message_ids: Iterable[str],
                   folder: str = INBOX) -> dict[str, bytes]:
-        """The raw messages among `messages` still in the folder, read under the folder's
-        lock (none moves away meanwhile); each found where the file index saw it last."""
+        """The raw messages among `message_ids` still in the folder, read under the
+        folder's lock (none moves away meanwhile); each found where the file index saw
+        it last."""
         found: dict[str, bytes] = {}
         with self._folder(address, folder) as (_, path), folder_lock(path):
-            for message in messages:
-                name = check_message_name(message.id)
+            for message_id in message_ids:
+                name = check_message_name(message_id)
                 try:
                     found[name] = from_disk(self._files.read(path, name))
                 except (KeyError, FileNotFoundError):  # gone since it was listed

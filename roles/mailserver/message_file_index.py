@@ -41,8 +41,7 @@ class MessageFileIndex:
 
     def find(self, folder: Path, message_id: str) -> Path:
         """The file holding `message_id` in `folder`; KeyError when there is none."""
-        with self._lock:
-            hint = self._folders.get(folder, {}).get(message_id)
+        hint = self._hint(folder, message_id)
         if hint is not None and os.path.isfile(hint):
             return hint
         return self._rescanned(folder, message_id)
@@ -50,8 +49,7 @@ class MessageFileIndex:
     def read(self, folder: Path, message_id: str) -> bytes:
         """The bytes of the file holding `message_id` (opened straight from the hint: no
         stat first); KeyError when there is no such message."""
-        with self._lock:
-            hint = self._folders.get(folder, {}).get(message_id)
+        hint = self._hint(folder, message_id)
         if hint is not None:
             try:
                 with open(hint, "rb") as file:
@@ -60,6 +58,10 @@ class MessageFileIndex:
                 pass
         with open(self._rescanned(folder, message_id), "rb") as file:
             return file.read()
+
+    def _hint(self, folder: Path, message_id: str) -> Path | None:
+        with self._lock:
+            return self._folders.get(folder, {}).get(message_id)
 
     def _rescanned(self, folder: Path, message_id: str) -> Path:
         files = message_files(folder)

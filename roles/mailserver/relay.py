@@ -138,7 +138,7 @@ class RelayWorker:
         self._stopped = False
         self._loop = asyncio.get_running_loop()
         try:
-            for message in await asyncio.to_thread(self.queue.messages):
+            for message in await in_io_thread(self.queue.messages):
                 self._hold(message)
             while not self._stopped:
                 self._wake.clear()

@@ -9,13 +9,13 @@
 # then it bounces with status 4.4.7. Each method is awaited per message by relay.py.
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from labctl.protocols import smtp
 from roles.mailserver.bounces import RecipientFailure, status_of
 from roles.mailserver.delivery import MailRouter
+from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.mx_lookup import Route
 from roles.mailserver.printable import printable
 from roles.mailserver.settings import MailServerSettings
@@ -72,11 +72,11 @@ class Outcomes:
         delay = min(self.settings.retry_base_seconds * 2 ** max(message.attempts - 1, 0),
                     self.settings.retry_max_seconds)
         message.next_attempt = self.clock() + delay
-        await asyncio.to_thread(self.queue.update, message)
+        await in_io_thread(self.queue.update, message)
         log.info("deferred id=%s attempts=%d retry_in=%.1fs error=%s", message.id,
                  message.attempts, delay, message.last_error)
         if failures:
-            await asyncio.to_thread(self.router.bounce, message, failures)
+            await in_io_thread(self.router.bounce, message, failures)
         self._wait(message)
 
     async def unsendable(self, message: QueuedMessage, problem: str) -> None:
@@ -101,8 +101,8 @@ class Outcomes:
                     error: str = "") -> None:
         error = printable(error or "; ".join(
             f"<{printable(f.recipient)}>: {f.diagnostic}" for f in failures), 1000)
-        await asyncio.to_thread(self.queue.fail, message, error)
+        await in_io_thread(self.queue.fail, message, error)
         log.error("bounced id=%s to=%s error=%s", message.id,
                   _rcpts([f.recipient for f in failures]), error)
         if failures:
-            await asyncio.to_thread(self.router.bounce, message, failures)
+            await in_io_thread(self.router.bounce, message, failures)

@@ -101,10 +101,10 @@ class Mailboxes(Protocol):
         """The raw message."""
         ...
 
-    def read_many(self, address: str, messages: Iterable[StoredMessage],
+    def read_many(self, address: str, message_ids: Iterable[str],
                   folder: str = INBOX) -> dict[str, bytes]:
-        """The raw messages among `messages` (as listed) still in the folder, by id, at
-        most one look at the folder for all (IMAP FETCH and SEARCH of many messages)."""
+        """The raw messages among `message_ids` still in the folder, by id, at most one
+        look at the folder for all (IMAP FETCH and SEARCH of many messages)."""
         ...
 
     def delete(self, address: str, message_id: str, folder: str = INBOX) -> None:

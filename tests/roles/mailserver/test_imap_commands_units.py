@@ -48,5 +48,5 @@ def test_read_many_finds_moved_messages_and_skips_gone_ones(tmp_path: Path) -> N
     store.set_flags(BOB, ids[1], {Flag.SEEN})  # renamed into cur/ since listed
     store.claim_recent(BOB)  # new/ to cur/
     store.delete(BOB, ids[2])
-    found = store.read_many(BOB, listed)
+    found = store.read_many(BOB, [message.id for message in listed])
     assert found == {ids[n]: f"Subject: {n}\r\n\r\n{n}\r\n".encode() for n in (0, 1, 3)}
