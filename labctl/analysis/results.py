@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from labctl.analysis.dialog import Dialog
+
+# How a TCP connection ended, as the lecture draws it
+CLOSE_FIN = "fin"  # both sides sent FIN
+CLOSE_HALF = "half-closed"  # one side sent FIN, the other never did (in this capture)
+CLOSE_RST = "rst"  # a RST ended it
+CLOSE_OPEN = "open"  # no FIN or RST seen: still open when the capture stopped
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -24,6 +32,39 @@ class Segment:
     timestamp: float
 
 
+@dataclass(frozen=True)
+class TcpPhases:
+    """The TCP phases of one connection: three-way handshake, transfer, close."""
+
+    syn: float | None = None  # capture time of the client's SYN
+    syn_ack: float | None = None  # of the server's SYN-ACK
+    ack: float | None = None  # of the client's ACK that completes the handshake
+    first_data: float | None = None  # first payload byte either way
+    last_data: float | None = None
+    close: str = CLOSE_OPEN  # CLOSE_FIN | CLOSE_HALF | CLOSE_RST | CLOSE_OPEN
+    closed_by_client: bool | None = None  # who sent the first FIN (or the RST)
+    close_time: float | None = None  # the last FIN (or the RST)
+    seen_from_start: bool = False  # the SYN is in the capture
+    gaps: tuple[str, ...] = ()  # bytes missing from the capture, e.g. "client 1460 at 2920"
+
+    @property
+    def handshake_complete(self) -> bool:
+        """SYN, SYN-ACK and ACK are all in the capture."""
+        return None not in (self.syn, self.syn_ack, self.ack)
+
+    @property
+    def handshake_seconds(self) -> float | None:
+        """SYN to the ACK that completes the handshake."""
+        if self.syn is None or self.ack is None:
+            return None
+        return self.ack - self.syn
+
+    @property
+    def partial(self) -> bool:
+        """Seen only in part: started before the capture, ended after it, or has gaps."""
+        return not self.seen_from_start or self.close == CLOSE_OPEN or bool(self.gaps)
+
+
 @dataclass
 class Conversation:
     """One TCP connection as reassembled from a capture."""
@@ -41,6 +82,9 @@ class Conversation:
     start: float = 0.0
     end: float = 0.0
     problems: list[str] = field(default_factory=list)  # e.g. missing segments, bad lines
+    transport: str = "tcp"  # "tcp" | "udp" (DNS)
+    phases: TcpPhases = field(default_factory=TcpPhases)  # TCP only
+    dialog: Dialog | None = None  # what the protocol layer read (dialog.py)
 
     def client_bytes(self) -> bytes:
         return b"".join(s.data for s in self.segments if s.from_client)
