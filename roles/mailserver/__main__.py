@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The format names no thread or process: don't collect them for every record
+    # (the logging HOWTO's "Optimization"; a server logs a line per message).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     try:
         settings = MailServerSettings.for_role(args.role, args.runtime, args.data,
                                                args.behind_relay, args.tls_dir)

@@ -51,6 +51,7 @@ class MaildirFolderTree:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.events = events or MailboxEvents()
+        self._complete: set[Path] = set()  # mailbox roots seen with every protected folder
 
     def folders(self, address: str) -> builtins.list[str]:
         """INBOX first, then the other folders sorted."""
@@ -149,14 +150,23 @@ class MaildirFolderTree:
         return path
 
     def _mailbox(self, address: str) -> Path:
-        """The mailbox root of `address`, made with INBOX, Sent, Junk and Trash if new."""
+        """The mailbox root of `address`, made with INBOX, Sent, Junk and Trash if new.
+        Protected folders are never deleted through the store, so a root found complete
+        is not checked again (forget_mailbox() after finding one gone from outside)."""
         root = mailbox_root(self.directory, address)
+        if root in self._complete:
+            return root
         if not all(is_maildir(folder_path(root, f)) for f in PROTECTED_FOLDERS):
             root.mkdir(exist_ok=True)
             with flocked(root / FOLDER_TREE_LOCK):
                 for folder in PROTECTED_FOLDERS:
                     self._make_folder(root, folder)
+        self._complete.add(root)
         return root
+
+    def forget_mailbox(self, address: str) -> None:
+        """Check `address`'s folders again on next use (something removed them)."""
+        self._complete.discard(mailbox_root(self.directory, address))
 
     @staticmethod
     def _make_folder(root: Path, name: str) -> None:

@@ -76,14 +76,21 @@ class MaildirMailboxes(MaildirTransfers):
 
     def deliver(self, address: str, data: bytes, folder: str = INBOX) -> str:
         """Store a message durably in new/ of an existing folder; return its id."""
-        with self._folder(address, folder) as (_, path):
-            stored = to_disk(data)
-            name = sized_name(new_message_name(), stored)
-            write_file_synced(path / "tmp" / name, stored)
-            self._commits_of(path).submit(name)
+        stored = to_disk(data)
+        name = sized_name(new_message_name(), stored)
+        try:
+            self._deliver_file(address, folder, name, stored)
+        except FileNotFoundError:  # the mailbox was removed from outside: make it again
+            self.forget_mailbox(address)
+            self._deliver_file(address, folder, name, stored)
         self.events.notify(address, folder)
         log.debug("stored id=%s folder=%s mailbox=%s", name, folder, address)
         return name
+
+    def _deliver_file(self, address: str, folder: str, name: str, stored: bytes) -> None:
+        with self._folder(address, folder) as (_, path):
+            write_file_synced(path / "tmp" / name, stored)
+            self._commits_of(path).submit(name)
 
     def _commits_of(self, path: Path) -> GroupCommit[str]:
         """The folder's group commit of deliveries (made on first use)."""

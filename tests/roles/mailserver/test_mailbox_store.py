@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -145,3 +146,12 @@ def test_a_message_renamed_behind_the_stores_back_is_still_found(tmp_path: Path)
         Flag.FLAGGED, Flag.SEEN, Flag.TRASHED}
     os.unlink(cur / f"{message_id}:2,FST")
     assert store.change_flags(BOB, [message_id], {Flag.SEEN}) == {}
+
+
+def test_a_mailbox_removed_from_outside_is_made_again_on_delivery(tmp_path: Path) -> None:
+    store = MaildirMailboxes(tmp_path)
+    store.deliver(BOB, message("first"))
+    shutil.rmtree(tmp_path / BOB)  # someone in a shell removes Bob's whole Maildir
+    message_id = store.deliver(BOB, message("second"))
+    assert [m.id for m in store.list(BOB)] == [message_id]
+    assert store.folders(BOB) == ["INBOX", "Junk", "Sent", "Trash"]
