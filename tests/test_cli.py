@@ -1,5 +1,5 @@
 # labctl's command line: bad input is one clear line on stderr and exit status 2,
-# before any lab is started; offline analysis reads pcaps without a lab.
+# before any lab is started (offline analysis: test_cli_analyze.py).
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,27 +32,6 @@ def test_compose_file_command_prints_the_committed_compose_file(
 ) -> None:
     assert main(["compose-file"]) == 0
     assert capsys.readouterr().out == (PROJECT / "compose.yaml").read_text()
-
-
-def test_analyze_a_pcap_offline_prints_hops_and_transcripts(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    pcaps = sorted((DATA / "pcaps").glob("*.pcap*"))
-    assert pcaps, "fixtures missing"
-    smtp = DATA / "pcaps" / "smtp_synth.pcap"
-    assert main(["analyze", str(smtp), "--runtime", "local"]) == 0
-    out = capsys.readouterr().out
-    assert "SMTP" in out and "S: 220" in out
-
-
-def test_analyze_a_file_that_is_not_a_pcap_is_one_line_exit_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    junk = tmp_path / "junk.pcap"
-    junk.write_bytes(b"this is not a capture file at all")
-    assert main(["analyze", str(junk)]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "junk.pcap" in err
 
 
 @pytest.mark.parametrize(("options", "delete"), [([], False), (["--keep"], False),

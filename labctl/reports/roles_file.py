@@ -14,11 +14,30 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from labctl.scenarios.loader import _line_of, _path
+
+
+def _canonical(address: str) -> str:
+    """The address as ipaddress writes it (so ::0001 and ::1 are one address)."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise ValueError(f"{address!r} is not an IPv4 or IPv6 address") from None
+
+
+Address = Annotated[str, AfterValidator(_canonical)]
 
 
 class RolesError(Exception):
@@ -30,7 +49,7 @@ class RolesFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    roles: dict[str, list[str]]
+    roles: dict[str, list[Address]]
     networks: dict[str, list[str]] = {}
 
     @field_validator("roles", mode="before")
@@ -39,15 +58,6 @@ class RolesFile(BaseModel):
         if isinstance(value, dict):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
         return value
-
-    @field_validator("roles")
-    @classmethod
-    def _addresses(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for addresses in value.values():
-            for address in addresses:
-                ipaddress.ip_address(address)  # ValueError names the bad address
-        return {role: [str(ipaddress.ip_address(a)) for a in addrs]
-                for role, addrs in value.items()}
 
     @model_validator(mode="after")
     def _networks_name_roles(self) -> RolesFile:
