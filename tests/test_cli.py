@@ -2,8 +2,6 @@
 # before any lab is started (offline analysis: test_cli_analyze.py).
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
