@@ -41,7 +41,7 @@ def topology_svg(view: TopologyView) -> str:
     place = {host: (centre_x + radius * math.cos(2 * math.pi * i / count - math.pi / 2),
                     centre_y + radius * math.sin(2 * math.pi * i / count - math.pi / 2))
              for i, host in enumerate(view.hosts)}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="topology" width="{width:.0f}" '
+    parts = [f'<svg class="topology" width="{width:.0f}" '
              f'height="{height:.0f}" role="img" aria-label="topology">']
     for link in view.links:
         (x1, y1), (x2, y2) = place[link.client], place[link.server]
@@ -83,7 +83,7 @@ def sequence_svg(lanes: list[str],
     rows = sum(3 for _ in conversations) + 1
     width, height = LANE_WIDTH * max(len(lanes), 1) + 40, TOP + rows * ROW_HEIGHT + 20
     x_of = {lane: 20 + LANE_WIDTH * (i + 0.5) for i, lane in enumerate(lanes)}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="sequence" width="{width:.0f}" '
+    parts = [f'<svg class="sequence" width="{width:.0f}" '
              f'height="{height:.0f}" role="img" aria-label="sequence diagram">']
     for lane, x in x_of.items():
         parts.append(f'<g class="lane" data-lane="{escape(lane)}">'
