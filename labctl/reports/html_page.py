@@ -12,7 +12,13 @@ from pathlib import PurePath
 
 from labctl.model.topology import Lab
 from labctl.reports.conversation import ConversationReport
-from labctl.reports.html_svg import PROTOCOL_COLOURS, colour_of, sequence_svg, topology_svg
+from labctl.reports.html_svg import (
+    NO_TRAFFIC_COLOUR,
+    PROTOCOL_COLOURS,
+    colour_of,
+    sequence_svg,
+    topology_svg,
+)
 from labctl.reports.model import HopReport, Report
 from labctl.reports.render import points
 from labctl.reports.roles_file import RolesFile
@@ -31,6 +37,7 @@ table { border-collapse: collapse; } td, th { padding: .2em .6em; text-align: le
 .legend span { display: inline-block; margin-right: 1em; }
 .swatch { display: inline-block; width: 1.2em; height: .6em; margin-right: .3em; }
 svg text { font-size: 12px; font-family: sans-serif; }
+.link-network { fill: #666; font-style: italic; }
 .host-label, .lane-label { font-weight: bold; }
 """
 
@@ -78,6 +85,9 @@ def _captures(hops: list[HopReport]) -> list[str]:
 def _legend() -> str:
     spans = [f'<span><i class="swatch" style="background:{colour}"></i>{escape(name)}</span>'
              for name, colour in PROTOCOL_COLOURS.items()]
+    spans.append(f'<span><i class="swatch" style="background:{NO_TRAFFIC_COLOUR}"></i>'
+                 "a link of the lab with no traffic</span><span>dashed: traffic on a path "
+                 "that is no link of the lab</span>")
     return f'<p class="legend">{"".join(spans)}</p>'
 
 

@@ -57,7 +57,9 @@ def topology_svg(view: TopologyView) -> str:
             f'{escape(", ".join(link.networks))}</title>'
             f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" stroke="{colour}" '
             f'stroke-width="4"{dash}/>'
-            + _text((x1 + x2) / 2, (y1 + y2) / 2 - 6, label, "link-label") + "</g>")
+            + _text((x1 + x2) / 2, (y1 + y2) / 2 - 6, label, "link-label")
+            + _text((x1 + x2) / 2, (y1 + y2) / 2 + 14, ", ".join(link.networks),
+                    "link-network") + "</g>")
     for host, (x, y) in place.items():
         parts.append(f'<g class="host" data-host="{escape(host)}"><circle cx="{x:.0f}" '
                      f'cy="{y:.0f}" r="9" fill="#ffffff" stroke="#333333" stroke-width="2"/>'
