@@ -144,14 +144,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def save_run_page(report: Report, run_id: str, path: str) -> Path:
+    """Write a run's HTML page to `path` ("": RUN_ID.html next to its pcaps); where it went."""
+    beside = Path(report.hops[0].pcap).parent if report.hops else Path()
+    page = Path(path) if path else beside / f"{run_id}.html"
+    page.write_text(render_run_page(report, LAB), encoding="utf-8")
+    return page
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     report = Report.model_validate(
         _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
     )
     print(render_json(report) if args.format == "json" else render_table(report))
-    if args.html:
-        Path(args.html).write_text(render_run_page(report, LAB), encoding="utf-8")
-        progress(f"HTML report in {args.html} (its pcap links are relative to it)")
+    if args.html is not None:
+        page = save_run_page(report, args.run_id, args.html)
+        progress(f"HTML report in {page} (its pcap links are relative to it)")
     return 0
 
 
@@ -218,8 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report, "show the report of an earlier run")
     report.add_argument("run_id")
     report.add_argument("--format", choices=["table", "json"], default="table")
-    report.add_argument("--html", metavar="PATH",
-                        help="also write the run's HTML page there (next to its pcaps)")
+    report.add_argument("--html", metavar="PATH", nargs="?", const="",
+                        help="also write the run's HTML page (default: RUN_ID.html next to "
+                        "the run's pcaps, which it links to)")
     compose_file = add("compose-file", cmd_compose_file,
                        "print compose.yaml as rendered from the lab model")
     compose_file.add_argument("--instance", default="maillab",

@@ -2,12 +2,15 @@
 # before any lab is started (offline analysis: test_cli_analyze.py).
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from labctl.cli import build_parser, main
+from labctl.cli import build_parser, main, save_run_page
 from labctl.cli_fetch import fetch_body
 from tests.conftest import DATA, PROJECT
+from tests.reports.report_samples import sample_report
 
 
 def test_invalid_scenario_exits_2_with_one_line_naming_file_field_and_problem(
@@ -106,3 +109,13 @@ def test_fetch_partial_needs_two_numbers(capsys: pytest.CaptureFixture[str]) -> 
 def test_send_via_webmail_or_smtp() -> None:
     assert build_parser().parse_args(["send"]).via == "smtp"
     assert build_parser().parse_args(["send", "--via", "webmail"]).via == "webmail"
+
+
+def test_report_html_goes_next_to_the_runs_pcaps(tmp_path: Path) -> None:
+    report = sample_report()
+    hops = [hop.model_copy(update={"pcap": str(tmp_path / Path(hop.pcap).name)})
+            for hop in report.hops]
+    page = save_run_page(report.model_copy(update={"hops": hops}), "run-1", "")
+    assert page == tmp_path / "run-1.html"
+    assert 'href="alice-lan.pcap"' in page.read_text()
+    assert save_run_page(report, "run-1", str(tmp_path / "x.html")) == tmp_path / "x.html"
