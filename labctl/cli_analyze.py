@@ -1,32 +1,30 @@
 # `labctl analyze FILE...`: offline analysis of any capture, the lab's or a student's.
 #
 # Hosts are named by a roles file (--roles), else by the lab's addressing plan when
-# asked (--runtime), else by address: no lab is needed. Table, JSON and transcript are
-# written as the conversations come (AnalysisStream); the HTML page needs them all.
+# asked (--runtime), else by address: no lab is needed. Each file's conversations go
+# one at a time into a sink: table, JSON and transcript are written as they come
+# (AnalysisStream); the HTML page (PageCollector) is written at the end.
 # A file that cannot be read is one line on stderr; the others are still analysed;
 # the exit status is 1 when any file was unreadable or incomplete.
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
 from labctl.analysis import PcapError, analyze_pcap_file
-from labctl.analysis.hops import group_into_hops
+from labctl.analysis.hops import role_of
 from labctl.analysis.results import Conversation
 from labctl.model import LAB, Addressing, Runtime, addressing, current_instance
-from labctl.reports import (
-    AnalysisStream,
-    ConversationReport,
-    HopReport,
-    RolesFile,
-    load_roles,
-    render_page,
-)
-from labctl.reports.summary import is_damage
+from labctl.reports import AnalysisStream, ConversationReport, RolesFile, load_roles
+from labctl.reports.analysis_stream import AnalysisSink
+from labctl.reports.html_page import PageCollector
 
 Namer = Callable[[str], str | None]  # address -> role name (None: no role)
 
@@ -52,11 +50,7 @@ def _namer(args: argparse.Namespace) -> tuple[Namer, RolesFile | None, Addressin
         return roles.role_at, roles, None
     if args.runtime:
         plan = addressing(args.runtime, instance=current_instance())
-
-        def lab_role(ip: str) -> str | None:
-            owner = plan.role_at(ip)
-            return owner[0] if owner else None
-        return lab_role, None, plan
+        return partial(role_of, addressing=plan), None, plan
     return lambda ip: None, None, None
 
 
@@ -66,13 +60,45 @@ def _named(conversation: Conversation, namer: Namer) -> Conversation:
     return conversation
 
 
-def _analyse(path: Path, plan: Addressing | None) -> tuple[list[Conversation], list[str],
-                                                            list[str]]:
-    """(conversations, problems, comments) of one file; PcapError when unreadable."""
+@dataclass
+class FileNotes:
+    """What the analyzer says about a capture file itself (known once it is read)."""
+
+    problems: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+
+def _conversations(path: Path, plan: Addressing | None, notes: FileNotes) -> Iterator[Conversation]:
+    """The conversations of one file, one at a time; PcapError when it cannot be read."""
     # Switch point: when labctl.analysis offers iter_conversations(path, network,
-    # addressing), yield from it here so conversations are written one at a time.
+    # addressing), yield from it here (and fill `notes` from it), so conversations are
+    # written one at a time and the file is never held whole.
     analysis = analyze_pcap_file(path, path.stem, plan or addressing(Runtime.COMPOSE.value))
-    return analysis.conversations, analysis.problems, analysis.comments
+    notes.problems, notes.comments = analysis.problems, analysis.comments
+    yield from analysis.conversations
+
+
+def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: AnalysisSink) -> bool:
+    """Analyse one file into `sink`; whether it was unreadable or incomplete."""
+    notes = FileNotes()
+    conversations = _conversations(path, plan, notes)
+    try:
+        first = next(conversations, None)
+    except PcapError as error:
+        print(f"labctl: {error}", file=sys.stderr)
+        return True
+    sink.begin_capture(str(path), path.stem)
+    broken: list[str] = []
+    try:
+        for conversation in chain([first] if first is not None else [], conversations):
+            _named(conversation, namer)
+            sink.conversation(ConversationReport.from_conversation(conversation),
+                              conversation.client_role, conversation.server_role)
+    except PcapError as error:  # a reader that streams can fail part way
+        broken.append(str(error))
+    for note in notes.comments + notes.problems + broken:
+        print(f"labctl: {path}: {note}", file=sys.stderr)
+    return sink.end_capture(notes.problems + broken, notes.comments, broken=bool(broken))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -83,38 +109,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         out: TextIO = sys.stdout
         if args.output:
             out = stack.enter_context(open(args.output, "w", encoding="utf-8"))
-        stream = AnalysisStream(out, args.format) if args.format != "html" else None
-        hops: list[HopReport] = []
+        title = "Analysis of " + ", ".join(Path(p).name for p in args.pcaps)
+        sink: AnalysisSink = (PageCollector(out, title, LAB if plan else None, roles)
+                              if args.format == "html" else AnalysisStream(out, args.format))
         for path in map(Path, args.pcaps):
-            try:
-                conversations, problems, comments = _analyse(path, plan)
-            except PcapError as error:
-                print(f"labctl: {error}", file=sys.stderr)
-                failed = True
-                continue
-            for note in comments + problems:
-                print(f"labctl: {path}: {note}", file=sys.stderr)
-            if stream is None:
-                found = group_into_hops([_named(c, namer) for c in conversations],
-                                        path.stem, str(path))
-                for hop in found:
-                    hop.problems, hop.comments = list(problems), list(comments)
-                reports = [HopReport.from_hop(hop) for hop in found] or [HopReport(
-                    client_role=None, server_role=None, network=path.stem, protocols=[],
-                    pcap=str(path), problems=problems, comments=comments,
-                    incomplete=any(is_damage(p) for p in problems))]
-                failed |= any(h.incomplete for h in reports)
-                hops += reports
-                continue
-            stream.begin_capture(str(path), path.stem)
-            for conversation in conversations:
-                _named(conversation, namer)
-                stream.conversation(ConversationReport.from_conversation(conversation),
-                                    conversation.client_role, conversation.server_role)
-            failed |= stream.end_capture(problems, comments)
-        if stream is not None:
-            stream.finish()
-        else:
-            title = "Analysis of " + ", ".join(Path(p).name for p in args.pcaps)
-            out.write(render_page(hops, title, lab=LAB if plan else None, roles=roles))
+            failed |= analyse_file(path, plan, namer, sink)
+        sink.finish()
     return 1 if failed else 0

@@ -12,12 +12,26 @@
 from __future__ import annotations
 
 import json
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from labctl.reports.conversation import ConversationReport
 from labctl.reports.summary import fact_lines, is_damage, phases_summary
 
 FORMATS = ("table", "json", "transcript")
+
+
+class AnalysisSink(Protocol):
+    """Where an analysis goes, capture by capture and conversation by conversation."""
+
+    def begin_capture(self, pcap: str, network: str) -> None: ...
+
+    def conversation(self, report: ConversationReport, client_role: str | None,
+                     server_role: str | None) -> None: ...
+
+    def end_capture(self, problems: list[str], comments: list[str],
+                    broken: bool = False) -> bool: ...
+
+    def finish(self) -> None: ...
 
 
 class AnalysisStream:
@@ -62,9 +76,9 @@ class AnalysisStream:
             self.out.write("\n")
         self.out.flush()
 
-    def end_capture(self, problems: list[str], comments: list[str]) -> bool:
+    def end_capture(self, problems: list[str], comments: list[str], broken: bool = False) -> bool:
         """Finish the capture with the notes about the file; whether it was incomplete."""
-        incomplete = any(is_damage(problem) for problem in problems)
+        incomplete = broken or any(is_damage(problem) for problem in problems)
         self.incomplete |= incomplete
         if self.format == "json":
             if self._hop is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import PurePath
+from typing import TextIO
 
 from labctl.model.topology import Lab
 from labctl.reports.conversation import ConversationReport
@@ -22,7 +23,7 @@ from labctl.reports.html_svg import (
 from labctl.reports.model import HopReport, Report
 from labctl.reports.render import points
 from labctl.reports.roles_file import RolesFile
-from labctl.reports.summary import fact_lines, phases_summary
+from labctl.reports.summary import fact_lines, is_damage, phases_summary
 from labctl.reports.topology_view import build_topology, conversation_ends
 
 # Past this many conversations the diagram and the transcripts stop (the page says so).
@@ -128,3 +129,38 @@ def render_page(hops: list[HopReport], title: str, report: Report | None = None,
 def render_run_page(report: Report, lab: Lab | None = None) -> str:
     """The page of a graded scenario run."""
     return render_page(report.hops, f"Scenario {report.scenario}", report, lab)
+
+
+class PageCollector:
+    """An AnalysisSink that keeps each capture's hops and writes the page at the end."""
+
+    def __init__(self, out: TextIO, title: str, lab: Lab | None = None,
+                 roles: RolesFile | None = None) -> None:
+        self.out, self.title, self.lab, self.roles = out, title, lab, roles
+        self.hops: list[HopReport] = []
+        self._pcap = self._network = ""
+        self._capture: dict[tuple[str | None, str | None], list[ConversationReport]] = {}
+
+    def begin_capture(self, pcap: str, network: str) -> None:
+        """Start collecting the conversations of the capture file `pcap`."""
+        self._pcap, self._network, self._capture = pcap, network, {}
+
+    def conversation(self, report: ConversationReport, client_role: str | None,
+                     server_role: str | None) -> None:
+        """Keep one conversation under its hop."""
+        self._capture.setdefault((client_role, server_role), []).append(report)
+
+    def end_capture(self, problems: list[str], comments: list[str], broken: bool = False) -> bool:
+        """Make the capture's hops; whether the capture was incomplete."""
+        incomplete = broken or any(is_damage(problem) for problem in problems)
+        hops = self._capture or {(None, None): []}
+        self.hops += [HopReport(
+            client_role=client, server_role=server, network=self._network,
+            protocols=list(dict.fromkeys(c.protocol for c in conversations)), pcap=self._pcap,
+            conversations=conversations, problems=problems, comments=comments,
+            incomplete=incomplete) for (client, server), conversations in hops.items()]
+        return incomplete
+
+    def finish(self) -> None:
+        """Write the page."""
+        self.out.write(render_page(self.hops, self.title, lab=self.lab, roles=self.roles))
