@@ -66,13 +66,18 @@ class FileNotes:
 
     problems: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    incomplete: bool = False  # the analyzer says only part of the file was read
 
 
 def _conversations(path: Path, plan: Addressing | None, notes: FileNotes) -> Iterator[Conversation]:
     """The conversations of one file, one at a time; PcapError when it cannot be read."""
-    # Switch point: when labctl.analysis offers iter_conversations(path, network,
-    # addressing), yield from it here (and fill `notes` from it), so conversations are
-    # written one at a time and the file is never held whole.
+    # Switch point: once labctl.analysis offers the streaming iter_conversations, this
+    # body becomes
+    #     analysis = iter_conversations(path, path.stem, plan or ...)
+    #     yield from analysis
+    #     notes.problems, notes.comments = analysis.problems, analysis.comments
+    #     notes.incomplete = analysis.incomplete
+    # so conversations are written one at a time and the file is never held whole.
     analysis = analyze_pcap_file(path, path.stem, plan or addressing(Runtime.COMPOSE.value))
     notes.problems, notes.comments = analysis.problems, analysis.comments
     yield from analysis.conversations
@@ -98,7 +103,8 @@ def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: Analys
         broken.append(str(error))
     for note in notes.comments + notes.problems + broken:
         print(f"labctl: {path}: {note}", file=sys.stderr)
-    return sink.end_capture(notes.problems + broken, notes.comments, broken=bool(broken))
+    return sink.end_capture(notes.problems + broken, notes.comments,
+                            broken=notes.incomplete or bool(broken))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
