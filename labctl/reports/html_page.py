@@ -35,6 +35,7 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 pre { background: #f6f6f6; padding: .6em; overflow-x: auto; font-size: .85em; }
 table { border-collapse: collapse; } td, th { padding: .2em .6em; text-align: left; }
 .pass { color: #1a7f37; } .fail { color: #cf222e; } .problem { color: #cf222e; }
+.comment { color: #666; font-style: italic; }
 .legend span { display: inline-block; margin-right: 1em; }
 .swatch { display: inline-block; width: 1.2em; height: .6em; margin-right: .3em; }
 svg text { font-size: 12px; font-family: sans-serif; }
@@ -74,11 +75,14 @@ def _captures(hops: list[HopReport]) -> list[str]:
         seen.setdefault(hop.pcap, hop)
     items = []
     for pcap, hop in seen.items():
-        notes = [p for h in hops if h.pcap == pcap for p in h.problems + h.comments]
-        marker = " (incomplete)" if any(h.incomplete for h in hops if h.pcap == pcap) else ""
+        same = [h for h in hops if h.pcap == pcap]
+        problems = dict.fromkeys(p for h in same for p in h.problems)
+        comments = dict.fromkeys(c for h in same for c in h.comments)
+        marker = " (incomplete)" if any(h.incomplete for h in same) else ""
         items.append(f'<li><a class="pcap" href="{_pcap_href(pcap)}">{escape(hop.network)}'
                      f"</a> {escape(pcap)}{marker}"
-                     + "".join(f'<br><span class="problem">{escape(n)}</span>' for n in notes)
+                     + "".join(f'<br><span class="comment">{escape(c)}</span>' for c in comments)
+                     + "".join(f'<br><span class="problem">{escape(p)}</span>' for p in problems)
                      + "</li>")
     return ["<h2>Captures</h2>", '<ul class="captures">', *items, "</ul>"]
 

@@ -50,3 +50,12 @@ def test_a_capture_without_lab_or_roles_draws_hosts_by_address() -> None:
             for hop in sample_report().hops]
     html = render_page(hops, "student capture")
     assert 'data-lane="10.77.1.10"' in html and 'data-lane="10.77.1.25"' in html
+
+
+def test_a_captures_notes_are_listed_once_with_its_incomplete_mark() -> None:
+    hops = [hop.model_copy(update={"pcap": "cut.pcap", "problems": ["packet 9 truncated"],
+                                   "comments": ["made by hand"], "incomplete": True})
+            for hop in sample_report().hops]
+    html = render_page(hops, "t")
+    assert html.count("packet 9 truncated") == 1 and html.count("made by hand") == 1
+    assert "cut.pcap (incomplete)" in html
