@@ -118,7 +118,10 @@ def render_page(hops: list[HopReport], title: str, report: Report | None = None,
     journey = [(*conversation_ends(hop, c), c) for _, _, hop, c in drawn]
     lanes = [h for h in view.hosts if any(h in (a, b) for a, b, _ in journey)] or view.hosts
     body = _header(title, report)
-    body += ["<h2>Topology</h2>", topology_svg(view), _legend()]
+    networks = "".join(f"<li><b>{escape(name)}</b>: {escape(', '.join(hosts) or '-')}</li>"
+                       for name, hosts in view.networks.items())
+    body += ["<h2>Topology</h2>", topology_svg(view), _legend(),
+             f'<ul class="networks">{networks}</ul>']
     body += ["<h2>The message's journey</h2>", sequence_svg(lanes, journey)]
     if len(ordered) > MAX_DRAWN:
         body.append(f"<p>The first {MAX_DRAWN} of {len(ordered)} conversations are shown.</p>")

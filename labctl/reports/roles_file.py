@@ -107,5 +107,7 @@ def load_roles(path: str | Path) -> RolesFile:
         text = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             text = "unknown field (fields: roles, networks)"
+        elif problem["type"] == "missing":
+            text = "missing required field (role name -> address or list of addresses)"
         where = f"{source}:{line}" if line is not None else source
         raise RolesError(f"{where}: {field + ': ' if field else ''}{text}") from None

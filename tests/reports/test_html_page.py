@@ -7,7 +7,7 @@ import re
 
 from labctl.analysis.hops import group_into_hops
 from labctl.model import LAB
-from labctl.reports import HopReport, render_page, render_run_page
+from labctl.reports import HopReport, RolesFile, render_page, render_run_page
 from labctl.reports.html_svg import PROTOCOL_COLOURS
 from tests.reports.report_samples import SCRIPT_SUBJECT, fetch_conversations, sample_report
 
@@ -50,6 +50,18 @@ def test_a_capture_without_lab_or_roles_draws_hosts_by_address() -> None:
             for hop in sample_report().hops]
     html = render_page(hops, "student capture")
     assert 'data-lane="10.77.1.10"' in html and 'data-lane="10.77.1.25"' in html
+    assert "<li><b>alice-lan</b>: 10.77.1.10, 10.77.1.25</li>" in html
+
+
+def test_a_roles_file_names_hosts_and_networks() -> None:
+    roles = RolesFile.model_validate({"roles": {"pc": "10.77.1.10", "relay": "10.77.1.25",
+                                                "idle": "10.9.9.9"},
+                                      "networks": {"office": ["pc", "relay"]}})
+    hops = [hop.model_copy(update={"client_role": "pc", "server_role": "relay"})
+            for hop in sample_report().hops[:1]]
+    html = render_page(hops, "t", roles=roles)
+    assert 'data-host="idle"' in html and "<li><b>office</b>: pc, relay</li>" in html
+    assert 'data-client="pc" data-server="relay" data-protocols="SMTP"' in html
 
 
 def test_a_captures_notes_are_listed_once_with_its_incomplete_mark() -> None:
