@@ -1,11 +1,11 @@
 # labctl, the thin command line over the backends and the controller API:
-# up / down / status, send, fetch, queue, capture, analyze (offline), run, report.
+# up / down / status, send, fetch, queue, capture, analyze (offline, cli_analyze.py), run,
+# report.
 # Errors are one line on stderr with a non-zero exit status (2 for bad input).
 from __future__ import annotations
 
 import argparse
 import base64
-import json
 import mimetypes
 import os
 import subprocess
@@ -15,17 +15,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from labctl.analysis import PcapError, analyze_pcap_file
-from labctl.analysis.hops import group_into_hops
+from labctl.analysis import PcapError
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
+from labctl.cli_analyze import add_analyze_arguments, cmd_analyze
 from labctl.cli_fetch import add_fetch_arguments, fetch_body, print_fetched
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
 from labctl.model.mail_queue import QueueEntry
 from labctl.model.zone import lab_zone
-from labctl.reports import HopReport, Report, render_hops, render_json, render_table
+from labctl.reports import Report, RolesError, render_json, render_run_page, render_table
 from labctl.scenarios import ScenarioError, load_scenario
 
 
@@ -128,22 +128,6 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    plan = addressing(args.runtime, instance=current_instance())
-    hops: list[HopReport] = []
-    for pcap in map(Path, args.pcaps):
-        analysis = analyze_pcap_file(pcap, pcap.stem, plan)
-        for note in analysis.comments + analysis.problems:
-            progress(f"{pcap}: {note}")
-        found = group_into_hops(analysis.conversations, pcap.stem, str(pcap))
-        hops += [HopReport.from_hop(hop) for hop in found]
-    if args.format == "json":
-        print(json.dumps([h.model_dump(mode="json") for h in hops], indent=2))
-    else:
-        print(render_hops(hops), end="")
-    return 0
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     scenario_path = Path(args.scenario)
     load_scenario(scenario_path)  # bad files fail here, before any lab is started
@@ -160,11 +144,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def save_run_page(report: Report, run_id: str, path: str) -> Path:
+    """Write a run's HTML page to `path` ("": RUN_ID.html next to its pcaps); where it went."""
+    beside = Path(report.hops[0].pcap).parent if report.hops else Path()
+    page = Path(path) if path else beside / f"{run_id}.html"
+    page.write_text(render_run_page(report, LAB), encoding="utf-8")
+    return page
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     report = Report.model_validate(
         _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
     )
     print(render_json(report) if args.format == "json" else render_table(report))
+    if args.html is not None:
+        page = save_run_page(report, args.run_id, args.html)
+        progress(f"HTML report in {page} (its pcap links are relative to it)")
     return 0
 
 
@@ -223,17 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     capture = add("capture", cmd_capture, "start or stop recording every link")
     capture.add_argument("action", choices=["start", "stop"])
     capture.add_argument("id", nargs="?", help="the capture to stop")
-    analyze = add("analyze", cmd_analyze, "analyse pcaps offline (network name = file name)")
-    analyze.add_argument("pcaps", nargs="+")
-    analyze.add_argument("--runtime", choices=[r.value for r in Runtime], default="compose",
-                         help="the addressing plan the pcaps were taken with")
-    analyze.add_argument("--format", choices=["table", "json"], default="table")
+    add_analyze_arguments(add("analyze", cmd_analyze,
+                              "analyse any pcaps offline (network name = file name)"))
     run = add("run", cmd_run, "run a graded scenario (exit 0 only if every check passed)")
     run.add_argument("scenario")
     run.add_argument("--format", choices=["table", "json"], default="table")
     report = add("report", cmd_report, "show the report of an earlier run")
     report.add_argument("run_id")
     report.add_argument("--format", choices=["table", "json"], default="table")
+    report.add_argument("--html", metavar="PATH", nargs="?", const="",
+                        help="also write the run's HTML page (default: RUN_ID.html next to "
+                        "the run's pcaps, which it links to)")
     compose_file = add("compose-file", cmd_compose_file,
                        "print compose.yaml as rendered from the lab model")
     compose_file.add_argument("--instance", default="maillab",
@@ -259,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
         return status
-    except (ScenarioError, InstanceError) as error:
+    except (ScenarioError, InstanceError, RolesError) as error:
         print(f"labctl: {error}", file=sys.stderr)
         return 2
     except (LabError, ControllerError, PcapError, OSError) as error:

@@ -1,5 +1,5 @@
 # labctl's command line: bad input is one clear line on stderr and exit status 2,
-# before any lab is started; offline analysis reads pcaps without a lab.
+# before any lab is started (offline analysis: test_cli_analyze.py).
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labctl.cli import build_parser, main
+from labctl.cli import build_parser, main, save_run_page
 from labctl.cli_fetch import fetch_body
 from tests.conftest import DATA, PROJECT
+from tests.reports.report_samples import sample_report
 
 
 def test_invalid_scenario_exits_2_with_one_line_naming_file_field_and_problem(
@@ -32,27 +33,6 @@ def test_compose_file_command_prints_the_committed_compose_file(
 ) -> None:
     assert main(["compose-file"]) == 0
     assert capsys.readouterr().out == (PROJECT / "compose.yaml").read_text()
-
-
-def test_analyze_a_pcap_offline_prints_hops_and_transcripts(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    pcaps = sorted((DATA / "pcaps").glob("*.pcap*"))
-    assert pcaps, "fixtures missing"
-    smtp = DATA / "pcaps" / "smtp_synth.pcap"
-    assert main(["analyze", str(smtp), "--runtime", "local"]) == 0
-    out = capsys.readouterr().out
-    assert "SMTP" in out and "S: 220" in out
-
-
-def test_analyze_a_file_that_is_not_a_pcap_is_one_line_exit_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    junk = tmp_path / "junk.pcap"
-    junk.write_bytes(b"this is not a capture file at all")
-    assert main(["analyze", str(junk)]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "junk.pcap" in err
 
 
 @pytest.mark.parametrize(("options", "delete"), [([], False), (["--keep"], False),
@@ -129,3 +109,13 @@ def test_fetch_partial_needs_two_numbers(capsys: pytest.CaptureFixture[str]) -> 
 def test_send_via_webmail_or_smtp() -> None:
     assert build_parser().parse_args(["send"]).via == "smtp"
     assert build_parser().parse_args(["send", "--via", "webmail"]).via == "webmail"
+
+
+def test_report_html_goes_next_to_the_runs_pcaps(tmp_path: Path) -> None:
+    report = sample_report()
+    hops = [hop.model_copy(update={"pcap": str(tmp_path / Path(hop.pcap).name)})
+            for hop in report.hops]
+    page = save_run_page(report.model_copy(update={"hops": hops}), "run-1", "")
+    assert page == tmp_path / "run-1.html"
+    assert 'href="alice-lan.pcap"' in page.read_text()
+    assert save_run_page(report, "run-1", str(tmp_path / "x.html")) == tmp_path / "x.html"

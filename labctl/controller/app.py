@@ -1,6 +1,6 @@
 # The FastAPI controller: one router per resource (lab, messages, mail servers,
-# captures, runs); OpenAPI at /docs, served with no CDN (docs.py). The state lives on
-# app.state for the app's life.
+# captures, runs and their HTML pages); OpenAPI at /docs, served with no CDN (docs.py).
+# The state lives on app.state for the app's life.
 # A request that fails validation is a 422 naming each field, whatever it holds
 # (even a lone surrogate, which plain JSON responses cannot encode).
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from labctl.controller.docs import serve_docs_offline
-from labctl.controller.routes import captures, lab, mailstore, messages, runs
+from labctl.controller.routes import captures, lab, mailstore, messages, run_pages, runs
 from labctl.controller.settings import ControllerSettings, get_settings
 from labctl.controller.state import ControllerState
 
@@ -58,6 +58,6 @@ def create_app(settings: ControllerSettings | None = None) -> FastAPI:
     )
     serve_docs_offline(app)
     app.add_exception_handler(RequestValidationError, validation_failed)
-    for module in (lab, messages, mailstore, captures, runs):
+    for module in (lab, messages, mailstore, captures, runs, run_pages):
         app.include_router(module.router)
     return app

@@ -8,20 +8,24 @@
 #    checks: [{name, passed, score, max_score, output}],
 #    hops:   [{client_role, server_role, network, protocols, pcap,
 #              conversations: [{client, server, protocol, transcript}]}]}
+#
+# Added since (each with a default, so a report without them still reads):
+#   hops[]: problems, comments, incomplete (about the capture file)
+#   conversations[]: hop, transport, start, end, phases, tls, problems,
+#     smtp_transactions, pop3_actions, pop3_reached_update, imap_actions,
+#     http_exchanges, dns_queries (see conversation.py)
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from labctl.analysis.results import Conversation, Hop
-
-
-class _Contract(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+from labctl.analysis.results import Hop
+from labctl.reports.conversation import Contract, ConversationReport
+from labctl.reports.summary import is_damage
 
 
-class CheckResult(_Contract):
+class CheckResult(Contract):
     """The outcome of one check: points earned out of points possible, and why."""
 
     name: str
@@ -31,26 +35,7 @@ class CheckResult(_Contract):
     output: str
 
 
-class ConversationReport(_Contract):
-    """One TCP connection: endpoints as "ip:port", protocol, and its C:/S: transcript."""
-
-    client: str
-    server: str
-    protocol: str
-    transcript: list[str] = Field(default_factory=list)
-
-    @classmethod
-    def from_conversation(cls, conversation: Conversation) -> ConversationReport:
-        """Summarize an analysed conversation."""
-        return cls(
-            client=str(conversation.client),
-            server=str(conversation.server),
-            protocol=conversation.protocol,
-            transcript=list(conversation.transcript),
-        )
-
-
-class HopReport(_Contract):
+class HopReport(Contract):
     """All conversations between two roles (None: a host that is not a lab role)."""
 
     client_role: str | None
@@ -59,6 +44,9 @@ class HopReport(_Contract):
     protocols: list[str]
     pcap: str
     conversations: list[ConversationReport] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)  # about the capture file itself
+    comments: list[str] = Field(default_factory=list)  # the capture file's own comments
+    incomplete: bool = False  # part of the capture file could not be read
 
     @classmethod
     def from_hop(cls, hop: Hop) -> HopReport:
@@ -70,6 +58,9 @@ class HopReport(_Contract):
             protocols=hop.protocols,
             pcap=hop.pcap,
             conversations=[ConversationReport.from_conversation(c) for c in hop.conversations],
+            problems=list(hop.problems),
+            comments=list(hop.comments),
+            incomplete=any(is_damage(problem) for problem in hop.problems),
         )
 
     @property
@@ -78,7 +69,7 @@ class HopReport(_Contract):
         return f"{self.client_role or '?'} -> {self.server_role or '?'}"
 
 
-class Report(_Contract):
+class Report(Contract):
     """A graded scenario run: the score, each check's result, and the captured hops."""
 
     scenario: str

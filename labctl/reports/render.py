@@ -1,9 +1,9 @@
-# Renderers of a Report: the terminal table and JSON (JUnit, Gradescope, HTML come later).
+# Renderers of a Report: the terminal table and JSON (the HTML page is html_page.py).
 #
 # Pure functions from a Report to text, so the CLI, the controller and tests share them.
 from __future__ import annotations
 
-from labctl.reports.model import HopReport, Report
+from labctl.reports.model import Report
 
 
 def points(value: float) -> str:
@@ -50,16 +50,3 @@ def render_table(report: Report) -> str:
 def render_json(report: Report) -> str:
     """The report as indented JSON (the contract read by Report.from_json)."""
     return report.to_json(indent=2) + "\n"
-
-
-def render_hops(hops: list[HopReport]) -> str:
-    """Hops with each conversation's lecture-style transcript (offline analysis)."""
-    lines: list[str] = []
-    for hop in hops:
-        lines.append(f"{hop.name}  ({hop.network}, {', '.join(hop.protocols) or '-'})  {hop.pcap}")
-        for conversation in hop.conversations:
-            endpoints = f"{conversation.client} -> {conversation.server}"
-            lines.append(f"  {endpoints}  {conversation.protocol}")
-            lines += [f"    {line}" for line in conversation.transcript]
-        lines.append("")
-    return "\n".join(lines) or "(no TCP conversations)\n"

@@ -1,0 +1,87 @@
+# One-line summaries of a conversation's report parts (TCP phases, per-protocol facts),
+# written once and used by every text view: the terminal table, the transcript view
+# and the HTML page.
+from __future__ import annotations
+
+from labctl.reports.conversation import ConversationReport
+
+# Problems that mean the capture file itself was damaged or not fully readable (as
+# opposed to packets the analyzer skips on purpose, such as ARP or a malformed packet
+# among good ones): the result is incomplete. An analyzer that says so itself
+# (`incomplete`) is believed first; these words are the fallback.
+_DAMAGE_WORDS = ("truncated", "malformed", "corrupt", "unsupported link type", "unknown link type",
+                 "overruns", "cut by the snap")
+
+
+def is_damage(problem: str) -> bool:
+    """Whether a capture problem note says part of the file could not be read."""
+    lowered = problem.lower()
+    if "packet(s) skipped:" in lowered:  # noise skipped on purpose, unless no link layer
+        return "link type" in lowered   # could be read at all
+    return any(word in lowered for word in _DAMAGE_WORDS)
+
+
+def milliseconds(seconds: float) -> str:
+    """0.00042 -> "0.42 ms"; 1.5 -> "1500 ms"."""
+    value = seconds * 1000
+    return f"{value:.3g} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def phases_summary(conversation: ConversationReport) -> str:
+    """TCP phases in a few words: "handshake 0.4 ms, closed by FIN from client, 12 ms"."""
+    phases = conversation.phases
+    if phases is None:
+        transport = conversation.transport
+        return "TCP phases not analysed" if transport == "tcp" else transport.upper()
+    parts = []
+    if phases.handshake_seconds is not None:
+        parts.append(f"handshake {milliseconds(phases.handshake_seconds)}")
+    elif not phases.seen_from_start:
+        parts.append("no handshake seen")
+    if phases.close == "open":
+        parts.append("still open at the end of the capture")
+    else:
+        kind = {"fin": "FIN", "rst": "RST", "half-closed": "FIN (one side)"}.get(
+            phases.close, phases.close)
+        parts.append(f"closed by {kind}" + (f" from {phases.closed_by}" if phases.closed_by
+                                             else ""))
+    if phases.duration_seconds is not None:
+        parts.append(milliseconds(phases.duration_seconds))
+    if phases.gaps:
+        parts.append(f"{len(phases.gaps)} gap(s)")
+    if phases.partial:
+        parts.append("partial")
+    return ", ".join(parts)
+
+
+def fact_lines(conversation: ConversationReport) -> list[str]:
+    """The grader's facts of one conversation, one line each."""
+    lines: list[str] = []
+    for smtp in conversation.smtp_transactions:
+        verdict = "accepted" if smtp.accepted else "not accepted"
+        lines.append(
+            f"SMTP transaction: from <{smtp.mail_from}> to "
+            f"{', '.join(f'<{r}>' for r in smtp.rcpt_to) or 'nobody'}"
+            + (f" (refused {', '.join(smtp.rcpt_refused)})" if smtp.rcpt_refused else "")
+            + f", {smtp.size} bytes, Message-ID {smtp.message_id or '-'}, "
+            f"Subject {smtp.subject if smtp.subject is not None else '-'}, "
+            f"body sha256 {smtp.body_sha256[:16] or '-'}, {verdict} ({smtp.reply or 'no reply'})")
+    for pop3 in conversation.pop3_actions:
+        lines.append(f"POP3 {pop3.verb} {pop3.argument}".rstrip()
+                     + (" ok" if pop3.ok else " refused"))
+    if conversation.pop3_actions or conversation.protocol == "POP3":
+        reached = "reached" if conversation.pop3_reached_update else "did not reach"
+        lines.append(f"POP3 session {reached} the UPDATE state")
+    for imap in conversation.imap_actions:
+        lines.append(f"IMAP {imap.command} {imap.arguments}".rstrip()
+                     + f" -> {imap.result or 'no result'}")
+    for http in conversation.http_exchanges:
+        status = http.status if http.status is not None else "no response"
+        lines.append(f"HTTP {http.method} {http.target} -> {status} "
+                     f"({http.request_body_size} bytes up, {http.response_body_size} down)")
+    for dns in conversation.dns_queries:
+        answers = "; ".join(dns.answers) or "no answer records"
+        lines.append(f"DNS {dns.qtype} {dns.name} -> {dns.rcode or 'no answer'}: {answers}")
+    if conversation.tls:
+        lines.append("the stream turned to TLS (the rest is encrypted)")
+    return lines
