@@ -82,6 +82,24 @@ class CaptureReader:
         if len(head) < 4:
             raise PcapError(f"not a capture file: only {len(head)} bytes (offset 0)")
         self.format = "pcapng" if struct.unpack_from("<I", head)[0] == PCAPNG_SHB else "pcap"
+        if self.format == "pcap":
+            self._classic_header(head)
+
+    def _classic_header(self, data: bytes) -> None:
+        magic_le = struct.unpack_from("<I", data)[0]
+        magic_be = struct.unpack_from(">I", data)[0]
+        if magic_le in (PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO):
+            order, magic = "<", magic_le
+        elif magic_be in (PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO):
+            order, magic = ">", magic_be
+        else:
+            raise PcapError(f"not a pcap or pcapng file: unknown magic 0x{magic_le:08x} "
+                            "at offset 0")
+        if len(data) < 24:
+            raise PcapError(f"pcap global header truncated: {len(data)} of 24 bytes (offset 0)")
+        self._order = order
+        self.linktype = struct.unpack_from(order + "I", data, 20)[0] & 0x0FFFFFFF
+        self._divisor = 1e9 if magic == PCAP_MAGIC_NANO else 1e6
 
     def _fill(self, offset: int, size: int) -> bytes:
         """The buffer, holding at least `size` bytes from file offset `offset` if the file
@@ -97,23 +115,10 @@ class CaptureReader:
         return self._pcapng() if self.format == "pcapng" else self._classic()
 
     def _classic(self) -> Iterator[RawPacket]:
-        data = self._fill(0, 24)
-        magic_le = struct.unpack_from("<I", data)[0]
-        magic_be = struct.unpack_from(">I", data)[0]
-        if magic_le in (PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO):
-            order, magic = "<", magic_le
-        elif magic_be in (PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO):
-            order, magic = ">", magic_be
-        else:
-            raise PcapError(f"not a pcap or pcapng file: unknown magic 0x{magic_le:08x} "
-                            "at offset 0")
-        if len(data) < 24:
-            raise PcapError(f"pcap global header truncated: {len(data)} of 24 bytes (offset 0)")
-        linktype = struct.unpack_from(order + "I", data, 20)[0] & 0x0FFFFFFF
-        divisor = 1e9 if magic == PCAP_MAGIC_NANO else 1e6
-        record = struct.Struct(order + "IIII").unpack_from
+        linktype, divisor = self.linktype, self._divisor
+        record = struct.Struct(self._order + "IIII").unpack_from
+        buffer, base = self._buffer, self._start
         offset, number = 24, 0
-        buffer, base = data, 0
         while True:
             position = offset - base
             if position + 16 > len(buffer):

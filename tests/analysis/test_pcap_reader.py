@@ -137,11 +137,12 @@ def test_read_capture_names_the_file(tmp_path: Path) -> None:
         read_capture(tmp_path / "missing.pcap")
 
 
-def test_everything_but_tcp_over_ipv4_is_counted(pcaps: Path) -> None:
+def test_everything_but_tcp_and_udp_is_counted(pcaps: Path) -> None:
     decoded = decode_packets(read_capture(pcaps / "internet_mixed.pcapng").packets)
-    assert decoded.skipped == {"IPv6 (not analysed)": 1, "not IP (ethertype 0x0806)": 1,
-                               "IPv4 protocol 17 (not TCP)": 1}
-    assert "1 packet(s) skipped: IPv6 (not analysed)" in decoded.notes()
+    assert decoded.skipped == {"ARP": 1, "truncated IPv6 extension header": 1}
+    assert "1 packet(s) skipped: ARP" in decoded.notes()
+    [datagram] = decoded.datagrams
+    assert (datagram.src, datagram.dst, datagram.dport) == ("127.77.2.25", "127.77.2.53", 0)
 
 
 def test_random_garbage_never_crashes() -> None:
