@@ -48,7 +48,8 @@ def _record_capture(context: Context) -> Path:
             tcpdump.kill()
             raise RuntimeError(f"tcpdump did not start: {started.strip()}")
         try:
-            finish(smtp_source(server, context.pick(*MESSAGES), keep_connections=False),
+            finish(smtp_source(server, context.pick(*MESSAGES), keep_connections=False,
+                               body_size=BODY_SIZE),
                    SOURCE_TIMEOUT)
         finally:
             tcpdump.terminate()
@@ -72,8 +73,9 @@ class _Measured:
 
     def run(self, command: list[str], megabytes: float) -> None:
         """Run `command` to its end, recording its figures; RuntimeError when it fails."""
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        env = {name: value for name, value in os.environ.items()
+               if name != "PYTHONDONTWRITEBYTECODE"}  # as installed: compiled once, reused
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, env=env)

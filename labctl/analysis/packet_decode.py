@@ -11,14 +11,15 @@
 # addresses are turned into text once per address (a small cache), not once per packet.
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar, cast
 
-from labctl.analysis.pcap_reader import RawPacket
+from labctl.analysis.pcap_reader import FrameView, RawPacket
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -84,6 +85,7 @@ class UdpDatagram(NamedTuple):
 
 
 Packet = TcpPacket | UdpDatagram
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,7 +109,9 @@ def skipped_notes(skipped: Counter[str]) -> list[str]:
 def decode_packets(frames: Iterable[RawPacket]) -> DecodedCapture:
     """Decode every frame; keep TCP and UDP, count the rest by reason."""
     decoded = DecodedCapture()
-    for packet in iter_decoded(frames, decoded.skipped):
+    views = ((p.number, p.offset, p.timestamp, p.linktype, p.data, 0, len(p.data),
+              p.original_length) for p in frames)
+    for packet in iter_decoded(views, decoded.skipped):
         if isinstance(packet, TcpPacket):
             decoded.packets.append(packet)
         else:
@@ -115,27 +119,28 @@ def decode_packets(frames: Iterable[RawPacket]) -> DecodedCapture:
     return decoded
 
 
-def iter_decoded(frames: Iterable[RawPacket], skipped: Counter[str]) -> Iterator[Packet]:
+def iter_decoded(frames: Iterable[FrameView], skipped: Counter[str]) -> Iterator[Packet]:
     """TCP segments and UDP datagrams of `frames`, in order; the rest counted in `skipped`."""
     names: dict[bytes, str] = {}
-    for number, _offset, timestamp, linktype, data, _original in frames:
-        if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-            ethertype, start = (data[12] << 8) | data[13], 14
-            while ethertype in ETHERTYPE_VLAN and len(data) >= start + 4:
+    new_tcp, new_udp = _tuple_new(TcpPacket), _tuple_new(UdpDatagram)
+    for number, _offset, timestamp, linktype, data, begin, stop, _original in frames:
+        if linktype == LINKTYPE_ETHERNET and stop - begin >= 14:
+            ethertype, start = (data[begin + 12] << 8) | data[begin + 13], begin + 14
+            while ethertype in ETHERTYPE_VLAN and stop >= start + 4:
                 ethertype, start = (data[start + 2] << 8) | data[start + 3], start + 4
         else:
-            layer = network_layer(linktype, data)
+            layer = network_layer(linktype, data, begin, stop)
             if isinstance(layer, str):
                 skipped[layer] += 1
                 continue
             ethertype, start = layer
         if ethertype == ETHERTYPE_IPV4:
-            if len(data) < start + 20 or data[start] >> 4 != 4:
+            if stop < start + 20 or data[start] >> 4 != 4:
                 skipped["truncated or malformed IPv4 header"] += 1
                 continue
             version_ihl, total, fragment, proto, src_raw, dst_raw = _IPV4(data, start)
             transport = start + (version_ihl & 0x0F) * 4
-            end = start + total if total else len(data)  # 0: segmentation offload
+            end = start + total if total else stop  # 0: segmentation offload
             if version_ihl & 0x0F < 5 or end < transport:
                 skipped["malformed IPv4 header"] += 1
                 continue
@@ -143,7 +148,7 @@ def iter_decoded(frames: Iterable[RawPacket], skipped: Counter[str]) -> Iterator
                 skipped["IPv4 fragment (not reassembled)"] += 1
                 continue
         elif ethertype == ETHERTYPE_IPV6:
-            header = _ipv6_transport(data, start)
+            header = _ipv6_transport(data, start, stop)
             if isinstance(header, str):
                 skipped[header] += 1
                 continue
@@ -155,30 +160,35 @@ def iter_decoded(frames: Iterable[RawPacket], skipped: Counter[str]) -> Iterator
         src = names.get(src_raw) or _name(names, src_raw)
         dst = names.get(dst_raw) or _name(names, dst_raw)
         if proto == PROTO_TCP:
-            if len(data) < transport + 20:
+            if stop < transport + 20:
                 skipped["truncated TCP header"] += 1
                 continue
             sport, dport, seq, ack, data_offset, flags = _TCP(data, transport)
-            begin = transport + (data_offset >> 4) * 4
-            if begin < transport + 20 or begin > end:
+            first = transport + (data_offset >> 4) * 4
+            if first < transport + 20 or first > end:
                 skipped["malformed TCP header"] += 1
                 continue
-            payload = data[begin:end]
-            missing = end - begin - len(payload)
-            yield TcpPacket(number, timestamp, src, sport, dst, dport, seq, ack, flags & 0x3F,
-                            payload, missing > 0, missing)
+            last = end if end <= stop else stop
+            missing = end - last
+            yield new_tcp((number, timestamp, src, sport, dst, dport, seq, ack, flags & 0x3F,
+                           data[first:last], missing > 0, missing))
         elif proto == PROTO_UDP:
-            if len(data) < transport + 8:
+            if stop < transport + 8:
                 skipped["truncated UDP header"] += 1
                 continue
             sport, dport, length = _UDP(data, transport)
-            stop = min(end, transport + length) if length >= 8 else end
-            payload = data[transport + 8 : stop]
-            yield UdpDatagram(number, timestamp, src, sport, dst, dport, payload,
-                              len(payload) < stop - transport - 8)
+            end = min(end, transport + length) if length >= 8 else end
+            yield new_udp((number, timestamp, src, sport, dst, dport,
+                           data[transport + 8 : min(end, stop)], end > stop))
         else:
             family = "IPv4" if ethertype == ETHERTYPE_IPV4 else "IPv6"
             skipped[PROTO_NAMES.get(proto) or f"{family} protocol {proto}"] += 1
+
+
+def _tuple_new(kind: type[T]) -> Callable[[tuple[object, ...]], T]:
+    """Builds a `kind` NamedTuple from a tuple of its fields without a Python-level call
+    (the generated __new__ costs as much as the rest of decoding a packet)."""
+    return cast(Callable[[tuple[object, ...]], T], functools.partial(tuple.__new__, kind))
 
 
 def _name(names: dict[bytes, str], raw: bytes) -> str:
@@ -189,42 +199,45 @@ def _name(names: dict[bytes, str], raw: bytes) -> str:
     return text
 
 
-def _ipv6_transport(data: bytes, start: int) -> tuple[int, int, int, bytes, bytes] | str:
+def _ipv6_transport(data: bytes, start: int,
+                    stop: int) -> tuple[int, int, int, bytes, bytes] | str:
     """(next protocol, its offset, end of the IP payload, src, dst) or why not."""
-    if len(data) < start + 40 or data[start] >> 4 != 6:
+    if stop < start + 40 or data[start] >> 4 != 6:
         return "truncated or malformed IPv6 header"
     payload_length, proto, src, dst = _IPV6(data, start)
-    position, end = start + 40, start + 40 + payload_length if payload_length else len(data)
+    position, end = start + 40, start + 40 + payload_length if payload_length else stop
     while proto in IPV6_EXTENSIONS or proto == IPV6_FRAGMENT:
         if proto == IPV6_FRAGMENT:
             return "IPv6 fragment (not reassembled)"
-        if len(data) < position + 8:
+        if stop < position + 8:
             return "truncated IPv6 extension header"
         proto, position = data[position], position + (data[position + 1] + 1) * 8
     return proto, position, end, src, dst
 
 
-def network_layer(linktype: int, data: bytes) -> tuple[int, int] | str:
-    """(ethertype, offset of the network header) of a frame, or why it has none."""
+def network_layer(linktype: int, data: bytes, begin: int, stop: int) -> tuple[int, int] | str:
+    """(ethertype, offset of the network header) of the frame data[begin:stop], or why
+    it has none."""
+    size = stop - begin
     if linktype == LINKTYPE_ETHERNET:
         return "truncated Ethernet header"  # longer frames are read inline by iter_decoded
     if linktype == LINKTYPE_LINUX_SLL:
-        if len(data) < 16:
+        if size < 16:
             return "truncated Linux cooked header"
-        return _USHORT(data, 14)[0], 16
+        return _USHORT(data, begin + 14)[0], begin + 16
     if linktype == LINKTYPE_LINUX_SLL2:
-        if len(data) < 20:
+        if size < 20:
             return "truncated Linux cooked v2 header"
-        return _USHORT(data, 0)[0], 20
+        return _USHORT(data, begin)[0], begin + 20
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
-        if len(data) < 4:
+        if size < 4:
             return "truncated loopback header"
         order = ">" if linktype == LINKTYPE_LOOP else "<"
-        family = struct.unpack_from(order + "I", data)[0]
+        family = struct.unpack_from(order + "I", data, begin)[0]
         if family > 0xFFFF:  # written in the other byte order than the file says
-            family = struct.unpack_from(">I" if order == "<" else "<I", data)[0]
-        return (ETHERTYPE_IPV4 if family == 2 else ETHERTYPE_IPV6), 4
+            family = struct.unpack_from(">I" if order == "<" else "<I", data, begin)[0]
+        return (ETHERTYPE_IPV4 if family == 2 else ETHERTYPE_IPV6), begin + 4
     if linktype in RAW_IP_LINKTYPES:
-        version = data[0] >> 4 if data else 0
-        return (ETHERTYPE_IPV6 if version == 6 else ETHERTYPE_IPV4), 0
+        version = data[begin] >> 4 if size else 0
+        return (ETHERTYPE_IPV6 if version == 6 else ETHERTYPE_IPV4), begin
     return f"unsupported link type {linktype}"

@@ -38,10 +38,15 @@ PCAP_MAGIC_MICRO = 0xA1B2C3D4
 PCAP_MAGIC_NANO = 0xA1B23C4D
 __all__ = ["OPT_COMMENT", "OPT_IF_TSRESOL", "PCAPNG_BYTE_ORDER_MAGIC", "PCAPNG_EPB",
            "PCAPNG_IDB", "PCAPNG_SHB", "PCAPNG_SPB", "PCAP_MAGIC_MICRO", "PCAP_MAGIC_NANO",
-           "CaptureFile", "CaptureReader", "PcapError", "RawPacket", "open_capture",
+           "CaptureFile", "CaptureReader", "FrameView", "PcapError", "RawPacket", "open_capture",
            "parse_capture", "read_capture"]
 MAX_RECORD = 16 * 1024 * 1024  # larger than any real snap length: the header is garbage
 CHUNK = 1 << 20
+
+
+# (number, offset, timestamp, linktype, buffer, begin, stop, original length): a record
+# whose frame is buffer[begin:stop], read without copying it out of the reader's buffer
+FrameView = tuple[int, int, float, int, bytes, int, int, int]
 
 
 class RawPacket(NamedTuple):
@@ -112,9 +117,15 @@ class CaptureReader:
         return self._buffer
 
     def __iter__(self) -> Iterator[RawPacket]:
+        for number, offset, timestamp, linktype, buffer, begin, stop, original in self.views():
+            yield RawPacket(number, offset, timestamp, linktype, buffer[begin:stop], original)
+
+    def views(self) -> Iterator[FrameView]:
+        """Each record as a FrameView: its frame is buffer[begin:stop], not copied (the
+        buffer is only valid until the next record is asked for)."""
         return self._pcapng() if self.format == "pcapng" else self._classic()
 
-    def _classic(self) -> Iterator[RawPacket]:
+    def _classic(self) -> Iterator[FrameView]:
         linktype, divisor = self.linktype, self._divisor
         record = struct.Struct(self._order + "IIII").unpack_from
         buffer, base = self._buffer, self._start
@@ -147,15 +158,15 @@ class CaptureReader:
                         f"({len(buffer) - position - 16} of {captured} bytes); analysed what "
                         "is there")
                     self.packets_read = number
-                    yield RawPacket(number, offset, seconds + fraction / divisor, linktype,
-                                    buffer[position + 16 : end], original)
+                    yield (number, offset, seconds + fraction / divisor, linktype, buffer,
+                           position + 16, len(buffer), original)
                     return
             self.packets_read = number
-            yield RawPacket(number, offset, seconds + fraction / divisor, linktype,
-                            buffer[position + 16 : end], original)
+            yield (number, offset, seconds + fraction / divisor, linktype, buffer,
+                   position + 16, end, original)
             offset += 16 + captured
 
-    def _pcapng(self) -> Iterator[RawPacket]:
+    def _pcapng(self) -> Iterator[FrameView]:
         order = "<"
         interfaces: list[Interface] = []
         offset, number = 0, 0
@@ -234,7 +245,7 @@ def _collect(reader: CaptureReader) -> CaptureFile:
 
 
 def _packet_block(block_type: int, body: bytes, order: str, offset: int, number: int,
-                  interfaces: list[Interface]) -> tuple[RawPacket, list[str]]:
+                  interfaces: list[Interface]) -> tuple[FrameView, list[str]]:
     where = f"packet {number} at offset {offset}"
     if block_type == PCAPNG_SPB:
         if not interfaces or len(body) < 4:
@@ -242,8 +253,7 @@ def _packet_block(block_type: int, body: bytes, order: str, offset: int, number:
         original = struct.unpack_from(order + "I", body)[0]
         interface = interfaces[0]
         captured = min(original, interface.snaplen or original, len(body) - 4)
-        return RawPacket(number, offset, 0.0, interface.linktype, body[4 : 4 + captured],
-                         original), []
+        return (number, offset, 0.0, interface.linktype, body, 4, 4 + captured, original), []
     if len(body) < 20:
         raise PcapError(f"{where}: enhanced packet block too short ({len(body)} bytes)")
     interface_id, high, low, captured, original = struct.unpack_from(order + "IIIII", body)
@@ -255,5 +265,5 @@ def _packet_block(block_type: int, body: bytes, order: str, offset: int, number:
     timestamp = ((high << 32) | low) / interface.units_per_second
     rest = 20 + (captured + 3) // 4 * 4
     comments = comments_of(options_of(body[rest:], order, offset)) if rest < len(body) else []
-    return RawPacket(number, offset, timestamp, interface.linktype, body[20 : 20 + captured],
-                     original), comments
+    return (number, offset, timestamp, interface.linktype, body, 20, 20 + captured,
+            original), comments

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labctl.analysis.hops import conversation_from_stream
 from labctl.analysis.packet_decode import TcpPacket, iter_decoded, skipped_notes
-from labctl.analysis.pcap_reader import PcapError, RawPacket, open_capture
+from labctl.analysis.pcap_reader import FrameView, PcapError, open_capture
 from labctl.analysis.results import Conversation
 from labctl.analysis.tcp_reassembly import TcpConnections, TcpStream
 from labctl.analysis.udp_flows import UdpFlows
@@ -35,9 +35,9 @@ class CaptureStreams:
         self.skipped: Counter[str] = Counter()
         self.incomplete = False
 
-    def _records(self) -> Iterator[RawPacket]:
+    def _records(self) -> Iterator[FrameView]:
         try:
-            yield from self._reader
+            yield from self._reader.views()
         except PcapError as error:
             self.incomplete = True
             self.problems.append(f"{self.path}: {error}; the packets before it are analysed, "

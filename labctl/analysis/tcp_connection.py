@@ -88,7 +88,7 @@ class Connection:
         self.start = self.end = start
         self.packets = self.retransmissions = self.cut_packets = 0
         self.problems: list[str] = []
-        self.sides = {True: Side(), False: Side()}
+        self.sides = (Side(), Side())  # indexed by from_client: server's, client's
         self.keys: tuple[tuple[str, int, str, int], ...] = ()
         self.segments: list[Segment] = []
         self.run: list[bytes] = []
@@ -100,7 +100,7 @@ class Connection:
         self.ack: float | None = None
         self.first_data: float | None = None
         self.last_data: float | None = None
-        self.fin_time: dict[bool, float | None] = {True: None, False: None}
+        self.fin_time: list[float | None] = [None, None]  # indexed by from_client
         self.reset: float | None = None
         self.closed_by_client: bool | None = None
         self.gaps: list[str] = []
@@ -148,8 +148,10 @@ class Connection:
         self.run, self.run_side, self.run_time = [data], from_client, timestamp
 
     def _end_run(self) -> None:
-        if self.run:
-            self.segments.append(Segment(bool(self.run_side), b"".join(self.run), self.run_time))
+        run = self.run
+        if run:
+            data = run[0] if len(run) == 1 else b"".join(run)
+            self.segments.append(Segment(bool(self.run_side), data, self.run_time))
             self.run = []
 
     def deliver(self, from_client: bool, data: bytes, timestamp: float) -> None:
@@ -207,7 +209,7 @@ def deliver_slow(connection: Connection, side: Side, from_client: bool,
 
 def finish_phases(connection: Connection) -> TcpPhases:
     """The TcpPhases of a connection whose packets have all been read."""
-    fins = [t for t in connection.fin_time.values() if t is not None]
+    fins = [t for t in connection.fin_time if t is not None]
     if connection.reset is not None:
         close, close_time = CLOSE_RST, connection.reset
     elif len(fins) == 2:

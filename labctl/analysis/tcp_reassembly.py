@@ -73,9 +73,9 @@ class TcpConnections:
 
     def feed(self, packet: TcpPacket) -> TcpStream | None:
         """Account for one packet; the stream of a connection it ended (or displaced)."""
-        key = (packet.src, packet.sport, packet.dst, packet.dport)
+        _, timestamp, src, sport, dst, dport, seq, _, flags, payload, _, missing = packet
+        key = (src, sport, dst, dport)
         entry = self.table.get(key)
-        flags = packet.flags
         if entry is None:
             if key in self.closed and not (flags & SYN and not flags & ACK):
                 return None  # the last ACK or a retransmission after the close
@@ -86,16 +86,16 @@ class TcpConnections:
             ended = self._close(connection)
             self._open(key, packet)
             return ended
-        connection.end = timestamp = packet.timestamp
+        connection.end = timestamp
         connection.packets += 1
         if flags & (SYN | FIN | RST) or connection.ack is None:
             connection.control(packet, from_client)
-        payload = packet.payload
         if payload:
             side = connection.sides[from_client]
-            if packet.seq == side.next_seq and not packet.missing:
-                side.next_seq = (packet.seq + len(payload)) & MASK
-                side.delivered += len(payload)
+            if seq == side.next_seq and not missing:
+                size = len(payload)
+                side.next_seq = (seq + size) & MASK
+                side.delivered += size
                 connection.deliver(from_client, payload, timestamp)
                 if side.pending:
                     side.flush(connection, from_client)
