@@ -40,6 +40,7 @@ __all__ = ["OPT_COMMENT", "OPT_IF_TSRESOL", "PCAPNG_BYTE_ORDER_MAGIC", "PCAPNG_E
            "PCAPNG_IDB", "PCAPNG_SHB", "PCAPNG_SPB", "PCAP_MAGIC_MICRO", "PCAP_MAGIC_NANO",
            "CaptureFile", "CaptureReader", "FrameView", "PcapError", "RawPacket", "open_capture",
            "parse_capture", "read_capture"]
+_TRUNCATED: FrameView = (0, 0, 0.0, 0, b"", 0, 0, 0)  # marks a file that ends inside a block
 MAX_RECORD = 16 * 1024 * 1024  # larger than any real snap length: the header is garbage
 CHUNK = 1 << 20
 
@@ -168,6 +169,7 @@ class CaptureReader:
 
     def _pcapng(self) -> Iterator[FrameView]:
         order = "<"
+        header, enhanced = struct.Struct("<II").unpack_from, struct.Struct("<IIIII").unpack_from
         interfaces: list[Interface] = []
         offset, number = 0, 0
         while True:
@@ -179,36 +181,63 @@ class CaptureReader:
                 self.problems.append(f"block at offset {offset}: truncated header "
                                      f"({len(data) - position} bytes); ignored")
                 return
-            block_type = struct.unpack_from(order + "I", data, position)[0]
-            if block_type == PCAPNG_SHB:
+            block_type, length = header(data, position)
+            if block_type == PCAPNG_SHB:  # the same bytes in either order
                 order = section_byte_order(data, position, offset)
+                header = struct.Struct(order + "II").unpack_from
+                enhanced = struct.Struct(order + "IIIII").unpack_from
+                block_type, length = header(data, position)
                 interfaces = []
-            block_type, length = struct.unpack_from(order + "II", data, position)
             if length < 12 or length % 4 or length > MAX_RECORD:
                 raise PcapError(f"pcapng block at offset {offset}: corrupt block length {length}")
-            data = self._fill(offset, length)
-            position = offset - self._start
             if position + length > len(data):
-                if block_type in (PCAPNG_EPB, PCAPNG_SPB):
-                    self.problems.append(
-                        f"packet {number + 1} at offset {offset}: truncated "
-                        f"({len(data) - position} of {length} bytes); packet ignored")
-                    return
-                raise PcapError(f"pcapng block at offset {offset} (type {block_type}) "
-                                f"truncated: {len(data) - position} of {length} bytes")
-            body = data[position + 8 : position + length - 4]
-            if block_type == PCAPNG_SHB:
-                self.comments += comments_of(options_of(body[16:], order, offset))
-            elif block_type == PCAPNG_IDB:
-                interfaces.append(interface_of(body, order, offset))
-            elif block_type in (PCAPNG_EPB, PCAPNG_SPB):
+                data = self._fill(offset, length)
+                position = offset - self._start
+            if block_type == PCAPNG_EPB and length >= 32 and position + length <= len(data):
+                interface, high, low, captured, original = enhanced(data, position + 8)
+                if interface < len(interfaces) and length == 32 + (captured + 3) // 4 * 4:
+                    number += 1  # the common case: an enhanced packet block without options
+                    self.packets_read = number
+                    described = interfaces[interface]
+                    yield (number, offset, ((high << 32) | low) / described.units_per_second,
+                           described.linktype, data, position + 28, position + 28 + captured,
+                           original)
+                    offset += length
+                    continue
+            packet = self._other_block(data, position, offset, block_type, length, order,
+                                       interfaces, number)
+            if packet is _TRUNCATED:
+                return
+            if packet is not None:
                 number += 1
-                packet, comments = _packet_block(block_type, body, order, offset, number,
-                                                 interfaces)
-                self.comments += [f"packet {number}: {text}" for text in comments]
-                self.packets_read = number
                 yield packet
             offset += length
+
+    def _other_block(self, data: bytes, position: int, offset: int, block_type: int,
+                     length: int, order: str, interfaces: list[Interface],
+                     number: int) -> FrameView | None:
+        """Any block but an enhanced packet block without options (read by _pcapng): the
+        packet it holds, if any; _TRUNCATED when the file ends inside it."""
+        if position + length > len(data):
+            if block_type in (PCAPNG_EPB, PCAPNG_SPB):
+                self.problems.append(
+                    f"packet {number + 1} at offset {offset}: truncated "
+                    f"({len(data) - position} of {length} bytes); packet ignored")
+                return _TRUNCATED
+            raise PcapError(f"pcapng block at offset {offset} (type {block_type}) "
+                            f"truncated: {len(data) - position} of {length} bytes")
+        body = data[position + 8 : position + length - 4]
+        if block_type == PCAPNG_SHB:
+            self.comments += comments_of(options_of(body[16:], order, offset))
+        elif block_type == PCAPNG_IDB:
+            interfaces.append(interface_of(body, order, offset))
+        elif block_type in (PCAPNG_EPB, PCAPNG_SPB):
+            packet, comments = _packet_block(block_type, body, order, offset, number + 1,
+                                             interfaces)
+            self.comments += [f"packet {number + 1}: {text}" for text in comments]
+            self.packets_read = number + 1
+            return packet
+        return None
 
 
 def open_capture(path: str | Path) -> tuple[BinaryIO, CaptureReader]:
