@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labctl.analysis.hops import conversation_from_stream
 from labctl.analysis.packet_decode import TcpPacket, iter_decoded, skipped_notes
-from labctl.analysis.pcap_reader import FrameView, PcapError, open_capture
+from labctl.analysis.pcap_reader import PcapError, open_capture
 from labctl.analysis.results import Conversation
 from labctl.analysis.tcp_reassembly import TcpConnections, TcpStream
 from labctl.analysis.udp_flows import UdpFlows
@@ -35,25 +35,22 @@ class CaptureStreams:
         self.skipped: Counter[str] = Counter()
         self.incomplete = False
 
-    def _records(self) -> Iterator[FrameView]:
-        try:
-            yield from self._reader.views()
-        except PcapError as error:
-            self.incomplete = True
-            self.problems.append(f"{self.path}: {error}; the packets before it are analysed, "
-                                 "the rest of the file is not (incomplete result)")
-
     def __iter__(self) -> Iterator[TcpStream]:
         tcp, udp = TcpConnections(), UdpFlows()
         feed_tcp, feed_udp = tcp.feed, udp.feed
         try:
-            for packet in iter_decoded(self._records(), self.skipped):
-                if type(packet) is TcpPacket:
-                    ended = feed_tcp(packet)
-                    if ended is not None:
-                        yield ended
-                else:
-                    yield from feed_udp(packet)  # type: ignore[arg-type]
+            try:
+                for packet in iter_decoded(self._reader.views(), self.skipped):
+                    if type(packet) is TcpPacket:
+                        ended = feed_tcp(packet)
+                        if ended is not None:
+                            yield ended
+                    else:
+                        yield from feed_udp(packet)  # type: ignore[arg-type]
+            except PcapError as error:  # damage inside the file: keep what was read
+                self.incomplete = True
+                self.problems.append(f"{self.path}: {error}; the packets before it are "
+                                     "analysed, the rest of the file is not (incomplete result)")
             yield from tcp.finish()
             yield from udp.finish()
         finally:
