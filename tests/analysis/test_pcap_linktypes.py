@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from labctl.analysis import analyze_pcap_file
+from labctl.analysis import analyze_pcap_file, iter_conversations
 from labctl.analysis.packet_decode import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -133,3 +134,24 @@ def test_unknown_link_type_is_a_note_not_a_crash(tmp_path: Path) -> None:
     streams, capture = _streams(tmp_path, bytes(data))
     assert streams == [] and capture.problems == ["1 packet(s) skipped: unsupported link "
                                                   "type 147"]
+
+
+def test_ipv6_vlan_reordered_capture_agrees_with_tshark(
+    tmp_path: Path, tshark_streams: Callable[[Path], list[tuple[bytes, bytes]]]
+) -> None:
+    flow = _smtp_flow(CLIENT6, SERVER6)
+    flow.packets[3:5] = [flow.packets[4], flow.packets[3], flow.packets[4]]
+    path = tmp_path / "ipv6.pcap"
+    path.write_bytes(pcap_bytes(flow.packets, vlans=(12,)))
+    ours = [(b"".join(s.data for s in stream.segments if s.from_client),
+             b"".join(s.data for s in stream.segments if not s.from_client))
+            for stream in CaptureStreams(path)]
+    assert ours == tshark_streams(path) == [(HELO, GREETING)]
+
+
+def test_streaming_and_whole_file_analysis_agree(pcaps: Path, local: Addressing) -> None:
+    path = pcaps / "internet_mixed.pcapng"
+    streamed = list(iter_conversations(path, "internet", local))
+    whole = analyze_pcap_file(path, "internet", local).conversations
+    assert sorted(streamed, key=lambda c: c.start) == whole
+    assert len(whole) == 4 and [c.transport for c in whole].count("udp") == 1
