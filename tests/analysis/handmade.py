@@ -28,6 +28,8 @@ from labctl.analysis.packet_decode import (
 from labctl.analysis.pcap_writer import PcapWriter
 from labctl.analysis.results import Endpoint
 
+WRAPPED_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL,
+                     LINKTYPE_LOOP, LINKTYPE_RAW, LINKTYPE_IPV4)  # what link_frame makes
 CLIENT4, SERVER4 = Endpoint("127.77.2.25", 40001), Endpoint("127.77.2.26", 25)
 CLIENT6, SERVER6 = Endpoint("fd00:77::25", 40001), Endpoint("fd00:77::26", 25)
 
@@ -94,6 +96,15 @@ class Flow:
 
     def reset(self, from_client: bool, time: float) -> None:
         self.send(from_client, RST | ACK, b"", time)
+
+    def session(self, time: float, steps: list[tuple[bool, bytes]]) -> None:
+        """Handshake at `time`, the steps 0.1 s apart, then FIN from the client and the
+        server."""
+        self.handshake(time)
+        for index, (from_client, payload) in enumerate(steps, start=1):
+            self.data(from_client, payload, time + index / 10)
+        self.fin(True, time + (len(steps) + 1) / 10)
+        self.fin(False, time + (len(steps) + 2) / 10)
 
 
 def _ethertype(packet: bytes) -> int:

@@ -15,10 +15,7 @@ from tests.analysis.handmade import Flow, pcap_bytes
 
 def _two_connections() -> bytes:
     flow = Flow()
-    flow.handshake(1.0)
-    flow.data(False, b"220 first\r\n", 1.1)
-    flow.fin(True, 1.2)
-    flow.fin(False, 1.3)
+    flow.session(1.0, [(False, b"220 first\r\n")])
     flow.seq = {True: 5000, False: 9000}
     flow.handshake(2.0)
     flow.data(False, b"220 second\r\n", 2.1)

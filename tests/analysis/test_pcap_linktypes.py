@@ -9,16 +9,7 @@ from pathlib import Path
 import pytest
 
 from labctl.analysis import analyze_pcap_file, iter_conversations
-from labctl.analysis.packet_decode import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2,
-    LINKTYPE_LOOP,
-    LINKTYPE_NULL,
-    LINKTYPE_RAW,
-    decode_packets,
-)
+from labctl.analysis.packet_decode import LINKTYPE_RAW, decode_packets
 from labctl.analysis.pcap_reader import parse_capture
 from labctl.analysis.pipeline import CaptureStreams
 from labctl.analysis.results import Endpoint
@@ -29,6 +20,7 @@ from tests.analysis.handmade import (
     CLIENT6,
     SERVER4,
     SERVER6,
+    WRAPPED_LINKTYPES,
     Flow,
     ip_packet,
     link_frame,
@@ -41,11 +33,7 @@ GREETING, HELO = b"220 mail.hamburger.edu ESMTP\r\n", b"HELO crepes.fr\r\n"
 
 def _smtp_flow(client: Endpoint, server: Endpoint) -> Flow:
     flow = Flow(client, server)
-    flow.handshake(1.0)
-    flow.data(False, GREETING, 1.1)
-    flow.data(True, HELO, 1.2)
-    flow.fin(True, 1.3)
-    flow.fin(False, 1.4)
+    flow.session(1.0, [(False, GREETING), (True, HELO)])
     flow.send(True, 0x10, b"", 1.5)  # the last ACK
     return flow
 
@@ -57,9 +45,7 @@ def _streams(tmp_path: Path, data: bytes) -> tuple[list[TcpStream], CaptureStrea
     return list(streams), streams
 
 
-@pytest.mark.parametrize("linktype", [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL,
-                                      LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_LOOP,
-                                      LINKTYPE_RAW, LINKTYPE_IPV4])
+@pytest.mark.parametrize("linktype", WRAPPED_LINKTYPES)
 @pytest.mark.parametrize(("client", "server"), [(CLIENT4, SERVER4), (CLIENT6, SERVER6)])
 def test_every_link_type_and_ip_version_gives_the_same_stream(
     tmp_path: Path, linktype: int, client: Endpoint, server: Endpoint

@@ -62,10 +62,7 @@ def test_close_kinds(closing: str, kind: str, by_client: bool | None) -> None:
 
 def test_a_connection_seen_from_its_middle_is_partial() -> None:
     flow = Flow()
-    flow.handshake(1.0)
-    flow.data(True, b"MAIL FROM:<a@b>\r\n", 2.0)
-    flow.fin(True, 3.0)
-    flow.fin(False, 3.1)
+    flow.session(1.0, [(True, b"MAIL FROM:<a@b>\r\n")])
     flow.packets = flow.packets[3:]
     stream = _one(flow)
     assert not stream.phases.seen_from_start and stream.phases.partial
@@ -148,10 +145,7 @@ def test_sequence_numbers_wrap_around() -> None:
 
 def _closed_twice() -> Flow:
     flow = Flow()
-    flow.handshake(1.0)
-    flow.data(False, b"220 first\r\n", 1.1)
-    flow.fin(True, 1.2)
-    flow.fin(False, 1.3)
+    flow.session(1.0, [(False, b"220 first\r\n")])
     flow.send(True, ACK, b"", 1.4)  # the last ACK: no new connection
     flow.seq = {True: 777_000, False: 888_000}
     flow.handshake(5.0)  # the same ports again
