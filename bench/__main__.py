@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import bench.analyzer_benchmarks
 import bench.fetch_benchmarks
 import bench.smtp_benchmarks  # noqa: F401  (registers its benchmarks)
 from bench import requirements

@@ -17,12 +17,15 @@ HELO = "bench.maillab.test"
 ALICE, BOB = (next(u for u in LAB.users if u.local_part == name) for name in ("alice", "bob"))
 
 
-def smtp_source(server: tuple[str, int], count: int,
-                sessions: int = SMTP_SOURCE_SESSIONS) -> subprocess.Popen[bytes]:
-    """Start `smtp-source -s SESSIONS -m COUNT -d` sending alice -> bob to `server`."""
+def smtp_source(server: tuple[str, int], count: int, sessions: int = SMTP_SOURCE_SESSIONS,
+                keep_connections: bool = True,
+                body_size: int = BODY_SIZE) -> subprocess.Popen[bytes]:
+    """Start `smtp-source -s SESSIONS -m COUNT [-d]` sending alice -> bob to `server`
+    (-d: each session's connection carries many messages; without: one each)."""
     host, port = server
+    reuse = ["-d"] if keep_connections else []
     return subprocess.Popen(
-        ["smtp-source", "-s", str(sessions), "-m", str(count), "-d", "-l", str(BODY_SIZE),
+        ["smtp-source", "-s", str(sessions), "-m", str(count), *reuse, "-l", str(body_size),
          "-f", ALICE.address, "-t", BOB.address, "-M", HELO, f"{host}:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 

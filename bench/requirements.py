@@ -1,7 +1,8 @@
 # What the benchmarks need from the machine, and `python -m bench --setup` to install it.
 #
 # The baselines are real Postfix programs (postfix, smtp-source, smtp-sink, all in the
-# Debian package postfix) and Dovecot (dovecot-imapd, dovecot-pop3d); the Postfix and
+# Debian package postfix), Dovecot (dovecot-imapd, dovecot-pop3d), tcpdump and tshark
+# (the analyzer's capture and baseline); the Postfix and
 # Dovecot the suite starts are private ones in temporary folders (bench/postfix.py,
 # bench/dovecot.py), so installing the packages must not start or configure the
 # machine's own: the setup preselects "No configuration" and forbids service starts.
@@ -17,7 +18,8 @@ from bench.dovecot import DOVECOT_PROGRAMS
 
 # command -> the Debian package that provides it, for each baseline
 POSTFIX_PROGRAMS = {"postfix": "postfix", "smtp-source": "postfix", "smtp-sink": "postfix"}
-PACKAGES = {**POSTFIX_PROGRAMS, **DOVECOT_PROGRAMS}
+CAPTURE_PROGRAMS = {"tcpdump": "tcpdump", "tshark": "tshark"}
+PACKAGES = {**POSTFIX_PROGRAMS, **DOVECOT_PROGRAMS, **CAPTURE_PROGRAMS}
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
 

@@ -1,8 +1,10 @@
 # Traffic analysis: capture files in, graded material out.
 #
-# pcap_reader → packet_decode → tcp_reassembly → identify / transcript / smtp_dialog →
-# hops. The entry points below run the whole chain; each stage is importable on its own
-# (the recording relay uses pcap_writer and packet_build, the checks smtp_dialog).
+# pcap_reader → packet_decode → tcp_reassembly / udp_flows → identify / transcript /
+# smtp_dialog → hops. pipeline.iter_conversations streams a capture of any size (each
+# conversation as soon as its connection is over); the entry points below collect a
+# whole file's conversations, for the lab's captures. Each stage is importable on its
+# own (the recording relay uses pcap_writer and packet_build, the checks smtp_dialog).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,18 +12,18 @@ from pathlib import Path
 
 from labctl.analysis.hops import conversation_from_stream, group_into_hops, lab_link_of
 from labctl.analysis.identify import identify_protocol
-from labctl.analysis.packet_decode import decode_packets
-from labctl.analysis.pcap_reader import PcapError, read_capture
+from labctl.analysis.pcap_reader import PcapError
+from labctl.analysis.pipeline import CaptureConversations, CaptureStreams, iter_conversations
 from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
 from labctl.analysis.smtp_dialog import SmtpDialog, SmtpStep, extract_smtp_dialog
-from labctl.analysis.tcp_reassembly import reassemble
 from labctl.analysis.transcript import build_transcript
 from labctl.model.addressing import Addressing
 
 __all__ = [
-    "Conversation", "Endpoint", "Hop", "PcapAnalysis", "PcapError", "Segment", "SmtpDialog",
-    "SmtpStep", "analyze_captures", "analyze_pcap", "analyze_pcap_file", "build_transcript",
-    "extract_smtp_dialog", "identify_protocol", "lab_link_of",
+    "CaptureConversations", "Conversation", "Endpoint", "Hop", "PcapAnalysis", "PcapError",
+    "Segment", "SmtpDialog", "SmtpStep", "analyze_captures", "analyze_pcap",
+    "analyze_pcap_file", "build_transcript", "extract_smtp_dialog", "identify_protocol",
+    "iter_conversations", "lab_link_of",
 ]
 
 
@@ -34,16 +36,18 @@ class PcapAnalysis:
     conversations: list[Conversation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    incomplete: bool = False  # the file is damaged: only the part before it was analysed
 
 
 def analyze_pcap_file(path: str | Path, network: str, addressing: Addressing) -> PcapAnalysis:
-    """Analyse one capture file; PcapError when it cannot be read at all."""
-    capture = read_capture(path)
-    decoded = decode_packets(capture.packets)
-    conversations = [conversation_from_stream(stream, network, addressing)
-                     for stream in reassemble(decoded.packets)]
-    return PcapAnalysis(str(path), network, conversations,
-                        capture.problems + decoded.notes(), capture.comments)
+    """Analyse one whole capture file, conversations in order of their first packet;
+    PcapError when it cannot be read at all."""
+    streams = CaptureStreams(path)
+    found = [(stream.first_packet, conversation_from_stream(stream, network, addressing))
+             for stream in streams]
+    conversations = [conversation for _, conversation in sorted(found, key=lambda f: f[0])]
+    return PcapAnalysis(str(path), network, conversations, streams.problems,
+                        streams.comments, streams.incomplete)
 
 
 def analyze_pcap(path: str | Path, network: str, addressing: Addressing) -> list[Conversation]:

@@ -39,6 +39,8 @@ def conversation_from_stream(stream: TcpStream, network: str,
         start=stream.start,
         end=stream.end,
         problems=list(stream.problems),
+        transport=stream.transport,
+        phases=stream.phases,
     )
     conversation.protocol = identify_protocol(conversation.client_bytes(),
                                               conversation.server_bytes())

@@ -1,28 +1,50 @@
-# TCP reassembly: packets of a capture → one byte stream per direction per connection.
+# TCP reassembly: packets of a capture → one byte stream per direction per connection,
+# handed over as soon as the connection is over (streaming: memory holds only the
+# connections open at once).
 #
-# Theory of operation. Packets are grouped per connection (the unordered 4-tuple; a new
-# SYN on a 4-tuple whose connection already carried data or closed starts a new one).
-# The client is the side that sent the SYN (or received the SYN-ACK). Without either
-# (the capture started mid-connection) the side with the higher port is the client —
-# clients use ephemeral ports, servers well-known or configured ones; on equal ports the
-# side that sent the first packet is. Each direction's bytes are placed by sequence
-# number relative to its SYN (or to the lowest sequence number seen): retransmissions and
-# duplicates are dropped, overlaps trimmed, out-of-order data held until the gap fills.
-# Bytes are delivered in capture order, merged into direction-alternating Segments.
+# Theory of operation.
+# - Connections. Packets are matched to a connection by their directed 4-tuple (both
+#   directions are entered in one table). The client is the side that sent the SYN (or
+#   received the SYN-ACK); without either (the capture started mid-connection) the side
+#   with the higher port is the client — clients use ephemeral ports, servers
+#   well-known or configured ones — and on equal ports the side that sent first.
+# - Bytes. Each direction expects the byte after its SYN (or, without a SYN, starts at
+#   the first data byte seen). A segment starting there is delivered at once (the fast
+#   path). A segment wholly before it is a retransmission or duplicate and is dropped
+#   (counted). Overlaps are resolved "first copy wins": bytes already delivered or
+#   already held are never replaced by a later copy; only the new tail of an
+#   overlapping segment is used. A segment beyond the expected byte is held until the
+#   hole fills. A hole that never fills (the connection ended, or the capture did) is a
+#   gap: reported in TcpPhases.gaps and the problems, and the bytes after it are kept.
+#   A packet the capture cut short (snap length) delivers what it holds and reports
+#   the rest as a gap at once.
+# - Segments. Delivered bytes are merged into direction-alternating Segments stamped
+#   with the capture time of their first packet.
+# - Phases. SYN, SYN-ACK and the client's first ACK after it give the handshake; the
+#   first and last new payload bytes the transfer; FINs and RST the close (TcpPhases).
+# - End. A connection is handed over when a RST is seen, or when both sides sent FIN
+#   and no hole is pending. Its 4-tuple is remembered for CLOSED_MEMORY seconds of
+#   capture time so that the last ACKs and retransmitted FINs are not taken for a new
+#   connection; a new SYN (client to server, no ACK) on a used 4-tuple starts a new
+#   connection (port reuse). Connections still open when the capture ends are handed
+#   over then, in order of their first packet.
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from labctl.analysis.packet_decode import ACK, FIN, RST, SYN, TcpPacket
-from labctl.analysis.results import Endpoint, Segment
+from labctl.analysis.results import Endpoint, Segment, TcpPhases
+from labctl.analysis.tcp_connection import Connection, Side, deliver_slow, finish_phases
 
-WRAP = 1 << 32
-HALF = 1 << 31
+CLOSED_MEMORY = 120.0  # seconds of capture time a closed 4-tuple is remembered (2 MSL)
+MASK = 0xFFFFFFFF
+Key = tuple[str, int, str, int]
 
 
 @dataclass
 class TcpStream:
-    """One reassembled TCP connection."""
+    """One reassembled connection (TCP, or a UDP flow: `transport`)."""
 
     client: Endpoint
     server: Endpoint
@@ -37,180 +59,122 @@ class TcpStream:
     packets: int = 0
     retransmissions: int = 0  # payload-carrying packets that brought no new bytes
     problems: list[str] = field(default_factory=list)
+    phases: TcpPhases = field(default_factory=TcpPhases)
+    transport: str = "tcp"
+    first_packet: int = 0  # number of its first packet in the capture
 
 
-def _signed(delta: int) -> int:
-    return (delta + HALF) % WRAP - HALF
-
-
-def _connection_key(packet: TcpPacket) -> tuple[tuple[str, int], tuple[str, int]]:
-    a, b = (packet.src, packet.sport), (packet.dst, packet.dport)
-    return (a, b) if a <= b else (b, a)
-
-
-def _is_syn(packet: TcpPacket) -> bool:
-    return packet.has(SYN) and not packet.has(ACK)
-
-
-def group_connections(packets: list[TcpPacket]) -> list[list[TcpPacket]]:
-    """Split packets into connections, in order of each connection's first packet."""
-    groups: list[list[TcpPacket]] = []
-    active: dict[tuple[tuple[str, int], tuple[str, int]], list[TcpPacket]] = {}
-    for packet in packets:
-        key = _connection_key(packet)
-        group = active.get(key)
-        if group is not None and _is_syn(packet) and _is_finished_or_used(group, packet):
-            group = None
-        if group is None:
-            group = []
-            groups.append(group)
-            active[key] = group
-        group.append(packet)
-    return groups
-
-
-def _is_finished_or_used(group: list[TcpPacket], syn: TcpPacket) -> bool:
-    earlier_syns = [p.seq for p in group if _is_syn(p)]
-    if earlier_syns and syn.seq in earlier_syns:
-        return False  # a retransmitted SYN
-    return any(p.payload or p.has(FIN) or p.has(RST) for p in group)
-
-
-def _choose_client(group: list[TcpPacket]) -> tuple[Endpoint, Endpoint, str | None]:
-    first = group[0]
-    for packet in group:
-        if _is_syn(packet):
-            return Endpoint(packet.src, packet.sport), Endpoint(packet.dst, packet.dport), None
-        if packet.has(SYN) and packet.has(ACK):
-            return Endpoint(packet.dst, packet.dport), Endpoint(packet.src, packet.sport), None
-    a, b = Endpoint(first.src, first.sport), Endpoint(first.dst, first.dport)
-    if b.port > a.port:
-        a, b = b, a
-    return a, b, "no SYN seen (capture started mid-connection): client taken to be the side " \
-        "with the higher port"
-
-
-class _Direction:
-    """Reassembly state of one direction of a connection."""
-
-    def __init__(self, packets: list[TcpPacket]) -> None:
-        syn = next((p for p in packets if p.has(SYN)), None)
-        with_data = [p for p in packets if p.payload]
-        if syn is not None:
-            self.base = (syn.seq + 1) % WRAP
-        elif with_data:
-            first = with_data[0].seq
-            self.base = (first + min(_signed(p.seq - first) for p in with_data)) % WRAP
-        else:
-            self.base = 0
-        self.delivered = 0
-        self.pending: dict[int, tuple[bytes, float]] = {}
-
-    def accept(self, packet: TcpPacket) -> list[tuple[bytes, float]] | None:
-        """New in-order bytes this packet makes deliverable; None when it brought nothing new."""
-        start = _signed(packet.seq - self.base)
-        end = start + len(packet.payload)
-        if end <= self.delivered or self.pending.get(start, (b"", 0.0))[0] == packet.payload:
-            return None
-        self.pending[start] = (packet.payload, packet.timestamp)
-        return self._flush()
-
-    def _flush(self) -> list[tuple[bytes, float]]:
-        ready: list[tuple[bytes, float]] = []
-        while True:
-            starts = [s for s in self.pending if s <= self.delivered]
-            if not starts:
-                return ready
-            for start in sorted(starts):
-                data, timestamp = self.pending.pop(start)
-                fresh = data[self.delivered - start :] if self.delivered > start else data
-                if start + len(data) > self.delivered:
-                    ready.append((fresh, timestamp))
-                    self.delivered = start + len(data)
-
-    def drain_gaps(self) -> tuple[list[tuple[bytes, float]], list[str]]:
-        """Deliver what waits behind a gap that never filled, with a note per gap."""
-        ready: list[tuple[bytes, float]] = []
-        notes: list[str] = []
-        while self.pending:
-            start = min(self.pending)
-            notes.append(f"{start - self.delivered} byte(s) missing at stream offset "
-                         f"{self.delivered} (never captured); later bytes kept after the gap")
-            self.delivered = start
-            ready += self._flush()
-        return ready, notes
-
-
-def reassemble_connection(group: list[TcpPacket]) -> TcpStream:
-    """Reassemble one connection's packets (as grouped by group_connections)."""
-    client, server, note = _choose_client(group)
-    stream = TcpStream(client, server, start=group[0].timestamp, end=group[-1].timestamp,
-                       packets=len(group))
-    if note:
-        stream.problems.append(note)
-
-    def from_client(packet: TcpPacket) -> bool:
-        return (packet.src, packet.sport) == (client.ip, client.port)
-
-    directions = {side: _Direction([p for p in group if from_client(p) == side])
-                  for side in (True, False)}
-    segments = _SegmentBuilder()
-    syn = syn_ack = False
-    for packet in group:
-        side = from_client(packet)
-        syn = syn or (side and _is_syn(packet))
-        syn_ack = syn_ack or (not side and packet.has(SYN) and packet.has(ACK))
-        if syn and syn_ack and side and packet.has(ACK) and not packet.has(SYN):
-            stream.handshake = True
-        if packet.truncated:
-            stream.problems.append(f"packet {packet.number}: payload cut short by the capture")
-        if packet.payload:
-            ready = directions[side].accept(packet)
-            if ready is None:
-                stream.retransmissions += 1
-            for data, timestamp in ready or []:
-                segments.add(side, data, timestamp)
-        stream.client_fin |= side and packet.has(FIN)
-        stream.server_fin |= not side and packet.has(FIN)
-        stream.reset |= packet.has(RST)
-    for side in (True, False):
-        ready, notes = directions[side].drain_gaps()
-        who = "client" if side else "server"
-        stream.problems += [f"{who} → {'server' if side else 'client'}: {n}" for n in notes]
-        for data, timestamp in ready:
-            segments.add(side, data, timestamp)
-    stream.segments = segments.finish()
-    stream.closed = stream.client_fin or stream.server_fin or stream.reset
-    return stream
-
-
-class _SegmentBuilder:
-    """Merges delivered bytes into direction-alternating Segments (without quadratic copying)."""
+class TcpConnections:
+    """The connections open at one point of a capture; `feed` packets in capture order."""
 
     def __init__(self) -> None:
-        self.segments: list[Segment] = []
-        self.side: bool | None = None
-        self.chunks: list[bytes] = []
-        self.timestamp = 0.0
+        self.table: dict[Key, tuple[Connection, bool]] = {}  # directed 4-tuple → (, from client)
+        self.closed: dict[Key, float] = {}  # recently closed 4-tuples → time closed
 
-    def add(self, from_client: bool, data: bytes, timestamp: float) -> None:
-        if not data:
-            return
-        if from_client != self.side:
-            self._close_run()
-            self.side, self.timestamp = from_client, timestamp
-        self.chunks.append(data)
+    def feed(self, packet: TcpPacket) -> TcpStream | None:
+        """Account for one packet; the stream of a connection it ended (or displaced)."""
+        _, timestamp, src, sport, dst, dport, seq, _, flags, payload, _, missing = packet
+        key = (src, sport, dst, dport)
+        entry = self.table.get(key)
+        if entry is None:
+            if key in self.closed and not (flags & SYN and not flags & ACK):
+                return None  # the last ACK or a retransmission after the close
+            self._open(key, packet)
+            return None
+        connection, from_client = entry
+        if flags & SYN and not flags & ACK and from_client and connection.reused_by(packet):
+            ended = self._close(connection)
+            self._open(key, packet)
+            return ended
+        connection.end = timestamp
+        connection.packets += 1
+        if flags & (SYN | FIN | RST) or connection.ack is None:
+            connection.control(packet, from_client)
+        if payload:
+            side = connection.sides[from_client]
+            if seq == side.next_seq and not missing:
+                size = len(payload)
+                side.next_seq = (seq + size) & MASK
+                side.delivered += size
+                connection.deliver(from_client, payload, timestamp)
+                if side.pending:
+                    side.flush(connection, from_client)
+            else:
+                deliver_slow(connection, side, from_client, packet)
+        if connection.closing and connection.over():
+            return self._close(connection)
+        return None
 
-    def _close_run(self) -> None:
-        if self.side is not None and self.chunks:
-            self.segments.append(Segment(self.side, b"".join(self.chunks), self.timestamp))
-        self.chunks = []
+    def _open(self, key: Key, packet: TcpPacket) -> None:
+        flags = packet.flags
+        if flags & SYN:
+            client_first = not flags & ACK
+        else:
+            client_first = packet.sport > packet.dport or packet.sport == packet.dport
+        reverse = (packet.dst, packet.dport, packet.src, packet.sport)
+        client_key = key if client_first else reverse
+        connection = Connection(Endpoint(client_key[0], client_key[1]),
+                                Endpoint(client_key[2], client_key[3]),
+                                packet.number, packet.timestamp)
+        if not flags & SYN:
+            connection.problems.append("no SYN seen (capture started mid-connection): client "
+                                       "taken to be the side with the higher port")
+        connection.keys = (key, reverse)
+        self.table[key] = (connection, client_first)
+        self.table[reverse] = (connection, not client_first)
+        self.closed.pop(key, None)
+        self.closed.pop(reverse, None)
+        self.feed(packet)
 
-    def finish(self) -> list[Segment]:
-        self._close_run()
-        return self.segments
+    def _close(self, connection: Connection) -> TcpStream:
+        now = connection.end
+        for key in connection.keys:
+            self.table.pop(key, None)
+            self.closed[key] = now
+        while self.closed:
+            oldest = next(iter(self.closed))
+            if self.closed[oldest] >= now - CLOSED_MEMORY:
+                break
+            del self.closed[oldest]
+        return stream_of(connection)
+
+    def finish(self) -> list[TcpStream]:
+        """Hand over every connection still open (the capture ended), by first packet."""
+        open_connections = {id(c): c for c, _ in self.table.values()}.values()
+        streams = [stream_of(c) for c in sorted(open_connections, key=lambda c: c.number)]
+        self.table.clear()
+        return streams
 
 
-def reassemble(packets: list[TcpPacket]) -> list[TcpStream]:
-    """Every TCP connection of a capture, reassembled, in order of first appearance."""
-    return [reassemble_connection(group) for group in group_connections(packets)]
+def stream_of(connection: Connection) -> TcpStream:
+    """The finished stream of a connection: pending holes become gaps."""
+    for from_client in (True, False):
+        side: Side = connection.sides[from_client]
+        side.drain(connection, from_client)
+    phases = finish_phases(connection)
+    return TcpStream(
+        connection.client, connection.server, connection.finish_segments(),
+        handshake=phases.handshake_complete,
+        closed=phases.close != "open",
+        client_fin=connection.fin_time[True] is not None,
+        server_fin=connection.fin_time[False] is not None,
+        reset=connection.reset is not None,
+        start=connection.start, end=connection.end, packets=connection.packets,
+        retransmissions=connection.retransmissions, problems=connection.finish_problems(),
+        phases=phases, first_packet=connection.number,
+    )
+
+
+def iter_tcp_streams(packets: Iterable[TcpPacket]) -> Iterator[TcpStream]:
+    """Each connection of `packets` once it is over; those still open at the end last."""
+    connections = TcpConnections()
+    for packet in packets:
+        ended = connections.feed(packet)
+        if ended is not None:
+            yield ended
+    yield from connections.finish()
+
+
+def reassemble(packets: Iterable[TcpPacket]) -> list[TcpStream]:
+    """Every TCP connection of `packets`, reassembled, in order of first appearance."""
+    return sorted(iter_tcp_streams(packets), key=lambda stream: stream.first_packet)

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labctl.analysis import analyze_pcap
+from labctl.analysis import analyze_pcap, iter_conversations
 from labctl.analysis.pcap_reader import PcapError, parse_capture
 from labctl.model import addressing
 from tests.conftest import DATA
@@ -40,3 +40,27 @@ def test_cut_or_corrupted_real_capture_is_analysed_or_refused(
             analyze_pcap(path, "internet", addressing("local"))
         except PcapError as error:
             assert "damaged.pcap" in str(error) or str(error)
+
+
+NG = (DATA / "pcaps" / "internet_mixed.pcapng").read_bytes()  # pcapng, UDP, ARP, IPv6
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, len(NG)), st.integers(0, len(NG) - 1), st.integers(0, 255))
+def test_cut_or_corrupted_pcapng_is_streamed_or_refused(cut: int, where: int,
+                                                        value: int) -> None:
+    damaged = bytearray(NG[:cut])
+    if where < len(damaged):
+        damaged[where] = value
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.pcapng"
+        path.write_bytes(bytes(damaged))
+        try:
+            conversations = iter_conversations(path, "internet", addressing("local"))
+        except PcapError as error:
+            assert "damaged.pcapng" in str(error)
+            return
+        found = list(conversations)
+        if conversations.incomplete:
+            assert conversations.problems
+        assert all(c.transport in ("tcp", "udp") for c in found)

@@ -16,10 +16,13 @@ from labctl.analysis.packet_decode import (
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_RAW,
+    SYN,
     decode_packets,
 )
-from labctl.analysis.pcap_reader import PcapError, parse_capture, read_capture
+from labctl.analysis.pcap_reader import CaptureReader, PcapError, parse_capture, read_capture
 from labctl.analysis.pcap_writer import PcapngWriter, PcapWriter
+from labctl.analysis.results import Endpoint
+from tests.analysis.handmade import tcp_packet
 
 
 def _tcp_payloads(data: bytes) -> list[tuple[str, int, bytes]]:
@@ -137,11 +140,12 @@ def test_read_capture_names_the_file(tmp_path: Path) -> None:
         read_capture(tmp_path / "missing.pcap")
 
 
-def test_everything_but_tcp_over_ipv4_is_counted(pcaps: Path) -> None:
+def test_everything_but_tcp_and_udp_is_counted(pcaps: Path) -> None:
     decoded = decode_packets(read_capture(pcaps / "internet_mixed.pcapng").packets)
-    assert decoded.skipped == {"IPv6 (not analysed)": 1, "not IP (ethertype 0x0806)": 1,
-                               "IPv4 protocol 17 (not TCP)": 1}
-    assert "1 packet(s) skipped: IPv6 (not analysed)" in decoded.notes()
+    assert decoded.skipped == {"ARP": 1, "truncated IPv6 extension header": 1}
+    assert "1 packet(s) skipped: ARP" in decoded.notes()
+    [datagram] = decoded.datagrams
+    assert (datagram.src, datagram.dst, datagram.dport) == ("127.77.2.25", "127.77.2.53", 0)
 
 
 def test_random_garbage_never_crashes() -> None:
@@ -151,3 +155,50 @@ def test_random_garbage_never_crashes() -> None:
         body = bytes(generator.randrange(256) for _ in range(generator.randrange(1, 120)))
         with contextlib.suppress(PcapError):
             decode_packets(parse_capture(header + body).packets)
+
+
+def _block(block_type: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack("<II", block_type, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+
+def test_pcapng_with_two_interfaces_of_different_link_types_and_resolutions() -> None:
+    tcp = tcp_packet(Endpoint("1.2.3.4", 25), Endpoint("5.6.7.8", 42000), 1, 0, SYN)
+    ethernet = b"\x02" * 12 + b"\x08\x00" + tcp
+    nanoseconds = struct.pack("<HHB3x", 9, 1, 9) + bytes(4)  # if_tsresol = 10^-9
+    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+                 + struct.pack("<HH", 1, 7) + b"section" + b"\0" + bytes(4))
+    idb_raw = _block(1, struct.pack("<HHI", LINKTYPE_RAW, 0, 0) + nanoseconds)
+    idb_ethernet = _block(1, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 0))
+    raw_packet = _block(6, struct.pack("<IIIII", 0, 0, 1_500_000_000, len(tcp), len(tcp)) + tcp)
+    ethernet_packet = _block(6, struct.pack("<IIIII", 1, 0, 2_000_000, len(ethernet),
+                                            len(ethernet)) + ethernet)
+    capture = parse_capture(shb + idb_raw + idb_ethernet + raw_packet + ethernet_packet)
+    assert [(p.linktype, p.timestamp) for p in capture.packets] == [(LINKTYPE_RAW, 1.5),
+                                                                    (LINKTYPE_ETHERNET, 2.0)]
+    assert capture.comments == ["section"]
+    decoded = decode_packets(capture.packets)
+    assert [(p.src, p.dport) for p in decoded.packets] == [("1.2.3.4", 42000)] * 2
+
+
+class _CountingFile(io.BytesIO):
+    """A file that remembers how far it has been read."""
+
+    furthest = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.furthest = self.tell()
+        return data
+
+
+def test_the_reader_reads_the_file_as_it_goes_not_all_at_once() -> None:
+    out = io.BytesIO()
+    writer = PcapWriter(out)
+    for number in range(300):
+        writer.write_packet(float(number), bytes(14) + bytes([number % 256]) * 20_000)
+    source = _CountingFile(out.getvalue())
+    records = CaptureReader(source).views()
+    next(records)
+    assert source.furthest < len(source.getvalue()) // 3
+    assert sum(1 for _ in records) == 299
