@@ -18,7 +18,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
-from labctl.analysis import PcapError, analyze_pcap_file
+from labctl.analysis import PcapError, iter_conversations
 from labctl.analysis.hops import role_of
 from labctl.analysis.results import Conversation
 from labctl.model import LAB, Addressing, Runtime, addressing, current_instance
@@ -71,16 +71,10 @@ class FileNotes:
 
 def _conversations(path: Path, plan: Addressing | None, notes: FileNotes) -> Iterator[Conversation]:
     """The conversations of one file, one at a time; PcapError when it cannot be read."""
-    # Switch point: once labctl.analysis offers the streaming iter_conversations, this
-    # body becomes
-    #     analysis = iter_conversations(path, path.stem, plan or ...)
-    #     yield from analysis
-    #     notes.problems, notes.comments = analysis.problems, analysis.comments
-    #     notes.incomplete = analysis.incomplete
-    # so conversations are written one at a time and the file is never held whole.
-    analysis = analyze_pcap_file(path, path.stem, plan or addressing(Runtime.COMPOSE.value))
+    analysis = iter_conversations(path, path.stem, plan or addressing(Runtime.COMPOSE.value))
+    yield from analysis  # written out one at a time: the file is never held whole
     notes.problems, notes.comments = analysis.problems, analysis.comments
-    yield from analysis.conversations
+    notes.incomplete = analysis.incomplete
 
 
 def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: AnalysisSink) -> bool:
