@@ -8,19 +8,17 @@
 # link: agents listen on the management network only.
 #
 # Files: the controller reads MAILLAB_AGENT_TOKEN_FILE, the agents MAILLAB_AGENT_DIGEST_FILE.
-# An agent without a digest refuses every protected call (it fails closed).
+# An agent without a digest refuses every protected call (it fails closed); the agents'
+# FastAPI dependency that checks the token is agent_guard.py (this module stays free of
+# FastAPI, so the CLI and the compose file writer load quickly).
 from __future__ import annotations
 
 import argparse
 import hashlib
-import hmac
 import os
 import secrets
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-
-from fastapi import HTTPException, Request
 
 TOKEN_FILE_ENV = "MAILLAB_AGENT_TOKEN_FILE"
 DIGEST_FILE_ENV = "MAILLAB_AGENT_DIGEST_FILE"
@@ -50,33 +48,6 @@ def make_lab_secret(token_file: Path, digest_file: Path) -> str:
 def authorization_headers(token: str | None) -> dict[str, str]:
     """The headers the controller sends to every agent."""
     return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-@dataclass(frozen=True)
-class AgentGuard:
-    """A FastAPI dependency admitting only requests that carry the lab's token."""
-
-    digest: str | None
-
-    @classmethod
-    def from_env(cls) -> AgentGuard:
-        """The guard for the digest in MAILLAB_AGENT_DIGEST_FILE (none: refuse everything)."""
-        path = os.environ.get(DIGEST_FILE_ENV)
-        return cls(Path(path).read_text().strip() if path else None)
-
-    @classmethod
-    def for_token(cls, token: str) -> AgentGuard:
-        return cls(token_digest(token))
-
-    def __call__(self, request: Request) -> None:
-        if self.digest is None:
-            raise HTTPException(403, "this agent has no lab token configured; it accepts no calls")
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not presented:
-            raise HTTPException(401, "only the lab's controller may call this agent",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(token_digest(presented), self.digest):
-            raise HTTPException(403, "wrong lab token")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,12 +10,12 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from labctl.agent_auth import (
-    AgentGuard,
     authorization_headers,
     main,
     make_lab_secret,
     token_digest,
 )
+from labctl.agent_guard import AgentGuard
 
 
 def test_lab_secret_is_made_once_with_the_token_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path
 from pydantic import BaseModel
 
-from labctl.agent_auth import AgentGuard
+from labctl.agent_guard import AgentGuard
 from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
 from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.mailbox_routes import mailbox_router

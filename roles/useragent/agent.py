@@ -16,7 +16,6 @@ from email.message import EmailMessage
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 
-from labctl.agent_auth import AgentGuard
 from labctl.agent_contract import (
     FETCH_PATH,
     SEND_PATH,
@@ -25,6 +24,7 @@ from labctl.agent_contract import (
     SendRequest,
     SendResult,
 )
+from labctl.agent_guard import AgentGuard
 from labctl.model import Addressing
 from roles.mailserver.storage import header_value
 from roles.useragent.compose_message import ComposeError, compose_message, message_bytes

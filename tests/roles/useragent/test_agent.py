@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from labctl.agent_auth import AgentGuard
 from labctl.agent_contract import SendRequest
+from labctl.agent_guard import AgentGuard
 from labctl.model import addressing
 from roles.mailserver.server import MailServer
 from roles.mailserver.settings import MailServerSettings

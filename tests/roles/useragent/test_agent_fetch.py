@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from labctl.agent_auth import AgentGuard
+from labctl.agent_guard import AgentGuard
 from labctl.model import addressing
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.useragent.agent import create_agent_app
