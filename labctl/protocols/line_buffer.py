@@ -40,6 +40,12 @@ class LineBuffer:
     def __len__(self) -> int:
         return len(self._data)
 
+    def pop_bytes(self, count: int) -> bytes:
+        """Up to `count` buffered bytes as they are, no line splitting (an SMTP BDAT chunk)."""
+        data = bytes(self._data[:count])
+        del self._data[:count]
+        return data
+
     def pop_line(self, max_length: int, crlf_only: bool = False) -> bytes | Overlong | None:
         """The next complete line with its ending, OVERLONG, or None when incomplete."""
         terminator = b"\r\n" if crlf_only else b"\n"

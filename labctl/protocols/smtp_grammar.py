@@ -67,6 +67,24 @@ def dot_stuff(body: bytes) -> bytes:
     return text.replace(b"\n", b"\r\n")
 
 
+def end_of_data(data: bytes, start: int = 0) -> int:
+    """Offset of the lone "." line that ends the dot-stuffed text at data[start:], or -1.
+
+    The text starts at `start` (just after the line that opened it) and ends at the first
+    "." line: <CRLF>.<CRLF>, or ".<CRLF>" right at the start for an empty text.
+    """
+    if data.startswith(b".\r\n", start):
+        return start
+    found = data.find(b"\r\n.\r\n", start)
+    return found + 2 if found >= 0 else -1
+
+
+def dot_unstuff(text: bytes) -> bytes:
+    """The inverse of dot_stuff: dot-stuffed lines (without the "." line) as sent."""
+    unstuffed = text.replace(b"\r\n..", b"\r\n.")
+    return unstuffed[1:] if unstuffed.startswith(b"..") else unstuffed
+
+
 def strip_line_ending(line: bytes) -> bytes:
     """Remove one trailing CRLF (or bare LF) from `line`."""
     if line.endswith(b"\r\n"):

@@ -92,6 +92,26 @@ class ServerConnection:
             self.offers = replace(self.offers, starttls=False)
         return reply.to_bytes()
 
+    def observe_reply(self, reply: Reply, answered: str | None = None) -> None:
+        """Apply a reply another server chose (the analyzer replays captured dialogs).
+
+        When this machine refused a command (a ProtocolErrorEvent) that the observed server
+        answered anyway, `answered` names it (a verb, or MESSAGE_END for a BDAT LAST chunk)
+        so the state follows the observed server, as send() would for that command.
+        """
+        if self._pending == ERROR and answered is not None:
+            self._pending = answered
+        self.send(reply)
+
+    @property
+    def unread(self) -> int:
+        """Bytes received but not yet handed out in an event."""
+        return len(self._buffer)
+
+    def take_bytes(self, count: int) -> bytes:
+        """Up to `count` unread bytes as they are (the content of an observed BDAT chunk)."""
+        return self._buffer.pop_bytes(count)
+
     def next_event(self) -> Event:
         """The next event from the buffered bytes, or NEED_DATA."""
         if self._pending is not None:

@@ -71,6 +71,8 @@ TRANSITIONS: dict[tuple[SmtpState, str, str], SmtpState] = {
     (R, "AUTH", "334"): A, (A, AUTH_RESPONSE, "334"): A,
     **{(A, AUTH_RESPONSE, kind): R for kind in REPLY_CLASSES if kind != "334"},
     **{(D, MESSAGE_END, kind): R for kind in REPLY_CLASSES},
+    # The answer to a BDAT ... LAST chunk (RFC 3030); only an observed server sends it.
+    **{(T, MESSAGE_END, kind): R for kind in REPLY_CLASSES},
     # RFC 3207: after 220 the client starts TLS and must say EHLO again.
     (G, "STARTTLS", "220"): G, (R, "STARTTLS", "220"): G,
     **{(s, p, "421"): CLOSED for s in SmtpState if s is not CLOSED for p in PENDING},
