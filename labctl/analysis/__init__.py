@@ -1,27 +1,29 @@
 # Traffic analysis: capture files in, graded material out.
 #
-# pcap_reader → packet_decode → tcp_reassembly → identify / transcript / smtp_dialog →
-# hops. The entry points below run the whole chain; each stage is importable on its own
-# (the recording relay uses pcap_writer and packet_build, the checks smtp_dialog).
+# pcap_reader → packet_decode → tcp_reassembly → identify → dialogs (one Dialog per
+# conversation) → transcript → hops. The entry points below run the whole chain; each
+# stage is importable on its own (the recording relay uses pcap_writer and packet_build,
+# the checks read each conversation's dialog).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labctl.analysis.dialog import Dialog, Step
+from labctl.analysis.dialogs import build_dialog
 from labctl.analysis.hops import conversation_from_stream, group_into_hops, lab_link_of
 from labctl.analysis.identify import identify_protocol
 from labctl.analysis.packet_decode import decode_packets
 from labctl.analysis.pcap_reader import PcapError, read_capture
 from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
-from labctl.analysis.smtp_dialog import SmtpDialog, SmtpStep, extract_smtp_dialog
 from labctl.analysis.tcp_reassembly import reassemble
 from labctl.analysis.transcript import build_transcript
 from labctl.model.addressing import Addressing
 
 __all__ = [
-    "Conversation", "Endpoint", "Hop", "PcapAnalysis", "PcapError", "Segment", "SmtpDialog",
-    "SmtpStep", "analyze_captures", "analyze_pcap", "analyze_pcap_file", "build_transcript",
-    "extract_smtp_dialog", "identify_protocol", "lab_link_of",
+    "Conversation", "Dialog", "Endpoint", "Hop", "PcapAnalysis", "PcapError", "Segment", "Step",
+    "analyze_captures", "analyze_pcap", "analyze_pcap_file", "build_dialog", "build_transcript",
+    "identify_protocol", "lab_link_of",
 ]
 
 

@@ -55,6 +55,7 @@ from labctl.protocols.smtp_states import (
     MESSAGE_END,
     NOT_IMPLEMENTED,
     NOTHING,
+    OBSERVED,
     SEQUENCE_ERRORS,
     TRANSITIONS,
     SmtpState,
@@ -97,11 +98,14 @@ class ServerConnection:
 
         When this machine refused a command (a ProtocolErrorEvent) that the observed server
         answered anyway, `answered` names it (a verb, or MESSAGE_END for a BDAT LAST chunk)
-        so the state follows the observed server, as send() would for that command.
+        and the state follows the observed server's reply (smtp_states.OBSERVED).
         """
-        if self._pending == ERROR and answered is not None:
+        refused = self._pending == ERROR and answered is not None
+        if refused:
             self._pending = answered
         self.send(reply)
+        if refused:
+            self.state = OBSERVED.get((answered or "", reply_class(reply.code)), self.state)
 
     @property
     def unread(self) -> int:

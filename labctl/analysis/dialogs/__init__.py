@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from labctl.analysis.dialog import Dialog
 from labctl.analysis.dialogs import lines, pop3, smtp, tls
 from labctl.analysis.results import Segment
-from labctl.model.topology import POP3, SMTP
+from labctl.model.topology import DNS, HTTP, IMAP, POP3, SMTP, TLS
 
 Observer = Callable[[Sequence[Segment], str], Dialog]
 
-OBSERVERS: dict[str, Observer] = {SMTP: smtp.observe, POP3: pop3.observe, "TLS": tls.observe}
-for _protocol, _module in (("IMAP", "imap"), ("HTTP", "http"), ("DNS", "dns")):
+OBSERVERS: dict[str, Observer] = {SMTP: smtp.observe, POP3: pop3.observe, TLS: tls.observe}
+for _protocol, _module in ((IMAP, "imap"), (HTTP, "http"), (DNS, "dns")):
     if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
         OBSERVERS[_protocol] = importlib.import_module(f"{__name__}.{_module}").observe
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import cast
 
 from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, Dialog, Pop3Action, Step
-from labctl.analysis.dialogs.replay import Replay
-from labctl.analysis.dialogs.streams import bare_lf, printable
+from labctl.analysis.dialogs.replay import SASL_RESPONSE, Replay
+from labctl.analysis.dialogs.streams import bare_lf, quoted
 from labctl.analysis.dialogs.tls import record_tls
 from labctl.analysis.results import Segment
 from labctl.model.topology import POP3
@@ -43,10 +43,13 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
         self.in_sasl = False  # the last reply was a "+ " continuation of AUTH
 
     def run(self) -> Dialog:
-        greeting = self.read_status(None)
-        if greeting is not None:
-            self.machine.send(pop3.Reply(greeting[1] != "-ERR", greeting[2]))
-        while greeting is not None and self.machine.state not in ENDED:
+        started = True
+        if self.greeting_seen(False):
+            greeting = self.read_status(None)
+            started = greeting is not None
+            if greeting is not None:
+                self.machine.send(pop3.Reply(greeting[1] != "-ERR", greeting[2]))
+        while started and self.machine.state not in ENDED:
             start = self.feed.position
             event = cast(pop3.Event, self.pull())
             if not isinstance(event, (pop3.CommandReceived, pop3.ProtocolErrorEvent)):
@@ -61,11 +64,11 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
         """Record one client line and its reply; False when the dialog cannot go on."""
         if self.in_sasl:
             command: pop3.Command | None = pop3.Command("AUTH")
-            index = self.out.add(Step(True, COMMAND, "SASL response", raw.strip().decode(
+            index = self.out.add(Step(True, COMMAND, SASL_RESPONSE, raw.strip().decode(
                 "ascii", "replace"), self.client.time_at(start)))
         else:
             command, index = self.command(raw, start)
-        label = command.verb if command is not None else repr(printable(raw)[:40])
+        label = command.verb if command is not None else quoted(raw)
         status = self.read_status(index)
         if status is None:
             self.out.problem(f"the capture ends before the server answered {label}")

@@ -17,6 +17,7 @@ from labctl.analysis.results import Segment
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.shared_events import NEED_DATA
 
+SASL_RESPONSE = "SASL response"  # the label of a client line inside a SASL exchange
 EventT = TypeVar("EventT", covariant=True)
 
 
@@ -54,6 +55,20 @@ class Replay(Generic[MachineT]):
             if event is not NEED_DATA or not self.feed.more():
                 return event
 
+    def greeting_seen(self, looks_like_one: bool) -> bool:
+        """Whether the server's first reply is its greeting; if not, the capture began later.
+
+        It is when the server spoke first, or when the client spoke first (too early) and
+        the reply `looks_like_one`. A capture that starts mid-connection has none.
+        """
+        if not self.server.data:
+            return False
+        if (not self.client.data or self.server.order_at(0) < self.client.order_at(0)
+                or looks_like_one):
+            return True
+        self.out.problem("the capture starts after the server's greeting")
+        return False
+
     def label_of(self, line: bytes) -> tuple[str, str]:
         """(label, argument) of a client command line; ProtocolError when it is none."""
         raise NotImplementedError
@@ -64,7 +79,7 @@ class Replay(Generic[MachineT]):
 
     def unreadable(self, line: bytes, offset: int, error: ProtocolError) -> int:
         """A client line that is not a command: an unreadable step and a problem note."""
-        self.out.problem(f"client line not a {self.protocol_name} command: {error}")
+        self.out.problem(f"client line not a command of {self.protocol_name}: {error}")
         return self.out.add(Step(True, UNREADABLE, "?", error.reason,
                                  self.client.time_at(offset), data=line))
 

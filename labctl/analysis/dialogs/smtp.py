@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import cast
 
 from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, Dialog, Step
-from labctl.analysis.dialogs.replay import Replay
+from labctl.analysis.dialogs.replay import SASL_RESPONSE, Replay
 from labctl.analysis.dialogs.smtp_facts import TransactionTracker
-from labctl.analysis.dialogs.streams import bare_lf, printable
+from labctl.analysis.dialogs.streams import bare_lf, quoted
 from labctl.analysis.dialogs.tls import record_tls
 from labctl.analysis.results import Segment
 from labctl.model.topology import SMTP
@@ -27,6 +27,7 @@ from labctl.protocols.errors import ProtocolError
 from labctl.protocols.smtp_grammar import dot_unstuff, parse_reply_line
 from labctl.protocols.smtp_states import MESSAGE_END, SmtpState
 
+GREETING_CODES = (b"220", b"421", b"554")  # what a server may open with (RFC 5321 3.1)
 NO_LIMIT = 2**62  # the observer keeps every message, whatever its size
 # Commands that must end a pipelined group (RFC 2920 3.1), plus those that change the
 # dialog's footing: nothing may follow them before their reply.
@@ -59,10 +60,13 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
         self.reply_order = 0  # capture order of the last reply's last segment
 
     def run(self) -> Dialog:
-        greeting = self.read_reply(None)
-        if greeting is not None:
-            self.machine.send(greeting)
-        while greeting is not None and self.machine.state is not SmtpState.CLOSED:
+        started = True
+        if self.greeting_seen(self.server.data[:3] in GREETING_CODES):
+            greeting = self.read_reply(None)
+            started = greeting is not None
+            if greeting is not None:
+                self.machine.send(greeting)
+        while started and self.machine.state is not SmtpState.CLOSED:
             in_data = self.machine.state is SmtpState.DATA
             start = self.feed.position
             event = self.next_event()
@@ -113,13 +117,13 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
     def command(self, event: smtp.Event, raw: bytes, start: int) -> tuple[int, str | None, str]:
         """One command line as a step; (its index, the verb it answers for, its label)."""
         if self.machine.state is SmtpState.AUTH or isinstance(event, smtp.AuthResponse):
-            step = Step(True, COMMAND, "SASL response", raw.strip().decode("ascii", "replace"),
+            step = Step(True, COMMAND, SASL_RESPONSE, raw.strip().decode("ascii", "replace"),
                         self.client.time_at(start))
             return self.out.add(step), None, "the SASL response"
         try:
             command = smtp.parse_command(raw)
         except ProtocolError as error:
-            return self.unreadable(raw, start, error), None, repr(printable(raw)[:40])
+            return self.unreadable(raw, start, error), None, quoted(raw)
         label = command_label(command.verb, command.argument)
         self.check_line(raw, label, start)
         if isinstance(event, (smtp.MailFrom, smtp.RcptTo)):

@@ -115,6 +115,11 @@ def printable(raw: bytes) -> str:
     return "".join(out)
 
 
+def quoted(line: bytes) -> str:
+    """A line's start, printable and in quotes, to name it in a problem note."""
+    return '"' + printable(line.rstrip(b"\r\n"))[:40] + '"'
+
+
 def lines_of(data: bytes) -> list[bytes]:
     """`data` cut after each LF, endings kept; a last piece without LF is kept too."""
     lines = data.split(b"\n")

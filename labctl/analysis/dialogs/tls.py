@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from labctl.analysis.dialog import TLS, Dialog, Step
 from labctl.analysis.dialogs.streams import Direction, Recorder
 from labctl.analysis.results import Segment
+from labctl.model.topology import TLS as TLS_PROTOCOL
 
 
 def record_tls(out: Recorder, client: Direction, client_from: int, server: Direction) -> None:
@@ -29,6 +30,6 @@ def record_tls(out: Recorder, client: Direction, client_from: int, server: Direc
 
 def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
     """A conversation that is TLS from its first byte: one TLS step."""
-    out = Recorder("TLS")
+    out = Recorder(TLS_PROTOCOL)
     record_tls(out, Direction(segments, True), 0, Direction(segments, False))
     return out.dialog
