@@ -16,12 +16,13 @@ def observe_as(protocol: str, segments: Sequence[Segment]) -> Dialog:
     """The lines of both sides as steps of a Dialog of `protocol`."""
     out = Recorder(protocol)
     lines: list[tuple[int, bool, bytes, float]] = []
+    unfinished: list[tuple[Direction, bytes, int]] = []
     for direction in (Direction(segments, True), Direction(segments, False)):
         offset = 0
         for line in lines_of(direction.data):
             last = offset + len(line) - 1
             if not line.endswith(b"\n"):
-                out.unterminated(direction, line, offset)
+                unfinished.append((direction, line, offset))
             else:
                 lines.append((direction.order_at(last), direction.from_client,
                               line.rstrip(b"\r\n"), direction.time_at(offset)))
@@ -29,6 +30,8 @@ def observe_as(protocol: str, segments: Sequence[Segment]) -> Dialog:
     for _, from_client, raw, timestamp in sorted(lines, key=lambda line: line[0]):
         label, _, text = raw.decode("utf-8", "surrogateescape").partition(" ")
         out.add(Step(from_client, COMMAND if from_client else REPLY, label, text, timestamp))
+    for direction, line, offset in unfinished:
+        out.unterminated(direction, line, offset)
     return out.dialog
 
 

@@ -75,10 +75,11 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
             return False
         _, code, text = status
         self.in_sasl = code == CONTINUATION and command is not None and command.verb == "AUTH"
+        ok = code == "+OK"
+        verb = None if command is None or self.in_sasl else command.verb
+        self.machine.observe_reply(pop3.Reply(ok or self.in_sasl, text), verb)
         if command is None or self.in_sasl:
             return True
-        ok = code == "+OK"
-        self.machine.observe_reply(pop3.Reply(ok, text), command.verb)
         if command.verb in ACTIONS:
             self.out.dialog.pop3.append(Pop3Action(command.verb, command.argument, ok))
         if command.verb == "STLS" and ok:
