@@ -1,0 +1,138 @@
+# The dialog against an oracle: real clients and servers (swaks, smtp-source and Postfix;
+# poplib and Dovecot) on a loopback address of the test lab, captured by tcpdump, and
+# tshark told the protocol (-d tcp.port==P,smtp / pop). Commands, their arguments, reply
+# codes and reply lines must agree one by one. (No message here ends with its "." split
+# across two segments: tshark loses such a message; test_smtp.py covers that case.)
+from __future__ import annotations
+
+import hashlib
+import poplib
+import subprocess
+from pathlib import Path
+
+from labctl.analysis import analyze_pcap
+from labctl.analysis.dialog import COMMAND, REPLY, Dialog
+from labctl.model import POP3, SMTP
+from roles.mailserver.mailbox_store import MaildirMailboxes
+from tests.analysis.dialogs.loopback_capture import loopback_capture, tshark_fields, wait_for
+from tests.conftest import TEST_PLAN
+from tests.peers.dovecot import running_dovecot
+from tests.peers.postfix import running_postfix
+from tests.peers.tools import run
+from tests.roles.conftest import free_port
+
+NETWORK = TEST_PLAN.shared_network("sender-mta", "receiver-mta")
+HOST = TEST_PLAN.address("receiver-mta", NETWORK)
+BOB = "bob@hamburger.edu"
+SMTP_FIELDS = ["smtp.req.command", "smtp.req.parameter", "smtp.response.code",
+               "smtp.rsp.parameter", "imf.message_id"]
+
+
+def only_dialog(pcap: Path, protocol: str) -> Dialog:
+    [conversation] = analyze_pcap(pcap, NETWORK, TEST_PLAN)
+    assert conversation.protocol == protocol and conversation.dialog is not None
+    return conversation.dialog
+
+
+def ours(dialog: Dialog) -> dict[str, list[str]]:
+    commands = [s for s in dialog.steps if s.kind == COMMAND]
+    replies = [s for s in dialog.steps if s.kind == REPLY]
+    return {
+        "commands": [s.label.split(" ")[0] for s in commands],
+        "parameters": [s.text for s in commands if s.text],
+        "codes": [s.code or "" for s in replies],
+        "reply lines": [line for s in replies for line in s.text.split("\n")],
+    }
+
+
+def theirs(rows: list[list[list[str]]]) -> dict[str, list[str]]:
+    columns: list[list[str]] = [[] for _ in range(4)]
+    for row in rows:
+        for column, values in zip(columns, row[:4], strict=True):
+            column += values
+    return dict(zip(["commands", "parameters", "codes", "reply lines"], columns, strict=True))
+
+
+def test_swaks_pipelining_into_postfix(tmp_path: Path) -> None:
+    port = free_port(HOST)
+    body = "".join(f"line {i}\n" for i in range(300)) + ".leading dot\n..two dots\nend\n"
+    with (running_postfix("mail.hamburger.edu", (HOST, port), domain="hamburger.edu") as postfix,
+          loopback_capture(tmp_path / "swaks.pcap", HOST, port) as pcap):
+        sent = run(["swaks", "--server", HOST, "--port", str(port), "--pipeline",
+                    "--from", "alice@crepes.fr", "--to", f"{BOB},nobody@crepes.fr",
+                    "--header", "Subject: oracle", "--body", body])
+        assert sent.returncode == 0, sent.stdout.decode()[-2000:]
+        [delivered] = wait_for(lambda: postfix.delivered("bob"), "delivery to bob")
+    dialog = only_dialog(pcap, SMTP)
+    rows = tshark_fields(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
+    assert ours(dialog) == theirs(rows)
+    assert "MAIL" in ours(dialog)["commands"] and dialog.problems == []
+    [transaction] = dialog.smtp
+    [message_id] = [value for row in rows for value in row[4]]
+    assert transaction.message_id == message_id and transaction.subject == "oracle"
+    assert transaction.rcpt_to == (BOB,) and transaction.rcpt_refused == ("nobody@crepes.fr",)
+    delivered_body = delivered.replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+    assert transaction.body_sha256 == hashlib.sha256(
+        delivered_body.replace(b"\n", b"\r\n")).hexdigest()
+    assert transaction.accepted
+
+
+def test_smtp_source_several_messages_one_session(tmp_path: Path) -> None:
+    port = free_port(HOST)
+    with (running_postfix("mail.hamburger.edu", (HOST, port), domain="hamburger.edu"),
+          loopback_capture(tmp_path / "source.pcap", HOST, port) as pcap):
+        sent = run(["smtp-source", "-d", "-m", "4", "-l", "20000", "-f", "alice@crepes.fr",
+                    "-t", BOB, f"{HOST}:{port}"])
+        assert sent.returncode == 0, sent.stderr.decode()
+    dialog = only_dialog(pcap, SMTP)
+    rows = tshark_fields(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
+    assert ours(dialog) == theirs(rows)
+    assert len(dialog.smtp) == 4 and all(t.accepted for t in dialog.smtp)
+    assert dialog.problems == []
+
+
+def test_poplib_against_dovecot(tmp_path: Path) -> None:
+    with running_dovecot({BOB: "ketchup"}, HOST) as dovecot:
+        store = MaildirMailboxes(dovecot.mail)
+        store.deliver(BOB, b"Subject: one\r\n\r\n.first\r\n" + b"x\r\n" * 50)
+        store.deliver(BOB, b"Subject: two\r\n\r\nsecond\r\n")
+        with loopback_capture(tmp_path / "pop3.pcap", HOST, dovecot.pop3_port) as pcap:
+            client = poplib.POP3(HOST, dovecot.pop3_port, timeout=10)
+            client.user("bob")
+            client.pass_("ketchup")
+            client.stat()
+            client.list()
+            client.uidl()
+            client.retr(1)
+            client.top(2, 0)
+            client.dele(1)
+            client.quit()
+    [conversation] = analyze_pcap(pcap, NETWORK, TEST_PLAN)
+    dialog = conversation.dialog
+    assert conversation.protocol == POP3 and dialog is not None
+    rows = tshark_fields(pcap, f"tcp.port=={dovecot.pop3_port},pop",
+                         ["pop.request.command", "pop.request.parameter",
+                          "pop.response.indicator"])
+    commands = [s for s in dialog.steps if s.kind == COMMAND]
+    replies = [s for s in dialog.steps if s.kind == REPLY]
+    assert [s.label for s in commands] == [v for row in rows for v in row[0]]
+    assert [s.text for s in commands if s.text] == [v for row in rows for v in row[1]]
+    assert [s.code for s in replies] == [v for row in rows for v in row[2]]
+    assert [(a.verb, a.ok) for a in dialog.pop3] == [
+        ("STAT", True), ("LIST", True), ("UIDL", True), ("RETR", True), ("TOP", True),
+        ("DELE", True)]
+    assert dialog.pop3_reached_update and dialog.problems == []
+    assert sum(payload.startswith(b"Subject: one\r\n\r\n..first\r\n")
+               for payload in dialog.payloads()) == 1  # RETR 1, dot-stuffed as on the wire
+
+
+def test_tshark_is_told_the_port(tmp_path: Path) -> None:
+    """The oracle's own sanity: without -d, tshark does not read SMTP on a free port."""
+    port = free_port(HOST)
+    with (running_postfix("mail.hamburger.edu", (HOST, port), domain="hamburger.edu"),
+          loopback_capture(tmp_path / "plain.pcap", HOST, port) as pcap):
+        run(["swaks", "--server", HOST, "--port", str(port), "--quit-after", "EHLO"])
+    output = subprocess.run(["tshark", "-r", str(pcap), "-Y", "smtp"], capture_output=True,
+                            text=True, check=True).stdout
+    assert output == ""
+    assert only_dialog(pcap, SMTP).labels()[:3] == ["220", "EHLO", "250"]
