@@ -9,16 +9,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from labctl.analysis.dialog import SmtpTransaction
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.smtp_grammar import Reply, parse_path
 from labctl.protocols.smtp_states import MESSAGE_END
 
-_HEADERS = BytesHeaderParser(policy=compat32)
+# The first Message-ID and Subject fields of a header block, folded lines included
+# (RFC 5322 2.2.3); values are unfolded and their white space collapsed.
+_FIELDS = re.compile(rb"^(message-id|subject)[ \t]*:(.*(?:\r?\n[ \t].*)*)",
+                     re.IGNORECASE | re.MULTILINE)
 RESETS = frozenset({"RSET", "HELO", "EHLO"})
 
 
@@ -46,11 +48,11 @@ def message_facts(message: bytes) -> tuple[str | None, str | None, str]:
     cut = end + 4 if end >= 0 else len(message)
     if message.startswith(b"\r\n"):
         cut = 2
-    headers = _HEADERS.parsebytes(message[:cut])
-    found = {name: headers.get(name) for name in ("Message-ID", "Subject")}
-    values = {name: " ".join(str(value).split()) if value is not None else None
-              for name, value in found.items()}
-    return values["Message-ID"], values["Subject"], hashlib.sha256(message[cut:]).hexdigest()
+    found: dict[bytes, str] = {}
+    for name, value in _FIELDS.findall(message[:cut]):
+        found.setdefault(name.lower(), " ".join(value.decode("utf-8", "replace").split()))
+    body_sha256 = hashlib.sha256(message[cut:]).hexdigest()
+    return found.get(b"message-id"), found.get(b"subject"), body_sha256
 
 
 class TransactionTracker:

@@ -9,12 +9,15 @@
 # collects the steps and problem notes of the dialog being built.
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Protocol
 
 from labctl.analysis.dialog import UNREADABLE, Dialog, Step
 from labctl.analysis.results import Segment
+
+_PRINTABLE = re.compile(rb"[\x20-\x7e]*")
 
 
 class Direction:
@@ -104,6 +107,8 @@ class ClientFeed:
 
 def printable(raw: bytes) -> str:
     """Bytes as text: printable ASCII as is, tab as \\t, any other byte as \\xNN."""
+    if _PRINTABLE.fullmatch(raw):
+        return raw.decode("ascii")
     out: list[str] = []
     for byte in raw:
         if 0x20 <= byte < 0x7F:
