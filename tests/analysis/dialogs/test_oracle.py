@@ -1,10 +1,12 @@
 # The dialog against an oracle: real clients and servers (swaks, smtp-source and Postfix;
-# poplib and Dovecot) on a loopback address of the test lab, captured by tcpdump, and
-# tshark told the protocol (-d tcp.port==P,smtp / pop). Commands, their arguments, reply
-# codes and reply lines must agree one by one. (No message here ends with its "." split
-# across two segments: tshark loses such a message; test_smtp.py covers that case.)
+# poplib and Dovecot; swaks and poplib against maillab's own servers) on a loopback
+# address of the test lab, captured by tcpdump, and tshark told the protocol
+# (-d tcp.port==P,smtp / pop). Commands, their arguments, reply codes and reply lines
+# must agree one by one. (No message here ends with its "." split across two segments:
+# tshark loses such a message; test_smtp.py covers that case.)
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import poplib
 import subprocess
@@ -20,7 +22,7 @@ from tests.conftest import TEST_PLAN
 from tests.peers.dovecot import running_dovecot
 from tests.peers.postfix import running_postfix
 from tests.peers.tools import run
-from tests.roles.conftest import free_port
+from tests.roles.conftest import StartServer, free_port
 
 NETWORK = TEST_PLAN.shared_network("sender-mta", "receiver-mta")
 HOST = TEST_PLAN.address("receiver-mta", NETWORK)
@@ -141,3 +143,45 @@ def test_tshark_is_told_the_port(tmp_path: Path) -> None:
                             text=True, check=True).stdout
     assert output == ""
     assert only_dialog(pcap, SMTP).labels()[:3] == ["220", "EHLO", "250"]
+
+
+def _swaks_then_pop3(smtp_at: tuple[str, int], pop3_at: tuple[str, int], pcaps: Path
+                     ) -> tuple[Path, Path]:
+    """swaks into maillab's SMTP server, then poplib against its POP3 server, captured."""
+    with loopback_capture(pcaps / "maillab-smtp.pcap", *smtp_at) as smtp_pcap:
+        sent = run(["swaks", "--server", smtp_at[0], "--port", str(smtp_at[1]), "--pipeline",
+                    "--from", "alice@crepes.fr", "--to", BOB, "--header", "Subject: ours",
+                    "--body", ".dot\nline\n"])
+        assert sent.returncode == 0, sent.stdout.decode()[-2000:]
+    with loopback_capture(pcaps / "maillab-pop3.pcap", *pop3_at) as pop3_pcap:
+        client = poplib.POP3(*pop3_at, timeout=10)
+        client.user("bob")
+        client.pass_("bob-pw")
+        client.uidl()
+        client.retr(1)
+        client.dele(1)
+        client.quit()
+    return smtp_pcap, pop3_pcap
+
+
+async def test_maillab_servers_against_tshark(start_server: StartServer, tmp_path: Path) -> None:
+    server = await start_server("receiver-mta")
+    smtp_pcap, pop3_pcap = await asyncio.to_thread(
+        _swaks_then_pop3, server.address("smtp"), server.address("pop3"), tmp_path)
+    smtp_dialog = only_dialog(smtp_pcap, SMTP)
+    port = server.address("smtp")[1]
+    assert ours(smtp_dialog) == theirs(tshark_fields(smtp_pcap, f"tcp.port=={port},smtp",
+                                                     SMTP_FIELDS))
+    [transaction] = smtp_dialog.smtp
+    assert transaction.accepted and transaction.subject == "ours"
+    pop3_dialog = only_dialog(pop3_pcap, POP3)
+    port = server.address("pop3")[1]
+    rows = tshark_fields(pop3_pcap, f"tcp.port=={port},pop",
+                         ["pop.request.command", "pop.request.parameter",
+                          "pop.response.indicator"])
+    assert [s.label for s in pop3_dialog.steps if s.kind == COMMAND] == [
+        v for row in rows for v in row[0]]
+    assert [s.code for s in pop3_dialog.steps if s.kind == REPLY] == [
+        v for row in rows for v in row[2]]
+    assert pop3_dialog.pop3_reached_update and pop3_dialog.problems == []
+    assert smtp_dialog.problems == []
