@@ -59,6 +59,10 @@ def theirs(rows: list[list[list[str]]]) -> dict[str, list[str]]:
     for row in rows:
         for column, values in zip(columns, row[:4], strict=True):
             column += values
+    commands, parameters = columns[0], columns[1]
+    if "STAR" in commands:  # tshark reads the verb STARTTLS as STAR with parameter "TLS"
+        commands[commands.index("STAR")] = "STARTTLS"
+        parameters.remove("TLS")
     return dict(zip(["commands", "parameters", "codes", "reply lines"], columns, strict=True))
 
 
@@ -185,3 +189,51 @@ async def test_maillab_servers_against_tshark(start_server: StartServer, tmp_pat
         v for row in rows for v in row[2]]
     assert pop3_dialog.pop3_reached_update and pop3_dialog.problems == []
     assert smtp_dialog.problems == []
+
+
+def _swaks_starttls(smtp_at: tuple[str, int], pcap: Path) -> Path:
+    with loopback_capture(pcap, *smtp_at):
+        sent = run(["swaks", "--server", smtp_at[0], "--port", str(smtp_at[1]), "--tls",
+                    "--from", "alice@crepes.fr", "--to", BOB, "--body", "secret\n"])
+        assert sent.returncode == 0, sent.stdout.decode()[-2000:]
+    return pcap
+
+
+async def test_starttls_plaintext_part_then_tls(start_server: StartServer,
+                                                tmp_path: Path) -> None:
+    server = await start_server("receiver-mta", tls_dir=tmp_path / "tls")
+    pcap = await asyncio.to_thread(_swaks_starttls, server.address("smtp"),
+                                   tmp_path / "starttls.pcap")
+    conversation = only_conversation(pcap)
+    dialog = conversation.dialog
+    assert conversation.protocol == SMTP and dialog is not None
+    assert dialog.labels() == ["220", "EHLO", "250", "STARTTLS", "220", "TLS"]
+    assert dialog.tls_from is not None and dialog.problems == []
+    assert conversation.transcript[-1].startswith("C: [TLS: ")
+    port = server.address("smtp")[1]
+    assert ours(dialog) == theirs(tshark_fields(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS))
+
+
+def test_implicit_tls_is_identified_by_its_client_hello(tmp_path: Path) -> None:
+    """curl to an openssl TLS server on a port of no mail protocol: TLS, from the bytes."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    made = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=mail.hamburger.edu", "-keyout", str(key), "-out", str(cert)])
+    assert made.returncode == 0, made.stderr.decode()
+    port = free_port(HOST)
+    server = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept",
+                               f"{HOST}:{port}", "-key", str(key), "-cert", str(cert)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: run(["curl", "-sk", f"https://{HOST}:{port}/"]).returncode == 0,
+                 "openssl s_server answering")
+        with loopback_capture(tmp_path / "tls.pcap", HOST, port) as pcap:
+            fetched = run(["curl", "-sk", "--http1.1", f"https://{HOST}:{port}/"])
+            assert fetched.returncode == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    conversation = only_conversation(pcap)
+    assert conversation.protocol == "TLS" and conversation.dialog is not None
+    assert conversation.dialog.labels() == ["TLS"]
+    assert conversation.dialog.tls_from == conversation.segments[0].timestamp
