@@ -1,29 +1,31 @@
 # Traffic analysis: capture files in, graded material out.
 #
-# pcap_reader → packet_decode → tcp_reassembly / udp_flows → identify / transcript /
-# smtp_dialog → hops. pipeline.iter_conversations streams a capture of any size (each
-# conversation as soon as its connection is over); the entry points below collect a
-# whole file's conversations, for the lab's captures. Each stage is importable on its
-# own (the recording relay uses pcap_writer and packet_build, the checks smtp_dialog).
+# pcap_reader → packet_decode → tcp_reassembly / udp_flows → identify → dialogs (one
+# Dialog per conversation) → transcript → hops. pipeline.iter_conversations streams a
+# capture of any size (each conversation as soon as its connection is over); the entry
+# points below collect a whole file's conversations, for the lab's captures. Each stage
+# is importable on its own (the recording relay uses pcap_writer and packet_build, the
+# checks read each conversation's dialog).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labctl.analysis.dialog import Dialog, Step
+from labctl.analysis.dialogs import build_dialog
 from labctl.analysis.hops import conversation_from_stream, group_into_hops, lab_link_of
 from labctl.analysis.identify import identify_protocol
 from labctl.analysis.pcap_reader import PcapError
 from labctl.analysis.pipeline import CaptureConversations, CaptureStreams, iter_conversations
 from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
-from labctl.analysis.smtp_dialog import SmtpDialog, SmtpStep, extract_smtp_dialog
 from labctl.analysis.transcript import build_transcript
 from labctl.model.addressing import Addressing
 
 __all__ = [
-    "CaptureConversations", "Conversation", "Endpoint", "Hop", "PcapAnalysis", "PcapError",
-    "Segment", "SmtpDialog", "SmtpStep", "analyze_captures", "analyze_pcap",
-    "analyze_pcap_file", "build_transcript", "extract_smtp_dialog", "identify_protocol",
-    "iter_conversations", "lab_link_of",
+    "CaptureConversations", "Conversation", "Dialog", "Endpoint", "Hop", "PcapAnalysis",
+    "PcapError", "Segment", "Step", "analyze_captures", "analyze_pcap", "analyze_pcap_file",
+    "build_dialog", "build_transcript", "identify_protocol", "iter_conversations",
+    "lab_link_of",
 ]
 
 

@@ -1,4 +1,4 @@
-# From reassembled streams to graded material: Conversations (protocol, roles,
+# From reassembled streams to graded material: Conversations (protocol, roles, dialog,
 # transcript, problems) and Hops (all conversations between one client role and one
 # server role in one capture).
 #
@@ -8,13 +8,13 @@
 # sender-ua → receiver-mta) is exactly what the bypass check looks for.
 from __future__ import annotations
 
-from labctl.analysis.identify import identify_protocol
+from labctl.analysis.dialogs import build_dialog
+from labctl.analysis.identify import identify_conversation
 from labctl.analysis.results import Conversation, Hop
-from labctl.analysis.smtp_dialog import extract_smtp_dialog
 from labctl.analysis.tcp_reassembly import TcpStream
 from labctl.analysis.transcript import build_transcript
 from labctl.model.addressing import Addressing
-from labctl.model.topology import SMTP, Link
+from labctl.model.topology import Link
 
 
 def role_of(ip: str, addressing: Addressing) -> str | None:
@@ -42,12 +42,11 @@ def conversation_from_stream(stream: TcpStream, network: str,
         transport=stream.transport,
         phases=stream.phases,
     )
-    conversation.protocol = identify_protocol(conversation.client_bytes(),
-                                              conversation.server_bytes())
-    conversation.transcript, notes = build_transcript(conversation.segments,
-                                                      conversation.protocol)
-    if conversation.protocol == SMTP:
-        notes += extract_smtp_dialog(conversation.segments).problems
+    conversation.protocol = identify_conversation(conversation.segments, conversation.transport)
+    conversation.dialog = build_dialog(conversation.protocol, conversation.segments,
+                                       conversation.transport)
+    conversation.transcript = build_transcript(conversation.dialog)
+    notes = list(conversation.dialog.problems)
     if stream.retransmissions:
         notes.append(f"{stream.retransmissions} retransmitted or duplicate segment(s) ignored")
     for note in notes:

@@ -1,107 +1,71 @@
-# Lecture-style transcripts: a conversation's segments as "S: ..." / "C: ..." lines.
+# Lecture-style transcripts: a conversation's dialog as "S: ..." / "C: ..." lines.
 #
-# Each direction is cut into lines across segment boundaries (a line, even the SMTP
-# end-of-data ".", may arrive split over several packets), lines keep capture order.
-# Non-printable bytes are shown escaped (\xNN, \t). Long SMTP message bodies (after
-# 354) and POP3 RETR/TOP bodies are shortened to their first lines plus a
-# "[... N more lines ...]" marker; the terminating "." line is always kept.
+# The transcript is rendered from the Dialog (labctl.analysis.dialog), never from the
+# bytes: the observers already cut the lines, matched replies to commands and found where
+# message bodies end. Steps appear in the dialog's (protocol) order. A command shows as
+# its verb and argument; an SMTP reply as the server writes it (smtp_grammar.Reply: one
+# "250-" line per continuation); any other reply as its label then its text lines; a
+# message body (SMTP DATA or BDAT, POP3 RETR/TOP) as its first lines plus a
+# "[... N more lines ...]" marker, its terminating "." line always kept; TLS as one
+# bracketed line. Bytes that are not printable ASCII are shown escaped (\xNN, \t).
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-from labctl.analysis.results import Segment
-from labctl.model.topology import POP3, SMTP
+from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, TLS, Dialog, Step
+from labctl.analysis.dialogs.replay import SASL_RESPONSE
+from labctl.analysis.dialogs.streams import printable
+from labctl.model.topology import SMTP
+from labctl.protocols.smtp_grammar import Reply
 
 MAX_BODY_LINES = 40
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line sent by one side, without its line ending."""
-
-    from_client: bool
-    raw: bytes
-    timestamp: float
-    complete: bool = True  # False: the stream ended before the line ending
+def shown(text: str) -> str:
+    """Decoded text as a transcript shows it (see printable)."""
+    return printable(text.encode("utf-8", "surrogateescape"))
 
 
-def split_lines(segments: Iterable[Segment]) -> list[Line]:
-    """Cut both directions into lines, in the capture order of each line's last byte."""
-    buffers = {True: b"", False: b""}
-    started = {True: 0.0, False: 0.0}
-    lines: list[Line] = []
-    for segment in segments:
-        side = segment.from_client
-        if not buffers[side]:
-            started[side] = segment.timestamp
-        buffers[side] += segment.data
-        *complete, rest = buffers[side].split(b"\n")
-        for raw in complete:
-            lines.append(Line(side, raw.removesuffix(b"\r"), started[side]))
-            started[side] = segment.timestamp
-        buffers[side] = rest
-    for side in (True, False):
-        if buffers[side]:
-            lines.append(Line(side, buffers[side], started[side], complete=False))
-    return lines
+def _body_lines(data: bytes, max_lines: int) -> list[str]:
+    lines = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+    if lines and not lines[-1]:
+        lines.pop()
+    kept = [printable(line) for line in lines[:max_lines]]
+    if len(lines) > max_lines:
+        kept.append(f"[... {len(lines) - max_lines} more lines ...]")
+    return kept
 
 
-def printable(raw: bytes) -> str:
-    """The line as text: printable ASCII as is, tab as \\t, any other byte as \\xNN."""
-    out: list[str] = []
-    for byte in raw:
-        if 0x20 <= byte < 0x7F:
-            out.append(chr(byte))
-        elif byte == 0x09:
-            out.append("\\t")
-        else:
-            out.append(f"\\x{byte:02x}")
-    return "".join(out)
+def _reply_lines(step: Step, protocol: str) -> list[str]:
+    texts = step.text.split("\n")
+    if protocol == SMTP and step.label.isdigit():
+        wire = Reply.of(int(step.label), *texts).to_bytes().decode("utf-8", "surrogateescape")
+        return [shown(line) for line in wire.split("\r\n")[:-1]]
+    first = f"{step.label} {texts[0]}" if texts[0] else step.label
+    return [shown(first), *(shown(text) for text in texts[1:])]
 
 
-def _opens_body(protocol: str, line: Line, last_client_verb: str) -> bool:
-    if protocol == SMTP:
-        return line.raw.startswith(b"354")
-    if protocol == POP3:
-        return last_client_verb in ("RETR", "TOP") and line.raw[:3].upper() == b"+OK"
-    return False
+def step_lines(step: Step, protocol: str, max_body_lines: int = MAX_BODY_LINES) -> list[str]:
+    """The transcript lines of one step, without the "C: "/"S: " prefix."""
+    if step.kind == COMMAND:
+        if step.label == SASL_RESPONSE:
+            return [shown(step.text)]
+        verb = step.label.split(" ", 1)[0]
+        return [shown(f"{verb} {step.text}" if step.text else verb)]
+    if step.kind == REPLY:
+        return _reply_lines(step, protocol)
+    if step.kind == PAYLOAD:
+        return _body_lines(step.data, max_body_lines)
+    if step.kind == END:
+        return ["."]
+    if step.kind == TLS:
+        return [f"[TLS: {step.text}]"]
+    return [printable(step.data.rstrip(b"\r\n"))]  # UNREADABLE: the bytes as they came
 
 
-def build_transcript(
-    segments: Iterable[Segment], protocol: str, max_body_lines: int = MAX_BODY_LINES
-) -> tuple[list[str], list[str]]:
-    """(transcript lines, problem notes) for a conversation's segments."""
+def build_transcript(dialog: Dialog, max_body_lines: int = MAX_BODY_LINES) -> list[str]:
+    """The "C: ..." / "S: ..." lines of a dialog."""
     transcript: list[str] = []
-    problems: list[str] = []
-    body_side: bool | None = None  # the side currently sending a message body
-    body_lines = elided = 0
-    last_client_verb = ""
-    for line in split_lines(segments):
-        prefix = "C: " if line.from_client else "S: "
-        if not line.complete:
-            who = "client" if line.from_client else "server"
-            problems.append(f"{who}'s last line has no line ending: {printable(line.raw)[:80]}")
-        if body_side is not None and line.from_client == body_side:
-            if line.raw == b".":
-                if elided:
-                    transcript.append(f"{prefix}[... {elided} more lines ...]")
-                transcript.append(f"{prefix}.")
-                body_side = None
-            elif body_lines < max_body_lines:
-                transcript.append(prefix + printable(line.raw))
-                body_lines += 1
-            else:
-                elided += 1
-            continue
-        transcript.append(prefix + printable(line.raw))
-        if line.from_client:
-            last_client_verb = line.raw.split(b" ", 1)[0].decode("ascii", "replace").upper()
-        elif _opens_body(protocol, line, last_client_verb):
-            body_side = protocol == SMTP  # SMTP: the client sends it; POP3: the server
-            body_lines = elided = 0
-    if body_side is not None:
-        if elided:
-            transcript.append(f"{'C' if body_side else 'S'}: [... {elided} more lines ...]")
-        problems.append("the message body never ended with a '.' line")
-    return transcript, problems
+    for step in dialog.steps:
+        prefix = "C: " if step.from_client else "S: "
+        transcript += [prefix + line for line in step_lines(step, dialog.protocol,
+                                                            max_body_lines)]
+    return transcript

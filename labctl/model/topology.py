@@ -13,6 +13,8 @@ SMTP = "SMTP"
 POP3 = "POP3"
 IMAP = "IMAP"
 HTTP = "HTTP"
+DNS = "DNS"
+TLS = "TLS"  # a conversation that is TLS from its first byte (implicit TLS)
 UNKNOWN = "unknown"
 CONTROL = "control"  # the service of a role's control agent (management network only)
 

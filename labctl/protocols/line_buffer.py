@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from labctl.protocols.smtp_grammar import end_of_data
+
 
 class Overlong(Enum):
     """Marker returned instead of a line that exceeded its length limit."""
@@ -39,6 +41,28 @@ class LineBuffer:
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def pop_dot_text(self, at_line_start: bool = True) -> tuple[bytes, bool]:
+        """Dot-stuffed text (SMTP DATA) up to its lone "." line, which is consumed: (text,
+        True); without that line yet, the complete CRLF-ended lines buffered: (lines, False).
+        """
+        end = end_of_data(self._data, 0, at_line_start)
+        if end >= 0:
+            text = bytes(self._data[:end])
+            del self._data[:end + 3]
+            return text, True
+        last = self._data.rfind(b"\r\n")
+        if last < 0:
+            return b"", False
+        text = bytes(self._data[:last + 2])
+        del self._data[:last + 2]
+        return text, False
+
+    def pop_bytes(self, count: int) -> bytes:
+        """Up to `count` buffered bytes as they are, no line splitting (an SMTP BDAT chunk)."""
+        data = bytes(self._data[:count])
+        del self._data[:count]
+        return data
 
     def pop_line(self, max_length: int, crlf_only: bool = False) -> bytes | Overlong | None:
         """The next complete line with its ending, OVERLONG, or None when incomplete."""

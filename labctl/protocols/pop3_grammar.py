@@ -58,6 +58,20 @@ def parse_command(line: bytes) -> Command:
     return Command(verb_bytes.decode("ascii").upper(), text)
 
 
+# Commands whose +OK is followed by a dot-stuffed multi-line body (RFC 1939, RFC 2449);
+# LIST and UIDL only when they name no message.
+MULTI_LINE = frozenset({"RETR", "TOP", "CAPA"})
+MULTI_LINE_WITHOUT_ARGUMENT = frozenset({"LIST", "UIDL"})
+
+
+def has_body(command: Command, ok: bool) -> bool:
+    """Whether the server's reply to `command` carries a multi-line body."""
+    if not ok:
+        return False
+    return command.verb in MULTI_LINE or (
+        command.verb in MULTI_LINE_WITHOUT_ARGUMENT and not command.argument)
+
+
 def parse_status_line(line: bytes) -> tuple[bool, str]:
     """Parse a `+OK text` / `-ERR text` line into (ok, text); ProtocolError otherwise."""
     body = strip_line_ending(line)

@@ -65,6 +65,7 @@ TRANSITIONS: dict[tuple[Pop3State, str, bool], Pop3State] = {
     (U, "USER", False): A, (U, "PASS", False): A, (U, "APOP", False): A,  # login starts over
     (A, "QUIT", True): Pop3State.CLOSED, (U, "QUIT", True): Pop3State.CLOSED,
     (T, "QUIT", True): Pop3State.UPDATE,
+    (A, "AUTH", True): T,  # RFC 5034 SASL, which only an observed server offers
 }
 # (pending, ok) after which bytes the client sent ahead are thrown away unread.
 DISCARDS_PIPELINED = frozenset({("STLS", True)})
@@ -92,6 +93,21 @@ class ServerConnection:
             self.discarded_before_tls += self._buffer.discard()
             self.stls = False
         return reply.to_bytes()
+
+    def observe_reply(self, reply: Reply, answered: str | None = None) -> None:
+        """Apply a reply another server chose (the analyzer replays captured dialogs).
+
+        When this machine refused a command that the observed server answered anyway,
+        `answered` names its verb so the state follows the observed server.
+        """
+        if self._pending == "ERROR" and answered is not None:
+            self._pending = answered
+        self.send(reply)
+
+    @property
+    def unread(self) -> int:
+        """Bytes received but not yet handed out in an event."""
+        return len(self._buffer)
 
     def next_event(self) -> Event:
         """The next event from the buffered bytes, or NEED_DATA."""

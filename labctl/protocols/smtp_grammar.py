@@ -67,6 +67,25 @@ def dot_stuff(body: bytes) -> bytes:
     return text.replace(b"\n", b"\r\n")
 
 
+def end_of_data(data: bytes | bytearray, start: int = 0, at_line_start: bool = True) -> int:
+    """Offset of the lone "." line that ends the dot-stuffed text at data[start:], or -1.
+
+    The text starts at `start` (just after the line that opened it) and ends at the first
+    "." line: <CRLF>.<CRLF>, or ".<CRLF>" right at `start` when that is a line start.
+    """
+    if at_line_start and data.startswith(b".\r\n", start):
+        return start
+    found = data.find(b"\r\n.\r\n", start)
+    return found + 2 if found >= 0 else -1
+
+
+def dot_unstuff(text: bytes) -> bytes:
+    """Dot-stuffed CRLF lines (without the "." line) as sent: each line starting with "."
+    loses that dot (RFC 5321 4.5.2), so dot_unstuff(dot_stuff(body)) == body."""
+    unstuffed = text.replace(b"\r\n.", b"\r\n")
+    return unstuffed[1:] if unstuffed.startswith(b".") else unstuffed
+
+
 def strip_line_ending(line: bytes) -> bytes:
     """Remove one trailing CRLF (or bare LF) from `line`."""
     if line.endswith(b"\r\n"):

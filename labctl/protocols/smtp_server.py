@@ -16,7 +16,8 @@
 # ProtocolErrorEvent carrying a 503 reply. Malformed lines become 500/501 error
 # events (MAIL/RCPT paths are checked in smtp_envelope.py against what the server
 # offers: SMTPUTF8, STARTTLS, the size limit), an over-long message a 552 event,
-# so broken input never raises. Inside DATA only <CRLF>.<CRLF> ends the message.
+# so broken input never raises. Inside DATA only <CRLF>.<CRLF> ends the message; the
+# text is taken a buffer at a time (LineBuffer.pop_dot_text), never line by line.
 # STARTTLS (when offered) answered with 220 sends the machine back to GREETING
 # (the client must EHLO again over TLS) and throws away the bytes the client sent
 # after the STARTTLS line before TLS began: they are kept in `discarded_before_tls`
@@ -45,6 +46,7 @@ from labctl.protocols.smtp_grammar import (
     MAX_AUTH_LINE,
     MAX_TEXT_LINE,
     Reply,
+    dot_unstuff,
     parse_command,
 )
 from labctl.protocols.smtp_states import (
@@ -55,6 +57,7 @@ from labctl.protocols.smtp_states import (
     MESSAGE_END,
     NOT_IMPLEMENTED,
     NOTHING,
+    OBSERVED,
     SEQUENCE_ERRORS,
     TRANSITIONS,
     SmtpState,
@@ -77,6 +80,7 @@ class ServerConnection:
         self._body: list[bytes] = []
         self._body_size = 0
         self._body_error: Reply | None = None
+        self._line_start = True  # DATA: the buffer starts at the start of a message line
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes received from the client; b"" means the client closed."""
@@ -91,6 +95,29 @@ class ServerConnection:
             self.discarded_before_tls += self._buffer.discard()
             self.offers = replace(self.offers, starttls=False)
         return reply.to_bytes()
+
+    def observe_reply(self, reply: Reply, answered: str | None = None) -> None:
+        """Apply a reply another server chose (the analyzer replays captured dialogs).
+
+        When this machine refused a command (a ProtocolErrorEvent) that the observed server
+        answered anyway, `answered` names it (a verb, or MESSAGE_END for a BDAT LAST chunk)
+        and the state follows the observed server's reply (smtp_states.OBSERVED).
+        """
+        refused = self._pending == ERROR and answered is not None
+        if refused:
+            self._pending = answered
+        self.send(reply)
+        if refused:
+            self.state = OBSERVED.get((answered or "", reply_class(reply.code)), self.state)
+
+    @property
+    def unread(self) -> int:
+        """Bytes received but not yet handed out in an event."""
+        return len(self._buffer)
+
+    def take_bytes(self, count: int) -> bytes:
+        """Up to `count` unread bytes as they are (the content of an observed BDAT chunk)."""
+        return self._buffer.pop_bytes(count)
 
     def next_event(self) -> Event:
         """The next event from the buffered bytes, or NEED_DATA."""
@@ -170,24 +197,33 @@ class ServerConnection:
         return AuthResponse(line.strip().decode("ascii", "replace"))
 
     def _next_message_event(self) -> Event:
-        while True:
-            line = self._buffer.pop_line(MAX_TEXT_LINE, crlf_only=True)
-            if line is None:
-                return NEED_DATA
-            if line == b".\r\n":
-                return self._finish_message()
-            if line is OVERLONG or len(line) > MAX_TEXT_LINE + 1:  # +1: a stuffed dot
-                self._body_error = replies.DATA_LINE_TOO_LONG()
-                continue
-            if line.startswith(b"."):
-                line = line[1:]
-            self._body_size += len(line)
-            if self._body_size > self.max_message_size:
-                self._body_error = replies.MESSAGE_TOO_BIG()
-            if self._body_error is None:
-                self._body.append(line)
-            else:
-                self._body.clear()
+        text, ended = self._buffer.pop_dot_text(self._line_start)
+        if text:
+            self._take_text(text)
+        if ended:
+            self._line_start = True
+            return self._finish_message()
+        if len(self._buffer) > MAX_TEXT_LINE + 1:  # a line with no end in sight: drop it
+            self._body_error = replies.DATA_LINE_TOO_LONG()
+            self._buffer.pop_bytes(len(self._buffer) - 1)  # keep a CR that may start CRLF
+            self._line_start = False
+        return NEED_DATA
+
+    def _take_text(self, text: bytes) -> None:
+        """Complete lines of the message (dot-stuffed, CRLF-ended) into the body."""
+        if not self._line_start:  # the first line ends one that was too long
+            text = text[text.find(b"\r\n") + 2:]
+            self._line_start = True
+        if max(map(len, text.split(b"\r\n"))) > MAX_TEXT_LINE - 1:  # +CRLF > 1000+1 dot
+            self._body_error = replies.DATA_LINE_TOO_LONG()
+        data = dot_unstuff(text)
+        self._body_size += len(data)
+        if self._body_size > self.max_message_size:
+            self._body_error = replies.MESSAGE_TOO_BIG()
+        if self._body_error is None:
+            self._body.append(data)
+        else:
+            self._body.clear()
 
     def _finish_message(self) -> Event:
         data, error = b"".join(self._body), self._body_error

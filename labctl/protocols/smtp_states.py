@@ -75,5 +75,11 @@ TRANSITIONS: dict[tuple[SmtpState, str, str], SmtpState] = {
     (G, "STARTTLS", "220"): G, (R, "STARTTLS", "220"): G,
     **{(s, p, "421"): CLOSED for s in SmtpState if s is not CLOSED for p in PENDING},
 }
+# Where each (pending, reply class) leads, whatever the state it came from (every entry of
+# TRANSITIONS with the same pair has the same target). The analyzer follows an observed
+# server with it when that server accepted what this one refuses (a DATA answered 354
+# after a refused RCPT, a BDAT ... LAST chunk answered 250).
+OBSERVED: dict[tuple[str, str], SmtpState] = {
+    (pending, kind): target for (_, pending, kind), target in TRANSITIONS.items()}
 # (pending, reply class) after which bytes the client sent ahead are thrown away unread.
 DISCARDS_PIPELINED = frozenset({("STARTTLS", "220")})

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from labctl.analysis import Conversation, Hop, extract_smtp_dialog
+from labctl.analysis import Conversation, Hop
 from labctl.model import SMTP, UNKNOWN
 from labctl.reports.model import CheckResult
 from labctl.scenarios.actions import SentMessage
@@ -87,7 +87,8 @@ def check_smtp_dialog(check: SmtpDialogCheck, evidence: Evidence) -> CheckResult
         return _result(check, False, f"hop {check.hop}: no SMTP conversation, observed {shown}")
     problems: list[str] = []
     for conversation in smtp:
-        problem = missing_step(extract_smtp_dialog(conversation.segments).steps)
+        steps = conversation.dialog.steps if conversation.dialog is not None else []
+        problem = missing_step(steps)
         if problem is None:
             where = f"{conversation.client} -> {conversation.server}"
             return _result(check, True, f"hop {check.hop}: complete SMTP dialog ({where})")

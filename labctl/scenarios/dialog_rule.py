@@ -1,15 +1,16 @@
 # The grading rule of the smtp_dialog check: the order the lecture says the dialog has.
 #
-# The dialog's steps come from labctl.analysis.extract_smtp_dialog (commands labelled
-# "EHLO", "MAIL FROM", ...; each complete reply labelled by its code; the message body as
-# one "message" step; the end-of-data line as "."). This module only decides whether
-# those steps hold the expected ones in order, and if not, names the first one missing.
+# The dialog's steps are those of the conversation's Dialog (labctl.analysis.dialog:
+# commands labelled "EHLO", "MAIL FROM", ...; each complete reply labelled by its code;
+# the message body as one "message" step; the end-of-data line as "."). This module only
+# decides whether those steps hold the expected ones in order, and if not, names the
+# first one missing.
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labctl.analysis import SmtpStep
+from labctl.analysis import Step
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,11 @@ SERVER_DIALOG: tuple[Expected, ...] = (
 )
 
 
-def _next_reply(steps: Sequence[SmtpStep], start: int) -> int | None:
+def _next_reply(steps: Sequence[Step], start: int) -> int | None:
     return next((i for i in range(start, len(steps)) if not steps[i].from_client), None)
 
 
-def _next_command(steps: Sequence[SmtpStep], start: int, labels: frozenset[str]) -> int | None:
+def _next_command(steps: Sequence[Step], start: int, labels: frozenset[str]) -> int | None:
     return next(
         (i for i in range(start, len(steps)) if steps[i].from_client and steps[i].label in labels),
         None,
@@ -48,7 +49,7 @@ def _next_command(steps: Sequence[SmtpStep], start: int, labels: frozenset[str])
 
 
 def missing_step(
-    steps: Sequence[SmtpStep], expected: tuple[Expected, ...] = SERVER_DIALOG
+    steps: Sequence[Step], expected: tuple[Expected, ...] = SERVER_DIALOG
 ) -> str | None:
     """None when `steps` hold `expected` in order, else which step is missing or misplaced."""
     pos, previous = 0, "the connection opened"

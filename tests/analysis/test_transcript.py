@@ -1,11 +1,13 @@
-# transcript: the lecture's S:/C: lines, across packet boundaries, escaped and elided.
+# transcript: the lecture's S:/C: lines from the dialog, across packets, escaped and elided.
 from __future__ import annotations
 
 from pathlib import Path
 
 from labctl.analysis import analyze_pcap
+from labctl.analysis.dialogs import build_dialog
+from labctl.analysis.dialogs.streams import printable
 from labctl.analysis.results import Segment
-from labctl.analysis.transcript import build_transcript, printable, split_lines
+from labctl.analysis.transcript import build_transcript
 from labctl.model import POP3, SMTP, Addressing
 
 LECTURE = [
@@ -38,43 +40,61 @@ def test_end_of_data_split_over_three_packets(pcaps: Path, local: Addressing) ->
     assert conversation.problems == []
 
 
+def transcript_of(segments: list[Segment], protocol: str = SMTP, max_body_lines: int = 40
+                  ) -> tuple[list[str], list[str]]:
+    dialog = build_dialog(protocol, segments)
+    return build_transcript(dialog, max_body_lines), dialog.problems
+
+
 def test_lines_split_anywhere_are_joined() -> None:
     segments = [Segment(False, b"220 he", 1.0), Segment(True, b"HE", 1.5),
                 Segment(False, b"llo\r\n", 2.0), Segment(True, b"LO x\r", 2.5),
-                Segment(True, b"\n", 3.0)]
-    lines = split_lines(segments)
-    assert [(line.from_client, line.raw, line.timestamp) for line in lines] == [
-        (False, b"220 hello", 1.0), (True, b"HELO x", 1.5)]
+                Segment(True, b"\n", 3.0), Segment(False, b"250 ok\r\n", 3.5)]
+    dialog = build_dialog(SMTP, segments)
+    assert [(step.from_client, step.label, step.timestamp) for step in dialog.steps] == [
+        (False, "220", 1.0), (True, "HELO", 1.5), (False, "250", 3.5)]
+    assert build_transcript(dialog) == ["S: 220 hello", "C: HELO x", "S: 250 ok"]
 
 
 def test_non_printable_bytes_are_escaped() -> None:
     assert printable(b"caf\xc3\xa9\tok\x00\x1b[0m") == "caf\\xc3\\xa9\\tok\\x00\\x1b[0m"
-    transcript, _ = build_transcript([Segment(True, b"HELO \xff\r\n", 0.0)], SMTP)
-    assert transcript == ["C: HELO \\xff"]
+    transcript, problems = transcript_of([Segment(False, b"220 hi\r\n", 0.0),
+                                          Segment(True, b"HELO \xff\r\n", 1.0)])
+    assert transcript == ["S: 220 hi", "C: HELO \\xff"]
+    assert problems[0].startswith(
+        "client line not a command of SMTP: command argument is not valid UTF-8")
+    assert problems[1:] == ['the capture ends before the server answered "HELO \\xff"']
+
+
+def dialog_to_data() -> list[Segment]:
+    """An SMTP conversation up to the 354 reply, one segment per line."""
+    lines = ["S: 220 hi", "C: HELO x", "S: 250 ok", "C: MAIL FROM:<a@b>", "S: 250 ok",
+             "C: RCPT TO:<c@d>", "S: 250 ok", "C: DATA", "S: 354 go"]
+    return [Segment(line.startswith("C"), line[3:].encode() + b"\r\n", i / 10)
+            for i, line in enumerate(lines)]
 
 
 def test_long_body_is_elided_but_the_dot_is_kept() -> None:
     body = b"".join(b"line %d\r\n" % i for i in range(100)) + b".\r\n"
-    segments = [Segment(False, b"354 go\r\n", 0.0), Segment(True, body, 1.0),
-                Segment(False, b"250 ok\r\n", 2.0)]
-    transcript, problems = build_transcript(segments, SMTP, max_body_lines=5)
-    assert transcript == ["S: 354 go", *[f"C: line {i}" for i in range(5)],
-                          "C: [... 95 more lines ...]", "C: .", "S: 250 ok"]
+    segments = [*dialog_to_data(), Segment(True, body, 1.0), Segment(False, b"250 ok\r\n", 2.0)]
+    transcript, problems = transcript_of(segments, max_body_lines=5)
     assert problems == []
+    assert transcript[-9:] == ["S: 354 go", *[f"C: line {i}" for i in range(5)],
+                               "C: [... 95 more lines ...]", "C: .", "S: 250 ok"]
 
 
 def test_pop3_retr_body_is_elided() -> None:
-    segments = [Segment(True, b"RETR 1\r\n", 0.0),
+    segments = [Segment(False, b"+OK ready\r\n", 0.0), Segment(True, b"RETR 1\r\n", 0.5),
                 Segment(False, b"+OK\r\n" + b"x\r\n" * 10 + b".\r\n", 1.0),
                 Segment(True, b"QUIT\r\n", 2.0)]
-    transcript, _ = build_transcript(segments, POP3, max_body_lines=2)
-    assert transcript == ["C: RETR 1", "S: +OK", "S: x", "S: x", "S: [... 8 more lines ...]",
-                          "S: .", "C: QUIT"]
+    transcript, problems = transcript_of(segments, POP3, max_body_lines=2)
+    assert transcript == ["S: +OK ready", "C: RETR 1", "S: +OK", "S: x", "S: x",
+                          "S: [... 8 more lines ...]", "S: .", "C: QUIT"]
+    assert problems == ["the capture ends before the server answered QUIT"]
 
 
 def test_unterminated_line_and_unfinished_body_are_problems() -> None:
-    segments = [Segment(False, b"354 go\r\n", 0.0), Segment(True, b"half a li", 1.0)]
-    transcript, problems = build_transcript(segments, SMTP)
-    assert transcript == ["S: 354 go", "C: half a li"]
-    assert problems == ["client's last line has no line ending: half a li",
-                        "the message body never ended with a '.' line"]
+    segments = [*dialog_to_data(), Segment(True, b"half a li", 1.0)]
+    transcript, problems = transcript_of(segments)
+    assert transcript[-2:] == ["S: 354 go", "C: half a li"]
+    assert problems == ["the message after 354 never ended with a '.' line"]

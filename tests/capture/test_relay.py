@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl.analysis import analyze_pcap, analyze_pcap_file, extract_smtp_dialog
+from labctl.analysis import analyze_pcap, analyze_pcap_file
 from labctl.capture.relay import RELAY_COMMENT, RecordingRelay, SharedRecording
 from labctl.model import INTERNET, SMTP
 from tests.conftest import TEST_PLAN
@@ -93,7 +93,7 @@ async def test_relay_forwards_and_records_a_real_smtp_dialog(
     assert (conversation.server.ip, conversation.server.port) == relay.address
     assert (conversation.client_role, conversation.server_role) == ("sender-mta", "receiver-mta")
     assert conversation.protocol == SMTP and conversation.handshake and conversation.closed
-    assert extract_smtp_dialog(conversation.segments).labels() == [
+    assert conversation.dialog is not None and conversation.dialog.labels() == [
         "220", "EHLO", "250", "MAIL FROM", "250", "RCPT TO", "250", "DATA", "354", "message",
         ".", "250", "QUIT", "221"]
     assert conversation.problems == []
@@ -165,7 +165,7 @@ async def test_recording_started_mid_connection_has_no_handshake(
     await relay.stop()
     [conversation] = analyze_pcap(tmp_path / "late.pcapng", "internet", TEST_PLAN)
     assert not conversation.handshake and conversation.client.ip == SENDER_MTA
-    assert conversation.transcript == ["C: HELO crepes.fr", "C: QUIT", "S: 250 ok", "S: 221 bye"]
+    assert conversation.transcript == ["C: HELO crepes.fr", "S: 250 ok", "C: QUIT", "S: 221 bye"]
 
 
 async def test_the_server_sees_the_real_client_address_behind_the_relay() -> None:

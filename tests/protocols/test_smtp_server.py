@@ -115,6 +115,32 @@ def test_data_line_over_1000_octets_rejected_after_data() -> None:
     assert app.feed(b"NOOP\r\n") == b"250 OK\r\n"
 
 
+def test_data_line_too_long_arriving_in_pieces_is_dropped_and_data_still_ends() -> None:
+    app = EchoApp()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    assert app.feed(b"ok\r\n" + b"z" * 700) == b""
+    assert app.feed(b"z" * 700) == b""  # the line passes 1000 octets with no end in sight
+    assert app.feed(b"\r") == b""
+    assert app.feed(b"\n.\r\n") == smtp.replies.DATA_LINE_TOO_LONG.to_bytes()
+    assert app.messages == [] and app.state() is smtp.SmtpState.READY
+
+
+def test_tail_of_a_dropped_line_looking_like_the_end_does_not_end_data() -> None:
+    app = EchoApp()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    assert app.feed(b"z" * 1500) == b""
+    assert app.feed(b".\r\n") == b""  # still the over-long line, not a lone "."
+    assert app.feed(b".\r\n") == smtp.replies.DATA_LINE_TOO_LONG.to_bytes()
+
+
+def test_line_of_1000_octets_with_a_stuffed_dot_is_accepted() -> None:
+    app = EchoApp()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+    line = b"." + b"x" * 997 + b"\r\n"  # 1000 octets; 1001 on the wire with its added dot
+    assert app.feed(b"." + line + b".\r\n") == b"250 2.0.0 queued\r\n"
+    assert app.messages == [line]
+
+
 def test_auth_plain_initial_response_and_challenge() -> None:
     good = base64.b64encode(b"\0alice\0pw")
     app = EchoApp()

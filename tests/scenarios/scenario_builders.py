@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labctl.analysis.dialogs import build_dialog
 from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
 from labctl.model import LAB, addressing
 
@@ -37,6 +38,7 @@ def conversation(
         transcript=lines,
         handshake=True,
         closed=True,
+        dialog=build_dialog(protocol, segments(lines)),
     )
 
 

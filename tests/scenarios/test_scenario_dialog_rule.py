@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from labctl.analysis import extract_smtp_dialog
+from labctl.analysis import build_dialog
 from labctl.scenarios.dialog_rule import missing_step
 from tests.scenarios.scenario_builders import segments
 
 
 def problem(transcript: list[str]) -> str | None:
-    return missing_step(extract_smtp_dialog(segments(transcript)).steps)
+    return missing_step(build_dialog("SMTP", segments(transcript)).steps)
 
 
 def test_complete_dialog(server_dialog: list[str]) -> None:

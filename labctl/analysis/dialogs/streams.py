@@ -1,0 +1,161 @@
+# What every protocol observer reads a conversation with: one byte cursor per direction.
+#
+# A Direction joins one side's segments into one byte string and remembers where each
+# segment began, so any offset maps back to its capture time (Step.timestamp) and to its
+# place in the capture order of both sides (how the analyzer tells that a client sent a
+# command before the reply to the previous one had arrived). ClientFeed hands the
+# client's bytes to a sans-I/O server machine one segment at a time, only when the
+# machine needs more, and says which offset the machine has read up to; Recorder
+# collects the steps and problem notes of the dialog being built.
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from typing import Protocol
+
+from labctl.analysis.dialog import UNREADABLE, Dialog, Step
+from labctl.analysis.results import Segment
+
+_PRINTABLE = re.compile(rb"[\x20-\x7e]*")
+
+
+class Direction:
+    """The bytes one side sent, with the capture time and order of every offset."""
+
+    def __init__(self, segments: Sequence[Segment], from_client: bool) -> None:
+        self.from_client = from_client
+        self._starts: list[int] = []
+        self._times: list[float] = []
+        self._orders: list[int] = []
+        parts: list[bytes] = []
+        size = 0
+        for order, segment in enumerate(segments):
+            if segment.from_client is from_client and segment.data:
+                self._starts.append(size)
+                self._times.append(segment.timestamp)
+                self._orders.append(order)
+                parts.append(segment.data)
+                size += len(segment.data)
+        self.data = b"".join(parts)
+        self.pos = 0  # the read cursor of read_line()
+
+    def _index(self, offset: int) -> int:
+        return max(bisect_right(self._starts, offset) - 1, 0)
+
+    def time_at(self, offset: int) -> float:
+        """Capture time of the segment holding the byte at `offset` (0.0 for no bytes)."""
+        return self._times[self._index(offset)] if self._times else 0.0
+
+    def order_at(self, offset: int) -> int:
+        """Position, among both sides' segments, of the one holding the byte at `offset`."""
+        return self._orders[self._index(offset)] if self._orders else 0
+
+    def segment_end(self, offset: int) -> int:
+        """Offset just past the segment holding the byte at `offset`."""
+        index = bisect_right(self._starts, offset)
+        return self._starts[index] if index < len(self._starts) else len(self.data)
+
+    def read_line(self) -> tuple[bytes, int] | None:
+        """The next complete line (ending kept) and its offset, or None (no line ending)."""
+        end = self.data.find(b"\n", self.pos)
+        if end < 0:
+            return None
+        start, self.pos = self.pos, end + 1
+        return self.data[start:self.pos], start
+
+    def rest(self) -> bytes:
+        """The bytes after the read cursor."""
+        return self.data[self.pos:]
+
+
+class Machine(Protocol):
+    """What ClientFeed needs of a server state machine (smtp or pop3 ServerConnection)."""
+
+    def receive_data(self, data: bytes) -> None: ...
+
+    @property
+    def unread(self) -> int: ...
+
+
+class ClientFeed:
+    """Feeds the client's bytes to a server machine a segment at a time, on demand."""
+
+    def __init__(self, client: Direction, machine: Machine) -> None:
+        self.client = client
+        self.machine = machine
+        self.fed = 0
+
+    def more(self) -> bool:
+        """Feed the next client segment; False when the client sent nothing more."""
+        if self.fed >= len(self.client.data):
+            return False
+        end = self.client.segment_end(self.fed)
+        self.machine.receive_data(self.client.data[self.fed:end])
+        self.fed = end
+        return True
+
+    @property
+    def position(self) -> int:
+        """Offset of the first client byte the machine has not handed out yet."""
+        return self.fed - self.machine.unread
+
+    def rest(self) -> bytes:
+        """The client bytes the machine has not handed out (fed or not)."""
+        return self.client.data[self.position:]
+
+
+def printable(raw: bytes) -> str:
+    """Bytes as text: printable ASCII as is, tab as \\t, any other byte as \\xNN."""
+    if _PRINTABLE.fullmatch(raw):
+        return raw.decode("ascii")
+    out: list[str] = []
+    for byte in raw:
+        if 0x20 <= byte < 0x7F:
+            out.append(chr(byte))
+        elif byte == 0x09:
+            out.append("\\t")
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+def quoted(line: bytes) -> str:
+    """A line's start, printable and in quotes, to name it in a problem note."""
+    return '"' + printable(line.rstrip(b"\r\n"))[:40] + '"'
+
+
+def lines_of(data: bytes) -> list[bytes]:
+    """`data` cut after each LF, endings kept; a last piece without LF is kept too."""
+    lines = data.split(b"\n")
+    out = [line + b"\n" for line in lines[:-1]]
+    return [*out, lines[-1]] if lines[-1] else out
+
+
+def bare_lf(raw: bytes) -> bool:
+    """True when `raw` holds a line ending that is a LF without its CR."""
+    return raw.count(b"\n") != raw.count(b"\r\n")
+
+
+class Recorder:
+    """The dialog being built: steps appended in protocol order, problems said once."""
+
+    def __init__(self, protocol: str) -> None:
+        self.dialog = Dialog(protocol)
+
+    def add(self, step: Step) -> int:
+        """Append `step`; its index (what a reply's `answers` points at)."""
+        self.dialog.steps.append(step)
+        return len(self.dialog.steps) - 1
+
+    def problem(self, note: str) -> None:
+        """Add a problem note unless the same note is already there."""
+        if note not in self.dialog.problems:
+            self.dialog.problems.append(note)
+
+    def unterminated(self, direction: Direction, raw: bytes, offset: int) -> None:
+        """A last line without its line ending: kept as an unreadable step, and said."""
+        who = "client" if direction.from_client else "server"
+        self.problem(f"{who}'s last line has no line ending: {printable(raw)[:80]}")
+        self.add(Step(direction.from_client, UNREADABLE, "?", "no line ending",
+                      direction.time_at(offset), data=raw))
