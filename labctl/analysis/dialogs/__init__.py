@@ -1,0 +1,1 @@
+# One observer per protocol: a conversation's segments replayed into a Dialog (dialog.py).
