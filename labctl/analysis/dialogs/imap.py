@@ -143,8 +143,8 @@ class _ImapObserver:
             text = command_text(raw)
             self.record_command(head[0], head[1], text, raw_arguments(text))
             self.dialog.problems.append(
-                f"{self.client.where(self.command_start)}: {head[1]} does not read as IMAP:"
-                f" {event.reason}")
+                f"{self.client.where(self.command_start)}: {head[1]} is not read by the IMAP"
+                f" grammar: {event.reason}")
         self.machine.send(event.reply)  # what the machine expects; the real answer follows
 
     def record_command(self, tag: str, label: str, text: str, arguments: str) -> None:
