@@ -24,11 +24,17 @@ from labctl.protocols.imap_query import FetchItem
 from labctl.protocols.imap_tokens import CommandSyntaxError
 
 
+def message_start(raw: bytes, message: bytes) -> int:
+    """Where APPEND's message starts in the command: it is the last literal, before the
+    command's final line ending."""
+    ending = 2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0
+    return len(raw) - ending - len(message)
+
+
 def command_text(raw: bytes, command: ImapCommand | None = None) -> str:
     """The command as sent, without its final line ending and without APPEND's message."""
     if command is not None and isinstance(command.arguments, Append):
-        ending = 2 if raw.endswith(b"\r\n") else 1 if raw.endswith(b"\n") else 0
-        raw = raw[:len(raw) - ending - len(command.arguments.message)]
+        raw = raw[:message_start(raw, command.arguments.message)]
     return raw.replace(b"\r\n", b"\n").decode("utf-8", "backslashreplace").rstrip("\n")
 
 

@@ -31,6 +31,7 @@ from labctl.analysis.dialogs._imap_commands import (
     command_label,
     command_text,
     head_of,
+    message_start,
     raw_arguments,
 )
 from labctl.analysis.dialogs._imap_responses import (
@@ -114,11 +115,13 @@ class _ImapObserver:
                 self.record_command(command.tag, command_label(command), text,
                                     action_arguments(command, text))
                 if isinstance(command.arguments, Append):
-                    self.add_payload(True, "message", command.arguments.message,
-                                     self.command_start)
+                    message = command.arguments.message
+                    self.add_payload(True, "message", message,
+                                     self.command_start + message_start(raw, message))
                 self.pending = (command.tag, command.name)
             elif isinstance(event, LiteralAwaited):
                 if self.open_step is None:
+                    raw = announced_part(self.client_data, self.command_start, event.size)
                     text = command_text(raw)
                     label = command_label_of(raw) or event.name
                     self.record_command(event.tag, label, text, raw_arguments(text))
@@ -143,8 +146,7 @@ class _ImapObserver:
             text = command_text(raw)
             self.record_command(head[0], head[1], text, raw_arguments(text))
             self.dialog.problems.append(
-                f"{self.client.where(self.command_start)}: {head[1]} is not read by the IMAP"
-                f" grammar: {event.reason}")
+                f"{self.client.where(self.command_start)}: {head[1]} refused: {event.reason}")
         self.machine.send(event.reply)  # what the machine expects; the real answer follows
 
     def record_command(self, tag: str, label: str, text: str, arguments: str) -> None:
@@ -245,7 +247,7 @@ class _ImapObserver:
     # -- the end of the capture: say what is missing
     def finish(self) -> Dialog:
         while self.pending is not None and self.pending[1] != LITERAL and not self.encrypted:
-            self.machine.send(Response(self.pending[0], "NO"))  # read what was pipelined
+            self.machine.send(Response(self.pending[0], "OK"))  # read what was pipelined
             self.pending = None
             self.read_commands()
         if not self.encrypted:
@@ -265,6 +267,16 @@ class _ImapObserver:
         missing = self.responses.leftover()
         if missing is not None:
             self.dialog.problems.append(f"{self.server.where(self.responses.offset)}: {missing}")
+
+
+def announced_part(data: bytearray, start: int, size: int) -> bytes:
+    """The command from `start` up to its line announcing a literal of `size` octets (the
+    machine holds it until the literal comes)."""
+    for ending in (b"}\r\n", b"}\n"):
+        found = data.find(b"{%d%s" % (size, ending), start)
+        if found >= 0:
+            return bytes(data[start:found + len(str(size)) + 1 + len(ending)])
+    return bytes(data[start:])
 
 
 def command_label_of(raw: bytes) -> str | None:
