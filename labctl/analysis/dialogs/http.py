@@ -75,7 +75,7 @@ class _HttpObserver:
     def feed(self, segment: Segment) -> None:
         half = self.client if segment.from_client else self.server
         half.direction.add(len(segment.data), segment.timestamp)
-        if not half.broken:
+        if segment.data and not half.broken:  # (h11 takes b"" for the close)
             half.reader.receive_data(segment.data)
             self.read()
 
@@ -108,7 +108,7 @@ class _HttpObserver:
                 return progress
             try:
                 self.event(half, event, start)
-                half.mirror.send(event)
+                half.mirror.send(replayable(event))
             except h11.LocalProtocolError as error:  # the other side's view disagrees
                 self.unreadable(half, start, f"does not fit the exchange: {error}")
                 return progress
@@ -200,9 +200,27 @@ class _HttpObserver:
                 continue
             half.reader.receive_data(b"")
             self.read()
+        unread = len(self.client.reader.trailing_data[0])
+        if unread and not self.client.broken:
+            start = self.client.direction.received - unread
+            self.dialog.problems.append(f"{self.client.direction.where(start)}: {unread} octets"
+                                        " of pipelined requests not read (a response is missing)")
         for _, exchange in self.waiting:
             request = self.dialog.http[exchange]
             what = "no response to" if request.status is None else "the response cut short:"
             self.dialog.problems.append(f"{what} {request.method} {request.target}"
                                         " (the capture ends)")
         return self.dialog
+
+
+def replayable(event: h11.Event) -> h11.Event:
+    """The event as h11 agrees to send it: h11 only writes HTTP/1.1 (with a Host header).
+    The reading side has the real version, which is what decides the framing."""
+    if not isinstance(event, Head) or event.http_version == b"1.1":
+        return event
+    headers = list(event.headers.raw_items())
+    if isinstance(event, h11.Request):
+        if not any(name.lower() == b"host" for name, _ in headers):
+            headers.append((b"Host", b"-"))
+        return h11.Request(method=event.method, target=event.target, headers=headers)
+    return type(event)(status_code=event.status_code, reason=event.reason, headers=headers)

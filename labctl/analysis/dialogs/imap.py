@@ -67,6 +67,8 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
     for segment in segments:
         if observer.encrypted:
             break
+        if not segment.data:  # (the machine takes b"" for the close)
+            continue
         if segment.from_client:
             observer.client_bytes(segment)
         else:
