@@ -96,11 +96,13 @@ def udp_datagrams(path: Path, port: int) -> list[Segment]:
     return segments
 
 
-def tshark_fields(path: Path, decode_as: str, *fields: str) -> list[list[str]]:
-    """tshark's values of `fields`, one row per packet that has the first one."""
+def tshark_fields(path: Path, decode_as: str, *fields: str, where: str = "") -> list[list[str]]:
+    """tshark's values of `fields` (several in one packet joined by \\x1f), one row per
+    packet that has the first one (and matches the display filter `where`)."""
     require_tool("tshark")
+    shown = f"({where}) && {fields[0]}" if where else fields[0]
     command = ["tshark", "-r", str(path), "-d", decode_as, "-T", "fields", "-E", "occurrence=a",
-               "-E", "aggregator=\x1f", "-Y", fields[0]]
+               "-E", "aggregator=\x1f", "-Y", shown]
     for field in fields:
         command += ["-e", field]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
