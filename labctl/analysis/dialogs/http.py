@@ -33,6 +33,7 @@ from labctl.analysis.results import Segment
 PROTOCOL = "HTTP"
 KEPT_BODY = 64 * 1024  # octets of each body kept in its PAYLOAD step
 MAX_HEAD = 64 * 1024  # request or status line plus headers
+SWITCHING_PROTOCOLS = 101  # the connection carries another protocol from here on
 Head = h11.Request | h11.Response | h11.InformationalResponse
 
 
@@ -143,8 +144,9 @@ class _HttpObserver:
         text = "\n".join([f"HTTP/{version} {status} {event.reason.decode('latin-1')}", *lines])
         answers = self.waiting[0][0] if self.waiting else None
         self.dialog.steps.append(Step(False, REPLY, status, text, time, status, answers))
-        if isinstance(event, h11.Response) and self.waiting:
-            exchange = self.waiting[0][1]
+        switched = event.status_code == SWITCHING_PROTOCOLS  # no body: the exchange is over
+        if (isinstance(event, h11.Response) or switched) and self.waiting:
+            exchange = (self.waiting.pop(0) if switched else self.waiting[0])[1]
             self.dialog.http[exchange] = replace(self.dialog.http[exchange],
                                                  status=event.status_code)
 
@@ -201,7 +203,8 @@ class _HttpObserver:
             half.reader.receive_data(b"")
             self.read()
         unread = len(self.client.reader.trailing_data[0])
-        if unread and not self.client.broken:
+        switched = self.client.reader.their_state is h11.SWITCHED_PROTOCOL
+        if unread and not (self.client.broken or switched):
             start = self.client.direction.received - unread
             self.dialog.problems.append(f"{self.client.direction.where(start)}: {unread} octets"
                                         " of pipelined requests not read (a response is missing)")

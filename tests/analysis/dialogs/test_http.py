@@ -91,6 +91,20 @@ def test_a_truncated_capture_says_what_is_missing() -> None:
         " missing)"]
 
 
+def test_a_switch_to_another_protocol_ends_the_http_part() -> None:
+    dialog = observe(segments([
+        (True, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+               b"Connection: Upgrade\r\n\r\n"),
+        (False, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\n\r\n\x81\x05hello"),
+        (True, b"\x81\x85abcd0123")]))
+    assert dialog.labels() == ["GET", "101"]
+    assert dialog.http == [HttpExchange("GET", "/ws", 101, 0, 0)]
+    assert dialog.problems == [
+        "client byte 70 at 2.000000: 10 octets after the switch to another protocol",
+        "server byte 77 at 1.000000: 7 octets after the switch to another protocol"]
+
+
 def test_tls_from_the_first_byte() -> None:
     dialog = observe(segments([(True, b"\x16\x03\x01\x00\x10hello"), (False, b"\x16\x03\x03")]))
     assert dialog.labels() == ["TLS"] and dialog.tls_from == 0.0

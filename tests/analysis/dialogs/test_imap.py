@@ -41,6 +41,13 @@ SESSION: Script = [
     (True, b'a6 CREATE "Work Plans"\r\na7 STORE 1 +FLAGS (\\Deleted)\r\na8 LOGOUT\r\n'),
     (False, b"a6 OK created\r\na7 OK stored\r\n* BYE bye\r\na8 OK bye\r\n"),
 ]
+# Pieces the random conversations mix in, beyond the session's own.
+PIECES: Script = [
+    (True, b"a1 AUTHENTICATE PLAIN\r\n"), (False, b"+ \r\n"), (True, b"AGJvYgBzZWNyZXQ=\r\n"),
+    (True, b"a1 STARTTLS\r\n"), (False, b"a1 OK begin\r\n"), (False, b"* PREAUTH hi\r\n"),
+    (True, b"a2 APPEND INBOX {5+}\r\nhello\r\n"), (True, b"a3 APPEND INBOX {4294967295+}\r\n"),
+    (True, b"a3 APPEND INBOX {99999999999}\r\n"), (False, b"a3 NO [TOOBIG] no\r\n"),
+    (True, b"a4 ID {3}\r\n"), (True, b"a5 UID MOVE 1 X\r\n"), (False, b"* BYE\r\n")]
 SESSION_LABELS = [
     "OK", "LOGIN", "OK", "SELECT", "EXISTS", "FLAGS", "OK", "UID FETCH", "FETCH", "BODY[1]<0>",
     "OK", "APPEND", "+", "message", "OK", "IDLE", "+", "EXISTS", "DONE", "OK", "CREATE", "OK",
@@ -168,7 +175,7 @@ def test_implicit_tls_is_reported_as_such() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(mangled(SESSION))
+@given(mangled(SESSION + PIECES))
 def test_random_input_never_raises(conversation: list[Segment]) -> None:
     dialog = observe(conversation)
     check_answers(dialog)
