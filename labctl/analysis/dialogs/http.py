@@ -29,8 +29,8 @@ import h11
 from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, TLS, Dialog, HttpExchange, Step
 from labctl.analysis.dialogs._direction import Direction, starts_with_tls
 from labctl.analysis.results import Segment
+from labctl.model.topology import HTTP
 
-PROTOCOL = "HTTP"
 KEPT_BODY = 64 * 1024  # octets of each body kept in its PAYLOAD step
 MAX_HEAD = 64 * 1024  # request or status line plus headers
 SWITCHING_PROTOCOLS = 101  # the connection carries another protocol from here on
@@ -66,7 +66,7 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
 
 class _HttpObserver:
     def __init__(self) -> None:
-        self.dialog = Dialog(PROTOCOL)
+        self.dialog = Dialog(HTTP)
         server_role = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         client_role = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self.client = _Half(Direction(True), server_role, client_role)

@@ -42,6 +42,7 @@ from labctl.analysis.dialogs._imap_responses import (
     ServerResponse,
 )
 from labctl.analysis.results import Segment
+from labctl.model.topology import IMAP
 from labctl.protocols.imap_commands import Append
 from labctl.protocols.imap_events import (
     AuthenticateResponse,
@@ -56,7 +57,6 @@ from labctl.protocols.imap_replies import Response, continuation
 from labctl.protocols.imap_server import ServerConnection
 from labctl.protocols.imap_states import CONTINUES, LITERAL, ImapState
 
-PROTOCOL = "IMAP"
 NO_LIMIT = 1 << 40  # the observer reads any literal the real server accepted
 GREETINGS = frozenset({"OK", "PREAUTH", "BYE"})
 
@@ -78,11 +78,11 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
 
 class _ImapObserver:
     def __init__(self) -> None:
-        self.dialog = Dialog(PROTOCOL)
+        self.dialog = Dialog(IMAP)
         self.machine = ServerConnection(max_append_size=NO_LIMIT, starttls=True,
                                         max_literal=NO_LIMIT)
         self.client, self.server = Direction(True), Direction(False)
-        self.client_data = bytearray()
+        self.client_data = bytearray()  # client bytes from the command being read on
         self.responses = ResponseFramer()
         self.pending: tuple[str, str] | None = None  # (tag, what) the machine waits for
         self.command_start = 0  # client offset of the command being read
@@ -110,7 +110,7 @@ class _ImapObserver:
             event = self.machine.next_event()
             if isinstance(event, NeedData | ConnectionClosed):
                 return
-            raw = bytes(self.client_data[self.command_start:self.consumed()])
+            raw = bytes(self.client_data[:self.consumed() - self.command_start])
             if isinstance(event, ImapCommandReceived):
                 command = event.command
                 text = command_text(raw, command)
@@ -123,7 +123,7 @@ class _ImapObserver:
                 self.pending = (command.tag, command.name)
             elif isinstance(event, LiteralAwaited):
                 if self.open_step is None:
-                    raw = announced_part(self.client_data, self.command_start, event.size)
+                    raw = announced_part(self.client_data, event.size)
                     text = command_text(raw)
                     label = command_label_of(raw) or event.name
                     self.record_command(event.tag, label, text, raw_arguments(text))
@@ -136,7 +136,12 @@ class _ImapObserver:
                 self.pending = (event.tag, "IDLE" if label == "DONE" else "AUTHENTICATE")
             else:
                 self.refused(event, raw)
-            self.command_start, self.open_step = self.consumed(), None
+            self.next_command()
+
+    def next_command(self) -> None:
+        """The command being read is over: the next one starts where the machine is."""
+        del self.client_data[:self.consumed() - self.command_start]
+        self.command_start, self.open_step = self.consumed(), None
 
     def refused(self, event: ProtocolErrorEvent[Response], raw: bytes) -> None:
         """A command the grammar refuses: a step if its head reads, and a problem note."""
@@ -209,7 +214,7 @@ class _ImapObserver:
             if self.pending == (response.tag, "STARTTLS") and response.status == "OK":
                 self.turn_to_tls(self.server.time_at(response.offset))
             if self.pending[1] == LITERAL:  # the server refused the literal: command dropped
-                self.command_start, self.open_step = self.consumed(), None
+                self.next_command()
             self.pending = None
 
     def tagged_result(self, response: ServerResponse) -> int | None:
@@ -271,14 +276,14 @@ class _ImapObserver:
             self.dialog.problems.append(f"{self.server.where(self.responses.offset)}: {missing}")
 
 
-def announced_part(data: bytearray, start: int, size: int) -> bytes:
-    """The command from `start` up to its line announcing a literal of `size` octets (the
-    machine holds it until the literal comes)."""
+def announced_part(data: bytearray, size: int) -> bytes:
+    """The command up to its line announcing a literal of `size` octets (the machine holds
+    it until the literal comes)."""
     for ending in (b"}\r\n", b"}\n"):
-        found = data.find(b"{%d%s" % (size, ending), start)
+        found = data.find(b"{%d%s" % (size, ending))
         if found >= 0:
-            return bytes(data[start:found + len(str(size)) + 1 + len(ending)])
-    return bytes(data[start:])
+            return bytes(data[:found + len(str(size)) + 1 + len(ending)])
+    return bytes(data)
 
 
 def command_label_of(raw: bytes) -> str | None:
