@@ -17,8 +17,9 @@
 # keyword "EXISTS"/"FETCH"/"OK", or the tagged status; tagged ones answer their command
 # by tag), FETCH literals (PAYLOAD labelled by the item, "BODY[1]"), DONE and SASL lines,
 # TLS after STARTTLS is accepted. One ImapAction per command with its tagged result.
-# A command the grammar refuses is still a step when its head (tag, name) reads, with a
-# problem note; bytes that do not read at all are UNREADABLE. Nothing raises.
+# A command the grammar refuses is still a step when its head (tag, name) reads; it is a
+# problem unless the server accepted it (an extension such as ID or ENABLE). Bytes that
+# do not read at all are UNREADABLE. Nothing raises.
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -88,6 +89,7 @@ class _ImapObserver:
         self.command_start = 0  # client offset of the command being read
         self.open_step: int | None = None  # its step, recorded before its literal
         self.unanswered: dict[str, tuple[int, int]] = {}  # tag -> (step, action) indexes
+        self.doubts: dict[str, str] = {}  # tag -> why the grammar refused the command
         self.encrypted = self.greeted = False
 
     # -- the client's side: the server machine frames and parses it
@@ -152,8 +154,8 @@ class _ImapObserver:
         else:
             text = command_text(raw)
             self.record_command(head[0], head[1], text, raw_arguments(text))
-            self.dialog.problems.append(
-                f"{self.client.where(self.command_start)}: {head[1]} refused: {event.reason}")
+            self.doubts[head[0]] = (f"{self.client.where(self.command_start)}: {head[1]}"
+                                    f" refused by the grammar: {event.reason}")
         self.machine.send(event.reply)  # what the machine expects; the real answer follows
 
     def record_command(self, tag: str, label: str, text: str, arguments: str) -> None:
@@ -225,6 +227,9 @@ class _ImapObserver:
             return None
         step, action = found
         self.dialog.imap[action] = replace(self.dialog.imap[action], result=response.status)
+        doubt = self.doubts.pop(response.tag, None)
+        if doubt is not None and response.status != "OK":  # OK: an extension the server has
+            self.dialog.problems.append(f"{doubt}; the server answered {response.status}")
         return step
 
     def continuation(self, response: ServerResponse) -> None:
@@ -262,6 +267,7 @@ class _ImapObserver:
         return self.dialog
 
     def leftovers(self) -> None:
+        self.dialog.problems += self.doubts.values()
         for tag, (step, _) in self.unanswered.items():
             label = self.dialog.steps[step].label
             self.dialog.problems.append(f"no tagged response to {tag} {label} (the capture ends)")
