@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
+from labctl.agent_contract import FetchOptions
 from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, TLS, UNREADABLE, Dialog, ImapAction
 from labctl.analysis.dialogs.imap import observe
 from labctl.analysis.results import Segment
 from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.storage import Mailboxes
+from roles.useragent.imap_client import fetch_imap
+from roles.useragent.mail_clients import Account, Endpoint
 from tests.analysis.dialogs.loopback import capturing, tcp_conversations, tshark_fields
 from tests.analysis.dialogs.scripts import Script, mangled, segments
 from tests.conftest import TEST_PLAN
@@ -255,3 +258,30 @@ def test_imaplib_sessions_read_as_tshark_reads_them(
                 for t in row[0].split("\x1f") if t.startswith(tag)]
     assert answered == [s.text.split(" ")[0] for s in dialog.steps
                         if s.kind == REPLY and s.answers is not None and s.label != "+"]
+
+
+def test_the_user_agents_fetch_reads_as_tshark_reads_it(
+        imap_server: tuple[int, Mailboxes], tmp_path: Path) -> None:
+    port, store = imap_server
+    store.deliver(BOB, MESSAGE)
+    store.create_folder(BOB, "Read")
+    pcap, client = tmp_path / "fetch.pcap", TEST_PLAN.address("receiver-ua", NETWORK)
+    options = FetchOptions(part="1", partial=(0, 12), move_to="Read", list_folders=True)
+    with capturing(pcap, HOST, port):
+        fetched = fetch_imap(Endpoint(HOST, port), Account(BOB, PASSWORD), client, options)
+    assert fetched.messages == [b"Do you like "]
+    (conversation,) = tcp_conversations(pcap, port)
+    dialog = observe(conversation)
+    assert dialog.problems == []
+    check_answers(dialog)
+    actions = {(a.command, a.arguments, a.result) for a in dialog.imap}
+    assert {("LOGIN", "bob", "OK"), ("SELECT", "INBOX", "OK"),
+            ("UID MOVE", "1 Read", "OK")} <= actions
+    assert any(a.command.endswith("FETCH") and "BODY.PEEK[1]<0.12>" in a.arguments
+               for a in dialog.imap)
+    assert b"Do you like " in dialog.payloads()
+    decode = f"tcp.port=={port},imap"
+    requests = [tuple(value.split("\x1f")[0] for value in row) for row in tshark_fields(
+        pcap, decode, "imap.request_tag", "imap.request.command")]
+    assert requests == [(s.text.split(" ")[0], s.label.split(" ")[-1]) for s in dialog.steps
+                        if s.kind == COMMAND]
