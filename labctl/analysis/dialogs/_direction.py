@@ -15,7 +15,7 @@ SHOWN_OCTETS = 60  # of unreadable bytes, quoted in the step's text
 
 
 def side_name(from_client: bool) -> str:
-    """"client" or "server"."""
+    """The word for a side in notes: "client" or "server"."""
     return "client" if from_client else "server"
 
 
