@@ -5,11 +5,13 @@
 # capturing() starts tcpdump on `lo` for one server address and port, and returns only
 # once a probe datagram (to the discard port of the same address) shows in the pcap, so
 # the filter is attached; on leaving, a second probe that shows proves every earlier
-# packet was written. TCP conversations come from read_capture/decode_packets/reassemble;
-# UDP datagrams (which the decoder skips) from the link-layer records, here.
+# packet was written, and tcpdump must say the kernel dropped none. TCP conversations
+# come from read_capture/decode_packets/reassemble; UDP datagrams (which the decoder
+# skips) from the link-layer records, here.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -68,7 +70,9 @@ def capturing(path: Path, host: str, port: int) -> Iterator[None]:
         probe()
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        _, said = process.communicate(timeout=30)
+    dropped = re.search(rb"([0-9]+) packets? dropped by kernel", said)
+    assert dropped is None or dropped.group(1) == b"0", f"tcpdump lost packets: {said!r}"
 
 
 def tcp_conversations(path: Path, port: int) -> list[list[Segment]]:
