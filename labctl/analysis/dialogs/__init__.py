@@ -2,27 +2,24 @@
 #
 # Every observer is a module of this package exposing
 #     observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog
-# and OBSERVERS maps the protocol name (as identify.py names it) to it. smtp, pop3 and
-# tls are always here; imap, http and dns join the table as soon as their module exists.
-# A protocol without an observer gets its lines as steps (lines.py): a transcript,
-# no facts. build_dialog() is the one entry point the analyzer calls.
+# and OBSERVERS maps the protocol name (as identify.py names it) to it. A protocol
+# without an observer (unknown) gets its lines as steps (lines.py): a transcript, no
+# facts. build_dialog() is the one entry point the analyzer calls.
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Sequence
 
 from labctl.analysis.dialog import Dialog
-from labctl.analysis.dialogs import lines, pop3, smtp, tls
+from labctl.analysis.dialogs import dns, http, imap, lines, pop3, smtp, tls
 from labctl.analysis.results import Segment
 from labctl.model.topology import DNS, HTTP, IMAP, POP3, SMTP, TLS
 
 Observer = Callable[[Sequence[Segment], str], Dialog]
 
-OBSERVERS: dict[str, Observer] = {SMTP: smtp.observe, POP3: pop3.observe, TLS: tls.observe}
-for _protocol, _module in ((IMAP, "imap"), (HTTP, "http"), (DNS, "dns")):
-    if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
-        OBSERVERS[_protocol] = importlib.import_module(f"{__name__}.{_module}").observe
+OBSERVERS: dict[str, Observer] = {
+    SMTP: smtp.observe, POP3: pop3.observe, IMAP: imap.observe, HTTP: http.observe,
+    DNS: dns.observe, TLS: tls.observe,
+}
 
 
 def build_dialog(protocol: str, segments: Sequence[Segment], transport: str = "tcp") -> Dialog:

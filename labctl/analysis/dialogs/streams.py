@@ -1,5 +1,9 @@
 # What every protocol observer reads a conversation with: one byte cursor per direction.
 #
+# OffsetClock maps one side's stream offsets to capture times as segments are fed (for
+# parsers that take bytes as they come); Direction is an OffsetClock holding a whole
+# side at once (for the line-based replays of SMTP and POP3).
+#
 # A Direction joins one side's segments into one byte string and remembers where each
 # segment began, so any offset maps back to its capture time (Step.timestamp) and to its
 # place in the capture order of both sides (how the analyzer tells that a client sent a
@@ -18,27 +22,30 @@ from labctl.analysis.dialog import UNREADABLE, Dialog, Step
 from labctl.analysis.results import Segment
 
 _PRINTABLE = re.compile(rb"[\x20-\x7e]*")
+SHOWN_OCTETS = 60  # of unreadable bytes, quoted in an UNREADABLE step's text
 
 
-class Direction:
-    """The bytes one side sent, with the capture time and order of every offset."""
+def side_name(from_client: bool) -> str:
+    """The word for a side in notes: "client" or "server"."""
+    return "client" if from_client else "server"
 
-    def __init__(self, segments: Sequence[Segment], from_client: bool) -> None:
+
+class OffsetClock:
+    """When each octet of one side was captured, for a side fed a segment at a time (the
+    observers whose parsers take bytes as they come: IMAP framing, h11, DNS)."""
+
+    def __init__(self, from_client: bool) -> None:
         self.from_client = from_client
+        self.received = 0  # octets fed so far
         self._starts: list[int] = []
         self._times: list[float] = []
-        self._orders: list[int] = []
-        parts: list[bytes] = []
-        size = 0
-        for order, segment in enumerate(segments):
-            if segment.from_client is from_client and segment.data:
-                self._starts.append(size)
-                self._times.append(segment.timestamp)
-                self._orders.append(order)
-                parts.append(segment.data)
-                size += len(segment.data)
-        self.data = b"".join(parts)
-        self.pos = 0  # the read cursor of read_line()
+
+    def add(self, size: int, timestamp: float) -> None:
+        """Record that `size` more octets arrived at `timestamp`."""
+        if size > 0:
+            self._starts.append(self.received)
+            self._times.append(timestamp)
+            self.received += size
 
     def _index(self, offset: int) -> int:
         return max(bisect_right(self._starts, offset) - 1, 0)
@@ -46,6 +53,34 @@ class Direction:
     def time_at(self, offset: int) -> float:
         """Capture time of the segment holding the byte at `offset` (0.0 for no bytes)."""
         return self._times[self._index(offset)] if self._times else 0.0
+
+    def where(self, offset: int) -> str:
+        """The place of `offset` in words, for a problem note."""
+        return f"{side_name(self.from_client)} byte {offset} at {self.time_at(offset):.6f}"
+
+    def unreadable(self, dialog: Dialog, offset: int, reason: str, data: bytes = b"") -> None:
+        """Record bytes the protocol does not allow: an UNREADABLE step and a problem note."""
+        shown = data[:SHOWN_OCTETS].decode("ascii", "backslashreplace")
+        text = f"{reason}: {shown!r}" if data else reason
+        dialog.steps.append(Step(self.from_client, UNREADABLE, "unreadable", text,
+                                 self.time_at(offset)))
+        dialog.problems.append(f"{self.where(offset)}: {reason}")
+
+
+class Direction(OffsetClock):
+    """The bytes one side sent, with the capture time and order of every offset."""
+
+    def __init__(self, segments: Sequence[Segment], from_client: bool) -> None:
+        super().__init__(from_client)
+        self._orders: list[int] = []
+        parts: list[bytes] = []
+        for order, segment in enumerate(segments):
+            if segment.from_client is from_client and segment.data:
+                self._orders.append(order)
+                parts.append(segment.data)
+                self.add(len(segment.data), segment.timestamp)
+        self.data = b"".join(parts)
+        self.pos = 0  # the read cursor of read_line()
 
     def order_at(self, offset: int) -> int:
         """Position, among both sides' segments, of the one holding the byte at `offset`."""

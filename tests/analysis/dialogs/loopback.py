@@ -1,0 +1,113 @@
+# Real traffic for the observers' tests: tcpdump on the loopback interface around a
+# client talking to a server, the capture read back with maillab's own reader, and
+# tshark told the protocol as the independent oracle.
+#
+# capturing() starts tcpdump on `lo` for one server address and port, and returns only
+# once a probe datagram (to the discard port of the same address) shows in the pcap, so
+# the filter is attached; on leaving, a second probe that shows proves every earlier
+# packet was written, and tcpdump must say the kernel dropped none. TCP conversations
+# come from read_capture/decode_packets/reassemble; UDP datagrams (which the decoder
+# skips) from the link-layer records, here.
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from labctl.analysis.packet_decode import decode_packets
+from labctl.analysis.pcap_reader import read_capture
+from labctl.analysis.results import Segment
+from labctl.analysis.tcp_reassembly import reassemble
+from labctl.capture.tcpdump import can_capture_packets
+from tests.conftest import wait_for
+from tests.peers.tools import require_tool
+
+PROBE_PORT = 9  # discard: nothing answers, the datagram only marks the capture
+ETHERNET, IPV4, UDP = 1, 0x0800, 17
+
+
+class Probe:
+    """Marks a capture with datagrams and waits until each is in the file."""
+
+    def __init__(self, path: Path, host: str) -> None:
+        self.path, self.host = path, host
+
+    def __call__(self) -> None:
+        size = self.path.stat().st_size if self.path.exists() else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            def arrived() -> bool:
+                sock.sendto(b"probe", (self.host, PROBE_PORT))
+                return self.path.exists() and self.path.stat().st_size > size
+            wait_for(arrived, f"tcpdump never wrote a probe to {self.path}")
+
+
+@contextmanager
+def capturing(path: Path, host: str, port: int) -> Iterator[None]:
+    """tcpdump on `lo` recording `host` port `port` (TCP and UDP) into `path`."""
+    require_tool("tcpdump")
+    if not can_capture_packets():
+        pytest.skip("this user may not capture packets")
+    command = ["tcpdump", "-i", "lo", "-n", "-s", "0", "-U", "--immediate-mode"]
+    command += ["-Z", "root"] if os.geteuid() == 0 else []
+    command += ["-w", str(path), "host", host, "and", "(", "port", str(port), "or", "udp",
+                "port", str(PROBE_PORT), ")"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    try:
+        while b"listening on" not in (line := process.stderr.readline()):
+            assert line, "tcpdump exited before listening"
+        probe = Probe(path, host)
+        probe()
+        yield
+        probe()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, said = process.communicate(timeout=30)
+    dropped = re.search(rb"([0-9]+) packets? dropped by kernel", said)
+    assert dropped is None or dropped.group(1) == b"0", f"tcpdump lost packets: {said!r}"
+
+
+def tcp_conversations(path: Path, port: int) -> list[list[Segment]]:
+    """The segments of each TCP connection to `port`, read by maillab's reader."""
+    decoded = decode_packets(read_capture(path).packets)
+    return [stream.segments for stream in reassemble(decoded.packets)
+            if stream.server.port == port]
+
+
+def udp_datagrams(path: Path, port: int) -> list[Segment]:
+    """The UDP datagrams to and from `port` (IPv4 over Ethernet, as `lo` records)."""
+    segments = []
+    for packet in read_capture(path).packets:
+        frame = packet.data
+        if packet.linktype != ETHERNET or struct.unpack_from(">H", frame, 12)[0] != IPV4:
+            continue
+        ip = frame[14:]
+        if ip[9] != UDP:
+            continue
+        header = (ip[0] & 0x0F) * 4
+        source, destination, length = struct.unpack_from(">HHH", ip, header)
+        if port in (source, destination):
+            payload = ip[header + 8:header + length]
+            segments.append(Segment(destination == port, payload, packet.timestamp))
+    return segments
+
+
+def tshark_fields(path: Path, decode_as: str, *fields: str, where: str = "") -> list[list[str]]:
+    """tshark's values of `fields` (several in one packet joined by \\x1f), one row per
+    packet that has the first one (and matches the display filter `where`)."""
+    require_tool("tshark")
+    shown = f"({where}) && {fields[0]}" if where else fields[0]
+    command = ["tshark", "-r", str(path), "-d", decode_as, "-T", "fields", "-E", "occurrence=a",
+               "-E", "aggregator=\x1f", "-Y", shown]
+    for field in fields:
+        command += ["-e", field]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in output.splitlines()]
