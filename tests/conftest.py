@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -30,14 +31,18 @@ AGENT_TOKEN = secrets.token_urlsafe(16)
 AGENT_HEADERS = authorization_headers(AGENT_TOKEN)
 SOCKET_WATCH = SocketWatch(DEFAULT_LAB_NETWORKS, DEFAULT_CONTROLLERS)
 
+T = TypeVar("T")
 
-def wait_for(condition: Callable[[], object], failure: str, timeout: float = 30.0) -> None:
-    """Poll `condition()` until it is true; fail with `failure` after `timeout` seconds."""
+
+def wait_for(condition: Callable[[], T], failure: str, timeout: float = 30.0) -> T:
+    """Poll `condition()` until it is true and return that; fail with `failure` after
+    `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (result := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"{failure} (within {timeout:g}s)")
         time.sleep(0.05)
+    return result
 
 
 def pytest_configure(config: pytest.Config) -> None:

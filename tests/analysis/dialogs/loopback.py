@@ -54,6 +54,8 @@ def capturing(path: Path, host: str, port: int) -> Iterator[None]:
     """tcpdump on `lo` recording `host` port `port` (TCP and UDP) into `path`."""
     require_tool("tcpdump")
     if not can_capture_packets():
+        if os.environ.get("MAILLAB_REQUIRE_TOOLS") == "1":
+            pytest.fail("this user may not capture packets, and MAILLAB_REQUIRE_TOOLS=1")
         pytest.skip("this user may not capture packets")
     command = ["tcpdump", "-i", "lo", "-n", "-s", "0", "-U", "--immediate-mode"]
     command += ["-Z", "root"] if os.geteuid() == 0 else []
@@ -111,3 +113,40 @@ def tshark_fields(path: Path, decode_as: str, *fields: str, where: str = "") -> 
         command += ["-e", field]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return [line.split("\t") for line in output.splitlines()]
+
+
+CLOSES = "tcp.flags.fin == 1 || tcp.flags.reset == 1"
+
+
+def _closes(pcap: Path) -> int:
+    """FIN packets in the capture, a RST counting for two (it ends both directions)."""
+    output = subprocess.run(["tshark", "-r", str(pcap), "-Y", CLOSES, "-T", "fields",
+                             "-e", "tcp.flags.reset"], capture_output=True, text=True,
+                            check=False).stdout
+    return sum(2 if flag in ("1", "True") else 1 for flag in output.split())
+
+
+@contextmanager
+def loopback_capture(pcap: Path, host: str, port: int, connections: int = 1) -> Iterator[Path]:
+    """capturing() that, on leaving, first waits until the capture holds two FINs (or a
+    RST) per connection: the servers may close after the client has returned."""
+    require_tool("tshark")
+    with capturing(pcap, host, port):
+        yield pcap
+        wait_for(lambda: _closes(pcap) >= 2 * connections, f"close of {connections} connections")
+
+
+def tshark_packets(pcap: Path, decode_as: str, fields: list[str]) -> list[list[list[str]]]:
+    """Per packet with any of `fields`: each field's values (tshark told the protocol)."""
+    require_tool("tshark")
+    command = ["tshark", "-r", str(pcap), "-d", decode_as, "-T", "fields",
+               "-E", "occurrence=a", "-E", "aggregator=\x1f", "-E", "separator=\x1e"]
+    for field in fields:
+        command += ["-e", field]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in output.split("\n"):
+        values = [value.split("\x1f") if value else [] for value in line.split("\x1e")]
+        if any(values):
+            rows.append(values)
+    return rows

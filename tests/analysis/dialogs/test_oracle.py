@@ -17,8 +17,8 @@ from labctl.analysis.dialog import COMMAND, REPLY, Dialog
 from labctl.analysis.results import Conversation
 from labctl.model import POP3, SMTP
 from roles.mailserver.mailbox_store import MaildirMailboxes
-from tests.analysis.dialogs.loopback_capture import loopback_capture, tshark_fields, wait_for
-from tests.conftest import TEST_PLAN
+from tests.analysis.dialogs.loopback import loopback_capture, tshark_packets
+from tests.conftest import TEST_PLAN, wait_for
 from tests.peers.dovecot import running_dovecot
 from tests.peers.postfix import running_postfix
 from tests.peers.tools import run
@@ -77,7 +77,7 @@ def test_swaks_pipelining_into_postfix(tmp_path: Path) -> None:
         assert sent.returncode == 0, sent.stdout.decode()[-2000:]
         [delivered] = wait_for(lambda: postfix.delivered("bob"), "delivery to bob")
     dialog = only_dialog(pcap, SMTP)
-    rows = tshark_fields(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
+    rows = tshark_packets(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
     assert ours(dialog) == theirs(rows)
     assert "MAIL" in ours(dialog)["commands"] and dialog.problems == []
     [transaction] = dialog.smtp
@@ -98,7 +98,7 @@ def test_smtp_source_several_messages_one_session(tmp_path: Path) -> None:
                     "-t", BOB, f"{HOST}:{port}"])
         assert sent.returncode == 0, sent.stderr.decode()
     dialog = only_dialog(pcap, SMTP)
-    rows = tshark_fields(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
+    rows = tshark_packets(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
     assert ours(dialog) == theirs(rows)
     assert len(dialog.smtp) == 4 and all(t.accepted for t in dialog.smtp)
     assert dialog.problems == []
@@ -121,7 +121,7 @@ def test_poplib_against_dovecot(tmp_path: Path) -> None:
             client.dele(1)
             client.quit()
     dialog = only_dialog(pcap, POP3)
-    rows = tshark_fields(pcap, f"tcp.port=={dovecot.pop3_port},pop",
+    rows = tshark_packets(pcap, f"tcp.port=={dovecot.pop3_port},pop",
                          ["pop.request.command", "pop.request.parameter",
                           "pop.response.indicator"])
     commands = [s for s in dialog.steps if s.kind == COMMAND]
@@ -174,13 +174,13 @@ async def test_maillab_servers_against_tshark(start_server: StartServer, tmp_pat
         _swaks_then_pop3, server.address("smtp"), server.address("pop3"), tmp_path)
     smtp_dialog = only_dialog(smtp_pcap, SMTP)
     port = server.address("smtp")[1]
-    assert ours(smtp_dialog) == theirs(tshark_fields(smtp_pcap, f"tcp.port=={port},smtp",
+    assert ours(smtp_dialog) == theirs(tshark_packets(smtp_pcap, f"tcp.port=={port},smtp",
                                                      SMTP_FIELDS))
     [transaction] = smtp_dialog.smtp
     assert transaction.accepted and transaction.subject == "ours"
     pop3_dialog = only_dialog(pop3_pcap, POP3)
     port = server.address("pop3")[1]
-    rows = tshark_fields(pop3_pcap, f"tcp.port=={port},pop",
+    rows = tshark_packets(pop3_pcap, f"tcp.port=={port},pop",
                          ["pop.request.command", "pop.request.parameter",
                           "pop.response.indicator"])
     assert [s.label for s in pop3_dialog.steps if s.kind == COMMAND] == [
@@ -211,7 +211,7 @@ async def test_starttls_plaintext_part_then_tls(start_server: StartServer,
     assert dialog.tls_from is not None and dialog.problems == []
     assert conversation.transcript[-1].startswith("C: [TLS: ")
     port = server.address("smtp")[1]
-    assert ours(dialog) == theirs(tshark_fields(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS))
+    assert ours(dialog) == theirs(tshark_packets(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS))
 
 
 def test_implicit_tls_is_identified_by_its_client_hello(tmp_path: Path) -> None:
