@@ -32,8 +32,10 @@ SMTP_FIELDS = ["smtp.req.command", "smtp.req.parameter", "smtp.response.code",
 
 
 def only_conversation(pcap: Path) -> Conversation:
-    """The one conversation that carried data (a readiness probe's close may be seen too)."""
-    [conversation] = [c for c in analyze_pcap(pcap, NETWORK, TEST_PLAN) if c.segments]
+    """The one TCP conversation that carried data (the capture's probe datagrams and a
+    readiness probe's close may be seen too)."""
+    [conversation] = [c for c in analyze_pcap(pcap, NETWORK, TEST_PLAN)
+                      if c.segments and c.transport == "tcp"]
     return conversation
 
 
