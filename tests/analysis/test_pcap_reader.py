@@ -19,7 +19,7 @@ from labctl.analysis.packet_decode import (
     decode_packets,
 )
 from labctl.analysis.pcap_reader import PcapError, parse_capture, read_capture
-from labctl.analysis.pcap_writer import PcapngWriter, PcapWriter
+from labctl.capture.pcap_writer import PcapngWriter, PcapWriter
 
 
 def _tcp_payloads(data: bytes) -> list[tuple[str, int, bytes]]:

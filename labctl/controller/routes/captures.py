@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from labctl.capture.tcpdump import CaptureError
-from labctl.controller.captures import CaptureSession, CaptureStateError
+from labctl.capture.manager import CaptureSession, CaptureStateError
+from labctl.capture.recorder import CaptureError
 from labctl.controller.deps import StateDep
 from labctl.reports import HopReport
 
@@ -19,14 +19,20 @@ router = APIRouter(prefix="/captures", tags=["captures"])
 class CapturePublic(BaseModel):
     id: str
     running: bool
+    mode: str  # tcpdump | relay
+    limit_bytes: int  # the most each network's pcap may hold
     pcaps: dict[str, str]  # network -> pcap path as the user sees it
+    problems: dict[str, list[str]]  # network -> what its pcap misses (limit, drops)
 
 
 def _public(state: StateDep, session: CaptureSession) -> CapturePublic:
     return CapturePublic(
         id=session.id,
         running=session.running,
+        mode=state.captures.mode,
+        limit_bytes=state.captures.limit,
         pcaps={n: state.captures.public_path(p) for n, p in session.pcaps.items()},
+        problems={n: notes for n, notes in session.problems.items() if notes},
     )
 
 
@@ -49,7 +55,14 @@ async def start(state: StateDep) -> CapturePublic:
 
 @router.get("")
 def list_captures(state: StateDep) -> list[CapturePublic]:
+    """Every capture of this controller, running or stopped."""
     return [_public(state, s) for s in state.captures.sessions.values()]
+
+
+@router.get("/{capture_id}")
+def show(capture_id: str, state: StateDep) -> CapturePublic:
+    """One capture: running or not, its pcaps and what they miss."""
+    return _public(state, _session(state, capture_id))
 
 
 @router.post("/{capture_id}/stop")
