@@ -61,33 +61,34 @@ class RelayRecorders:
 
     def recorder(self, directory: Path, limit: int = DEFAULT_LIMIT_BYTES) -> RelaySession:
         """A capture session into `directory`, each network's pcap capped at `limit`."""
-        return RelaySession(self, directory, limit)
+        return RelaySession(self.relays, self.networks, directory, limit)
 
 
 class RelaySession:
     """One capture session recorded by the relays (a Recorder)."""
 
-    def __init__(self, relays: RelayRecorders, directory: Path,
-                 limit: int = DEFAULT_LIMIT_BYTES) -> None:
-        self.relays = relays
+    def __init__(self, relays: list[tuple[str, RecordingRelay]], networks: list[str],
+                 directory: Path, limit: int = DEFAULT_LIMIT_BYTES) -> None:
+        self.relays = relays  # (network, relay)
+        self.networks = networks  # in the order the pcaps are listed
         self.directory = directory
         self.limit = limit
         self._recordings: dict[str, SharedRecording] = {}
 
     def pcaps(self) -> dict[str, Path]:
-        return {n: self.directory / f"{n}.pcap" for n in self.relays.networks}
+        return {n: self.directory / f"{n}.pcap" for n in self.networks}
 
     async def start(self) -> None:
         """Open each network's pcap (with the limit), then let the relays record into it."""
         self.directory.mkdir(parents=True, exist_ok=True)
         pcaps = self.pcaps()
         self._recordings = {n: SharedRecording.join(p, self.limit) for n, p in pcaps.items()}
-        for network, relay in self.relays.relays:
+        for network, relay in self.relays:
             relay.start_recording(pcaps[network])
 
     async def stop(self) -> dict[str, NetworkRecording]:
         """Stop recording once the relayed connections ended; each pcap with its notes."""
-        for _, relay in self.relays.relays:
+        for _, relay in self.relays:
             # a connection still open after the grace period is recorded as far as it got
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(relay.wait_idle(), IDLE_GRACE_S)

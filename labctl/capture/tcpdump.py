@@ -1,17 +1,26 @@
 # Packet capture with tcpdump: one process per capture target, each recording one
 # network. start() returns only once every tcpdump is listening, so the first packets
-# of a scenario are never missed; stop() lets each flush and exit. tcpdump writes its
-# pcap to a pipe and we write the file through CappedPcapStream (the size limit); on
-# exit tcpdump says how many packets the kernel dropped, which becomes a note.
+# of a scenario are never missed; stop() lets each flush and exit. Each tcpdump writes
+# its pcap into a pipe read by a copier process (size_limit.py) that writes the file
+# under the size limit; on exit tcpdump says how many packets the kernel dropped and the
+# copier how many passed the limit: both become the network's notes. Before stopping,
+# a marker datagram is sent across each network and stop waits until the copier has
+# seen it, so no packet is still unread in the kernel when tcpdump stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import json
+import logging
 import os
 import re
+import secrets
 import signal
+import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from labctl.capture.plan import CaptureTarget
 from labctl.capture.recorder import (
@@ -21,10 +30,15 @@ from labctl.capture.recorder import (
     dropped_note,
     limit_note,
 )
-from labctl.capture.size_limit import CappedPcapStream
+from labctl.capture.size_limit import MARKER_SEEN, READY
 
-CHUNK = 65536
-KERNEL_BUFFER_KIB = 4096  # room for bursts while the event loop is busy elsewhere
+log = logging.getLogger(__name__)
+
+KERNEL_BUFFER_KIB = 32768  # tcpdump -B: a burst while tcpdump waits for a CPU (see README)
+PIPE_BYTES = 1 << 20  # between tcpdump and its copier (Linux caps it at pipe-max-size)
+STOP_TIMEOUT_S = 10.0
+MARKER_TIMEOUT_S = 2.0  # a marker not seen by then: stop anyway (and log it)
+DISCARD_PORT = 9  # the marker's destination port (nothing answers but an ICMP error)
 DROPPED = re.compile(rb"^(\d+) packets? dropped (by kernel|by interface)", re.MULTILINE)
 
 
@@ -49,11 +63,34 @@ def dropped_packets(said: bytes) -> list[tuple[int, str]]:
 @dataclass
 class _Running:
     target: CaptureTarget
-    process: asyncio.subprocess.Process
-    stream: CappedPcapStream
-    file: BinaryIO
-    copier: asyncio.Task[None] | None = None
-    error: str | None = None  # why the stream could not be written
+    pcap: Path
+    tcpdump: asyncio.subprocess.Process
+    copier: asyncio.subprocess.Process
+
+
+async def _start_pair(target: CaptureTarget, pcap: Path, limit: int, marker: str) -> _Running:
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError):  # a larger pipe absorbs a slow copier for longer
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    try:
+        copier = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "labctl.capture.size_limit", str(pcap), str(limit), marker,
+            stdin=read_end, stdout=asyncio.subprocess.PIPE)
+        tcpdump = await asyncio.create_subprocess_exec(
+            *tcpdump_command(target, os.geteuid() == 0),
+            stdout=write_end, stderr=asyncio.subprocess.PIPE)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    return _Running(target, pcap, tcpdump, copier)
+
+
+async def _marker_seen(running: _Running) -> None:
+    assert running.copier.stdout is not None
+    while line := await running.copier.stdout.readline():
+        if line.strip() == MARKER_SEEN.encode():
+            return
+    raise TimeoutError  # the copier ended without it
 
 
 class TcpdumpCapture:
@@ -64,6 +101,7 @@ class TcpdumpCapture:
         self.targets = targets
         self.directory = directory
         self.limit = limit
+        self.marker = f"maillab end of capture {secrets.token_hex(8)}"
         self._running: dict[str, _Running] = {}
 
     def pcaps(self) -> dict[str, Path]:
@@ -73,78 +111,88 @@ class TcpdumpCapture:
         """Start one tcpdump per target and wait until each is listening."""
         self.directory.mkdir(parents=True, exist_ok=True)
         for target in self.targets:
-            process = await asyncio.create_subprocess_exec(
-                *tcpdump_command(target, os.geteuid() == 0),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )
-            pcap = open(self.directory / target.pcap_name(), "wb")  # noqa: SIM115 - closed in stop()
-            running = _Running(target, process, CappedPcapStream(self.limit), pcap)
+            running = await _start_pair(target, self.directory / target.pcap_name(), self.limit,
+                                        self.marker)
             self._running[target.network] = running
-            running.copier = asyncio.create_task(self._copy(running))
             try:
-                await asyncio.wait_for(self._listening(target, process), ready_timeout)
+                await asyncio.wait_for(self._listening(running), ready_timeout)
             except (TimeoutError, CaptureError):
                 await self.stop()
                 raise
 
     @staticmethod
-    async def _copy(running: _Running) -> None:
-        assert running.process.stdout is not None
-        while chunk := await running.process.stdout.read(CHUNK):
-            if running.error is None:  # after an error, drain the pipe so tcpdump can exit
-                try:
-                    running.file.write(running.stream.feed(chunk))
-                except (CaptureError, OSError) as error:
-                    running.error = str(error)
-        running.file.flush()
-
-    async def _listening(self, target: CaptureTarget, process: asyncio.subprocess.Process) -> None:
-        assert process.stderr is not None
+    async def _listening(running: _Running) -> None:
+        assert running.tcpdump.stderr is not None and running.copier.stdout is not None
+        if (await running.copier.stdout.readline()).strip() != READY.encode():
+            raise CaptureError(f"the pcap copier for {running.target.network} did not start")
         said = b""
         while True:
-            line = await process.stderr.readline()
+            line = await running.tcpdump.stderr.readline()
             said += line
             if b"listening on" in line:
                 return
             if not line:
                 raise CaptureError(
-                    f"tcpdump on {target.interface} ({target.network}) exited: "
+                    f"tcpdump on {running.target.interface} ({running.target.network}) exited: "
                     f"{said.decode(errors='replace').strip()}"
                 )
 
+    async def _drain(self) -> None:
+        """Send the marker across each network; wait until each copier has seen it."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for running in self._running.values():
+                with contextlib.suppress(OSError):
+                    sender.sendto(self.marker.encode(),
+                                  (running.target.marker_address, DISCARD_PORT))
+        for network, running in self._running.items():
+            if running.tcpdump.returncode is None:
+                try:
+                    await asyncio.wait_for(_marker_seen(running), MARKER_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("capture of %s: end marker not seen; stopping anyway", network)
+
     async def stop(self) -> dict[str, NetworkRecording]:
-        """Stop every tcpdump (they flush their pcap); each pcap with its notes."""
+        """Stop every tcpdump once it read everything; each pcap with its notes."""
+        await self._drain()
         for running in self._running.values():
-            if running.process.returncode is None:
-                running.process.send_signal(signal.SIGINT)
+            if running.tcpdump.returncode is None:
+                running.tcpdump.send_signal(signal.SIGINT)
         recordings: dict[str, NetworkRecording] = {}
         stuck: list[str] = []
         for network, running in self._running.items():
             try:
-                recordings[network] = await asyncio.wait_for(self._finish(running), 10)
+                recordings[network] = await asyncio.wait_for(
+                    self._finish(running), STOP_TIMEOUT_S)
             except TimeoutError:
-                running.process.kill()
-                await running.process.wait()
+                for process in (running.tcpdump, running.copier):
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
+                    await process.wait()
                 stuck.append(network)
-            finally:
-                running.file.close()
         self._running.clear()
         if stuck:
             raise CaptureError(f"tcpdump for {', '.join(stuck)} did not stop; killed")
         return recordings
 
     async def _finish(self, running: _Running) -> NetworkRecording:
-        assert running.process.stderr is not None and running.copier is not None
-        said = await running.process.stderr.read()
-        await running.copier
-        await running.process.wait()
-        network, stream = running.target.network, running.stream
+        assert running.tcpdump.stderr is not None
+        said = await running.tcpdump.stderr.read()
+        await running.tcpdump.wait()
+        copied, _ = await running.copier.communicate()
+        copied = copied.strip().splitlines()[-1] if copied.strip() else b""  # the last line
+        network = running.target.network
         problems = [dropped_note(network, count, where) for count, where in dropped_packets(said)]
-        if stream.full:
-            problems.append(limit_note(network, self.limit, stream.packets_over_limit))
-        if running.error is not None:
-            problems.append(f"capture of {network} could not be written: {running.error}")
-        if stream.leftover:
+        try:
+            result = json.loads(copied)
+        except ValueError:
+            problems.append(f"capture of {network}: the pcap copier failed "
+                            f"(exit status {running.copier.returncode})")
+            return NetworkRecording(running.pcap, problems)
+        if result["error"]:
+            problems.append(f"capture of {network} could not be written: {result['error']}")
+        if result["packets_over_limit"]:
+            problems.append(limit_note(network, self.limit, result["packets_over_limit"]))
+        if result["leftover"]:
             problems.append(f"capture of {network}: tcpdump's last packet was cut short "
-                            f"({stream.leftover} bytes left out)")
-        return NetworkRecording(self.directory / running.target.pcap_name(), problems)
+                            f"({result['leftover']} bytes left out)")
+        return NetworkRecording(running.pcap, problems)
