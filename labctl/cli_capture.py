@@ -23,6 +23,9 @@ def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
                         help="download only this network's pcap (default: every network)")
     parser.add_argument("-o", "--output", default=".", metavar="DIR",
                         help="where download writes the pcaps (default: here)")
+    parser.add_argument("--limit-mb", type=float, default=None, metavar="MB",
+                        help="start: the most each network's pcap may hold "
+                             "(default: the controller's MAILLAB_CAPTURE_LIMIT_MB)")
 
 
 def capture_usage_error(args: argparse.Namespace) -> str | None:
@@ -41,7 +44,8 @@ def _notes(capture: dict[str, Any]) -> None:
 def run_capture(args: argparse.Namespace, client: ControllerClient) -> int:
     """Carry out one `labctl capture` action against the controller."""
     if args.action == "start":
-        print(client.request("POST", "/captures")["id"])
+        body = {} if args.limit_mb is None else {"limit_mb": args.limit_mb}
+        print(client.request("POST", "/captures", body)["id"])
     elif args.action == "stop":
         capture = client.request("POST", f"/captures/{quote(args.id, safe='')}/stop")
         for network, pcap in capture["pcaps"].items():

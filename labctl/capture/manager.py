@@ -14,7 +14,12 @@ from labctl.analysis import analyze_captures
 from labctl.analysis.results import Hop
 from labctl.capture.mode import resolve_capture_mode
 from labctl.capture.plan import capture_plan
-from labctl.capture.recorder import DEFAULT_LIMIT_BYTES, CaptureError, Recorder
+from labctl.capture.recorder import (
+    DEFAULT_LIMIT_BYTES,
+    MIN_LIMIT_BYTES,
+    CaptureError,
+    Recorder,
+)
 from labctl.capture.relay_recorder import RelayRecorders
 from labctl.capture.tcpdump import TcpdumpCapture
 from labctl.model import Addressing
@@ -30,6 +35,7 @@ class CaptureSession:
     directory: Path
     started: float
     recorder: Recorder | None
+    limit: int  # bytes each network's pcap may hold
     pcaps: dict[str, Path] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)  # network -> notes
     hops: list[Hop] | None = None
@@ -50,8 +56,6 @@ class CaptureManager:
         public_path: Callable[[Path], str] = str,
         limit: int = DEFAULT_LIMIT_BYTES,
     ) -> None:
-        if limit <= 0:
-            raise CaptureError(f"capture size limit must be positive, not {limit} bytes")
         self.plan = plan
         self.root = root
         self.mode = resolve_capture_mode(mode)
@@ -65,18 +69,21 @@ class CaptureManager:
         if self.relays is not None:
             await self.relays.start()
 
-    def _recorder(self, directory: Path) -> Recorder:
+    def _recorder(self, directory: Path, limit: int) -> Recorder:
         if self.relays is not None:
-            return self.relays.recorder(directory, self.limit)
-        return TcpdumpCapture(capture_plan(self.plan), directory, self.limit)
+            return self.relays.recorder(directory, limit)
+        return TcpdumpCapture(capture_plan(self.plan), directory, limit)
 
-    async def start(self, label: str = "capture") -> CaptureSession:
-        """Start recording every lab network into a new session folder."""
+    async def start(self, label: str = "capture", limit: int | None = None) -> CaptureSession:
+        """Start recording every lab network into a new session folder (default limit)."""
+        limit = self.limit if limit is None else limit
+        if limit < MIN_LIMIT_BYTES:
+            raise CaptureError(f"capture size limit {limit} bytes is below {MIN_LIMIT_BYTES}")
         session_id = f"{label}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         directory = self.root / session_id
-        recorder = self._recorder(directory)
+        recorder = self._recorder(directory, limit)
         await recorder.start()
-        session = CaptureSession(session_id, directory, time.time(), recorder)
+        session = CaptureSession(session_id, directory, time.time(), recorder, limit)
         self.sessions[session_id] = session
         return session
 

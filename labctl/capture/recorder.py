@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 DEFAULT_LIMIT_BYTES = 100 * 1000 * 1000  # per network's pcap (MAILLAB_CAPTURE_LIMIT_MB)
+MIN_LIMIT_BYTES = 1000  # room for the file's header and a packet or two
 
 
 class CaptureError(RuntimeError):

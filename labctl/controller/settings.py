@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labctl.capture.recorder import MIN_LIMIT_BYTES
 from labctl.model import DEFAULT_INSTANCE, Addressing, LabInstance, Runtime, addressing
 
 
@@ -26,9 +27,10 @@ class ControllerSettings(BaseSettings):
 
     @field_validator("capture_limit_mb")
     @classmethod
-    def _positive_limit(cls, limit: float) -> float:
-        if limit <= 0:
-            raise ValueError(f"MAILLAB_CAPTURE_LIMIT_MB must be positive, not {limit:g}")
+    def _limit_holds_a_packet(cls, limit: float) -> float:
+        if limit * 1e6 < MIN_LIMIT_BYTES:
+            raise ValueError(f"MAILLAB_CAPTURE_LIMIT_MB must be at least "
+                             f"{MIN_LIMIT_BYTES / 1e6:g}, not {limit:g}")
         return limit
 
     @field_validator("instance")
