@@ -2,8 +2,10 @@
 # compose: the network's Linux bridge (from outside every role container, so any
 # role image is recorded); local: the loopback interface, filtered to the network's
 # own 127.77.N.0/24 range. Derived from the lab model, like everything else. Each
-# target also names an address on its network that the controller can send a datagram
-# to, so that packet is seen by that network's capture (the end-of-capture marker).
+# target also says how a packet can be put where its capture sees it (the end-of-capture
+# marker, see tcpdump.py): local, a datagram to an unused address of the network's
+# loopback range (loopback never leaves the host); compose, where the host has no
+# address on the bridges, an Ethernet frame written onto the bridge itself.
 from __future__ import annotations
 
 import ipaddress
@@ -17,7 +19,7 @@ class CaptureTarget:
     network: str
     interface: str
     bpf_filter: str  # tcpdump filter expression ("" captures every frame)
-    marker_address: str  # a datagram sent here crosses what this target captures
+    marker_address: str | None  # send a datagram here; None: a frame on the interface
 
     def pcap_name(self) -> str:
         return f"{self.network}.pcap"
@@ -28,9 +30,7 @@ def capture_plan(plan: Addressing) -> list[CaptureTarget]:
     targets = []
     for network in plan.lab.captured_networks():
         if plan.runtime is Runtime.COMPOSE:
-            member = plan.lab.roles_on(network.name)[0]  # behind the bridge
-            targets.append(CaptureTarget(network.name, plan.bridge(network), "",
-                                         plan.address(member, network.name)))
+            targets.append(CaptureTarget(network.name, plan.bridge(network), "", None))
         else:
             subnet = ipaddress.ip_network(plan.subnet(network))
             targets.append(CaptureTarget(network.name, "lo", f"net {subnet}",

@@ -39,6 +39,9 @@ PIPE_BYTES = 1 << 20  # between tcpdump and its copier (Linux caps it at pipe-ma
 STOP_TIMEOUT_S = 10.0
 MARKER_TIMEOUT_S = 2.0  # a marker not seen by then: stop anyway (and log it)
 DISCARD_PORT = 9  # the marker's destination port (nothing answers but an ICMP error)
+MARKER_DESTINATION = bytes.fromhex("020000000000")  # locally administered, nobody's
+MARKER_SOURCE = bytes.fromhex("020000000001")
+MARKER_ETHERTYPE = bytes.fromhex("88b5")  # IEEE 802 local experimental EtherType 1
 DROPPED = re.compile(rb"^(\d+) packets? dropped (by kernel|by interface)", re.MULTILINE)
 
 
@@ -83,6 +86,19 @@ async def _start_pair(target: CaptureTarget, pcap: Path, limit: int, marker: str
         os.close(read_end)
         os.close(write_end)
     return _Running(target, pcap, tcpdump, copier)
+
+
+def send_marker(target: CaptureTarget, marker: bytes) -> None:
+    """Put one packet holding `marker` where `target`'s capture sees it."""
+    if target.marker_address is not None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(marker, (target.marker_address, DISCARD_PORT))
+        return
+    # a frame for no station, of the local experimental EtherType: the bridge floods it
+    # to its ports, every role drops it, and a bridge has no way out of the host
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sender:
+        sender.bind((target.interface, 0))
+        sender.send(MARKER_DESTINATION + MARKER_SOURCE + MARKER_ETHERTYPE + marker)
 
 
 async def _marker_seen(running: _Running) -> None:
@@ -139,11 +155,12 @@ class TcpdumpCapture:
 
     async def _drain(self) -> None:
         """Send the marker across each network; wait until each copier has seen it."""
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            for running in self._running.values():
-                with contextlib.suppress(OSError):
-                    sender.sendto(self.marker.encode(),
-                                  (running.target.marker_address, DISCARD_PORT))
+        for running in self._running.values():
+            try:
+                send_marker(running.target, self.marker.encode())
+            except OSError as error:
+                log.warning("capture of %s: end marker not sent: %s", running.target.network,
+                            error)
         for network, running in self._running.items():
             if running.tcpdump.returncode is None:
                 try:

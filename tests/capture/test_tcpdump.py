@@ -15,9 +15,9 @@ from labctl.analysis import analyze_pcap_file
 from labctl.analysis.packet_decode import ACK, FIN, SYN, decode_packets
 from labctl.analysis.pcap_reader import read_capture
 from labctl.capture.mode import can_capture_packets
-from labctl.capture.plan import capture_plan
+from labctl.capture.plan import CaptureTarget, capture_plan
 from labctl.capture.recorder import NetworkRecording
-from labctl.capture.tcpdump import TcpdumpCapture, dropped_packets
+from labctl.capture.tcpdump import TcpdumpCapture, dropped_packets, send_marker
 from labctl.model import INTERNET, SMTP
 from tests.capture.smtp_peers import SmtpReceiver, send_messages
 from tests.conftest import TEST_PLAN
@@ -123,3 +123,19 @@ def test_drops_are_read_from_tcpdumps_exit_statistics() -> None:
     assert dropped_packets(said) == [(77, "by kernel"), (3, "by interface")]
     assert dropped_packets(b"5 packets captured\n5 packets received by filter\n"
                            b"0 packets dropped by kernel\n") == []
+
+
+@tcpdump_only
+async def test_marker_frame_drains_a_capture_without_an_address(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # as on a compose bridge: no address to send a datagram to, so a raw frame is written
+    # onto the interface (here loopback, filtered to the marker's EtherType)
+    target = CaptureTarget("bridge", "lo", "ether proto 0x88b5", None)
+    capture = TcpdumpCapture([target], tmp_path)
+    await capture.start()
+    send_marker(target, b"an earlier frame, not the marker")
+    [recording] = (await capture.stop()).values()
+    assert recording.problems == [] and "end marker" not in caplog.text  # seen, not timed out
+    [frame] = read_capture(recording.pcap).packets  # the earlier frame; the marker left out
+    assert frame.data.endswith(b"an earlier frame, not the marker")
