@@ -69,6 +69,7 @@ class _Running:
     pcap: Path
     tcpdump: asyncio.subprocess.Process
     copier: asyncio.subprocess.Process
+    drained: bool = False  # the end marker came through: nothing was left unread
 
 
 async def _start_pair(target: CaptureTarget, pcap: Path, limit: int, marker: str) -> _Running:
@@ -165,6 +166,7 @@ class TcpdumpCapture:
             if running.tcpdump.returncode is None:
                 try:
                     await asyncio.wait_for(_marker_seen(running), MARKER_TIMEOUT_S)
+                    running.drained = True
                 except TimeoutError:
                     log.warning("capture of %s: end marker not seen; stopping anyway", network)
 
@@ -199,6 +201,9 @@ class TcpdumpCapture:
         copied = copied.strip().splitlines()[-1] if copied.strip() else b""  # the last line
         network = running.target.network
         problems = [dropped_note(network, count, where) for count, where in dropped_packets(said)]
+        if not running.drained:
+            problems.append(f"capture of {network}: tcpdump stopped before it could be shown to "
+                            f"have read every packet; the last ones may be missing")
         try:
             result = json.loads(copied)
         except ValueError:
