@@ -19,6 +19,7 @@ from labctl.analysis import PcapError
 from labctl.backends.base import LabBackend, LabError
 from labctl.backends.select import choose_backend
 from labctl.cli_analyze import add_analyze_arguments, cmd_analyze
+from labctl.cli_capture import add_capture_arguments, capture_usage_error, run_capture
 from labctl.cli_fetch import add_fetch_arguments, fetch_body, print_fetched
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
@@ -118,14 +119,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    client = _controller(args)
-    if args.action == "start":
-        print(client.request("POST", "/captures")["id"])
-    else:
-        result = client.request("POST", f"/captures/{args.id}/stop")
-        for network, pcap in result["pcaps"].items():
-            print(f"{network:10} {pcap}")
-    return 0
+    return run_capture(args, _controller(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -215,9 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     queue_action.add_argument("--flush", action="store_true", help="retry every message now")
     queue_action.add_argument("--delete", metavar="ID", help="remove one message, undelivered")
     queue_action.add_argument("--failed", action="store_true", help="list the bounced messages")
-    capture = add("capture", cmd_capture, "start or stop recording every link")
-    capture.add_argument("action", choices=["start", "stop"])
-    capture.add_argument("id", nargs="?", help="the capture to stop")
+    add_capture_arguments(add("capture", cmd_capture, "start, stop, list or download captures"))
     add_analyze_arguments(add("analyze", cmd_analyze,
                               "analyse any pcaps offline (network name = file name)"))
     run = add("run", cmd_run, "run a graded scenario (exit 0 only if every check passed)")
@@ -248,8 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one labctl command; return its exit status."""
     args = build_parser().parse_args(argv)
-    if args.command == "capture" and args.action == "stop" and not args.id:
-        print("labctl: capture stop needs the capture id", file=sys.stderr)
+    missing = capture_usage_error(args) if args.command == "capture" else None
+    if missing:
+        print(f"labctl: {missing}", file=sys.stderr)
         return 2
     try:
         status: int = args.handler(args)

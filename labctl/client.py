@@ -25,6 +25,10 @@ class ControllerClient:
         """GET `path` and return the text (a raw message, say); ControllerError on failure."""
         return self._send("GET", path, None).text
 
+    def content(self, path: str) -> bytes:
+        """GET `path` and return the bytes (a pcap, say); ControllerError on failure."""
+        return self._send("GET", path, None).content
+
     def _send(self, method: str, path: str, body: Any) -> httpx.Response:
         # ASCII JSON: any string travels, even one the controller will refuse (a lone
         # surrogate from a command-line argument), so the refusal names the field.

@@ -4,7 +4,7 @@
 # Dialog per conversation) → transcript → hops. pipeline.iter_conversations streams a
 # capture of any size (each conversation as soon as its connection is over); the entry
 # points below collect a whole file's conversations, for the lab's captures. Each stage
-# is importable on its own (the recording relay uses pcap_writer and packet_build, the
+# is importable on its own (labctl.capture writes pcaps with its own pcap_writer; the
 # checks read each conversation's dialog).
 from __future__ import annotations
 

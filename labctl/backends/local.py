@@ -27,7 +27,7 @@ from labctl.agent_auth import (
 from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.project import captures_dir, state_dir
 from labctl.backends.role_shell import ShellCommand, local_shell, startup_file
-from labctl.controller.captures import resolve_capture_mode
+from labctl.capture.mode import resolve_capture_mode
 from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
 from labctl.model.instance import INSTANCE_ENV
 from labctl.tls_ca import CA_CERTIFICATE, lab_certificates

@@ -11,6 +11,8 @@
 # Sharing: every relay of one network records into the same file. Recordings are kept
 # in a registry keyed by the resolved path; start_recording() on a path that is already
 # open joins it, and the file is closed when the last relay stops recording into it.
+# The first to open a recording sets its size limit (the capture session does, so it
+# can read the count of packets past the limit before it leaves).
 # Relays run on one asyncio loop; the registry itself is also safe across threads.
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from labctl.analysis.packet_build import TcpStreamSynthesizer
-from labctl.analysis.pcap_writer import PcapngWriter
 from labctl.analysis.results import Endpoint
+from labctl.capture.packet_build import TcpStreamSynthesizer
+from labctl.capture.pcap_writer import PcapngWriter
 
 RELAY_COMMENT = (
     "maillab recording relay: synthesized from relayed TCP streams, not captured packets"
@@ -37,21 +39,21 @@ class SharedRecording:
     _open: ClassVar[dict[Path, SharedRecording]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limit: int | None = None) -> None:
         self.path = path
-        self.writer = PcapngWriter(path, comment=RELAY_COMMENT)
+        self.writer = PcapngWriter(path, comment=RELAY_COMMENT, limit=limit)
         self.users = 0
         self._write_lock = threading.Lock()
 
     @classmethod
-    def join(cls, path: str | Path) -> SharedRecording:
-        """Open the recording at `path`, or join it when another relay already has."""
+    def join(cls, path: str | Path, limit: int | None = None) -> SharedRecording:
+        """Open the recording at `path` (capped at `limit` bytes), or join it when open."""
         key = Path(path).resolve()
         with cls._lock:
             recording = cls._open.get(key)
             if recording is None:
                 key.parent.mkdir(parents=True, exist_ok=True)
-                recording = cls._open[key] = cls(key)
+                recording = cls._open[key] = cls(key, limit)
             recording.users += 1
             return recording
 

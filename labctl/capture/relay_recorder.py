@@ -1,7 +1,9 @@
 # Recording without packet capture (the local runtime when this user may not capture):
 # a RecordingRelay sits at every mail-server port on every lab network, in front of the
 # real service (which then listens on its hidden port), and records what it relays into
-# the network's pcap. The pcapng says in its comment that it is synthesized.
+# the network's pcap. The pcapng says in its comment that it is synthesized. A relay
+# loses no packet (it synthesizes them from the bytes it forwards); what it leaves out
+# is what passes the size limit, counted by the pcap writer.
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +11,8 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from labctl.capture.relay import RecordingRelay
+from labctl.capture.recorder import DEFAULT_LIMIT_BYTES, NetworkRecording, limit_note
+from labctl.capture.relay import RecordingRelay, SharedRecording
 from labctl.model import Addressing
 
 IDLE_GRACE_S = 5.0
@@ -56,30 +59,46 @@ class RelayRecorders:
         for _, relay in self.relays:
             await relay.stop()
 
-    def recorder(self, directory: Path) -> RelaySession:
-        return RelaySession(self, directory)
+    def recorder(self, directory: Path, limit: int = DEFAULT_LIMIT_BYTES) -> RelaySession:
+        """A capture session into `directory`, each network's pcap capped at `limit`."""
+        return RelaySession(self.relays, self.networks, directory, limit)
 
 
 class RelaySession:
     """One capture session recorded by the relays (a Recorder)."""
 
-    def __init__(self, relays: RelayRecorders, directory: Path) -> None:
-        self.relays = relays
+    def __init__(self, relays: list[tuple[str, RecordingRelay]], networks: list[str],
+                 directory: Path, limit: int = DEFAULT_LIMIT_BYTES) -> None:
+        self.relays = relays  # (network, relay)
+        self.networks = networks  # in the order the pcaps are listed
         self.directory = directory
+        self.limit = limit
+        self._recordings: dict[str, SharedRecording] = {}
 
     def pcaps(self) -> dict[str, Path]:
-        return {n: self.directory / f"{n}.pcap" for n in self.relays.networks}
+        return {n: self.directory / f"{n}.pcap" for n in self.networks}
 
     async def start(self) -> None:
+        """Open each network's pcap (with the limit), then let the relays record into it."""
         self.directory.mkdir(parents=True, exist_ok=True)
         pcaps = self.pcaps()
-        for network, relay in self.relays.relays:
+        self._recordings = {n: SharedRecording.join(p, self.limit) for n, p in pcaps.items()}
+        for network, relay in self.relays:
             relay.start_recording(pcaps[network])
 
-    async def stop(self) -> dict[str, Path]:
-        for _, relay in self.relays.relays:
+    async def stop(self) -> dict[str, NetworkRecording]:
+        """Stop recording once the relayed connections ended; each pcap with its notes."""
+        for _, relay in self.relays:
             # a connection still open after the grace period is recorded as far as it got
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(relay.wait_idle(), IDLE_GRACE_S)
             relay.stop_recording()
-        return self.pcaps()
+        recordings = {}
+        for network, pcap in self.pcaps().items():
+            recording = self._recordings[network]
+            over = recording.writer.packets_over_limit
+            problems = [limit_note(network, self.limit, over)] if over else []
+            recording.leave()
+            recordings[network] = NetworkRecording(pcap, problems)
+        self._recordings = {}
+        return recordings

@@ -15,8 +15,8 @@ from labctl.agent_contract import (
     SendVia,
 )
 from labctl.analysis.results import Hop
+from labctl.capture.manager import CaptureSession
 from labctl.controller.agents import AgentError
-from labctl.controller.captures import CaptureSession
 from labctl.controller.state import ControllerState
 from labctl.scenarios.actions import SentMessage
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from labctl.capture.recorder import MIN_LIMIT_BYTES
 from labctl.model import DEFAULT_INSTANCE, Addressing, LabInstance, Runtime, addressing
 
 
@@ -19,9 +20,18 @@ class ControllerSettings(BaseSettings):
     captures_dir: Path = Path("captures")  # where this process writes pcaps
     captures_public_dir: str | None = None  # how reports name that folder for the user
     capture_mode: str = "auto"  # auto | tcpdump | relay
+    capture_limit_mb: float = 100.0  # the most one network's pcap may hold, in MB (10^6 bytes)
     host: str = "127.0.0.1"
     port: int | None = None
     agent_token_file: Path | None = None  # the lab token the agents demand (see agent_auth)
+
+    @field_validator("capture_limit_mb")
+    @classmethod
+    def _limit_holds_a_packet(cls, limit: float) -> float:
+        if limit * 1e6 < MIN_LIMIT_BYTES:
+            raise ValueError(f"MAILLAB_CAPTURE_LIMIT_MB must be at least "
+                             f"{MIN_LIMIT_BYTES / 1e6:g}, not {limit:g}")
+        return limit
 
     @field_validator("instance")
     @classmethod
@@ -32,6 +42,10 @@ class ControllerSettings(BaseSettings):
     def plan(self) -> Addressing:
         """The addressing plan of this controller's runtime and instance."""
         return addressing(self.runtime, instance=LabInstance.named(self.instance))
+
+    def capture_limit_bytes(self) -> int:
+        """The capture size limit per network's pcap, in bytes."""
+        return int(self.capture_limit_mb * 1_000_000)
 
     def agent_token(self) -> str | None:
         """The lab token (None when no token file is configured: the agents will refuse)."""

@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from labctl.capture.manager import CaptureManager
 from labctl.controller.agents import Agents
-from labctl.controller.captures import CaptureManager
 from labctl.controller.settings import ControllerSettings
 from labctl.model import Addressing
 
@@ -31,7 +31,8 @@ class ControllerState:
             plan=plan,
             agents=Agents(plan, settings.agent_token()),
             captures=CaptureManager(
-                plan, settings.captures_dir, settings.capture_mode, settings.public_pcap_path
+                plan, settings.captures_dir, settings.capture_mode, settings.public_pcap_path,
+                settings.capture_limit_bytes(),
             ),
         )
 

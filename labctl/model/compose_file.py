@@ -147,6 +147,7 @@ def _controller_service(plan: Addressing, context: str) -> dict[str, Any]:
             "MAILLAB_PORT": str(plan.controller_port),
             TOKEN_FILE_ENV: f"{TOKEN_DIR}/{TOKEN_FILE_NAME}",
             "MAILLAB_CAPTURE_MODE": "tcpdump",
+            "MAILLAB_CAPTURE_LIMIT_MB": "${MAILLAB_CAPTURE_LIMIT_MB:-100}",
             "MAILLAB_CAPTURES_DIR": "/captures",
             "MAILLAB_CAPTURES_PUBLIC_DIR": "${MAILLAB_CAPTURES_DIR:-./captures}",
         },

@@ -8,7 +8,6 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-from labctl.analysis.packet_build import tcp_ipv4_packet
 from labctl.analysis.packet_decode import (
     ACK,
     ETHERTYPE_IPV4,
@@ -25,8 +24,9 @@ from labctl.analysis.packet_decode import (
     RST,
     SYN,
 )
-from labctl.analysis.pcap_writer import PcapWriter
 from labctl.analysis.results import Endpoint
+from labctl.capture.packet_build import tcp_ipv4_packet
+from labctl.capture.pcap_writer import PcapWriter
 
 WRAPPED_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL,
                      LINKTYPE_LOOP, LINKTYPE_RAW, LINKTYPE_IPV4)  # what link_frame makes

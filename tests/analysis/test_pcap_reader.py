@@ -20,8 +20,8 @@ from labctl.analysis.packet_decode import (
     decode_packets,
 )
 from labctl.analysis.pcap_reader import CaptureReader, PcapError, parse_capture, read_capture
-from labctl.analysis.pcap_writer import PcapngWriter, PcapWriter
 from labctl.analysis.results import Endpoint
+from labctl.capture.pcap_writer import PcapngWriter, PcapWriter
 from tests.analysis.handmade import tcp_packet
 
 

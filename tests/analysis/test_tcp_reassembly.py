@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from labctl.analysis.packet_build import TcpStreamSynthesizer
 from labctl.analysis.packet_decode import TcpPacket, decode_packets
 from labctl.analysis.pcap_reader import parse_capture, read_capture
-from labctl.analysis.pcap_writer import PcapWriter
 from labctl.analysis.results import Endpoint
 from labctl.analysis.tcp_reassembly import TcpStream, reassemble
+from labctl.capture.packet_build import TcpStreamSynthesizer
+from labctl.capture.pcap_writer import PcapWriter
 
 CLIENT, SERVER = Endpoint("127.77.2.25", 40001), Endpoint("127.77.2.26", 2525)
 

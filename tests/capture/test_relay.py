@@ -7,10 +7,7 @@ import shutil
 import smtplib
 import socket
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from labctl.analysis import analyze_pcap, analyze_pcap_file
 from labctl.capture.relay import RELAY_COMMENT, RecordingRelay, SharedRecording
@@ -21,35 +18,6 @@ SENDER_MTA = TEST_PLAN.address("sender-mta", INTERNET)
 RECEIVER_MTA = TEST_PLAN.address("receiver-mta", INTERNET)
 SENDER_UA = TEST_PLAN.address("sender-ua", "alice-lan")
 MALLORY = TEST_PLAN.address("mallory", INTERNET)
-
-
-async def _smtp_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    writer.write(b"220 mail.hamburger.edu ESMTP\r\n")
-    in_data = False
-    while line := await reader.readline():
-        if in_data:
-            if line == b".\r\n":
-                in_data = False
-                writer.write(b"250 queued\r\n")
-        elif line[:4].upper() == b"DATA":
-            in_data = True
-            writer.write(b"354 go ahead\r\n")
-        elif line[:4].upper() == b"QUIT":
-            writer.write(b"221 bye\r\n")
-            await writer.drain()
-            break
-        else:
-            writer.write(b"250 ok\r\n")
-        await writer.drain()
-    writer.close()
-
-
-@pytest.fixture
-async def smtp_server() -> AsyncIterator[tuple[str, int]]:
-    server = await asyncio.start_server(_smtp_session, "127.0.0.1", 0)
-    yield "127.0.0.1", server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
 
 
 def _port_below_ephemeral(ip: str) -> int:

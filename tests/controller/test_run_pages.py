@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from labctl.capture.manager import CaptureSession
 from labctl.controller.app import create_app
-from labctl.controller.captures import CaptureSession
 from labctl.controller.settings import ControllerSettings
 from labctl.model import Runtime
 from labctl.reports import Report

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from labctl.backends.local import LocalBackend
-from labctl.capture.tcpdump import can_capture_packets
+from labctl.capture.mode import can_capture_packets
 from labctl.client import ControllerClient
 from tests.conftest import TEST_INSTANCE, wait_for
 

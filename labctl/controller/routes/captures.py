@@ -6,27 +6,40 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from labctl.capture.tcpdump import CaptureError
-from labctl.controller.captures import CaptureSession, CaptureStateError
+from labctl.capture.manager import CaptureSession, CaptureStateError
+from labctl.capture.recorder import MIN_LIMIT_BYTES, CaptureError
 from labctl.controller.deps import StateDep
 from labctl.reports import HopReport
 
 router = APIRouter(prefix="/captures", tags=["captures"])
 
 
+class CaptureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # the most each network's pcap may hold, in MB (10^6 bytes); default from the settings
+    limit_mb: float | None = Field(None, ge=MIN_LIMIT_BYTES / 1e6)
+
+
 class CapturePublic(BaseModel):
     id: str
     running: bool
+    mode: str  # tcpdump | relay
+    limit_bytes: int  # the most each network's pcap may hold
     pcaps: dict[str, str]  # network -> pcap path as the user sees it
+    problems: dict[str, list[str]]  # network -> what its pcap misses (limit, drops)
 
 
 def _public(state: StateDep, session: CaptureSession) -> CapturePublic:
     return CapturePublic(
         id=session.id,
         running=session.running,
+        mode=state.captures.mode,
+        limit_bytes=session.limit,
         pcaps={n: state.captures.public_path(p) for n, p in session.pcaps.items()},
+        problems={n: notes for n, notes in session.problems.items() if notes},
     )
 
 
@@ -38,10 +51,12 @@ def _session(state: StateDep, capture_id: str) -> CaptureSession:
 
 
 @router.post("", status_code=201)
-async def start(state: StateDep) -> CapturePublic:
-    """Start recording every lab link."""
+async def start(state: StateDep, request: CaptureRequest | None = None) -> CapturePublic:
+    """Start recording every lab link (optionally with its own size limit)."""
+    limit_mb = request.limit_mb if request is not None else None
+    limit = None if limit_mb is None else int(limit_mb * 1_000_000)
     try:
-        session = await state.captures.start()
+        session = await state.captures.start(limit=limit)
     except CaptureError as error:
         raise HTTPException(503, str(error)) from None
     return _public(state, session)
@@ -49,7 +64,14 @@ async def start(state: StateDep) -> CapturePublic:
 
 @router.get("")
 def list_captures(state: StateDep) -> list[CapturePublic]:
+    """Every capture of this controller, running or stopped."""
     return [_public(state, s) for s in state.captures.sessions.values()]
+
+
+@router.get("/{capture_id}")
+def show(capture_id: str, state: StateDep) -> CapturePublic:
+    """One capture: running or not, its pcaps and what they miss."""
+    return _public(state, _session(state, capture_id))
 
 
 @router.post("/{capture_id}/stop")

@@ -22,9 +22,9 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from labctl.analysis.packet_build import TcpStreamSynthesizer, ethernet_frame
-from labctl.analysis.pcap_writer import PcapngWriter, PcapWriter
 from labctl.analysis.results import Endpoint
+from labctl.capture.packet_build import TcpStreamSynthesizer, ethernet_frame
+from labctl.capture.pcap_writer import PcapngWriter, PcapWriter
 
 HERE = Path(__file__).resolve().parent
 T0 = 1_700_000_000.0

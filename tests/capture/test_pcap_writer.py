@@ -9,9 +9,9 @@ from types import ModuleType
 
 import pytest
 
-from labctl.analysis.packet_build import synthesize_connection
-from labctl.analysis.pcap_writer import PcapngWriter, PcapWriter
 from labctl.analysis.results import Endpoint
+from labctl.capture.packet_build import synthesize_connection
+from labctl.capture.pcap_writer import PcapngWriter, PcapWriter
 from tests.peers.tools import require_tool
 
 CLIENT, SERVER = Endpoint("127.77.2.25", 40001), Endpoint("127.77.2.26", 2525)
