@@ -15,7 +15,7 @@ import ssl
 
 from labctl.protocols import pop3, smtp
 from roles.mailserver.durable_files import in_io_thread
-from roles.mailserver.pop3_session import DISK_COMMANDS, Pop3Session
+from roles.mailserver.pop3_session import Pop3Session
 
 log = logging.getLogger("mailserver")
 TLS_HANDSHAKE_SECONDS = 30.0
@@ -76,7 +76,7 @@ async def serve_pop3(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             if isinstance(event, pop3.ConnectionClosed):
                 break
             state = conn.state
-            if isinstance(event, pop3.CommandReceived) and event.command.verb in DISK_COMMANDS:
+            if session.needs_disk(event):
                 reply = await in_io_thread(session.handle, event, state)
             else:
                 reply = session.handle(event, state)
