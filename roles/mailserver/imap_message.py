@@ -167,9 +167,11 @@ def _header_end(raw: bytes, start: int, end: int) -> tuple[int, bool]:
     for blank in (b"\r\n", b"\n"):  # the header block is empty
         if raw.startswith(blank, start, end):
             return start + len(blank), True
-    found = [(at + len(gap), True) for gap in (b"\n\r\n", b"\n\n")
-             if (at := raw.find(gap, start, end)) >= 0]
-    return min(found) if found else (end, False)
+    crlf = raw.find(b"\n\r\n", start, end)
+    lf = raw.find(b"\n\n", start, end if crlf < 0 else crlf + 1)  # only an earlier one
+    if lf >= 0:
+        return lf + 2, True
+    return (crlf + 3, True) if crlf >= 0 else (end, False)
 
 
 def _header_fields(raw: bytes, start: int, end: int) -> list[HeaderField]:
