@@ -48,7 +48,7 @@ from roles.mailserver.maildir_layout import (
     INBOX,
     check_message_name,
     from_disk,
-    message_files,
+    message_entries,
     sized_name,
     to_disk,
     wire_size,
@@ -106,14 +106,14 @@ class MaildirMailboxes(MaildirTransfers):
     def list(self, address: str, folder: str = INBOX) -> list[StoredMessage]:
         """The folder's messages in UID order."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            files = message_files(path)
-            self._files.remember(path, files)
-            uids = synced_uidlist(path, root, files).uids
+            entries = message_entries(path)
+            self._files.remember(path, {name: entry.path for name, entry in entries.items()})
+            uids = synced_uidlist(path, root, entries).uids
             listing = []
-            for name, file in files.items():
-                _, info = split_file_name(file.name)
-                listing.append(StoredMessage(name, uids[name], wire_size(file), flags_of(info),
-                                             file.stat().st_mtime))
+            for name, entry in entries.items():
+                _, info = split_file_name(entry.name)
+                listing.append(StoredMessage(name, uids[name], wire_size(entry), flags_of(info),
+                                             entry.stat().st_mtime))
         return sorted(listing, key=lambda message: message.uid)
 
     def read(self, address: str, message_id: str, folder: str = INBOX) -> bytes:
@@ -205,13 +205,13 @@ class MaildirMailboxes(MaildirTransfers):
     def uid_validity(self, address: str, folder: str = INBOX) -> int:
         """The folder's UIDVALIDITY (the folder is scanned only when its sidecar is missing)."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            uidlist = read_uidlist(path) or synced_uidlist(path, root, message_files(path))
+            uidlist = read_uidlist(path) or synced_uidlist(path, root, message_entries(path))
             return uidlist.uid_validity
 
     def uid_next(self, address: str, folder: str = INBOX) -> int:
         """The UID the folder's next message will get (messages dropped in counted)."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            return synced_uidlist(path, root, message_files(path)).next_uid
+            return synced_uidlist(path, root, message_entries(path)).next_uid
 
     def claim_recent(self, address: str, folder: str = INBOX) -> frozenset[str]:
         """Move the folder's new/ messages to cur/ and return their ids (\\Recent to the

@@ -8,31 +8,32 @@
 # scanned once and the whole index of that folder refreshed. File names are unique
 # (maildir_layout), so an existing hinted file is the message, whatever else changed:
 # another process renaming it only costs a rescan. Callers hold the folder's lock.
+# Hints are kept as path strings: a listing of a large folder makes no Path per file.
 from __future__ import annotations
 
 import os
 import threading
 from pathlib import Path
 
-from roles.mailserver.maildir_layout import message_files
+from roles.mailserver.maildir_layout import message_entries
 
 
 class MessageFileIndex:
     """Message id -> the file last seen holding it, per folder path."""
 
     def __init__(self) -> None:
-        self._folders: dict[Path, dict[str, Path]] = {}
+        self._folders: dict[Path, dict[str, str]] = {}
         self._lock = threading.Lock()
 
-    def remember(self, folder: Path, files: dict[str, Path]) -> None:
-        """A fresh listing of `folder` (maildir_layout.message_files)."""
+    def remember(self, folder: Path, files: dict[str, str]) -> None:
+        """A fresh listing of `folder`: each message's file path."""
         with self._lock:
             self._folders[folder] = dict(files)
 
     def moved(self, folder: Path, message_id: str, file: Path) -> None:
         """`message_id` is now in `file` (our own rename)."""
         with self._lock:
-            self._folders.setdefault(folder, {})[message_id] = file
+            self._folders.setdefault(folder, {})[message_id] = os.fspath(file)
 
     def forget(self, folder: Path, message_id: str) -> None:
         """`message_id` is gone from `folder`."""
@@ -43,8 +44,8 @@ class MessageFileIndex:
         """The file holding `message_id` in `folder`; KeyError when there is none."""
         hint = self._hint(folder, message_id)
         if hint is not None and os.path.isfile(hint):
-            return hint
-        return self._rescanned(folder, message_id)
+            return Path(hint)
+        return Path(self._rescanned(folder, message_id))
 
     def read(self, folder: Path, message_id: str) -> bytes:
         """The bytes of the file holding `message_id` (opened straight from the hint: no
@@ -59,12 +60,12 @@ class MessageFileIndex:
         with open(self._rescanned(folder, message_id), "rb") as file:
             return file.read()
 
-    def _hint(self, folder: Path, message_id: str) -> Path | None:
+    def _hint(self, folder: Path, message_id: str) -> str | None:
         with self._lock:
             return self._folders.get(folder, {}).get(message_id)
 
-    def _rescanned(self, folder: Path, message_id: str) -> Path:
-        files = message_files(folder)
+    def _rescanned(self, folder: Path, message_id: str) -> str:
+        files = {name: entry.path for name, entry in message_entries(folder).items()}
         self.remember(folder, files)
         try:
             return files[message_id]
