@@ -154,12 +154,12 @@ class MaildirMailboxes(MaildirTransfers):
                     file = self._files.find(path, message_id)
                 except KeyError:
                     continue
-                file.unlink()
+                os.unlink(file)
                 self._files.forget(path, message_id)
                 removed.append(message_id)
-                touched.add(file.parent)
+                touched.add(os.path.dirname(file))
             for directory in touched:
-                fsync_directory(directory)
+                fsync_directory(Path(directory))
         if removed:
             self.events.notify(address, folder)
         return removed
@@ -180,24 +180,25 @@ class MaildirMailboxes(MaildirTransfers):
         ids, given = [check_message_name(message_id) for message_id in message_ids], \
             frozenset(flags)
         changed: dict[str, frozenset[Flag]] = {}
-        touched: set[Path] = set()
+        touched: set[str] = set()  # paths as strings: no Path made per message
         with self._folder(address, folder) as (_, path), folder_lock(path):
+            cur = os.path.join(path, "cur")
             for message_id in ids:
                 try:
                     current = self._files.find(path, message_id)
                 except KeyError:
                     continue
-                _, info = split_file_name(current.name)
+                _, info = split_file_name(os.path.basename(current))
                 old = flags_of(info)
                 new = {"replace": given, "add": old | given, "remove": old - given}[how]
-                target = path / "cur" / file_name_with_flags(message_id, info, new)
+                target = os.path.join(cur, file_name_with_flags(message_id, info, new))
                 if target != current:
                     os.replace(current, target)
                     self._files.moved(path, message_id, target)
-                    touched |= {current.parent, target.parent}
+                    touched |= {os.path.dirname(current), cur}
                 changed[message_id] = new
             for directory in touched:
-                fsync_directory(directory)
+                fsync_directory(Path(directory))
         if changed:
             self.events.notify(address, folder)
         return changed
@@ -229,6 +230,6 @@ class MaildirMailboxes(MaildirTransfers):
 
     def _find(self, path: Path, message_id: str, address: str, folder: str) -> Path:
         try:
-            return self._files.find(path, message_id)
+            return Path(self._files.find(path, message_id))
         except KeyError:
             raise KeyError(f"no message {message_id} in folder {folder} of {address}") from None

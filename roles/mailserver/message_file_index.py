@@ -30,22 +30,22 @@ class MessageFileIndex:
         with self._lock:
             self._folders[folder] = dict(files)
 
-    def moved(self, folder: Path, message_id: str, file: Path) -> None:
+    def moved(self, folder: Path, message_id: str, file: str) -> None:
         """`message_id` is now in `file` (our own rename)."""
         with self._lock:
-            self._folders.setdefault(folder, {})[message_id] = os.fspath(file)
+            self._folders.setdefault(folder, {})[message_id] = file
 
     def forget(self, folder: Path, message_id: str) -> None:
         """`message_id` is gone from `folder`."""
         with self._lock:
             self._folders.get(folder, {}).pop(message_id, None)
 
-    def find(self, folder: Path, message_id: str) -> Path:
-        """The file holding `message_id` in `folder`; KeyError when there is none."""
+    def find(self, folder: Path, message_id: str) -> str:
+        """The path of the file holding `message_id` in `folder`; KeyError when none."""
         hint = self._hint(folder, message_id)
         if hint is not None and os.path.isfile(hint):
-            return Path(hint)
-        return Path(self._rescanned(folder, message_id))
+            return hint
+        return self._rescanned(folder, message_id)
 
     def read(self, folder: Path, message_id: str) -> bytes:
         """The bytes of the file holding `message_id` (opened straight from the hint: no
