@@ -132,20 +132,18 @@ class ImapSession:
             yield []
 
     def _command_in_batches(self, command: imap.ImapCommand) -> Iterator[Responses]:
-        last: Responses = []  # held back: the view's changes go before its tagged response
         try:
             for batch in self._batches(command):
-                if last:
-                    yield last
-                last = batch
+                if batch and batch[-1].tag != replies.UNTAGGED:  # the last: tagged or "+"
+                    yield self._with_changes(command, batch)
+                    return
+                if batch:  # an empty one would read as the end (every message gone)
+                    yield batch
         except InvalidSequence as exc:
-            yield [*last, replies.SYNTAX_ERROR.tagged(command.tag, reason=str(exc))]
-            return
+            yield [replies.SYNTAX_ERROR.tagged(command.tag, reason=str(exc))]
         except OSError as exc:
             log.error("imap-failed peer=%s command=%s: %s", self.peer, command.name, exc)
-            yield [*last, replies.CANNOT.tagged(command.tag, reason=f"{command.name} failed")]
-            return
-        yield self._with_changes(command, last)
+            yield [replies.CANNOT.tagged(command.tag, reason=f"{command.name} failed")]
 
     def _batches(self, command: imap.ImapCommand) -> Iterator[Responses]:
         if command.name == "FETCH" and self.selected is not None:

@@ -83,3 +83,18 @@ async def test_a_new_selection_learns_of_changes_made_before_its_watch(
         watch.follow(client.session)
         assert client.session.folder_changed is expected
         watch.close()
+
+
+def test_a_batch_whose_messages_are_all_gone_still_ends_with_the_tagged_response(
+        tmp_path: Path) -> None:
+    store = MaildirMailboxes(tmp_path / "mail")
+    ids = [store.deliver(BOB, f"Subject: {n}\r\n\r\n{n}\r\n".encode())
+           for n in range(1, BATCH_MESSAGES + 3)]
+    client = Client(tmp_path, store)
+    client.batches("a LOGIN bob bob-pw")
+    client.batches("b SELECT INBOX")
+    store.delete_messages(BOB, ids[:BATCH_MESSAGES])  # another session expunged them
+    sent = client.batches("c FETCH 1:* (BODY.PEEK[])")
+    assert all(sent) and sent[-1].endswith(b"c OK FETCH completed\r\n")
+    assert re.findall(rb"\* (\d+) FETCH", b"".join(sent)) == [
+        b"%d" % (BATCH_MESSAGES + 1), b"%d" % (BATCH_MESSAGES + 2)]
