@@ -58,6 +58,10 @@ def dot_stuff(body: bytes) -> bytes:
     """
     if not body:
         return b""
+    if body.count(b"\n") == body.count(b"\r\n"):  # CRLF only (a stored message): one copy
+        text = body if body.endswith(b"\r\n") else body + b"\r\n"
+        text = text.replace(b"\r\n.", b"\r\n..")
+        return b"." + text if text.startswith(b".") else text
     text = body.replace(b"\r\n", b"\n")  # whole-buffer replaces: no per-line Python work
     if not text.endswith(b"\n"):
         text += b"\n"

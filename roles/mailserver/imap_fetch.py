@@ -6,6 +6,10 @@
 # ImapValue) and whether a server must now set \Seen (BODY[...] without PEEK, RFC822,
 # RFC822.TEXT): a fact it reports, never a change it makes. Sections are slices of the
 # raw bytes; a part that does not exist is empty (as Dovecot answers).
+# A FETCH command answers the same items for every message it names: FetchPlan works
+# out once their order (message text last, as Dovecot), their response names and
+# whether they set \Seen, then answers each message with the bytes of its
+# parenthesised data (FLAGS and RFC822.SIZE given by the caller, from its view).
 from __future__ import annotations
 
 import datetime
@@ -22,7 +26,7 @@ from labctl.protocols.imap_query import (
     FetchItem,
     Section,
 )
-from labctl.protocols.imap_values import Atom, ImapValue
+from labctl.protocols.imap_values import Atom, ImapValue, encode
 from roles.mailserver.imap_bodystructure import body_structure
 from roles.mailserver.imap_envelope import envelope
 from roles.mailserver.imap_message import MessagePart, parse_message
@@ -30,6 +34,8 @@ from roles.mailserver.imap_message import MessagePart, parse_message
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
+_TEXT_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT"})
+FROM_LISTING = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE"})  # no bytes needed
 
 
 @dataclass(frozen=True)
@@ -61,34 +67,73 @@ class FetchAnswer:
     sets_seen: bool
 
 
+class FetchPlan:
+    """The items of one FETCH command, worked out once for all the messages it names."""
+
+    def __init__(self, items: Sequence[FetchItem]) -> None:
+        self.items = tuple(sorted(items, key=is_text))  # stable: text last, as Dovecot
+        self._names = tuple(item.response_name().encode("ascii") + b" " for item in self.items)
+        self.sets_seen = any(sets_seen(item) for item in self.items)
+        self.needs_bytes = any(item.name not in FROM_LISTING for item in self.items)
+
+    def with_flags(self) -> FetchPlan:
+        """The plan answering FLAGS too (RFC 3501 6.4.5: the new flags after \\Seen is set)."""
+        if any(item.name == "FLAGS" for item in self.items):
+            return self
+        return FetchPlan([*self.items, FetchItem("FLAGS")])
+
+    def answer(self, facts: MessageFacts, flags: bytes, size: int) -> bytes:
+        """One message's `(NAME value ...)`; `flags` (encoded) and `size` from the view."""
+        values = []
+        for name, item in zip(self._names, self.items, strict=True):
+            if item.name == "FLAGS":
+                values.append(name + flags)
+            elif item.name == "RFC822.SIZE":
+                values.append(name + b"%d" % size)
+            else:
+                values.append(name + encode(fetch_value(facts, item)))
+        return b"(" + b" ".join(values) + b")"
+
+
+def is_text(item: FetchItem) -> bool:
+    """True for the items carrying message text: Dovecot answers them after the others."""
+    return item.section is not None or item.name in _TEXT_ITEMS
+
+
+def sets_seen(item: FetchItem) -> bool:
+    """True when answering `item` sets \\Seen (BODY[...] without PEEK, RFC822, RFC822.TEXT)."""
+    return not item.peek if item.section is not None else item.name in _SETS_SEEN
+
+
 def fetch_item(facts: MessageFacts, item: FetchItem) -> FetchAnswer:
     """The response to one FETCH data item for one message."""
+    return FetchAnswer(item.response_name(), fetch_value(facts, item), sets_seen(item))
+
+
+def fetch_value(facts: MessageFacts, item: FetchItem) -> ImapValue:
+    """The value answering one FETCH data item for one message."""
     name = item.name
-    value: ImapValue
     if item.section is not None:
-        value = _partial(section_bytes(facts.message, item.section), item.partial)
-        return FetchAnswer(item.response_name(), value, not item.peek)
+        return _partial(section_bytes(facts.message, item.section), item.partial)
     if name == "FLAGS":
-        value = [Atom(flag) for flag in facts.flags]
-    elif name == "UID":
-        value = facts.uid
-    elif name == "INTERNALDATE":
-        value = internal_date(facts.internal_date)
-    elif name == "RFC822.SIZE":
-        value = facts.size
-    elif name == "ENVELOPE":
-        value = envelope(facts.message)
-    elif name in ("BODY", "BODYSTRUCTURE"):
-        value = body_structure(facts.message, extensible=name == "BODYSTRUCTURE")
-    elif name == "RFC822":
-        value = facts.raw
-    elif name == "RFC822.HEADER":
-        value = facts.message.header
-    elif name == "RFC822.TEXT":
-        value = facts.message.body
-    else:
-        raise ValueError(f"unknown FETCH data item {name!r}")
-    return FetchAnswer(item.response_name(), value, name in _SETS_SEEN)
+        return [Atom(flag) for flag in facts.flags]
+    if name == "UID":
+        return facts.uid
+    if name == "INTERNALDATE":
+        return internal_date(facts.internal_date)
+    if name == "RFC822.SIZE":
+        return facts.size
+    if name == "ENVELOPE":
+        return envelope(facts.message)
+    if name in ("BODY", "BODYSTRUCTURE"):
+        return body_structure(facts.message, extensible=name == "BODYSTRUCTURE")
+    if name == "RFC822":
+        return facts.raw
+    if name == "RFC822.HEADER":
+        return facts.message.header
+    if name == "RFC822.TEXT":
+        return facts.message.body
+    raise ValueError(f"unknown FETCH data item {name!r}")
 
 
 def internal_date(moment: datetime.datetime) -> str:

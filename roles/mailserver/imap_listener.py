@@ -2,9 +2,11 @@
 # its events to the ImapSession, the session's responses back to the socket.
 #
 # As serve_pop3 and serve_smtp (listeners.py): a command whose handling touches the disk
-# runs in a worker thread, whole (one hop for a FETCH of a thousand messages); a failed
-# login's delay is awaited by this connection only; STARTTLS upgrades the connection in
-# place (listeners.start_tls). A client silent for the idle timeout (RFC 3501 5.4: at
+# runs in a worker thread, a batch of responses per hop (ImapSession.handle_in_batches:
+# a FETCH of a thousand messages is ten hops), each batch sent while the next is made
+# and after the one before has drained, so memory stays bounded; a failed login's delay
+# is awaited by this connection only; STARTTLS upgrades the connection in place
+# (listeners.start_tls). A client silent for the idle timeout (RFC 3501 5.4: at
 # least 30 minutes) gets an untagged BYE, and so does every client when the server stops
 # (the connection's task is cancelled; it ends normally after the BYE).
 # The connection watches the selected folder (the store's MailboxEvents, woken by every
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Iterator
 
 from labctl.protocols import imap
 from roles.mailserver.durable_files import in_io_thread
@@ -75,6 +78,17 @@ class _Connection:
         self.writer.write(b"".join(conn.send(response) for response in responses))
         await self.writer.drain()
 
+    async def answer_in_worker(self, conn: imap.ServerConnection,
+                               batches: Iterator[list[imap.Response]]) -> list[imap.Response]:
+        """Make `batches` in worker threads, sending each as it comes but the last (the
+        one ending with the tagged response), which is returned."""
+        while True:
+            responses: list[imap.Response] = await in_io_thread(next, batches, [])
+            if not responses or responses[-1].tag != imap.replies.UNTAGGED:
+                return responses
+            await self.writer.drain()
+            self.writer.write(b"".join(conn.send(response) for response in responses))
+
 
 class _SelectionWatch:
     """The store's change notification for the session's selected folder, so the session
@@ -86,15 +100,16 @@ class _SelectionWatch:
         self.watch: FolderWatch | None = None
 
     def follow(self, session: ImapSession) -> None:
-        """Watch the folder the session has selected now (a new one counts as changed)."""
+        """Watch the folder the session has selected now (changed if a change was
+        announced between the view's listing and this subscription)."""
         key = session.watched()
         if key == self.key:
             return
         self.close()
         self.key = key
-        if key is not None:
+        if key is not None and session.selected is not None:
             self.watch = self.events.subscribe(*key)
-            session.folder_changed = True
+            session.folder_changed = self.events.changes(*key) != session.selected.changes_seen
 
     def note_changes(self, session: ImapSession) -> None:
         """Tell the session when its folder changed since the last look."""
@@ -133,7 +148,7 @@ async def serve_imap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                 break
             if session.needs_disk(event):
                 watches.note_changes(session)
-                responses = await in_io_thread(session.handle, event)
+                responses = await stream.answer_in_worker(conn, session.handle_in_batches(event))
             else:
                 responses = session.handle(event)
             watches.follow(session)

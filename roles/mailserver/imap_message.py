@@ -162,14 +162,16 @@ def _is_blank(raw: bytes, pos: int, line_end: int) -> bool:
 
 
 def _header_end(raw: bytes, start: int, end: int) -> tuple[int, bool]:
-    """Where the body starts (after the blank line, or `end`), and whether there is one."""
-    pos = start
-    while pos < end:
-        line_end = _line_end(raw, pos, end)
-        if _is_blank(raw, pos, line_end):
-            return line_end, True
-        pos = line_end
-    return end, False
+    """Where the body starts (after the blank line, or `end`), and whether there is one:
+    the first line that is CRLF or LF alone, found with bytes.find, not line by line."""
+    for blank in (b"\r\n", b"\n"):  # the header block is empty
+        if raw.startswith(blank, start, end):
+            return start + len(blank), True
+    crlf = raw.find(b"\n\r\n", start, end)
+    lf = raw.find(b"\n\n", start, end if crlf < 0 else crlf + 1)  # only an earlier one
+    if lf >= 0:
+        return lf + 2, True
+    return (crlf + 3, True) if crlf >= 0 else (end, False)
 
 
 def _header_fields(raw: bytes, start: int, end: int) -> list[HeaderField]:

@@ -2,12 +2,13 @@
 # 6851): FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, UID EXPUNGE and CLOSE's expunge.
 #
 # Each function takes the session's SelectedMailbox (imap_selected.py) and the parsed
-# command and returns the responses, the tagged one last. One command runs in one worker
-# thread hop, however many messages it touches (the I/O layer runs the whole command off
-# the event loop). A message's bytes are read only when an item or a search key needs
-# them (FLAGS, UID, INTERNALDATE, RFC822.SIZE and flag searches come from the listing),
-# and then all of them at once (Mailboxes.read_many: one look at the folder).
-# FETCH answers each item through imap_fetch.fetch_item; an item that sets \Seen
+# command and returns the responses, the tagged one last; FETCH also comes in batches
+# (fetch_in_batches), which the I/O layer sends as they come, one worker thread hop each.
+# A message's bytes are read only when an item or a search key needs them (FLAGS, UID,
+# INTERNALDATE, RFC822.SIZE and flag searches come from the listing), and then a batch
+# at a time (BATCH_MESSAGES and BATCH_OCTETS at most, Mailboxes.read_many: one look at
+# the folder each), so memory stays bounded however large the mailbox.
+# FETCH answers each message through an imap_fetch.FetchPlan; an item that sets \Seen
 # (BODY[...] without PEEK, RFC822, RFC822.TEXT) sets it in the store, and the response
 # then carries the new FLAGS (RFC 3501 6.4.5). A message another session removed since
 # the view last moved on is skipped (its expunge is announced later).
@@ -20,20 +21,21 @@ from collections.abc import Iterable, Iterator
 
 from labctl.protocols import imap
 from labctl.protocols.imap_query import FetchItem, SearchKey
-from labctl.protocols.imap_values import ImapValue
-from roles.mailserver.imap_fetch import MessageFacts, fetch_item
+from labctl.protocols.imap_values import ImapValue, encode
+from roles.mailserver.imap_fetch import FetchPlan, MessageFacts
 from roles.mailserver.imap_search import SearchTarget, matches
 from roles.mailserver.imap_selected import SelectedMailbox, stored_flags
 from roles.mailserver.storage import Flag, FlagChange, StoredMessage
 
 replies = imap.replies
 Responses = list[imap.Response]
-_FROM_LISTING = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE"})
+Chosen = list[tuple[int, StoredMessage]]  # (sequence number, message)
+BATCH_MESSAGES = 100
+BATCH_OCTETS = 1 << 20  # a single larger message makes a batch of its own
 _KEYS_FROM_LISTING = frozenset({
     "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD", "RECENT", "SEEN",
     "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN", "SEQUENCE", "UID",
     "BEFORE", "ON", "SINCE", "KEYWORD", "UNKEYWORD", "AND", "OR", "NOT"})
-_TEXT_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT"})
 _FLAG_CHANGES: dict[str, FlagChange] = {"": "replace", "+": "add", "-": "remove"}
 READ_ONLY = "the mailbox is read-only (EXAMINE)"
 
@@ -43,7 +45,7 @@ def internal_date(message: StoredMessage) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(message.internal_date).astimezone()
 
 
-def _with_facts(view: SelectedMailbox, chosen: list[tuple[int, StoredMessage]],
+def _with_facts(view: SelectedMailbox, chosen: Chosen,
                 with_bytes: bool) -> Iterator[tuple[int, StoredMessage, MessageFacts]]:
     """Each chosen message with its facts; its bytes (all read in one go) only when
     `with_bytes`, and then a message gone from the folder meanwhile is left out."""
@@ -56,40 +58,51 @@ def _with_facts(view: SelectedMailbox, chosen: list[tuple[int, StoredMessage]],
                                             internal_date(message), raws.get(message.id, b""))
 
 
+def batches(chosen: Chosen) -> list[Chosen]:
+    """`chosen` cut into batches of BATCH_MESSAGES and BATCH_OCTETS at most (at least one
+    message each); one batch, maybe empty, when it fits."""
+    cut: list[Chosen] = [[]]
+    octets = 0
+    for number, message in chosen:
+        if cut[-1] and (len(cut[-1]) >= BATCH_MESSAGES or octets + message.size > BATCH_OCTETS):
+            cut.append([])
+            octets = 0
+        cut[-1].append((number, message))
+        octets += message.size
+    return cut
+
+
 def fetch(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
     """[UID] FETCH set items (UID FETCH answers the UID first, RFC 3501 6.4.8)."""
+    return [response for batch in fetch_in_batches(view, command) for response in batch]
+
+
+def fetch_in_batches(view: SelectedMailbox, command: imap.ImapCommand) -> Iterator[Responses]:
+    """fetch() a batch of messages at a time; the tagged response ends the last batch."""
     arguments = command.arguments
     assert isinstance(arguments, imap.Fetch)
     items = list(arguments.items)
     if command.uid and not any(item.name == "UID" for item in items):
         items.insert(0, FetchItem("UID"))
-    with_bytes = any(item.name not in _FROM_LISTING for item in items)
-    responses: Responses = []
-    chosen = list(view.resolve(arguments.messages, command.uid))
-    for number, message, facts in _with_facts(view, chosen, with_bytes):
-        wanted = items
-        computed = {index: fetch_item(facts, item) for index, item in enumerate(wanted)
-                    if item.name not in ("FLAGS", "RFC822.SIZE")}
-        if (any(answer.sets_seen for answer in computed.values()) and not view.read_only
-                and Flag.SEEN not in message.flags):
-            message = _set_flags(view, number, message, {Flag.SEEN}, "add") or message
-            if not any(item.name == "FLAGS" for item in wanted):  # RFC 3501 6.4.5
-                wanted = [*wanted, FetchItem("FLAGS")]  # the new flags, before the text
-        answers: list[tuple[str, ImapValue]] = []
-        for index, item in sorted(enumerate(wanted), key=lambda pair: _is_text(pair[1])):
-            if item.name == "FLAGS":
-                answers.append(("FLAGS", view.flags_of(message)))
-            elif item.name == "RFC822.SIZE":
-                answers.append(("RFC822.SIZE", message.size))
-            else:
-                answers.append((computed[index].name, computed[index].value))
-        responses.append(replies.fetch(number, answers))
-    return [*responses, replies.COMPLETED.tagged(command.tag, name=_name(command))]
-
-
-def _is_text(item: FetchItem) -> bool:
-    """True for the items carrying message text: Dovecot answers them after the others."""
-    return item.section is not None or item.name in _TEXT_ITEMS
+    plan = FetchPlan(items)
+    setting_seen = plan.sets_seen and not view.read_only
+    flags: dict[tuple[frozenset[Flag], bool], bytes] = {}  # FLAGS values, encoded once
+    chosen = batches(list(view.resolve(arguments.messages, command.uid)))
+    for index, batch in enumerate(chosen, 1):
+        responses: Responses = []
+        for number, message, facts in _with_facts(view, batch, plan.needs_bytes):
+            answering = plan
+            if setting_seen and Flag.SEEN not in message.flags:
+                message = _set_flags(view, number, message, {Flag.SEEN}, "add") or message
+                answering = plan.with_flags()
+            key = (message.flags, view.is_recent(message))
+            if key not in flags:
+                flags[key] = encode(view.flags_of(message))
+            data = answering.answer(facts, flags[key], message.size)
+            responses.append(replies.untagged_data(b"%d FETCH" % number, data))
+        if index == len(chosen):
+            responses.append(replies.COMPLETED.tagged(command.tag, name=_name(command)))
+        yield responses
 
 
 def _set_flags(view: SelectedMailbox, number: int, message: StoredMessage,
@@ -133,12 +146,12 @@ def search(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
     with_bytes = _needs_bytes(arguments.program)
     largest_uid = view.messages[-1].uid if view.messages else 0
     found: list[int] = []
-    for number, message, facts in _with_facts(view, list(enumerate(view.messages, 1)),
-                                              with_bytes):
-        target = SearchTarget(facts, number, view.is_recent(message), len(view.messages),
-                              largest_uid)
-        if matches(arguments.program, target):
-            found.append(message.uid if command.uid else number)
+    for batch in batches(list(enumerate(view.messages, 1))):
+        for number, message, facts in _with_facts(view, batch, with_bytes):
+            target = SearchTarget(facts, number, view.is_recent(message), len(view.messages),
+                                  largest_uid)
+            if matches(arguments.program, target):
+                found.append(message.uid if command.uid else number)
     return [replies.search(found), replies.COMPLETED.tagged(command.tag, name=_name(command))]
 
 

@@ -63,11 +63,13 @@ class SelectedMailbox:
         self.recent: set[str] = set()
         self.uid_validity = 0
         self.looked_at = 0.0  # time.monotonic() of the last listing
+        self.changes_seen = 0  # the store's MailboxEvents.changes() before that listing
         self.owes_expunges = False  # messages gone from the folder are still in the view
 
     def open(self) -> list[imap.Response]:
         """Read the folder (KeyError when missing); the untagged responses of SELECT."""
         store, address, folder = self.mailboxes, self.address, self.folder
+        self.changes_seen = store.events.changes(address, folder)
         self.uid_validity = store.uid_validity(address, folder)
         if not self.read_only:
             self.recent = set(store.claim_recent(address, folder))
@@ -105,6 +107,7 @@ class SelectedMailbox:
     def refresh(self, expunges_allowed: bool) -> list[imap.Response]:
         """Bring the view up to date with the folder; the untagged responses saying how."""
         store = self.mailboxes
+        self.changes_seen = store.events.changes(self.address, self.folder)
         if not self.read_only:
             self.recent |= store.claim_recent(self.address, self.folder)
         self.looked_at = time.monotonic()

@@ -22,14 +22,16 @@
 # handle() turns one event into the responses to send, the tagged (or continuation)
 # one last; the folder and message commands are in imap_mailbox_commands.py and
 # imap_message_commands.py. needs_disk() tells the I/O layer which events to run in a
-# worker thread (one hop per command, FETCH of any number of messages included).
+# worker thread; handle_in_batches() gives their responses in batches, one hop each
+# (FETCH: a batch of messages at a time, so the client reads the first while the next
+# is made), the last one ending with the tagged response.
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from labctl.protocols import imap
 from roles.mailserver import imap_mailbox_commands as folders
@@ -111,24 +113,47 @@ class ImapSession:
 
     def handle(self, event: imap.Event) -> Responses:
         """The responses to one event, the tagged or continuation response last."""
+        return [response for batch in self.handle_in_batches(event) for response in batch]
+
+    def handle_in_batches(self, event: imap.Event) -> Iterator[Responses]:
+        """handle() in batches to send as they come (FETCH: a batch of messages at a
+        time); only the last ends with the tagged or continuation response."""
         if isinstance(event, imap.ProtocolErrorEvent):
-            return [event.reply]
-        if isinstance(event, imap.LiteralAwaited):
-            return [imap.continuation(replies.READY_FOR_LITERAL)]
-        if isinstance(event, imap.AuthenticateResponse):
-            return [self._authenticate_response(event)]
-        if isinstance(event, imap.IdleDone):
-            return [replies.COMPLETED.tagged(event.tag, name="IDLE")]
-        if not isinstance(event, imap.ImapCommandReceived):
-            return []
-        command = event.command
+            yield [event.reply]
+        elif isinstance(event, imap.LiteralAwaited):
+            yield [imap.continuation(replies.READY_FOR_LITERAL)]
+        elif isinstance(event, imap.AuthenticateResponse):
+            yield [self._authenticate_response(event)]
+        elif isinstance(event, imap.IdleDone):
+            yield [replies.COMPLETED.tagged(event.tag, name="IDLE")]
+        elif isinstance(event, imap.ImapCommandReceived):
+            yield from self._command_in_batches(event.command)
+        else:
+            yield []
+
+    def _command_in_batches(self, command: imap.ImapCommand) -> Iterator[Responses]:
         try:
-            responses = self._command(command)
+            for batch in self._batches(command):
+                if batch and batch[-1].tag != replies.UNTAGGED:  # the last: tagged or "+"
+                    yield self._with_changes(command, batch)
+                    return
+                if batch:  # an empty one would read as the end (every message gone)
+                    yield batch
         except InvalidSequence as exc:
-            return [replies.SYNTAX_ERROR.tagged(command.tag, reason=str(exc))]
+            yield [replies.SYNTAX_ERROR.tagged(command.tag, reason=str(exc))]
         except OSError as exc:
             log.error("imap-failed peer=%s command=%s: %s", self.peer, command.name, exc)
-            return [replies.CANNOT.tagged(command.tag, reason=f"{command.name} failed")]
+            yield [replies.CANNOT.tagged(command.tag, reason=f"{command.name} failed")]
+
+    def _batches(self, command: imap.ImapCommand) -> Iterator[Responses]:
+        if command.name == "FETCH" and self.selected is not None:
+            yield from messages.fetch_in_batches(self.selected, command)
+        else:
+            yield self._command(command)
+
+    def _with_changes(self, command: imap.ImapCommand, responses: Responses) -> Responses:
+        """`responses` with the selected view's changes before the tagged one, when the
+        folder may have changed."""
         selected = self.selected
         if selected is None or command.name in LEAVES_MAILBOX or command.name in NO_DISK:
             return responses

@@ -10,6 +10,9 @@
 # a change that happened while nobody waited: wait() returns at once, then re-arms.
 # Changes made by another process (a second server, a tool writing into new/) are not
 # seen here; a session picks them up at its next look at the folder.
+# changes() counts the notifications of a folder: a reader that notes the count before
+# it lists the folder knows later, by comparing, whether it may have missed a change
+# (an IMAP session subscribing only after its SELECT listed the folder).
 from __future__ import annotations
 
 import asyncio
@@ -66,6 +69,7 @@ class MailboxEvents:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._watches: dict[tuple[str, str], set[FolderWatch]] = {}
+        self._changes: dict[tuple[str, str], int] = {}
 
     @staticmethod
     def key(address: str, folder: str) -> tuple[str, str]:
@@ -93,9 +97,17 @@ class MailboxEvents:
         with self._lock:
             return len(self._watches.get(self.key(address, folder), ()))
 
+    def changes(self, address: str, folder: str) -> int:
+        """How many changes of the folder were announced so far."""
+        key = self.key(address, folder)
+        with self._lock:
+            return self._changes.get(key, 0)
+
     def notify(self, address: str, folder: str) -> None:
         """Wake every watch of the folder (call after the change is durable)."""
+        key = self.key(address, folder)
         with self._lock:
-            watches = list(self._watches.get(self.key(address, folder), ()))
+            self._changes[key] = self._changes.get(key, 0) + 1
+            watches = list(self._watches.get(key, ()))
         for watch in watches:
             watch._wake()

@@ -48,7 +48,7 @@ from roles.mailserver.maildir_layout import (
     INBOX,
     check_message_name,
     from_disk,
-    message_files,
+    message_entries,
     sized_name,
     to_disk,
     wire_size,
@@ -113,14 +113,14 @@ class MaildirMailboxes(MaildirTransfers):
     def list(self, address: str, folder: str = INBOX) -> list[StoredMessage]:
         """The folder's messages in UID order."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            files = message_files(path)
-            self._files.remember(path, files)
-            uids = synced_uidlist(path, root, files).uids
+            entries = message_entries(path)
+            self._files.remember(path, {name: entry.path for name, entry in entries.items()})
+            uids = synced_uidlist(path, root, entries).uids
             listing = []
-            for name, file in files.items():
-                _, info = split_file_name(file.name)
-                listing.append(StoredMessage(name, uids[name], wire_size(file), flags_of(info),
-                                             file.stat().st_mtime))
+            for name, entry in entries.items():
+                _, info = split_file_name(entry.name)
+                listing.append(StoredMessage(name, uids[name], wire_size(entry), flags_of(info),
+                                             entry.stat().st_mtime))
         return sorted(listing, key=lambda message: message.uid)
 
     def read(self, address: str, message_id: str, folder: str = INBOX) -> bytes:
@@ -161,12 +161,12 @@ class MaildirMailboxes(MaildirTransfers):
                     file = self._files.find(path, message_id)
                 except KeyError:
                     continue
-                file.unlink()
+                os.unlink(file)
                 self._files.forget(path, message_id)
                 removed.append(message_id)
-                touched.add(file.parent)
+                touched.add(os.path.dirname(file))
             for directory in touched:
-                fsync_directory(directory)
+                fsync_directory(Path(directory))
         if removed:
             self.events.notify(address, folder)
         return removed
@@ -187,24 +187,25 @@ class MaildirMailboxes(MaildirTransfers):
         ids, given = [check_message_name(message_id) for message_id in message_ids], \
             frozenset(flags)
         changed: dict[str, frozenset[Flag]] = {}
-        touched: set[Path] = set()
+        touched: set[str] = set()  # paths as strings: no Path made per message
         with self._folder(address, folder) as (_, path), folder_lock(path):
+            cur = os.path.join(path, "cur")
             for message_id in ids:
                 try:
                     current = self._files.find(path, message_id)
                 except KeyError:
                     continue
-                _, info = split_file_name(current.name)
+                _, info = split_file_name(os.path.basename(current))
                 old = flags_of(info)
                 new = {"replace": given, "add": old | given, "remove": old - given}[how]
-                target = path / "cur" / file_name_with_flags(message_id, info, new)
+                target = os.path.join(cur, file_name_with_flags(message_id, info, new))
                 if target != current:
                     os.replace(current, target)
                     self._files.moved(path, message_id, target)
-                    touched |= {current.parent, target.parent}
+                    touched |= {os.path.dirname(current), cur}
                 changed[message_id] = new
             for directory in touched:
-                fsync_directory(directory)
+                fsync_directory(Path(directory))
         if changed:
             self.events.notify(address, folder)
         return changed
@@ -212,13 +213,13 @@ class MaildirMailboxes(MaildirTransfers):
     def uid_validity(self, address: str, folder: str = INBOX) -> int:
         """The folder's UIDVALIDITY (the folder is scanned only when its sidecar is missing)."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            uidlist = read_uidlist(path) or synced_uidlist(path, root, message_files(path))
+            uidlist = read_uidlist(path) or synced_uidlist(path, root, message_entries(path))
             return uidlist.uid_validity
 
     def uid_next(self, address: str, folder: str = INBOX) -> int:
         """The UID the folder's next message will get (messages dropped in counted)."""
         with self._folder(address, folder) as (root, path), folder_lock(path):
-            return synced_uidlist(path, root, message_files(path)).next_uid
+            return synced_uidlist(path, root, message_entries(path)).next_uid
 
     def claim_recent(self, address: str, folder: str = INBOX) -> frozenset[str]:
         """Move the folder's new/ messages to cur/ and return their ids (\\Recent to the
@@ -236,6 +237,6 @@ class MaildirMailboxes(MaildirTransfers):
 
     def _find(self, path: Path, message_id: str, address: str, folder: str) -> Path:
         try:
-            return self._files.find(path, message_id)
+            return Path(self._files.find(path, message_id))
         except KeyError:
             raise KeyError(f"no message {message_id} in folder {folder} of {address}") from None

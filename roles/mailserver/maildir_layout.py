@@ -159,13 +159,18 @@ def make_maildir(path: Path, subfolder: bool) -> bool:
 def message_files(path: Path) -> dict[str, Path]:
     """Each message of a folder by unique name; new/ is read before cur/, so a message
     a reader moves from new/ to cur/ meanwhile is still seen."""
-    found: dict[str, Path] = {}
+    return {name: Path(entry.path) for name, entry in message_entries(path).items()}
+
+
+def message_entries(path: Path) -> dict[str, os.DirEntry[str]]:
+    """message_files() as the directory entries found (no Path made for each file)."""
+    found: dict[str, os.DirEntry[str]] = {}
     for part in ("new", "cur"):
         with os.scandir(path / part) as entries:
             for entry in entries:
                 unique, _ = split_file_name(entry.name)
                 if _MESSAGE_NAME.fullmatch(unique) and entry.is_file():
-                    found[unique] = Path(entry.path)
+                    found[unique] = entry
     return found
 
 
@@ -185,12 +190,13 @@ def sized_name(unique: str, stored: bytes) -> str:
     return f"{unique},S={len(stored)},W={with_crlf}"
 
 
-def wire_size(file: Path) -> int:
+def wire_size(file: Path | os.DirEntry[str]) -> int:
     """The size of a message as handed out (with CRLF): from its name's W=, else counted."""
     found = _WIRE_SIZE.search(file.name)
     if found:
         return int(found.group(1))
-    stored = file.read_bytes()
+    with open(file, "rb") as opened:
+        stored = opened.read()
     return len(stored) + stored.count(b"\n")
 
 

@@ -8,28 +8,31 @@
 # scanned once and the whole index of that folder refreshed. File names are unique
 # (maildir_layout), so an existing hinted file is the message, whatever else changed:
 # another process renaming it only costs a rescan. Callers hold the folder's lock.
+# Hints are kept as path strings: a listing of a large folder makes no Path per file.
 from __future__ import annotations
 
 import os
 import threading
 from pathlib import Path
 
-from roles.mailserver.maildir_layout import message_files
+from roles.mailserver.maildir_layout import message_entries
+
+READ_CHUNK = 65536
 
 
 class MessageFileIndex:
     """Message id -> the file last seen holding it, per folder path."""
 
     def __init__(self) -> None:
-        self._folders: dict[Path, dict[str, Path]] = {}
+        self._folders: dict[Path, dict[str, str]] = {}
         self._lock = threading.Lock()
 
-    def remember(self, folder: Path, files: dict[str, Path]) -> None:
-        """A fresh listing of `folder` (maildir_layout.message_files)."""
+    def remember(self, folder: Path, files: dict[str, str]) -> None:
+        """A fresh listing of `folder`: each message's file path."""
         with self._lock:
             self._folders[folder] = dict(files)
 
-    def moved(self, folder: Path, message_id: str, file: Path) -> None:
+    def moved(self, folder: Path, message_id: str, file: str) -> None:
         """`message_id` is now in `file` (our own rename)."""
         with self._lock:
             self._folders.setdefault(folder, {})[message_id] = file
@@ -39,8 +42,8 @@ class MessageFileIndex:
         with self._lock:
             self._folders.get(folder, {}).pop(message_id, None)
 
-    def find(self, folder: Path, message_id: str) -> Path:
-        """The file holding `message_id` in `folder`; KeyError when there is none."""
+    def find(self, folder: Path, message_id: str) -> str:
+        """The path of the file holding `message_id` in `folder`; KeyError when none."""
         hint = self._hint(folder, message_id)
         if hint is not None and os.path.isfile(hint):
             return hint
@@ -52,21 +55,32 @@ class MessageFileIndex:
         hint = self._hint(folder, message_id)
         if hint is not None:
             try:
-                with open(hint, "rb") as file:
-                    return file.read()
+                return read_whole(hint)
             except FileNotFoundError:
                 pass
-        with open(self._rescanned(folder, message_id), "rb") as file:
-            return file.read()
+        return read_whole(self._rescanned(folder, message_id))
 
-    def _hint(self, folder: Path, message_id: str) -> Path | None:
+    def _hint(self, folder: Path, message_id: str) -> str | None:
         with self._lock:
             return self._folders.get(folder, {}).get(message_id)
 
-    def _rescanned(self, folder: Path, message_id: str) -> Path:
-        files = message_files(folder)
+    def _rescanned(self, folder: Path, message_id: str) -> str:
+        files = {name: entry.path for name, entry in message_entries(folder).items()}
         self.remember(folder, files)
         try:
             return files[message_id]
         except KeyError:
             raise KeyError(f"no message {message_id}") from None
+
+
+def read_whole(path: str) -> bytes:
+    """A file's bytes, read to its end with plain system calls (no file object: no fstat
+    or isatty check per message)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, READ_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -5,6 +5,11 @@
 # (QUIT in TRANSACTION): then the marked messages are deleted and the retrieved ones
 # flagged Seen. A session that ends any other way changes nothing. MaildropLocks
 # lets one session at a time hold a mailbox (RFC 1939 section 8, [IN-USE]).
+# A client downloading the maildrop in order (RETR n right after RETR n - 1) gets the
+# next messages read with the one it asked for, in one look at the folder
+# (Mailboxes.read_many): up to READ_AHEAD_MESSAGES of them and READ_AHEAD_OCTETS
+# together, so memory stays bounded however large the maildrop. A RETR or TOP of a
+# message read ahead needs no disk (has_read_ahead: the session answers it at once).
 from __future__ import annotations
 
 import logging
@@ -15,6 +20,8 @@ from roles.mailserver.maildir_flags import Flag
 from roles.mailserver.storage import Mailboxes, StoredMessage
 
 log = logging.getLogger("mailserver")
+READ_AHEAD_MESSAGES = 32
+READ_AHEAD_OCTETS = 256 * 1024
 
 
 class MaildropLocks:
@@ -47,6 +54,8 @@ class Maildrop:
         self.uid_validity = mailboxes.uid_validity(address)
         self.deleted: set[int] = set()
         self.retrieved: set[int] = set()
+        self._ahead: dict[int, bytes] = {}  # number -> raw message, read ahead
+        self._last_read = 0  # the number read last (0: none yet)
 
     def live(self) -> list[tuple[int, StoredMessage]]:
         """(number, message) of every message not marked deleted."""
@@ -68,17 +77,41 @@ class Maildrop:
         """The UIDL of a message: its UID and the folder's UIDVALIDITY (dovecot's format)."""
         return f"{message.uid:08X}{self.uid_validity:08X}"
 
+    def has_read_ahead(self, number: int) -> bool:
+        """True when message `number` was read ahead: reading it needs no disk."""
+        return number in self._ahead
+
     def read(self, number: int, retrieve: bool = True) -> bytes:
         """The raw message `number` (with CRLF), retrieved (RETR, flagged Seen at UPDATE)
         or only looked at (TOP); KeyError holding the -ERR reply when it is gone."""
         message = self.get(number)
-        try:
-            data = self.mailboxes.read(self.address, message.id)
-        except KeyError:
-            raise KeyError(pop3.replies.MESSAGE_GONE(number=number)) from None
+        data = self._ahead.get(number)
+        if data is None:
+            data = self._read_with_next(number, message)
         if retrieve:
             self.retrieved.add(number)
+            self._ahead.pop(number, None)
+        self._last_read = number
         return data
+
+    def _read_with_next(self, number: int, message: StoredMessage) -> bytes:
+        """Message `number` from the store, and the live ones after it when the client
+        reads in order (they replace what was read ahead before)."""
+        wanted = {message.id: number}
+        if number == self._last_read + 1:
+            octets = message.size
+            for following in range(number + 1, len(self.messages) + 1):
+                size = self.messages[following - 1].size
+                if len(wanted) >= READ_AHEAD_MESSAGES or octets + size > READ_AHEAD_OCTETS:
+                    break
+                if following not in self.deleted:
+                    wanted[self.messages[following - 1].id] = following
+                    octets += size
+        found = self.mailboxes.read_many(self.address, list(wanted))
+        if message.id not in found:
+            raise KeyError(pop3.replies.MESSAGE_GONE(number=number))
+        self._ahead = {wanted[message_id]: data for message_id, data in found.items()}
+        return found[message.id]
 
     def update(self) -> int:
         """Apply the session's changes (UPDATE state); the number of messages not removed."""

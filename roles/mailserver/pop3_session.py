@@ -40,6 +40,17 @@ class Pop3Session:
         self.tls = False  # STLS accepted: the dialog continues over TLS
         self._updating = False
 
+    def needs_disk(self, event: pop3.Event) -> bool:
+        """True for events whose handling touches the disk (run them in a worker thread):
+        a RETR or TOP of a message read ahead does not."""
+        if not isinstance(event, pop3.CommandReceived):
+            return False
+        verb, arguments = event.command.verb, event.command.arguments
+        if verb in ("RETR", "TOP") and self.maildrop is not None and arguments \
+                and arguments[0].isdigit():
+            return not self.maildrop.has_read_ahead(int(arguments[0]))
+        return verb in DISK_COMMANDS
+
     def greeting(self) -> pop3.Reply:
         """The +OK banner, with the APOP timestamp."""
         return pop3.replies.GREETING(hostname=self.settings.hostname, timestamp=self.timestamp)

@@ -1,9 +1,13 @@
 # Line parsers of SMTP and POP3: what the analyzer and the servers rely on.
 from __future__ import annotations
 
-import pytest
+import re
 
-from labctl.protocols import ProtocolError, pop3, smtp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labctl.protocols import ProtocolError, pop3, smtp, smtp_grammar
 
 
 @pytest.mark.parametrize(
@@ -118,3 +122,14 @@ def test_pop3_reply_body_is_dot_stuffed() -> None:
     assert reply.to_bytes() == (
         b"+OK message follows\r\nSubject: x\r\n\r\n..hidden\r\nend\r\n.\r\n"
     )
+
+
+@given(st.lists(st.sampled_from([b"\r\n", b"\n", b"\r", b".", b"a"]), max_size=12).map(b"".join))
+@settings(max_examples=500)
+def test_dot_stuffing_is_line_by_line_whatever_the_line_endings(body: bytes) -> None:
+    lines = re.split(rb"\r?\n", body)
+    if lines[-1] == b"":  # the body ends with a line break
+        lines.pop()
+    expected = b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n"
+                        for line in lines)
+    assert smtp_grammar.dot_stuff(body) == expected

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,3 +141,21 @@ def test_any_bytes_answer_and_sections_are_slices(raw: bytes, start: int, count:
             assert isinstance(answer.value, bytes)
             assert len(answer.value) <= count
             assert answer.value in raw
+
+
+def _first_blank_line(raw: bytes) -> tuple[int, bool]:
+    """Where the body starts, found line by line (lines end with LF): the reference."""
+    position = 0
+    for line in re.findall(rb"[^\n]*\n|[^\n]+", raw):
+        if line in (b"\r\n", b"\n"):
+            return position + len(line), True
+        position += len(line)
+    return len(raw), False
+
+
+@given(st.lists(st.sampled_from([b"\r\n", b"\n", b"\r", b"a", b":", b" ", b"\n\n"]),
+                max_size=16).map(b"".join))
+@settings(max_examples=500)
+def test_the_header_ends_at_the_first_blank_line(raw: bytes) -> None:
+    message = parse_message(raw)
+    assert (message.body_start, message.has_blank_line) == _first_blank_line(raw)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from labctl.protocols import pop3
+from labctl.protocols.shared_events import Command
 from roles.mailserver.mailbox_store import MaildirMailboxes
-from roles.mailserver.pop3_maildrop import MaildropLocks
+from roles.mailserver.pop3_maildrop import READ_AHEAD_MESSAGES, MaildropLocks
 from roles.mailserver.pop3_session import Pop3Session
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Flag, Mailboxes
@@ -172,3 +173,23 @@ def test_uidl_is_stable_across_sessions(connect: Connect, mailboxes: Mailboxes) 
     after = second.send("UIDL")[0].decode().split("\r\n")[1:4]
     assert [line.split()[1] for line in after[:2]] == [line.split()[1] for line in before[1:]]
     assert after[2].split()[1] not in {line.split()[1] for line in before}
+
+
+def test_a_download_in_order_reads_ahead_within_bounds(
+        connect: Connect, mailboxes: Mailboxes) -> None:
+    count = READ_AHEAD_MESSAGES + 8
+    deliver(mailboxes, *(f"m{n}" for n in range(1, count + 1)))
+    client = connect()
+    client.send(*LOGIN, "DELE 3")
+    retr = pop3.CommandReceived(Command("RETR", "2"))
+    assert client.session.needs_disk(retr)  # nothing read yet
+    client.send("RETR 1", "RETR 2")
+    assert not client.session.needs_disk(pop3.CommandReceived(Command("RETR", "4")))
+    assert client.session.needs_disk(pop3.CommandReceived(Command("RETR", "3")))  # deleted
+    far = pop3.CommandReceived(Command("RETR", str(3 + READ_AHEAD_MESSAGES)))
+    assert client.session.needs_disk(far)  # beyond READ_AHEAD_MESSAGES
+    for number in range(4, count + 1):  # read ahead or not, each is the message asked for
+        assert f"Subject: m{number}\r\n".encode() in client.send(f"RETR {number}")[0]
+    assert client.line("RETR 3") == "-ERR message 3 already deleted"
+    client.line("QUIT")
+    assert sum(Flag.SEEN in m.flags for m in mailboxes.list(BOB)) == count - 1
