@@ -6,13 +6,16 @@
 # A file that is not a capture raises PcapError at once. Damage later in the file (a
 # corrupt record, a cut last packet) ends the reading there: what was read is still
 # analysed, the problem is noted and the result is marked incomplete.
+# UDP is kept only where it carries DNS (the lab's only UDP protocol, told by content);
+# any other datagram is noise like ARP or ICMPv6: counted in a note, never a conversation.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from labctl.analysis.hops import conversation_from_stream
+from labctl.analysis.identify import is_dns_message
 from labctl.analysis.packet_decode import TcpPacket, iter_decoded, skipped_notes
 from labctl.analysis.pcap_reader import PcapError, open_capture
 from labctl.analysis.results import Conversation
@@ -46,19 +49,28 @@ class CaptureStreams:
                         if ended is not None:
                             yield ended
                     else:
-                        yield from feed_udp(packet)  # type: ignore[arg-type]
+                        yield from self._dns_only(feed_udp(packet))  # type: ignore[arg-type]
             except PcapError as error:  # damage inside the file: keep what was read
                 self.incomplete = True
                 self.problems.append(f"{self.path}: {error}; the packets before it are "
                                      "analysed, the rest of the file is not (incomplete result)")
             yield from tcp.finish()
-            yield from udp.finish()
+            yield from self._dns_only(udp.finish())
         finally:
             self._file.close()
             if self._reader.problems:
                 self.incomplete = True
             self.problems[:0] = self._reader.problems
             self.problems += skipped_notes(self.skipped)
+
+
+    def _dns_only(self, flows: Iterable[TcpStream]) -> Iterator[TcpStream]:
+        for flow in flows:
+            first = next((segment.data for segment in flow.segments if segment.data), b"")
+            if is_dns_message(first):
+                yield flow
+            else:
+                self.skipped["UDP that is not DNS"] += len(flow.segments)
 
 
 class CaptureConversations:

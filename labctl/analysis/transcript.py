@@ -3,8 +3,10 @@
 # The transcript is rendered from the Dialog (labctl.analysis.dialog), never from the
 # bytes: the observers already cut the lines, matched replies to commands and found where
 # message bodies end. Steps appear in the dialog's (protocol) order. A command shows as
-# its verb and argument; an SMTP reply as the server writes it (smtp_grammar.Reply: one
-# "250-" line per continuation); any other reply as its label then its text lines; a
+# its verb and argument (a DNS question as its type and name); an SMTP reply as the
+# server writes it (smtp_grammar.Reply: one "250-" line per continuation); IMAP and HTTP
+# commands and replies as sent, tag or start line and headers included (their observers
+# keep the whole lines in Step.text); any other reply as its label then its text lines; a
 # message body (SMTP DATA or BDAT, POP3 RETR/TOP) as its first lines plus a
 # "[... N more lines ...]" marker, its terminating "." line always kept; TLS as one
 # bracketed line. Bytes that are not printable ASCII are shown escaped (\xNN, \t).
@@ -13,10 +15,11 @@ from __future__ import annotations
 from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, TLS, Dialog, Step
 from labctl.analysis.dialogs.replay import SASL_RESPONSE
 from labctl.analysis.dialogs.streams import printable
-from labctl.model.topology import SMTP
+from labctl.model.topology import DNS, HTTP, IMAP, SMTP
 from labctl.protocols.smtp_grammar import Reply
 
 MAX_BODY_LINES = 40
+VERBATIM = (IMAP, HTTP)  # protocols whose steps hold their lines as sent
 
 
 def shown(text: str) -> str:
@@ -36,6 +39,8 @@ def _body_lines(data: bytes, max_lines: int) -> list[str]:
 
 def _reply_lines(step: Step, protocol: str) -> list[str]:
     texts = step.text.split("\n")
+    if protocol in VERBATIM:
+        return [shown(text) for text in texts]
     if protocol == SMTP and step.label.isdigit():
         wire = Reply.of(int(step.label), *texts).to_bytes().decode("utf-8", "surrogateescape")
         return [shown(line) for line in wire.split("\r\n")[:-1]]
@@ -48,6 +53,10 @@ def step_lines(step: Step, protocol: str, max_body_lines: int = MAX_BODY_LINES) 
     if step.kind == COMMAND:
         if step.label == SASL_RESPONSE:
             return [shown(step.text)]
+        if protocol in VERBATIM:
+            return [shown(text) for text in step.text.split("\n")]
+        if protocol == DNS:
+            return [shown(f"{step.label} ({step.text})")]
         verb = step.label.split(" ", 1)[0]
         return [shown(f"{verb} {step.text}" if step.text else verb)]
     if step.kind == REPLY:

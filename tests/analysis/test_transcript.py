@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dns.message
+
 from labctl.analysis import analyze_pcap
 from labctl.analysis.dialogs import build_dialog
 from labctl.analysis.dialogs.streams import printable
 from labctl.analysis.results import Segment
 from labctl.analysis.transcript import build_transcript
-from labctl.model import POP3, SMTP, Addressing
+from labctl.model import HTTP, IMAP, POP3, SMTP, Addressing
+from labctl.model.topology import DNS
 
 LECTURE = [
     "S: 220 mail.hamburger.edu ESMTP",
@@ -40,9 +43,9 @@ def test_end_of_data_split_over_three_packets(pcaps: Path, local: Addressing) ->
     assert conversation.problems == []
 
 
-def transcript_of(segments: list[Segment], protocol: str = SMTP, max_body_lines: int = 40
-                  ) -> tuple[list[str], list[str]]:
-    dialog = build_dialog(protocol, segments)
+def transcript_of(segments: list[Segment], protocol: str = SMTP, max_body_lines: int = 40,
+                  transport: str = "tcp") -> tuple[list[str], list[str]]:
+    dialog = build_dialog(protocol, segments, transport)
     return build_transcript(dialog, max_body_lines), dialog.problems
 
 
@@ -98,3 +101,21 @@ def test_unterminated_line_and_unfinished_body_are_problems() -> None:
     transcript, problems = transcript_of(segments)
     assert transcript[-2:] == ["S: 354 go", "C: half a li"]
     assert problems == ["the message after 354 never ended with a '.' line"]
+
+
+def test_imap_and_http_lines_show_as_sent() -> None:
+    imap, _ = transcript_of([Segment(False, b"* OK ready\r\n", 0.0),
+                          Segment(True, b"a1 LOGIN bob pw\r\n", 0.1),
+                          Segment(False, b"a1 OK logged in\r\n", 0.2)], IMAP)
+    assert imap == ["S: * OK ready", "C: a1 LOGIN bob pw", "S: a1 OK logged in"]
+    http, _ = transcript_of([Segment(True, b"GET /inbox HTTP/1.1\r\nHost: mail\r\n\r\n", 0.0),
+                          Segment(False, b"HTTP/1.1 204 No Content\r\n\r\n", 0.1)], HTTP)
+    assert http[:3] == ["C: GET /inbox HTTP/1.1", "C: Host: mail", "S: HTTP/1.1 204 No Content"]
+
+
+def test_a_dns_question_shows_its_type_and_name() -> None:
+    query = dns.message.make_query("hamburger.edu", "MX")
+    answer = dns.message.make_response(query)
+    transcript, _ = transcript_of([Segment(True, query.to_wire(), 0.0),
+                                Segment(False, answer.to_wire(), 0.1)], DNS, transport="udp")
+    assert transcript[0] == f"C: MX hamburger.edu (id {query.id})"

@@ -31,7 +31,7 @@ def test_the_controller_serves_a_runs_page_and_its_pcaps(api: TestClient, tmp_pa
     pcap.parent.mkdir()
     pcap.write_bytes(b"pcap bytes")
     state.captures.sessions["cap-1"] = CaptureSession("cap-1", pcap.parent, 0.0, None,
-                                                      {"alice-lan": pcap})
+                                                      limit=10**6, pcaps={"alice-lan": pcap})
     report = sample_report()
     hops = [report.hops[0].model_copy(update={"pcap": state.captures.public_path(pcap)}),
             *report.hops[1:]]

@@ -26,7 +26,7 @@ from labctl.analysis.packet_decode import decode_packets
 from labctl.analysis.pcap_reader import read_capture
 from labctl.analysis.results import Segment
 from labctl.analysis.tcp_reassembly import reassemble
-from labctl.capture.tcpdump import can_capture_packets
+from labctl.capture.mode import can_capture_packets
 from tests.conftest import wait_for
 from tests.peers.tools import require_tool
 
