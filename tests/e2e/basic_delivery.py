@@ -23,11 +23,13 @@ SERVERS_LINK = ("sender-mta", "receiver-mta")
 BOB_LINK = ("receiver-ua", "receiver-mta")
 NETWORKS = {ALICE_LINK: "alice-lan", SERVERS_LINK: "internet", BOB_LINK: "bob-lan"}
 # (link, protocol) -> (the server's service, tshark's dissector)
-SERVICES = {
-    (ALICE_LINK, "SMTP"): ("submission", "smtp"), (ALICE_LINK, "HTTP"): ("webmail", "http"),
-    (SERVERS_LINK, "SMTP"): ("smtp", "smtp"),
-    (BOB_LINK, "POP3"): ("pop3", "pop"), (BOB_LINK, "IMAP"): ("imap", "imap"),
-    (BOB_LINK, "HTTP"): ("webmail", "http"),
+SERVICES = {  # (hop, protocol) -> (the server's service, tshark's dissector, transport)
+    (ALICE_LINK, "SMTP"): ("submission", "smtp", "tcp"),
+    (ALICE_LINK, "HTTP"): ("webmail", "http", "tcp"),
+    (SERVERS_LINK, "SMTP"): ("smtp", "smtp", "tcp"),
+    (("sender-mta", "dns"), "DNS"): ("dns", "dns", "udp"),  # the MX lookup before the relay
+    (BOB_LINK, "POP3"): ("pop3", "pop", "tcp"), (BOB_LINK, "IMAP"): ("imap", "imap", "tcp"),
+    (BOB_LINK, "HTTP"): ("webmail", "http", "tcp"),
 }
 
 
@@ -60,10 +62,11 @@ def assert_pcaps_readable(report: dict[str, Any], runtime: str) -> None:
         if shutil.which("tshark") is None:
             continue
         link = (hop["client_role"], hop["server_role"])
-        service, dissector = SERVICES[(link, hop["protocols"][0])]
+        service, dissector, transport = SERVICES[(link, hop["protocols"][0])]
         port = plan.port(hop["server_role"], service)
         result = subprocess.run(
-            ["tshark", "-r", str(pcap), "-d", f"tcp.port=={port},{dissector}", "-Y", dissector],
+            ["tshark", "-r", str(pcap), "-d", f"{transport}.port=={port},{dissector}",
+             "-Y", dissector],
             capture_output=True, text=True, timeout=60,
         )
         assert result.returncode == 0, result.stderr
