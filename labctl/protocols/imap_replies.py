@@ -37,7 +37,7 @@ class Response:
     def to_bytes(self) -> bytes:
         """The response as the server writes it, CRLF included."""
         if self.data:
-            return b"* " + self.data + b"\r\n"
+            return b"".join((b"* ", self.data, b"\r\n"))  # one copy of a long message
         if self.tag == CONTINUATION:  # "+" SP (resp-text / base64): the SP stays
             return f"+ {self.text}".encode() + b"\r\n"
         words = [self.tag, self.status, f"[{self.code}]" if self.code else "", self.text]

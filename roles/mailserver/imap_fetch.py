@@ -35,6 +35,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
 _TEXT_ITEMS = frozenset({"RFC822", "RFC822.HEADER", "RFC822.TEXT"})
+WHOLE_MESSAGE = Section()  # BODY[]: the message as it is
 FROM_LISTING = frozenset({"FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE"})  # no bytes needed
 
 
@@ -72,7 +73,8 @@ class FetchPlan:
 
     def __init__(self, items: Sequence[FetchItem]) -> None:
         self.items = tuple(sorted(items, key=is_text))  # stable: text last, as Dovecot
-        self._names = tuple(item.response_name().encode("ascii") + b" " for item in self.items)
+        self._steps = tuple((item.response_name().encode("ascii") + b" ", item, is_whole(item))
+                            for item in self.items)
         self.sets_seen = any(sets_seen(item) for item in self.items)
         self.needs_bytes = any(item.name not in FROM_LISTING for item in self.items)
 
@@ -82,22 +84,39 @@ class FetchPlan:
             return self
         return FetchPlan([*self.items, FetchItem("FLAGS")])
 
-    def answer(self, facts: MessageFacts, flags: bytes, size: int) -> bytes:
-        """One message's `(NAME value ...)`; `flags` (encoded) and `size` from the view."""
-        values = []
-        for name, item in zip(self._names, self.items, strict=True):
-            if item.name == "FLAGS":
-                values.append(name + flags)
+    def answer(self, number: int, facts: MessageFacts, flags: bytes, size: int) -> bytes:
+        """One message's `n FETCH (NAME value ...)`; `flags` (encoded) and `size` from the
+        view. Joined once: message text goes in as it is, never copied on its own."""
+        pieces = [b"%d FETCH (" % number]
+        for name, item, whole in self._steps:
+            pieces.append(name)
+            if whole:  # the message as it is: no parsing, no copy until the join
+                pieces += (b"{%d}\r\n" % len(facts.raw), facts.raw)
+            elif item.name == "FLAGS":
+                pieces.append(flags)
             elif item.name == "RFC822.SIZE":
-                values.append(name + b"%d" % size)
+                pieces.append(b"%d" % size)
             else:
-                values.append(name + encode(fetch_value(facts, item)))
-        return b"(" + b" ".join(values) + b")"
+                value = fetch_value(facts, item)
+                if isinstance(value, bytes):  # a literal: its octets join the rest as they are
+                    pieces += (b"{%d}\r\n" % len(value), value)
+                else:
+                    pieces.append(encode(value))
+            pieces.append(b" ")
+        if self.items:
+            pieces.pop()  # the space after the last
+        pieces.append(b")")
+        return b"".join(pieces)
 
 
 def is_text(item: FetchItem) -> bool:
     """True for the items carrying message text: Dovecot answers them after the others."""
     return item.section is not None or item.name in _TEXT_ITEMS
+
+
+def is_whole(item: FetchItem) -> bool:
+    """True for the items answered with the whole message: RFC822, BODY[] (no <partial>)."""
+    return item.partial is None and (item.name == "RFC822" or item.section == WHOLE_MESSAGE)
 
 
 def sets_seen(item: FetchItem) -> bool:
@@ -114,6 +133,8 @@ def fetch_value(facts: MessageFacts, item: FetchItem) -> ImapValue:
     """The value answering one FETCH data item for one message."""
     name = item.name
     if item.section is not None:
+        if item.section == WHOLE_MESSAGE:  # no need to parse the message
+            return _partial(facts.raw, item.partial)
         return _partial(section_bytes(facts.message, item.section), item.partial)
     if name == "FLAGS":
         return [Atom(flag) for flag in facts.flags]

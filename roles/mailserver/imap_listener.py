@@ -4,7 +4,8 @@
 # As serve_pop3 and serve_smtp (listeners.py): a command whose handling touches the disk
 # runs in a worker thread, a batch of responses per hop (ImapSession.handle_in_batches:
 # a FETCH of a thousand messages is ten hops), each batch sent while the next is made
-# and after the one before has drained, so memory stays bounded; a failed login's delay
+# (its socket writes overlap the worker's reading) and after the one before has
+# drained, so memory stays bounded; a failed login's delay
 # is awaited by this connection only; STARTTLS upgrades the connection in place
 # (listeners.start_tls). A client silent for the idle timeout (RFC 3501 5.4: at
 # least 30 minutes) gets an untagged BYE, and so does every client when the server stops
@@ -81,13 +82,18 @@ class _Connection:
     async def answer_in_worker(self, conn: imap.ServerConnection,
                                batches: Iterator[list[imap.Response]]) -> list[imap.Response]:
         """Make `batches` in worker threads, sending each as it comes but the last (the
-        one ending with the tagged response), which is returned."""
-        while True:
-            responses: list[imap.Response] = await in_io_thread(next, batches, [])
-            if not responses or responses[-1].tag != imap.replies.UNTAGGED:
-                return responses
-            await self.writer.drain()
-            self.writer.write(b"".join(conn.send(response) for response in responses))
+        one ending with the tagged response), which is returned. The next batch is being
+        made while this one is written: two batches at most are held, never more."""
+        responses: list[imap.Response] = await in_io_thread(next, batches, [])
+        while responses and responses[-1].tag == imap.replies.UNTAGGED:
+            following = asyncio.ensure_future(in_io_thread(next, batches, []))
+            data = b"".join(conn.send(response) for response in responses)
+            try:
+                await self.writer.drain()
+                self.writer.write(data)
+            finally:  # the generator is never left running on its own
+                responses = await following
+        return responses
 
 
 class _SelectionWatch:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
+import time
 from collections.abc import Iterable, Iterator
 
 from labctl.protocols import imap
 from labctl.protocols.imap_query import FetchItem, SearchKey
-from labctl.protocols.imap_values import ImapValue, encode
+from labctl.protocols.imap_values import Atom, ImapValue, encode
 from roles.mailserver.imap_fetch import FetchPlan, MessageFacts
 from roles.mailserver.imap_search import SearchTarget, matches
 from roles.mailserver.imap_selected import SelectedMailbox, stored_flags
@@ -41,12 +43,37 @@ READ_ONLY = "the mailbox is read-only (EXAMINE)"
 
 
 def internal_date(message: StoredMessage) -> datetime.datetime:
-    """A message's INTERNALDATE, in the server's local time zone."""
-    return datetime.datetime.fromtimestamp(message.internal_date).astimezone()
+    """A message's INTERNALDATE, in the server's local time zone (its offset on that day:
+    time.localtime once, not the two look-ups of datetime.astimezone())."""
+    offset = time.localtime(message.internal_date).tm_gmtoff
+    return datetime.datetime.fromtimestamp(message.internal_date, _zone(offset))
 
 
-def _with_facts(view: SelectedMailbox, chosen: Chosen,
-                with_bytes: bool) -> Iterator[tuple[int, StoredMessage, MessageFacts]]:
+@functools.lru_cache(maxsize=64)
+def _zone(offset_seconds: int) -> datetime.timezone:
+    return datetime.timezone(datetime.timedelta(seconds=offset_seconds))
+
+
+class FlagValues:
+    """The FLAGS of the view's messages, as atoms and encoded, worked out once for each
+    set of flags (a FETCH of a thousand messages sees a handful)."""
+
+    def __init__(self, view: SelectedMailbox) -> None:
+        self.view = view
+        self._known: dict[tuple[frozenset[Flag], bool], tuple[tuple[Atom, ...], bytes]] = {}
+
+    def of(self, message: StoredMessage) -> tuple[tuple[Atom, ...], bytes]:
+        """The message's FLAGS value (\\Recent included when it is to this session)."""
+        key = (message.flags, self.view.is_recent(message))
+        found = self._known.get(key)
+        if found is None:
+            atoms = tuple(self.view.flags_of(message))
+            found = self._known[key] = (atoms, encode(atoms))
+        return found
+
+
+def _with_facts(view: SelectedMailbox, chosen: Chosen, with_bytes: bool,
+                flags: FlagValues) -> Iterator[tuple[int, StoredMessage, MessageFacts]]:
     """Each chosen message with its facts; its bytes (all read in one go) only when
     `with_bytes`, and then a message gone from the folder meanwhile is left out."""
     raws = (view.mailboxes.read_many(view.address, [m.id for _, m in chosen], view.folder)
@@ -54,7 +81,7 @@ def _with_facts(view: SelectedMailbox, chosen: Chosen,
     for number, message in chosen:
         if with_bytes and message.id not in raws:
             continue
-        yield number, message, MessageFacts(message.uid, view.flags_of(message),
+        yield number, message, MessageFacts(message.uid, flags.of(message)[0],
                                             internal_date(message), raws.get(message.id, b""))
 
 
@@ -85,21 +112,18 @@ def fetch_in_batches(view: SelectedMailbox, command: imap.ImapCommand) -> Iterat
     if command.uid and not any(item.name == "UID" for item in items):
         items.insert(0, FetchItem("UID"))
     plan = FetchPlan(items)
-    setting_seen = plan.sets_seen and not view.read_only
-    flags: dict[tuple[frozenset[Flag], bool], bytes] = {}  # FLAGS values, encoded once
+    setting_seen, flagged_plan = plan.sets_seen and not view.read_only, plan.with_flags()
+    flags = FlagValues(view)
     chosen = batches(list(view.resolve(arguments.messages, command.uid)))
     for index, batch in enumerate(chosen, 1):
         responses: Responses = []
-        for number, message, facts in _with_facts(view, batch, plan.needs_bytes):
+        for number, message, facts in _with_facts(view, batch, plan.needs_bytes, flags):
             answering = plan
             if setting_seen and Flag.SEEN not in message.flags:
                 message = _set_flags(view, number, message, {Flag.SEEN}, "add") or message
-                answering = plan.with_flags()
-            key = (message.flags, view.is_recent(message))
-            if key not in flags:
-                flags[key] = encode(view.flags_of(message))
-            data = answering.answer(facts, flags[key], message.size)
-            responses.append(replies.untagged_data(b"%d FETCH" % number, data))
+                answering = flagged_plan
+            responses.append(replies.untagged_data(
+                answering.answer(number, facts, flags.of(message)[1], message.size)))
         if index == len(chosen):
             responses.append(replies.COMPLETED.tagged(command.tag, name=_name(command)))
         yield responses
@@ -146,8 +170,9 @@ def search(view: SelectedMailbox, command: imap.ImapCommand) -> Responses:
     with_bytes = _needs_bytes(arguments.program)
     largest_uid = view.messages[-1].uid if view.messages else 0
     found: list[int] = []
+    flags = FlagValues(view)
     for batch in batches(list(enumerate(view.messages, 1))):
-        for number, message, facts in _with_facts(view, batch, with_bytes):
+        for number, message, facts in _with_facts(view, batch, with_bytes, flags):
             target = SearchTarget(facts, number, view.is_recent(message), len(view.messages),
                                   largest_uid)
             if matches(arguments.program, target):

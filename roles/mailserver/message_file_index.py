@@ -75,10 +75,14 @@ class MessageFileIndex:
 
 def read_whole(path: str) -> bytes:
     """A file's bytes, read to its end with plain system calls (no file object: no fstat
-    or isatty check per message)."""
+    or isatty check per message). A message file is a regular file, whose read comes
+    back short only at its end: a message below READ_CHUNK costs one read, not two."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        chunks = []
+        chunk = os.read(fd, READ_CHUNK)
+        if len(chunk) < READ_CHUNK:
+            return chunk
+        chunks = [chunk]
         while chunk := os.read(fd, READ_CHUNK):
             chunks.append(chunk)
         return b"".join(chunks)

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from roles.mailserver.mailbox_store import MaildirMailboxes
+from roles.mailserver.message_file_index import READ_CHUNK
 from roles.mailserver.storage import Flag
 from tests.peers.tools import require_tool
 
@@ -155,3 +156,14 @@ def test_a_mailbox_removed_from_outside_is_made_again_on_delivery(tmp_path: Path
     message_id = store.deliver(BOB, message("second"))
     assert [m.id for m in store.list(BOB)] == [message_id]
     assert store.folders(BOB) == ["INBOX", "Junk", "Sent", "Trash"]
+
+
+def test_messages_around_the_read_chunk_size_come_back_whole(tmp_path: Path) -> None:
+    store = MaildirMailboxes(tmp_path)
+    sizes = (READ_CHUNK - 1, READ_CHUNK, READ_CHUNK + 1, 3 * READ_CHUNK + 5)  # on disk (LF)
+    sent = {size: b"Subject: big\r\n\r\n" + b"x" * (size - 15) + b"\r\n" for size in sizes}
+    ids = {size: store.deliver(BOB, message) for size, message in sent.items()}
+    assert sorted(os.path.getsize(path) for path in (tmp_path / BOB / "new").iterdir()) == \
+        list(sizes)
+    found = store.read_many(BOB, ids.values())
+    assert {size: found[ids[size]] for size in sizes} == sent
