@@ -24,6 +24,8 @@ VERBATIM = (IMAP, HTTP)  # protocols whose steps hold their lines as sent
 
 def shown(text: str) -> str:
     """Decoded text as a transcript shows it (see printable)."""
+    if text.isascii() and text.isprintable():  # ASCII printable is exactly \x20-\x7e
+        return text
     return printable(text.encode("utf-8", "surrogateescape"))
 
 
