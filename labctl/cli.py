@@ -26,7 +26,9 @@ from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, c
 from labctl.model.compose_file import render_compose_file
 from labctl.model.mail_queue import QueueEntry
 from labctl.model.zone import lab_zone
-from labctl.reports import Report, RolesError, render_json, render_run_page, render_table
+from labctl.reports.model import Report
+from labctl.reports.render import render_json, render_table
+from labctl.reports.roles_file import RolesError
 from labctl.scenarios import ScenarioError, load_scenario
 
 
@@ -142,6 +144,8 @@ def save_run_page(report: Report, run_id: str, path: str) -> Path:
     """Write a run's HTML page to `path` ("": RUN_ID.html next to its pcaps); where it went."""
     beside = Path(report.hops[0].pcap).parent if report.hops else Path()
     page = Path(path) if path else beside / f"{run_id}.html"
+    from labctl.reports.html_page import render_run_page  # the page's renderer: only here
+
     page.write_text(render_run_page(report, LAB), encoding="utf-8")
     return page
 

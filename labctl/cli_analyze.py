@@ -5,7 +5,8 @@
 # one at a time into a sink: table, JSON and transcript are written as they come
 # (AnalysisStream); the HTML page (PageCollector) is written at the end.
 # A file that cannot be read is one line on stderr; the others are still analysed;
-# the exit status is 1 when any file was unreadable or incomplete.
+# the exit status is 1 when any file was unreadable or incomplete. The roles file's
+# loader and the HTML page's renderer are imported only when asked for.
 from __future__ import annotations
 
 import argparse
@@ -16,15 +17,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from labctl.analysis import PcapError, iter_conversations
 from labctl.analysis.hops import role_of
 from labctl.analysis.results import Conversation
 from labctl.model import LAB, Addressing, Runtime, addressing, current_instance
-from labctl.reports import AnalysisStream, ConversationReport, RolesFile, load_roles
-from labctl.reports.analysis_stream import AnalysisSink
-from labctl.reports.html_page import PageCollector
+from labctl.reports.analysis_stream import AnalysisSink, AnalysisStream
+from labctl.reports.conversation import ConversationReport
+
+if TYPE_CHECKING:
+    from labctl.reports.roles_file import RolesFile
 
 Namer = Callable[[str], str | None]  # address -> role name (None: no role)
 
@@ -46,6 +49,8 @@ def add_analyze_arguments(analyze: argparse.ArgumentParser) -> None:
 def _namer(args: argparse.Namespace) -> tuple[Namer, RolesFile | None, Addressing | None]:
     """How hosts are named: (address -> role, the roles file, the lab plan)."""
     if args.roles:
+        from labctl.reports.roles_file import load_roles  # YAML and its schema: only here
+
         roles = load_roles(args.roles)
         return roles.role_at, roles, None
     if args.runtime:
@@ -109,9 +114,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         out: TextIO = sys.stdout
         if args.output:
             out = stack.enter_context(open(args.output, "w", encoding="utf-8"))
-        title = "Analysis of " + ", ".join(Path(p).name for p in args.pcaps)
-        sink: AnalysisSink = (PageCollector(out, title, LAB if plan else None, roles)
-                              if args.format == "html" else AnalysisStream(out, args.format))
+        sink: AnalysisSink
+        if args.format == "html":  # the page's renderer is loaded only for it
+            from labctl.reports.html_page import PageCollector
+
+            title = "Analysis of " + ", ".join(Path(p).name for p in args.pcaps)
+            sink = PageCollector(out, title, LAB if plan else None, roles)
+        else:
+            sink = AnalysisStream(out, args.format)
         for path in map(Path, args.pcaps):
             failed |= analyse_file(path, plan, namer, sink)
         sink.finish()

@@ -24,16 +24,19 @@ VERBATIM = (IMAP, HTTP)  # protocols whose steps hold their lines as sent
 
 def shown(text: str) -> str:
     """Decoded text as a transcript shows it (see printable)."""
+    if text.isascii() and text.isprintable():  # ASCII printable is exactly \x20-\x7e
+        return text
     return printable(text.encode("utf-8", "surrogateescape"))
 
 
 def _body_lines(data: bytes, max_lines: int) -> list[str]:
-    lines = [line.removesuffix(b"\r") for line in data.split(b"\n")]
-    if lines and not lines[-1]:
-        lines.pop()
-    kept = [printable(line) for line in lines[:max_lines]]
-    if len(lines) > max_lines:
-        kept.append(f"[... {len(lines) - max_lines} more lines ...]")
+    # Only the shown lines are cut out; the others are counted, never copied.
+    last = data[data.rfind(b"\n") + 1:]
+    total = data.count(b"\n") + (last not in (b"", b"\r"))  # an empty last line is no line
+    head = data.split(b"\n", max_lines)[:min(max_lines, total)] if max_lines > 0 else []
+    kept = [printable(line.removesuffix(b"\r")) for line in head]
+    if total > max_lines:
+        kept.append(f"[... {total - max_lines} more lines ...]")
     return kept
 
 

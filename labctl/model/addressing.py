@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from labctl.model.instance import DEFAULT_INSTANCE, LabInstance
 from labctl.model.instance import Runtime as Runtime  # re-exported: its home used to be here
@@ -63,11 +64,16 @@ class Addressing:
 
     def role_at(self, address: str) -> tuple[str, str] | None:
         """(role, network) owning `address`, or None when no lab role has it."""
+        return self._owners.get(address)
+
+    @cached_property
+    def _owners(self) -> dict[str, tuple[str, str]]:
+        """Every role address of the plan -> (role, network); the first role listed wins."""
+        owners: dict[str, tuple[str, str]] = {}
         for role in self.lab.roles:
             for network in role.networks:
-                if self.address(role, network) == address:
-                    return role.name, network
-        return None
+                owners.setdefault(self.address(role, network), (role.name, network))
+        return owners
 
     def network_of(self, address: str) -> str | None:
         for network in self.lab.networks:

@@ -88,13 +88,17 @@ class ServerConnection:
 
     def send(self, reply: Reply) -> bytes:
         """Record the reply to the pending event, apply the state change, return its bytes."""
+        self._answer(reply)
+        return reply.to_bytes()
+
+    def _answer(self, reply: Reply) -> None:
+        """Apply the state change of `reply` to the pending event."""
         pending, self._pending = self._pending or NOTHING, None
         kind = reply_class(reply.code)
         self.state = TRANSITIONS.get((self.state, pending, kind), self.state)
         if (pending, kind) in DISCARDS_PIPELINED:  # TLS starts: once per connection
             self.discarded_before_tls += self._buffer.discard()
             self.offers = replace(self.offers, starttls=False)
-        return reply.to_bytes()
 
     def observe_reply(self, reply: Reply, answered: str | None = None) -> None:
         """Apply a reply another server chose (the analyzer replays captured dialogs).
@@ -106,7 +110,7 @@ class ServerConnection:
         refused = self._pending == ERROR and answered is not None
         if refused:
             self._pending = answered
-        self.send(reply)
+        self._answer(reply)  # the observed server sent it: no bytes to make
         if refused:
             self.state = OBSERVED.get((answered or "", reply_class(reply.code)), self.state)
 

@@ -202,7 +202,7 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
             except ProtocolError as error:
                 self.out.problem(f"server line not an SMTP reply: {error}")
                 continue
-            if bare_lf(raw):
+            if not raw.endswith(b"\r\n"):  # read_line cut it after its only LF
                 self.out.problem("server ended a reply line with a bare LF, not CRLF")
             if code is None:
                 code, first = line_code, offset
@@ -212,7 +212,7 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
             if is_last:
                 break
         self.reply_order = self.server.order_at(self.server.pos - 1)
-        reply = smtp.Reply.of(code, *lines)
+        reply = smtp.Reply(code, tuple(lines))  # at least the last line
         self.out.add(Step(False, REPLY, str(code), reply.text, self.server.time_at(first),
                           code=str(code), answers=answers))
         return reply
