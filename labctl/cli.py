@@ -132,10 +132,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress(f"running {scenario_path.name} on the {backend.runtime} lab")
     client = ControllerClient(backend.controller_url())
     body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path)}
-    report = Report.model_validate(client.request("POST", "/runs", body)["report"])
+    run = client.request("POST", "/runs", body)
+    report = Report.model_validate(run["report"])
     print(render_json(report) if args.format == "json" else render_table(report))
     if report.hops:
         progress(f"pcaps in {Path(report.hops[0].pcap).parent} (open them in Wireshark)")
+    progress(f"run {run['id']}: `labctl report {run['id']} --html` writes its HTML page")
     progress(f"the {backend.runtime} lab is still up; `labctl down` removes it")
     return 0 if report.passed else 1
 

@@ -76,3 +76,19 @@ def test_cli_capture_with_a_small_limit_says_it_stopped_there(
     _labctl(capsys, "capture", "download", capture_id, INTERNET, "-o", str(tmp_path))
     pcap = tmp_path / f"{INTERNET}.pcap"
     assert pcap.stat().st_size <= 4000 and read_capture(pcap).problems == []
+
+
+def test_labctl_run_names_its_run_and_report_writes_its_html_page(
+    lab: ControllerClient, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAILLAB_INSTANCE", TEST_INSTANCE.name)
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "basic-delivery.yaml"
+    out, err = _labctl(capsys, "run", str(scenario))
+    assert "Score 7/7  PASSED" in out
+    [run_id] = [line.split()[2].rstrip(":") for line in err.splitlines()
+                if line.startswith("labctl: run ")]
+    page = tmp_path / "run.html"
+    _labctl(capsys, "report", run_id, "--html", str(page))
+    html = page.read_text()
+    assert "sender-mta" in html and "SMTP" in html and "<script" not in html
