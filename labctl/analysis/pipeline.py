@@ -23,6 +23,8 @@ from labctl.analysis.tcp_reassembly import TcpConnections, TcpStream
 from labctl.analysis.udp_flows import UdpFlows
 from labctl.model.addressing import Addressing
 
+EXPIRY_INTERVAL = 4096  # packets between two looks for idle TCP connections
+
 
 class CaptureStreams:
     """The TCP connections and UDP flows of one capture file, as they end.
@@ -48,6 +50,8 @@ class CaptureStreams:
                         ended = feed_tcp(packet)
                         if ended is not None:
                             yield ended
+                        if packet.number % EXPIRY_INTERVAL == 0:
+                            yield from tcp.expire(packet.timestamp)
                     else:
                         yield from self._dns_only(feed_udp(packet))  # type: ignore[arg-type]
             except PcapError as error:  # damage inside the file: keep what was read

@@ -26,8 +26,11 @@
 #   and no hole is pending. Its 4-tuple is remembered for CLOSED_MEMORY seconds of
 #   capture time so that the last ACKs and retransmitted FINs are not taken for a new
 #   connection; a new SYN (client to server, no ACK) on a used 4-tuple starts a new
-#   connection (port reuse). Connections still open when the capture ends are handed
-#   over then, in order of their first packet.
+#   connection (port reuse). A connection silent for IDLE_SECONDS of capture time is
+#   handed over as seen, still open (expire(), called by the pipeline now and then), so
+#   abandoned connections do not pile up in a long capture; a later packet of it starts
+#   a connection seen from its middle. Connections still open when the capture ends are
+#   handed over then, in order of their first packet.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -38,6 +41,7 @@ from labctl.analysis.results import Endpoint, Segment, TcpPhases
 from labctl.analysis.tcp_connection import Connection, Side, deliver_slow, finish_phases
 
 CLOSED_MEMORY = 120.0  # seconds of capture time a closed 4-tuple is remembered (2 MSL)
+IDLE_SECONDS = 900.0  # of capture time without a packet: handed over still open
 MASK = 0xFFFFFFFF
 Key = tuple[str, int, str, int]
 
@@ -137,6 +141,16 @@ class TcpConnections:
                 break
             del self.closed[oldest]
         return stream_of(connection)
+
+    def expire(self, now: float) -> list[TcpStream]:
+        """Hand over the connections without a packet for IDLE_SECONDS before `now`."""
+        idle = {id(c): c for c, _ in self.table.values() if now - c.end > IDLE_SECONDS}
+        streams = []
+        for connection in sorted(idle.values(), key=lambda c: c.number):
+            connection.problems.append(f"no packet for {IDLE_SECONDS:.0f}s of capture time: "
+                                       "analysed as seen so far (still open)")
+            streams.append(self._close(connection))
+        return streams
 
     def finish(self) -> list[TcpStream]:
         """Hand over every connection still open (the capture ended), by first packet."""

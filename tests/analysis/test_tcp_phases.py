@@ -11,7 +11,13 @@ import pytest
 from labctl.analysis.packet_decode import ACK, TcpPacket, decode_packets
 from labctl.analysis.pcap_reader import parse_capture
 from labctl.analysis.results import CLOSE_FIN, CLOSE_HALF, CLOSE_OPEN, CLOSE_RST
-from labctl.analysis.tcp_reassembly import TcpStream, iter_tcp_streams, reassemble
+from labctl.analysis.tcp_reassembly import (
+    IDLE_SECONDS,
+    TcpConnections,
+    TcpStream,
+    iter_tcp_streams,
+    reassemble,
+)
 from tests.analysis.handmade import CLIENT4, SERVER4, Flow, pcap_bytes
 
 
@@ -175,3 +181,18 @@ def test_a_connection_is_handed_over_as_soon_as_it_is_over() -> None:
     assert first.segments[0].data == b"220 first\r\n"
     assert read[-1] < packets[-1].number  # the second connection is not read yet
     assert [s.segments[0].data for s in streams] == [b"220 second\r\n"]
+
+
+def test_a_connection_silent_too_long_is_handed_over_still_open() -> None:
+    flow = Flow()
+    flow.handshake(1.0)
+    flow.data(True, b"EHLO client\r\n", 1.01)
+    connections = TcpConnections()
+    for packet in _packets(flow):
+        assert connections.feed(packet) is None
+    assert connections.expire(1.01 + IDLE_SECONDS) == []  # not silent long enough yet
+    [stream] = connections.expire(1.02 + IDLE_SECONDS)
+    assert stream.phases.close == CLOSE_OPEN and stream.phases.partial
+    assert _client_bytes(stream) == b"EHLO client\r\n"
+    assert any("still open" in problem for problem in stream.problems)
+    assert connections.table == {} and connections.finish() == []
