@@ -103,7 +103,7 @@ def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: Analys
     for note in notes.comments + notes.problems + broken:
         print(f"labctl: {path}: {note}", file=sys.stderr)
     return sink.end_capture(notes.problems + broken, notes.comments,
-                            broken=notes.incomplete or bool(broken))
+                            incomplete=notes.incomplete or bool(broken))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

@@ -65,5 +65,6 @@ def analyze_captures(pcaps: dict[str, Path], addressing: Addressing) -> list[Hop
         for hop in group_into_hops(analysis.conversations, network, str(path)):
             hop.problems += analysis.problems
             hop.comments += analysis.comments
+            hop.incomplete = analysis.incomplete
             hops.append(hop)
     return hops

@@ -41,6 +41,7 @@ PROTO_NAMES = {1: "ICMP", 2: "IGMP", 58: "ICMPv6", 132: "SCTP"}
 IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
 
+UNSUPPORTED_LINK_TYPE = "unsupported link type"  # the skip reason, followed by the number
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 _IPV4 = struct.Struct(">BxHxxHxB2x4s4s").unpack_from  # ver/ihl, total, frag, proto, src, dst
@@ -99,6 +100,12 @@ class DecodedCapture:
     def notes(self) -> list[str]:
         """One problem note per kind of skipped packet, with its count."""
         return skipped_notes(self.skipped)
+
+
+def unreadable_link_layer(skipped: Counter[str]) -> bool:
+    """Whether packets were skipped because their link layer cannot be read at all (the
+    capture's analysis is then incomplete; every other skip is noise or one bad packet)."""
+    return any(reason.startswith(UNSUPPORTED_LINK_TYPE) for reason in skipped)
 
 
 def skipped_notes(skipped: Counter[str]) -> list[str]:
@@ -240,4 +247,4 @@ def network_layer(linktype: int, data: bytes, begin: int, stop: int) -> tuple[in
     if linktype in RAW_IP_LINKTYPES:
         version = data[begin] >> 4 if size else 0
         return (ETHERTYPE_IPV6 if version == 6 else ETHERTYPE_IPV4), begin
-    return f"unsupported link type {linktype}"
+    return f"{UNSUPPORTED_LINK_TYPE} {linktype}"

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from labctl.analysis.hops import conversation_from_stream
 from labctl.analysis.identify import is_dns_message
-from labctl.analysis.packet_decode import TcpPacket, iter_decoded, skipped_notes
+from labctl.analysis.packet_decode import (
+    TcpPacket,
+    iter_decoded,
+    skipped_notes,
+    unreadable_link_layer,
+)
 from labctl.analysis.pcap_reader import PcapError, open_capture
 from labctl.analysis.results import Conversation
 from labctl.analysis.tcp_reassembly import TcpConnections, TcpStream
@@ -62,7 +67,7 @@ class CaptureStreams:
             yield from self._dns_only(udp.finish())
         finally:
             self._file.close()
-            if self._reader.problems:
+            if self._reader.problems or unreadable_link_layer(self.skipped):
                 self.incomplete = True
             self.problems[:0] = self._reader.problems
             self.problems += skipped_notes(self.skipped)

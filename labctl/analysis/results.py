@@ -104,6 +104,7 @@ class Hop:
     conversations: list[Conversation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # about the capture file itself
     comments: list[str] = field(default_factory=list)  # the capture file's own comments
+    incomplete: bool = False  # only part of the capture file could be analysed
 
     @property
     def protocols(self) -> list[str]:

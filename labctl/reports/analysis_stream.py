@@ -15,7 +15,7 @@ import json
 from typing import Protocol, TextIO
 
 from labctl.reports.conversation import ConversationReport
-from labctl.reports.summary import fact_lines, is_damage, phases_summary
+from labctl.reports.summary import fact_lines, phases_summary
 
 FORMATS = ("table", "json", "transcript")
 
@@ -29,7 +29,7 @@ class AnalysisSink(Protocol):
                      server_role: str | None) -> None: ...
 
     def end_capture(self, problems: list[str], comments: list[str],
-                    broken: bool = False) -> bool: ...
+                    incomplete: bool = False) -> bool: ...
 
     def finish(self) -> None: ...
 
@@ -76,9 +76,9 @@ class AnalysisStream:
             self.out.write("\n")
         self.out.flush()
 
-    def end_capture(self, problems: list[str], comments: list[str], broken: bool = False) -> bool:
+    def end_capture(self, problems: list[str], comments: list[str],
+                    incomplete: bool = False) -> bool:
         """Finish the capture with the notes about the file; whether it was incomplete."""
-        incomplete = broken or any(is_damage(problem) for problem in problems)
         self.incomplete |= incomplete
         if self.format == "json":
             if self._hop is None:

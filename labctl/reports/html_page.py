@@ -23,7 +23,7 @@ from labctl.reports.html_svg import (
 from labctl.reports.model import HopReport, Report
 from labctl.reports.render import points
 from labctl.reports.roles_file import RolesFile
-from labctl.reports.summary import fact_lines, is_damage, phases_summary
+from labctl.reports.summary import fact_lines, phases_summary
 from labctl.reports.topology_view import build_topology, conversation_ends
 
 # Past this many conversations the diagram and the transcripts stop (the page says so).
@@ -157,9 +157,9 @@ class PageCollector:
         """Keep one conversation under its hop."""
         self._capture.setdefault((client_role, server_role), []).append(report)
 
-    def end_capture(self, problems: list[str], comments: list[str], broken: bool = False) -> bool:
+    def end_capture(self, problems: list[str], comments: list[str],
+                    incomplete: bool = False) -> bool:
         """Make the capture's hops; whether the capture was incomplete."""
-        incomplete = broken or any(is_damage(problem) for problem in problems)
         hops = self._capture or {(None, None): []}
         self.hops += [HopReport(
             client_role=client, server_role=server, network=self._network,

@@ -22,7 +22,6 @@ from pydantic import Field
 
 from labctl.analysis.results import Hop
 from labctl.reports.conversation import Contract, ConversationReport
-from labctl.reports.summary import is_damage
 
 
 class CheckResult(Contract):
@@ -60,7 +59,7 @@ class HopReport(Contract):
             conversations=[ConversationReport.from_conversation(c) for c in hop.conversations],
             problems=list(hop.problems),
             comments=list(hop.comments),
-            incomplete=any(is_damage(problem) for problem in hop.problems),
+            incomplete=hop.incomplete,
         )
 
     @property

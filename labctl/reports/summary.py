@@ -5,21 +5,6 @@ from __future__ import annotations
 
 from labctl.reports.conversation import ConversationReport
 
-# Problems that mean the capture file itself was damaged or not fully readable (as
-# opposed to packets the analyzer skips on purpose, such as ARP or a malformed packet
-# among good ones): the result is incomplete. An analyzer that says so itself
-# (`incomplete`) is believed first; these words are the fallback.
-_DAMAGE_WORDS = ("truncated", "malformed", "corrupt", "unsupported link type", "unknown link type",
-                 "overruns", "cut by the snap")
-
-
-def is_damage(problem: str) -> bool:
-    """Whether a capture problem note says part of the file could not be read."""
-    lowered = problem.lower()
-    if "packet(s) skipped:" in lowered:  # noise skipped on purpose, unless no link layer
-        return "link type" in lowered   # could be read at all
-    return any(word in lowered for word in _DAMAGE_WORDS)
-
 
 def milliseconds(seconds: float) -> str:
     """0.00042 -> "0.42 ms"; 1.5 -> "1500 ms"."""

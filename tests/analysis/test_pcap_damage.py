@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from labctl.analysis import PcapError, analyze_pcap_file, iter_conversations
+from labctl.analysis.pipeline import CaptureStreams
 from labctl.model import Addressing
 from tests.analysis.handmade import Flow, pcap_bytes
 
@@ -69,3 +70,12 @@ def test_a_file_that_is_no_capture_is_refused_at_once(
 def test_a_missing_file_is_refused_naming_it(tmp_path: Path, local: Addressing) -> None:
     with pytest.raises(PcapError, match=r"cannot read capture .*nothing\.pcap"):
         iter_conversations(tmp_path / "nothing.pcap", "internet", local)
+
+
+def test_a_link_layer_that_cannot_be_read_makes_the_result_incomplete(tmp_path: Path) -> None:
+    path = tmp_path / "odd.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147)
+                     + struct.pack("<IIII", 1, 0, 4, 4) + b"abcd")
+    streams = CaptureStreams(path)
+    assert list(streams) == [] and streams.incomplete
+    assert streams.problems == ["1 packet(s) skipped: unsupported link type 147"]
