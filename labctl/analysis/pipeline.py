@@ -28,7 +28,7 @@ from labctl.analysis.tcp_reassembly import TcpConnections, TcpStream
 from labctl.analysis.udp_flows import UdpFlows
 from labctl.model.addressing import Addressing
 
-EXPIRY_INTERVAL = 4096  # packets between two looks for idle TCP connections
+EXPIRY_INTERVAL = 4096  # TCP packets between two looks for idle connections
 
 
 class CaptureStreams:
@@ -48,6 +48,7 @@ class CaptureStreams:
     def __iter__(self) -> Iterator[TcpStream]:
         tcp, udp = TcpConnections(), UdpFlows()
         feed_tcp, feed_udp = tcp.feed, udp.feed
+        until_expiry = EXPIRY_INTERVAL
         try:
             try:
                 for packet in iter_decoded(self._reader.views(), self.skipped):
@@ -55,7 +56,9 @@ class CaptureStreams:
                         ended = feed_tcp(packet)
                         if ended is not None:
                             yield ended
-                        if packet.number % EXPIRY_INTERVAL == 0:
+                        until_expiry -= 1
+                        if not until_expiry:
+                            until_expiry = EXPIRY_INTERVAL
                             yield from tcp.expire(packet.timestamp)
                     else:
                         yield from self._dns_only(feed_udp(packet))  # type: ignore[arg-type]

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from labctl.analysis import pipeline
 from labctl.analysis.packet_decode import ACK, TcpPacket, decode_packets
 from labctl.analysis.pcap_reader import parse_capture
-from labctl.analysis.results import CLOSE_FIN, CLOSE_HALF, CLOSE_OPEN, CLOSE_RST
+from labctl.analysis.results import CLOSE_FIN, CLOSE_HALF, CLOSE_OPEN, CLOSE_RST, Endpoint
 from labctl.analysis.tcp_reassembly import (
     IDLE_SECONDS,
     TcpConnections,
@@ -196,3 +198,18 @@ def test_a_connection_silent_too_long_is_handed_over_still_open() -> None:
     assert _client_bytes(stream) == b"EHLO client\r\n"
     assert any("still open" in problem for problem in stream.problems)
     assert connections.table == {} and connections.finish() == []
+
+
+def test_the_pipeline_hands_an_idle_connection_over_before_the_file_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "EXPIRY_INTERVAL", 1)  # look after every TCP packet
+    idle = Flow()
+    idle.handshake(1.0)
+    idle.data(True, b"EHLO idle\r\n", 1.01)
+    later = Flow(client=Endpoint(CLIENT4.ip, CLIENT4.port + 1))
+    later.session(2.0 + IDLE_SECONDS, [(True, b"EHLO later\r\n")])
+    path = tmp_path / "idle.pcap"
+    path.write_bytes(pcap_bytes(idle.packets + later.packets))
+    streams = list(pipeline.CaptureStreams(path))
+    assert [_client_bytes(s) for s in streams] == [b"EHLO idle\r\n", b"EHLO later\r\n"]
+    assert streams[0].phases.close == CLOSE_OPEN and streams[1].phases.close == CLOSE_FIN
