@@ -6,15 +6,13 @@
 # once a probe datagram (to the discard port of the same address) shows in the pcap, so
 # the filter is attached; on leaving, a second probe that shows proves every earlier
 # packet was written, and tcpdump must say the kernel dropped none. TCP conversations
-# come from read_capture/decode_packets/reassemble; UDP datagrams (which the decoder
-# skips) from the link-layer records, here.
+# and DNS datagrams come from the analyzer's own reader (pipeline.CaptureStreams).
 from __future__ import annotations
 
 import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,16 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from labctl.analysis.packet_decode import decode_packets
-from labctl.analysis.pcap_reader import read_capture
+from labctl.analysis.pipeline import CaptureStreams
 from labctl.analysis.results import Segment
-from labctl.analysis.tcp_reassembly import reassemble
 from labctl.capture.mode import can_capture_packets
 from tests.conftest import wait_for
 from tests.peers.tools import require_tool
 
 PROBE_PORT = 9  # discard: nothing answers, the datagram only marks the capture
-ETHERNET, IPV4, UDP = 1, 0x0800, 17
 
 
 class Probe:
@@ -78,28 +73,17 @@ def capturing(path: Path, host: str, port: int) -> Iterator[None]:
 
 
 def tcp_conversations(path: Path, port: int) -> list[list[Segment]]:
-    """The segments of each TCP connection to `port`, read by maillab's reader."""
-    decoded = decode_packets(read_capture(path).packets)
-    return [stream.segments for stream in reassemble(decoded.packets)
-            if stream.server.port == port]
+    """The segments of each TCP connection to `port`, read by maillab's analyzer."""
+    return [stream.segments for stream in CaptureStreams(path)
+            if stream.transport == "tcp" and stream.server.port == port]
 
 
 def udp_datagrams(path: Path, port: int) -> list[Segment]:
-    """The UDP datagrams to and from `port` (IPv4 over Ethernet, as `lo` records)."""
-    segments = []
-    for packet in read_capture(path).packets:
-        frame = packet.data
-        if packet.linktype != ETHERNET or struct.unpack_from(">H", frame, 12)[0] != IPV4:
-            continue
-        ip = frame[14:]
-        if ip[9] != UDP:
-            continue
-        header = (ip[0] & 0x0F) * 4
-        source, destination, length = struct.unpack_from(">HHH", ip, header)
-        if port in (source, destination):
-            payload = ip[header + 8:header + length]
-            segments.append(Segment(destination == port, payload, packet.timestamp))
-    return segments
+    """The DNS datagrams to and from `port`, of every client port, in capture order."""
+    flows = [stream.segments for stream in CaptureStreams(path)
+             if stream.transport == "udp" and stream.server.port == port]
+    return sorted((segment for flow in flows for segment in flow),
+                  key=lambda segment: segment.timestamp)
 
 
 def tshark_fields(path: Path, decode_as: str, *fields: str, where: str = "") -> list[list[str]]:
