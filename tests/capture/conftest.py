@@ -9,8 +9,16 @@ import pytest
 
 from tests.analysis.conftest import fixture_maker, local, pcaps, tshark_streams
 from tests.capture.smtp_peers import smtp_session
+from tests.peers.tools import require_packet_capture
 
 __all__ = ["fixture_maker", "local", "pcaps", "smtp_server", "tshark_streams"]
+tcpdump_only = pytest.mark.usefixtures("packet_capture")  # tests that run tcpdump
+
+
+@pytest.fixture
+def packet_capture() -> None:
+    """The test runs tcpdump (see require_packet_capture)."""
+    require_packet_capture()
 
 
 @pytest.fixture

@@ -11,18 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from labctl.capture.manager import CaptureManager
-from labctl.capture.mode import can_capture_packets
 from labctl.capture.recorder import CaptureError
 from labctl.controller.app import create_app
 from labctl.controller.settings import ControllerSettings
 from labctl.model import INTERNET, Runtime
+from tests.capture.conftest import tcpdump_only
 from tests.capture.smtp_peers import SmtpReceiver, send_messages
 from tests.conftest import TEST_INSTANCE, TEST_PLAN
 
 SENDER_MTA = TEST_PLAN.address("sender-mta", INTERNET)
 RECEIVER_MTA = TEST_PLAN.address("receiver-mta", INTERNET)
-tcpdump_only = pytest.mark.skipif(not can_capture_packets(),
-                                  reason="this user may not capture packets with tcpdump")
 
 
 async def _traffic(messages: int) -> None:

@@ -14,11 +14,11 @@ import pytest
 from labctl.analysis import analyze_pcap_file
 from labctl.analysis.packet_decode import ACK, FIN, SYN, decode_packets
 from labctl.analysis.pcap_reader import read_capture
-from labctl.capture.mode import can_capture_packets
 from labctl.capture.plan import CaptureTarget, capture_plan
 from labctl.capture.recorder import NetworkRecording
 from labctl.capture.tcpdump import TcpdumpCapture, dropped_packets, send_marker
 from labctl.model import INTERNET, SMTP
+from tests.capture.conftest import tcpdump_only
 from tests.capture.smtp_peers import SmtpReceiver, send_messages
 from tests.conftest import TEST_PLAN
 
@@ -26,8 +26,6 @@ SENDER_MTA = TEST_PLAN.address("sender-mta", INTERNET)
 RECEIVER_MTA = TEST_PLAN.address("receiver-mta", INTERNET)
 LAB_RATE = 20  # SMTP sessions back to back: more than a scenario sends
 BURST = 300  # far more, as fast as one client can
-tcpdump_only = pytest.mark.skipif(not can_capture_packets(),
-                                  reason="this user may not capture packets with tcpdump")
 
 
 @dataclass

@@ -10,23 +10,23 @@ from urllib.parse import quote
 import pytest
 
 from labctl.backends.local import LocalBackend
-from labctl.capture.mode import can_capture_packets
 from labctl.client import ControllerClient
 from tests.conftest import TEST_INSTANCE, wait_for
+from tests.peers.tools import require_packet_capture
 
 
-def capture_modes() -> list[object]:
-    """tcpdump (where this user may capture packets) and the recording relays."""
-    packets = pytest.mark.skipif(
-        not can_capture_packets(), reason="this user may not capture packets with tcpdump"
-    )
-    return [pytest.param("tcpdump", marks=packets), "relay"]
+def capture_modes() -> list[str]:
+    """tcpdump (where this user may capture packets: running_local_lab checks) and the
+    recording relays."""
+    return ["tcpdump", "relay"]
 
 
 @contextmanager
 def running_local_lab(home: Path, capture_mode: str,
                       options: dict[str, str] | None = None) -> Iterator[LocalBackend]:
     """The test instance's local lab, up in `home` with `options` (MAILLAB_* variables)."""
+    if capture_mode == "tcpdump":
+        require_packet_capture()
     patch = pytest.MonkeyPatch()
     for name, value in (options or {}).items():
         patch.setenv(name, value)

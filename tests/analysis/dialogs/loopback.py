@@ -18,13 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from labctl.analysis.pipeline import CaptureStreams
 from labctl.analysis.results import Segment
-from labctl.capture.mode import can_capture_packets
 from tests.conftest import wait_for
-from tests.peers.tools import require_tool
+from tests.peers.tools import require_packet_capture, require_tool
 
 PROBE_PORT = 9  # discard: nothing answers, the datagram only marks the capture
 
@@ -47,11 +44,7 @@ class Probe:
 @contextmanager
 def capturing(path: Path, host: str, port: int) -> Iterator[None]:
     """tcpdump on `lo` recording `host` port `port` (TCP and UDP) into `path`."""
-    require_tool("tcpdump")
-    if not can_capture_packets():
-        if os.environ.get("MAILLAB_REQUIRE_TOOLS") == "1":
-            pytest.fail("this user may not capture packets, and MAILLAB_REQUIRE_TOOLS=1")
-        pytest.skip("this user may not capture packets")
+    require_packet_capture()
     command = ["tcpdump", "-i", "lo", "-n", "-s", "0", "-U", "--immediate-mode"]
     command += ["-Z", "root"] if os.geteuid() == 0 else []
     command += ["-w", str(path), "host", host, "and", "(", "port", str(port), "or", "udp",
