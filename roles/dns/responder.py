@@ -8,6 +8,9 @@
 #   query                              | rcode    | AA | answer      | authority
 #   -----------------------------------+----------+----+-------------+----------
 #   lab name, records of that type     | NOERROR  | 1  | the records | -
+#     ... and MX among them: the A records of the exchange hosts in the additional
+#     section (RFC 1035 3.3.9), so a mail server needs no second query; dropped
+#     first when a UDP response would be too long
 #   lab name, no record of that type   | NOERROR  | 1  | -           | SOA
 #   name in a lab zone, no such name   | NXDOMAIN | 1  | -           | SOA
 #   any other name, or class not IN    | REFUSED  | 0  | -           | -
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from dnslib import CLASS, EDNS0, OPCODE, QTYPE, RCODE, RR, DNSError, DNSHeader, DNSRecord
 from dnslib.buffer import Buffer, BufferError
 
-from labctl.model.zone import Zone
+from labctl.model.zone import ResourceRecord, Zone
 
 UDP_PAYLOAD = 512  # classic UDP limit; EDNS0 clients may announce more
 MAX_UDP_PAYLOAD = 4096
@@ -78,24 +81,44 @@ class Responder:
         for record in self.zone.lookup(name, qtype):
             wire = self._wire[record]
             response.add_answer(RR(question.qname, wire.rtype, wire.rclass, wire.ttl, wire.rdata))
+            for address in self._additional(record):
+                if address not in response.ar:
+                    response.add_ar(address)
         if not response.rr:
             if not self.zone.exists(name):
                 response.header.rcode = RCODE.NXDOMAIN
             response.add_auth(self._wire[self.zone.soa(origin)])
         return response
 
+    def _additional(self, record: ResourceRecord) -> list[RR]:
+        """The additional records an answer record brings: an MX brings its host's A."""
+        if record.rtype != "MX":
+            return []
+        exchange = str(self._wire[record].rdata.label)
+        return [self._wire[a] for a in self.zone.lookup(exchange, "A")]
+
     def _pack(self, request: DNSRecord, response: DNSRecord, over_udp: bool) -> bytes:
         options = [r for r in request.ar if r.rtype == QTYPE.OPT]
-        if options:
-            response.add_ar(EDNS0(udp_len=MAX_UDP_PAYLOAD))
-        wire = bytes(response.pack())
         limit = min(max(options[0].rclass, UDP_PAYLOAD), MAX_UDP_PAYLOAD) if options \
             else UDP_PAYLOAD
+        wire = self._wire_of(response, bool(options))
+        if over_udp and len(wire) > limit and response.ar:  # additional data goes first
+            response.ar = []
+            wire = self._wire_of(response, bool(options))
         if over_udp and len(wire) > limit:
             truncated = DNSRecord(response.header, q=response.q)
             truncated.header.tc = 1
             wire = bytes(truncated.pack())
         return wire
+
+    @staticmethod
+    def _wire_of(response: DNSRecord, edns: bool) -> bytes:
+        if not edns:
+            return bytes(response.pack())
+        with_options = DNSRecord(response.header, q=response.q, rr=list(response.rr),
+                                 auth=list(response.auth),
+                                 ar=[*response.ar, EDNS0(udp_len=MAX_UDP_PAYLOAD)])
+        return bytes(with_options.pack())
 
     @staticmethod
     def _error(header: DNSHeader, rcode: int) -> bytes:

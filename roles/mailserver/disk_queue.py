@@ -8,16 +8,21 @@
 # made at the same time, durable_files.GroupCommit), so a crash leaves either the
 # old or the new state (a temporary file a crash left behind is removed at start).
 # Attempts in progress go to a cheaper journal (attempt_log.py). Removing a delivered
-# message does not fsync the folder: a crash can at worst bring back a delivered
-# message (sent once more), never lose one. Failed messages move to DIR/queue/failed/.
+# message does not fsync the folder, and the unlink itself runs on a background thread:
+# on a busy ext4 an unlink can wait milliseconds for the journal, which must not stall
+# the relay's event loop. The message leaves messages() at once; a crash before its
+# unlink can at worst bring back a delivered message (sent once more), never lose one.
+# Failed messages move to DIR/queue/failed/.
 from __future__ import annotations
 
 import functools
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from roles.mailserver.attempt_log import AttemptLog
@@ -42,6 +47,9 @@ class DiskQueue:
         self._renames = {folder: GroupCommit(functools.partial(self._rename_all, folder))
                          for folder in (directory, self.failed_directory)}
         self.attempt_log = AttemptLog(directory / "attempts.log", self._fold_attempts)
+        self._unlinking: set[str] = set()  # removed, the file not yet unlinked
+        self._unlinking_lock = threading.Lock()
+        self._unlinker = ThreadPoolExecutor(1, thread_name_prefix="maillab-queue-unlink")
 
     def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
                 queue_id: str | None = None) -> QueuedMessage:
@@ -53,7 +61,10 @@ class DiskQueue:
 
     def messages(self) -> list[QueuedMessage]:
         """All queued messages, oldest first."""
-        messages = self._read_all(self.directory)
+        removed = self._removed_now()
+        listed = self._read_all(self.directory)
+        removed |= self._removed_now()  # before or while listing: gone either way
+        messages = [m for m in listed if m.id not in removed]
         for message in messages:
             journaled = self.attempt_log.counts.get(message.id, 0)
             message.attempts = max(message.attempts, journaled)
@@ -68,9 +79,30 @@ class DiskQueue:
         self.attempt_log.record(message.id, message.attempts)
 
     def remove(self, message_id: str) -> None:
-        """Drop a delivered message from the queue (no folder fsync, see above)."""
-        self._path(self.directory, message_id).unlink()
+        """Drop a delivered message from the queue: gone from messages() at once, its file
+        unlinked in the background (no folder fsync, see above)."""
+        path = self._path(self.directory, message_id)
+        with self._unlinking_lock:
+            self._unlinking.add(message_id)
         self.attempt_log.forget(message_id)
+        self._unlinker.submit(self._unlink, message_id, path)
+
+    def wait_for_removals(self) -> None:
+        """Return once every removal asked for so far has unlinked its file."""
+        self._unlinker.submit(lambda: None).result()
+
+    def _removed_now(self) -> set[str]:
+        with self._unlinking_lock:
+            return set(self._unlinking)
+
+    def _unlink(self, message_id: str, path: Path) -> None:
+        try:
+            path.unlink()
+        except OSError as exc:  # it stays on disk: sent once more after a restart
+            log.error("could not remove delivered message %s: %s", path, exc)
+        finally:
+            with self._unlinking_lock:
+                self._unlinking.discard(message_id)
 
     def fail(self, message: QueuedMessage, error: str) -> None:
         """Move a message to failed/ with its error recorded."""

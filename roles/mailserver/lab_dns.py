@@ -3,11 +3,13 @@
 #
 # Queries go over UDP (TCP when the answer is truncated) from this server's own address
 # on the name server's network, so a capture of that link shows them. The answer comes
-# back as its rcode and the records of the asked type in a simple text form; a name
-# server that does not answer raises DnsUnavailable (callers treat it as temporary).
+# back as its rcode and the records of the asked type in a simple text form, plus the
+# A records of the additional section (an MX answer brings its hosts' addresses there);
+# a name server that does not answer raises DnsUnavailable (callers treat it as temporary).
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import dns.asyncquery
 import dns.exception
@@ -35,6 +37,8 @@ class DnsAnswer:
 
     rcode: str
     records: tuple[str, ...]
+    # A records of the additional section by owner name (lower case, no final dot)
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,10 @@ class LabDns:
         wanted = dns.rdatatype.from_text(rdtype)
         records = [_text(rdata) for rrset in response.answer if rrset.rdtype == wanted
                    for rdata in rrset]
-        return DnsAnswer(dns.rcode.to_text(response.rcode()), tuple(records))
+        addresses = {rrset.name.to_text(omit_final_dot=True).lower():
+                     tuple(_text(rdata) for rdata in rrset)
+                     for rrset in response.additional if rrset.rdtype == dns.rdatatype.A}
+        return DnsAnswer(dns.rcode.to_text(response.rcode()), tuple(records), addresses)
 
 
 def _text(rdata: object) -> str:

@@ -1,5 +1,7 @@
 # Where the relay sends mail for a domain: the domain's MX in the lab's DNS, then the
-# address (A) of the MX host, as any mail server on the Internet finds its peer.
+# address (A) of the MX host, as any mail server on the Internet finds its peer. The
+# lab's name server sends that address with the MX answer (additional section), as
+# authoritative servers do; the A query is made only when it did not.
 #
 # The lookups ask the lab's name server only (lab_dns.py). The address must be a lab
 # mail server on a network this server is on; the connection leaves from our own
@@ -60,9 +62,10 @@ async def lookup_route(settings: MailServerSettings, domain: str) -> Route:
     if [host for _, host in exchanges] == ["."]:
         raise RouteError(f"domain {domain} accepts no mail (null MX)", permanent=True)
     for _, exchange in exchanges:
-        addresses = await _ask(resolver, exchange, "A")
-        if addresses.records:
-            route = _route_to(settings, domain, exchange, addresses.records[0])
+        addresses = answer.addresses.get(exchange.lower()) \
+            or (await _ask(resolver, exchange, "A")).records
+        if addresses:
+            route = _route_to(settings, domain, exchange, addresses[0])
             log.info("mx domain=%s exchange=%s role=%s route=%s:%d", domain, exchange,
                      route.role, route.host, route.port)
             return route

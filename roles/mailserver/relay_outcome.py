@@ -43,7 +43,7 @@ class Outcomes:
         permanent = {r: reply for r, reply in replies.items() if reply.code >= 500}
         delivered = [r for r in replies if r not in temporary and r not in permanent]
         if delivered and not temporary and not permanent:
-            self.queue.remove(message.id)  # at once, in the loop: an unlink, no fsync
+            self.queue.remove(message.id)  # at once, in the loop: it never blocks
         if delivered:
             log.info("relayed id=%s to=%s via=%s", message.id, _rcpts(delivered), route.where)
         failures = [

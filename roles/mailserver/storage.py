@@ -71,7 +71,8 @@ class OutgoingQueue(Protocol):
         ...
 
     def remove(self, message_id: str) -> None:
-        """Drop a delivered message from the queue (quick, no fsync: the relay calls it inline)."""
+        """Drop a delivered message from the queue; it must not block (the relay calls it
+        inline), so the file may go a moment later: a crash meanwhile sends it once more."""
         ...
 
     def fail(self, message: QueuedMessage, error: str) -> None:

@@ -124,3 +124,29 @@ def test_a_udp_answer_too_big_is_truncated_and_complete_over_tcp() -> None:
     assert udp is not None and tcp is not None and len(udp) <= 512
     assert dns.message.from_wire(udp).flags & dns.flags.TC
     assert len(texts(dns.message.from_wire(tcp))) == 20
+
+
+@pytest.mark.parametrize("edns", [False, True])
+def test_an_mx_answer_brings_the_exchange_address_in_the_additional_section(edns: bool) -> None:
+    response = ask("hamburger.edu", "MX", use_edns=0 if edns else False)
+    assert texts(response) == ["10 mail.hamburger.edu."]
+    assert [(rrset.name.to_text(), rdata.to_text()) for rrset in response.additional
+            for rdata in rrset] == [("mail.hamburger.edu.", "10.77.2.26")]
+    assert (response.edns >= 0) == edns
+
+
+def test_additional_records_are_dropped_before_an_answer_is_truncated() -> None:
+    exchanges = [f"mx{n:02}-{'x' * 30}.big.test" for n in range(8)]
+    big = Zone(("big.test",), (
+        ResourceRecord("big.test", "SOA", "ns.big.test. hostmaster.big.test. 1 1 1 1 1"),
+        *(ResourceRecord("big.test", "MX", f"10 {name}.") for name in exchanges),
+        *(ResourceRecord(name, "A", f"192.0.2.{n}") for n, name in enumerate(exchanges)),
+    ))
+    query = dns.message.make_query("big.test", "MX").to_wire()
+    udp, _ = Responder(big).respond(query, over_udp=True)
+    tcp, _ = Responder(big).respond(query, over_udp=False)
+    assert udp is not None and tcp is not None and len(udp) <= 512
+    over_udp, over_tcp = dns.message.from_wire(udp), dns.message.from_wire(tcp)
+    assert not over_udp.flags & dns.flags.TC, "the answer fits once the additional data goes"
+    assert len(texts(over_udp)) == 8 and over_udp.additional == []
+    assert len(texts(over_tcp, "additional")) == 8

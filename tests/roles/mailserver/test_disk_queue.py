@@ -1,6 +1,7 @@
 # The disk queue recovers from a crash in the middle of a write.
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ def test_an_attempt_recorded_before_a_crash_shows_after_restart(tmp_path: Path) 
         queue.record_attempt(message)
     queue.remove(gone.id)
     assert [(m.id, m.attempts) for m in queue.messages()] == [(kept.id, 1)]
+    queue.wait_for_removals()
     journal = tmp_path / "queue" / "attempts.log"
     assert journal.read_bytes().splitlines() == [f"{kept.id} 1".encode(), f"{gone.id} 1".encode()]
     with journal.open("ab") as torn:
@@ -61,9 +63,44 @@ def test_a_full_journal_keeps_only_queued_messages_and_never_rewrites_queue_file
     journal = tmp_path / "queue" / "attempts.log"
     assert journal.read_bytes().splitlines() == [f"{kept.id} 3".encode()]
     assert kept_file.read_bytes() == before, "a queue file was rewritten at run time"
+    queue.wait_for_removals()
     assert not (tmp_path / "queue" / f"{sent.id}.msg").exists()
     assert [(m.id, m.attempts) for m in queue.messages()] == [(kept.id, 3)]
     queue.record_attempt(kept)  # appends go on into the new journal file
     queue.attempt_log.close()
     assert [(m.id, m.attempts) for m in DiskQueue(tmp_path / "queue").messages()] == [
         (kept.id, 3)]
+
+
+def test_a_delivered_message_leaves_the_listing_before_its_file_is_unlinked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = threading.Event()
+    unlink = DiskQueue._unlink
+
+    def slow_unlink(queue: DiskQueue, message_id: str, path: Path) -> None:
+        assert gate.wait(10), "the test never opened the gate"
+        unlink(queue, message_id, path)
+
+    monkeypatch.setattr(DiskQueue, "_unlink", slow_unlink)  # a journal that makes it wait
+    queue = DiskQueue(tmp_path / "queue")
+    sent = queue.enqueue("alice@crepes.fr", ["bob@hamburger.edu"], b"Subject: sent\r\n\r\n")
+    queue.remove(sent.id)  # returns at once although the unlink is stuck
+    sent_file = tmp_path / "queue" / f"{sent.id}.msg"
+    assert sent_file.exists() and queue.messages() == []
+    gate.set()
+    queue.wait_for_removals()
+    assert not sent_file.exists() and queue.messages() == []
+
+
+def test_a_failed_unlink_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = DiskQueue(tmp_path / "queue")
+    sent = queue.enqueue("alice@crepes.fr", ["bob@hamburger.edu"], b"Subject: sent\r\n\r\n")
+    sent_file = tmp_path / "queue" / f"{sent.id}.msg"
+    sent_file.unlink()
+    sent_file.mkdir()  # a folder in its place: the unlink fails
+    queue.remove(sent.id)
+    queue.wait_for_removals()
+    assert "could not remove delivered message" in caplog.text

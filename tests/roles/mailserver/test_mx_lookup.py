@@ -10,10 +10,11 @@ import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from labctl.model.zone import ResourceRecord, Zone
+from labctl.model.zone import ResourceRecord, Zone, lab_zone
 from roles.dns.responder import Responder
 from roles.dns.server import DnsServer
 from roles.mailserver.mx_lookup import Route, RouteError, lookup_route
@@ -23,6 +24,7 @@ from tests.roles.conftest import (
     MALLORY,
     RECEIVER_INTERNET,
     SENDER_INTERNET,
+    TEST_PLAN,
     StartServer,
     settings_for,
     wait_until,
@@ -60,16 +62,36 @@ async def odd_dns() -> AsyncIterator[DnsServer]:
     await server.stop()
 
 
-async def test_mx_then_a_gives_the_receivers_internet_address(
+async def test_the_mx_answer_gives_the_receivers_internet_address(
         lab_dns: DnsServer, sender_settings: Sender, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dns")
     route = await lookup_route(sender_settings(lab_dns.address), "Hamburger.EDU")
     assert route == Route("receiver-mta", "mail.hamburger.edu", RECEIVER_INTERNET, 2525,
                            SENDER_INTERNET)
-    asked = [r.getMessage() for r in caplog.records if r.name == "dns"]
-    assert any(f"from={SENDER_INTERNET} name=Hamburger.EDU. type=MX rcode=NOERROR" in m
-               for m in asked), asked
-    assert any("name=mail.hamburger.edu. type=A" in m for m in asked), asked
+    asked = [r.getMessage() for r in caplog.records if r.name == "dns" and " type=" in r.msg]
+    assert len(asked) == 1, f"the additional section made the A query needless: {asked}"
+    assert f"from={SENDER_INTERNET} name=Hamburger.EDU. type=MX rcode=NOERROR" in asked[0]
+
+
+class WithoutAdditionalData(Responder):
+    """A name server that leaves the additional section empty, as many do."""
+
+    def _additional(self, record: ResourceRecord) -> list[Any]:
+        return []
+
+
+async def test_without_additional_data_the_a_record_is_asked(
+        sender_settings: Sender, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="dns")
+    server = DnsServer(WithoutAdditionalData(lab_zone(TEST_PLAN)), DNS_HOST, 0)
+    await server.start()
+    try:
+        route = await lookup_route(sender_settings(server.address), "hamburger.edu")
+    finally:
+        await server.stop()
+    assert route.host == RECEIVER_INTERNET
+    asked = [r.getMessage() for r in caplog.records if r.name == "dns" and " type=" in r.msg]
+    assert [m.split(" type=")[1].split()[0] for m in asked] == ["MX", "A"], asked
 
 
 @pytest.mark.parametrize(("domain", "error"), [
