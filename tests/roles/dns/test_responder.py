@@ -113,17 +113,23 @@ def test_a_response_is_not_answered_even_a_broken_one() -> None:
     assert RESPONDER.respond(query.to_wire()[:15], over_udp=True)[0] is None
 
 
+def udp_and_tcp(zone: Zone, name: str, rtype: str) -> tuple[dns.message.Message, ...]:
+    """The responses of `zone` to one query over UDP (at most 512 bytes) and over TCP."""
+    query = dns.message.make_query(name, rtype).to_wire()
+    udp, _ = Responder(zone).respond(query, over_udp=True)
+    tcp, _ = Responder(zone).respond(query, over_udp=False)
+    assert udp is not None and tcp is not None and len(udp) <= 512
+    return dns.message.from_wire(udp), dns.message.from_wire(tcp)
+
+
 def test_a_udp_answer_too_big_is_truncated_and_complete_over_tcp() -> None:
     big = Zone(("big.test",), (
         ResourceRecord("big.test", "SOA", "ns.big.test. hostmaster.big.test. 1 1 1 1 1"),
         *(ResourceRecord("big.test", "TXT", f'"{n:03} {"x" * 60}"') for n in range(20)),
     ))
-    query = dns.message.make_query("big.test", "TXT").to_wire()
-    udp, _ = Responder(big).respond(query, over_udp=True)
-    tcp, _ = Responder(big).respond(query, over_udp=False)
-    assert udp is not None and tcp is not None and len(udp) <= 512
-    assert dns.message.from_wire(udp).flags & dns.flags.TC
-    assert len(texts(dns.message.from_wire(tcp))) == 20
+    over_udp, over_tcp = udp_and_tcp(big, "big.test", "TXT")
+    assert over_udp.flags & dns.flags.TC
+    assert len(texts(over_tcp)) == 20
 
 
 @pytest.mark.parametrize("edns", [False, True])
@@ -142,11 +148,7 @@ def test_additional_records_are_dropped_before_an_answer_is_truncated() -> None:
         *(ResourceRecord("big.test", "MX", f"10 {name}.") for name in exchanges),
         *(ResourceRecord(name, "A", f"192.0.2.{n}") for n, name in enumerate(exchanges)),
     ))
-    query = dns.message.make_query("big.test", "MX").to_wire()
-    udp, _ = Responder(big).respond(query, over_udp=True)
-    tcp, _ = Responder(big).respond(query, over_udp=False)
-    assert udp is not None and tcp is not None and len(udp) <= 512
-    over_udp, over_tcp = dns.message.from_wire(udp), dns.message.from_wire(tcp)
+    over_udp, over_tcp = udp_and_tcp(big, "big.test", "MX")
     assert not over_udp.flags & dns.flags.TC, "the answer fits once the additional data goes"
     assert len(texts(over_udp)) == 8 and over_udp.additional == []
     assert len(texts(over_tcp, "additional")) == 8
