@@ -6,11 +6,14 @@
 #                    report the servers' CPU ms per message (cpu_time.py).
 #   smtp-two-hops    our load client (AUTH on 587, 20 sessions) into sender-mta, which
 #                    relays to receiver-mta; timed until N messages are in Bob's Maildir.
-#                    Baseline: Postfix one hop with the same client; ceilings: smtp-source
-#                    and our load client into smtp-sink (no storage at all).
+#                    Baseline: Postfix one hop with the same client; also Postfix two hops
+#                    (a Postfix at sender-mta's address relaying to one delivering to
+#                    Maildir, both at their defaults: connection cache, PIPELINING), so
+#                    the same path is compared; ceilings: smtp-source and our load
+#                    client into smtp-sink (no storage at all).
 #   delivery-latency one message at a time, ms from MAIL FROM until its file is in new/
 #                    (p50 and p99 per repetition): ours over two hops (587) and one hop
-#                    (25), Postfix one hop (baseline), same client.
+#                    (25), Postfix one hop (baseline) and two hops, same client.
 # Every repetition starts the servers afresh on empty data folders.
 from __future__ import annotations
 
@@ -81,6 +84,14 @@ def _postfix(context: Context) -> AbstractContextManager[PostfixInstance]:
                            domain=BOB.domain)
 
 
+def _postfix_relaying_to(context: Context,
+                         receiver: PostfixInstance) -> AbstractContextManager[PostfixInstance]:
+    """A private Postfix at sender-mta's address relaying everything to `receiver`."""
+    address = context.plan.address(SENDER, INTERNET)
+    return running_postfix("mail.crepes.fr", (address, POSTFIX_PORT),
+                           relay_to=receiver.listen, bind_address=address)
+
+
 def _submission(context: Context, server: tuple[str, int],
                 login: bool = False) -> load_client.Submission:
     """Alice's mail to Bob, sent from her user agent's address (with AUTH when `login`)."""
@@ -147,17 +158,25 @@ def smtp_two_hops(context: Context) -> list[Series]:
     client_sink = _rate("ceiling: load client -> smtp-sink")
     sink_address = _baseline(context, SINK_PORT)
     ours_cpu, postfix_cpu = _cpu_per_message("ours two hops"), _cpu_per_message("postfix one hop")
+    postfix_two = Series("postfix two hops", "msg/s", higher_is_better=True,
+                         baseline="postfix one hop")
+    postfix_two_cpu = _cpu_per_message("postfix two hops")
     for repetition in range(context.repeat):
         _ours_vs_postfix(context, repetition, (SENDER, RECEIVER),
                          (ours, postfix, ours_cpu, postfix_cpu),
                          lambda lab: _load_into(_to_sender_mta(context, lab), count),
                          _load_into(_submission(context, _baseline(context, POSTFIX_PORT)), count))
+        with _postfix(context) as receiving, _postfix_relaying_to(context, receiving) as sending:
+            _measured(count, _load_into(_submission(context, sending.listen), count),
+                      receiving.maildir("bob") / "new",
+                      [sending.master_pid(), receiving.master_pid()], postfix_two, postfix_two_cpu)
         with running_smtp_sink(sink_address):
             send = _smtp_source_into(sink_address, count)
             sink.values.append(_throughput(count, send, None))
             send = _load_into(_submission(context, sink_address), count)
             client_sink.values.append(_throughput(count, send, None))
-    return [ours, postfix, sink, client_sink, ours_cpu, postfix_cpu]
+    return [ours, postfix, postfix_two, sink, client_sink, ours_cpu, postfix_cpu,
+            postfix_two_cpu]
 
 
 def _latency(series: tuple[Series, Series], submission: load_client.Submission,
@@ -179,7 +198,7 @@ def delivery_latency(context: Context) -> list[Series]:
     """Submission-to-Maildir latency, ours (two hops, one hop) vs Postfix one hop."""
     count = context.pick(20, 300)
     two, one = _latency_pair("ours two hops"), _latency_pair("ours one hop")
-    postfix = _latency_pair("postfix one hop")
+    postfix, postfix_two = _latency_pair("postfix one hop"), _latency_pair("postfix two hops")
     for repetition in range(context.repeat):
         with our_lab(context.work / f"ours-{repetition}", context.plan, SENDER, RECEIVER) as lab:
             new = lab.maildir_new(RECEIVER, BOB.address)
@@ -188,4 +207,7 @@ def delivery_latency(context: Context) -> list[Series]:
         with _postfix(context) as baseline:
             _latency(postfix, _submission(context, _baseline(context, POSTFIX_PORT)), count,
                      baseline.maildir("bob") / "new")
-    return [*two, *one, *postfix]
+            with _postfix_relaying_to(context, baseline) as sending:
+                _latency(postfix_two, _submission(context, sending.listen), count,
+                         baseline.maildir("bob") / "new")
+    return [*two, *one, *postfix, *postfix_two]
