@@ -26,8 +26,8 @@ from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, c
 from labctl.model.compose_file import render_compose_file
 from labctl.model.mail_queue import QueueEntry
 from labctl.model.zone import lab_zone
+from labctl.reports.formats import REPORT_FORMATS, render_report
 from labctl.reports.model import Report
-from labctl.reports.render import render_json, render_table
 from labctl.reports.roles_file import RolesError
 from labctl.scenarios import ScenarioError, load_scenario
 
@@ -134,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path)}
     run = client.request("POST", "/runs", body)
     report = Report.model_validate(run["report"])
-    print(render_json(report) if args.format == "json" else render_table(report))
+    print(render_report(report, args.format), end="")
     if report.hops:
         progress(f"pcaps in {Path(report.hops[0].pcap).parent} (open them in Wireshark)")
     progress(f"run {run['id']}: `labctl report {run['id']} --html` writes its HTML page")
@@ -156,7 +156,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = Report.model_validate(
         _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
     )
-    print(render_json(report) if args.format == "json" else render_table(report))
+    print(render_report(report, args.format), end="")
     if args.html is not None:
         page = save_run_page(report, args.run_id, args.html)
         progress(f"HTML report in {page} (its pcap links are relative to it)")
@@ -220,10 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "analyse any pcaps offline (network name = file name)"))
     run = add("run", cmd_run, "run a graded scenario (exit 0 only if every check passed)")
     run.add_argument("scenario")
-    run.add_argument("--format", choices=["table", "json"], default="table")
+    run.add_argument("--format", choices=list(REPORT_FORMATS), default="table")
     report = add("report", cmd_report, "show the report of an earlier run")
     report.add_argument("run_id")
-    report.add_argument("--format", choices=["table", "json"], default="table")
+    report.add_argument("--format", choices=list(REPORT_FORMATS), default="table")
     report.add_argument("--html", metavar="PATH", nargs="?", const="",
                         help="also write the run's HTML page (default: RUN_ID.html next to "
                         "the run's pcaps, which it links to)")
