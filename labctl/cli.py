@@ -24,6 +24,7 @@ from labctl.cli_fetch import add_fetch_arguments, fetch_body, print_fetched
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
+from labctl.model.instance import DEFAULT_INSTANCE_NAME, INSTANCE_ENV
 from labctl.model.mail_queue import QueueEntry
 from labctl.model.zone import lab_zone
 from labctl.reports.formats import REPORT_FORMATS, render_report
@@ -182,10 +183,15 @@ def cmd_compose_file(args: argparse.Namespace) -> int:
     return 0
 
 
+LAB_HELP = (f"which lab (instance) to act on; default ${INSTANCE_ENV} or "
+            f"'{DEFAULT_INSTANCE_NAME}'. Each lab has its own addresses, bridges and ports")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labctl", description="Run and grade the maillab.")
     parser.add_argument("--backend", choices=["auto", "compose", "local"], default=None,
                         help="where the lab runs (default: compose if Docker answers, else local)")
+    parser.add_argument("--lab", metavar="NAME", default=None, help=LAB_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
@@ -240,12 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
                  "shell", "dns"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
+    for name in sub.choices:
+        sub.choices[name].add_argument("--lab", metavar="NAME", default=argparse.SUPPRESS,
+                                       help=LAB_HELP)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one labctl command; return its exit status."""
     args = build_parser().parse_args(argv)
+    if args.lab is not None:  # every command (and what it starts) reads MAILLAB_INSTANCE
+        try:
+            LabInstance.named(args.lab)
+        except InstanceError as error:
+            print(f"labctl: --lab: {error}", file=sys.stderr)
+            return 2
+        os.environ[INSTANCE_ENV] = args.lab
     missing = capture_usage_error(args) if args.command == "capture" else None
     if missing:
         print(f"labctl: {missing}", file=sys.stderr)

@@ -1,5 +1,5 @@
 # Keeps the test suite off the default lab. A lab the user left running captures
-# 127.77.N.0/24 (local) or 10.77.N.0/24 (compose); traffic a test sent there would land
+# 127.77.N.0/24 (local) or 198.18.N.0/24 (compose); traffic a test sent there would land
 # in their pcaps and could change their grade, and its controller answers on
 # 127.0.0.1:8025/8026. While the suite runs, every socket of the test process that binds,
 # connects or sends to an address goes through SocketWatch: an address of the default

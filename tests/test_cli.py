@@ -2,6 +2,7 @@
 # before any lab is started (offline analysis: test_cli_analyze.py).
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import yaml
 
 from labctl.cli import build_parser, main, save_run_page
 from labctl.cli_fetch import fetch_body
+from labctl.model import LabInstance, addressing
+from labctl.model.instance import INSTANCE_ENV
 from tests.conftest import DATA, PROJECT
 from tests.reports.report_samples import sample_report
 
@@ -65,6 +68,28 @@ def test_dns_prints_the_lab_zone_with_the_runtimes_addresses(
     assert "hamburger.edu.\t300\tIN\tMX\t10 mail.hamburger.edu." in out
     assert "mail.hamburger.edu.\t300\tIN\tA\t127.77.2.26" in out
     assert 'crepes.fr.\t300\tIN\tTXT\t"v=spf1 mx -all"' in out
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_lab_option_picks_the_instance_before_or_after_the_command(
+    where: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(INSTANCE_ENV, raising=False)
+    monkeypatch.setitem(os.environ, INSTANCE_ENV, "")  # restored after the test
+    command = ["dns", "--runtime", "compose"]
+    argv = ["--lab", "class-a", *command] if where == "before" else [*command, "--lab", "class-a"]
+    assert main(argv) == 0
+    address = addressing("compose", instance=LabInstance.named("class-a")).address(
+        "receiver-mta", "internet")
+    assert f"mail.hamburger.edu.\t300\tIN\tA\t{address}" in capsys.readouterr().out
+    assert address != addressing("compose").address("receiver-mta", "internet")
+
+
+def test_a_bad_lab_name_exits_2_saying_what_names_may_be(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--lab", "Class A", "status"]) == 2
+    assert "--lab: instance name 'Class A': use 1-40 lowercase" in capsys.readouterr().err
 
 
 def test_shell_names_an_unknown_role_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

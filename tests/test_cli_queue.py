@@ -10,7 +10,7 @@ from labctl.model.mail_queue import QueueEntry
 def entry(queue_id: str, **changes: object) -> QueueEntry:
     fields: dict[str, object] = {
         "id": queue_id, "mail_from": "alice@crepes.fr", "rcpt_tos": ["bob@hamburger.edu"],
-        "attempts": 2, "last_error": "cannot connect to receiver-mta (10.77.2.26:25)",
+        "attempts": 2, "last_error": "cannot connect to receiver-mta (198.18.2.26:25)",
         "next_attempt": 1030.0, "message_id": "<m@test>", "created": 1000.0, **changes}
     return QueueEntry.model_validate(fields)
 
@@ -21,7 +21,7 @@ def test_the_table_shows_who_what_when_and_why() -> None:
     header, first, second = table.splitlines()
     assert header.split() == ["ID", "FROM", "TO", "TRIES", "NEXT", "LAST", "ERROR"]
     assert first.split()[:5] == ["1.a", "<alice@crepes.fr>", "bob@hamburger.edu", "2", "30s"]
-    assert first.endswith("cannot connect to receiver-mta (10.77.2.26:25)")
+    assert first.endswith("cannot connect to receiver-mta (198.18.2.26:25)")
     assert second.split() == ["2.b", "<>", "bob@hamburger.edu", "2", "failed", "-"]
     assert render_queue([], now=0.0) == "queue is empty\n"
 

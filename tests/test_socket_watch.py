@@ -85,7 +85,7 @@ def test_the_test_lab_and_plain_loopback_pass(watch: SocketWatch) -> None:
 def test_every_network_of_both_runtimes_is_watched_and_none_of_the_test_lab() -> None:
     assert {str(n) for n in DEFAULT_LAB_NETWORKS} == {
         "127.77.0.0/24", "127.77.1.0/24", "127.77.2.0/24", "127.77.3.0/24",
-        "10.77.0.0/24", "10.77.1.0/24", "10.77.2.0/24", "10.77.3.0/24"}
+        "198.18.0.0/24", "198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24"}
     test_lab = {ipaddress.IPv4Address(TEST_PLAN.address(role, net))
                 for role in ("sender-mta", "receiver-mta") for net in (INTERNET, MGMT)}
     assert not any(ip in network for network in DEFAULT_LAB_NETWORKS for ip in test_lab)

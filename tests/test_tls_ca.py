@@ -45,7 +45,7 @@ def test_certificates_chain_to_one_lab_ca(tmp_path: Path) -> None:
 def test_certificate_is_reused_until_its_names_change(tmp_path: Path) -> None:
     first = server_certificate(tmp_path, *CREPES).certificate.read_bytes()
     assert server_certificate(tmp_path, *CREPES).certificate.read_bytes() == first
-    moved = server_certificate(tmp_path, CREPES[0], ["10.77.1.25"]).certificate.read_bytes()
+    moved = server_certificate(tmp_path, CREPES[0], ["198.18.1.25"]).certificate.read_bytes()
     assert moved != first
     assert load(tmp_path / "mail.crepes.fr.pem").issuer == load(tmp_path / CA_CERTIFICATE).subject
 
@@ -90,7 +90,7 @@ def test_folder_without_ca_key_and_wrong_names_is_an_error_naming_it(tmp_path: P
     (tmp_path / CA_KEY).unlink()
     ca_pem = (tmp_path / CA_CERTIFICATE).read_bytes()
     with pytest.raises(ValueError, match=rf"{tmp_path}: no valid certificate mail.crepes.fr.pem"):
-        server_certificate(tmp_path, CREPES[0], ["10.77.1.25"])
+        server_certificate(tmp_path, CREPES[0], ["198.18.1.25"])
     assert (tmp_path / CA_CERTIFICATE).read_bytes() == ca_pem, "the lab CA is kept"
 
 

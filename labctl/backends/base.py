@@ -50,6 +50,17 @@ class LabBackend(ABC):
     def controller_url(self) -> str:
         return addressing(self.runtime, instance=self.instance).controller_url()
 
+    def ensure_slot_is_free(self) -> None:
+        """LabError when a running lab of another name holds this lab's slot (two names can
+        hash to one slot: they would share subnets, bridges and controller ports)."""
+        holder = slot_holder(self.instance)
+        if holder is not None:
+            name, runtime = holder
+            raise LabError(
+                f"lab {self.instance.name!r} would use the addresses and ports of the running "
+                f"{runtime} lab {name!r} (both are slot {self.instance.slot}): give this lab "
+                f"another name, or take that one down first (labctl --lab {name} down)")
+
     def is_up(self) -> bool:
         """True when this backend's controller answers."""
         try:
@@ -61,3 +72,20 @@ class LabBackend(ABC):
         health = response.json()
         return bool(health.get("runtime") == self.runtime.value
                     and health.get("instance", DEFAULT_INSTANCE.name) == self.instance.name)
+
+
+def slot_holder(instance: LabInstance) -> tuple[str, Runtime] | None:
+    """(name, runtime) of a running lab other than `instance` on `instance`'s slot: its
+    controller answers on one of the slot's controller ports. None when there is none."""
+    for runtime in Runtime:
+        url = addressing(runtime, instance=instance).controller_url()
+        try:
+            response = httpx.get(url + "/health", timeout=2)
+            health = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            continue
+        if isinstance(health, dict):
+            name = str(health.get("instance", DEFAULT_INSTANCE.name))
+            if name != instance.name:
+                return name, runtime
+    return None

@@ -72,6 +72,7 @@ class ComposeBackend(LabBackend):
             raise LabError(f"docker compose {args[0]} failed:\n{tail}")
 
     def up(self, progress: Progress) -> None:
+        self.ensure_slot_is_free()
         client = self._client()
         base = choose_base_image(client, self.project, progress)
         if base == LOCAL_BASE_IMAGE:

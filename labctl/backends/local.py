@@ -79,6 +79,7 @@ class LocalBackend(LabBackend):
             return {}
 
     def up(self, progress: Progress) -> None:
+        self.ensure_slot_is_free()
         if self._pids():
             self.down(lambda _: None)
         (self.home / "logs").mkdir(parents=True, exist_ok=True)

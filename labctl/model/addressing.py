@@ -1,7 +1,7 @@
 # Where every role sits in each runtime: addresses, ports and URLs, derived from LAB
 # and the lab instance (see instance.py: the default instance is described here).
 #
-# compose puts network N at 10.77.N.0/24 (a Linux bridge each); local puts it at
+# compose puts network N at 198.18.N.0/24 (a Linux bridge each); local puts it at
 # 127.77.N.0/24 on loopback, so that a per-network filter on `lo` captures one link
 # just as a bridge does. A role's address on a network ends in its host_octet in both.
 # Local ports are unprivileged (2525 for 25, ...), so no root is needed.
@@ -16,7 +16,7 @@ from labctl.model.topology import LAB, MGMT, Lab, Network, Role
 
 CONTROL_PORT = 8000
 RELAY_PORT_OFFSET = 10000  # a relayed service listens this much higher, behind its relay
-FIRST_OCTET = {Runtime.COMPOSE: 10, Runtime.LOCAL: 127}
+NETWORK_BASE = {Runtime.COMPOSE: (198, 18), Runtime.LOCAL: (127, 77)}  # first two octets
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class Addressing:
 
     def _network_prefix(self, network: str | Network) -> str:
         net = self.lab.network(network) if isinstance(network, str) else network
-        second, third = self.instance.net_octets(net.octet)
-        return f"{FIRST_OCTET[self.runtime]}.{second}.{third}"
+        second_offset, third = self.instance.net_octets(net.octet)
+        first, second = NETWORK_BASE[self.runtime]
+        return f"{first}.{second + second_offset}.{third}"
 
     def subnet(self, network: str | Network) -> str:
         return f"{self._network_prefix(network)}.0/24"

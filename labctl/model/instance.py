@@ -3,11 +3,15 @@
 # Everything that could collide between two labs follows from the instance's name:
 # the compose project, the bridges, the subnets (compose and local), the controller's
 # port and the local state folder. The default instance, "maillab", is the lab as the
-# README describes it (10.77.N.0/24, 127.77.N.x, bridges ml-*, ports 8025/8026).
-# Any other name hashes to a slot 1..4095; slot S moves the lab to
-#     second octet 77 + S // 32,  third octet (S % 32) * 8 + network octet,
-# so that each slot owns eight /24s no other slot uses, and its controller to port
-# 20000 + 2 S (compose) or 20000 + 2 S + 1 (local), below the kernel's ephemeral range.
+# README describes it (198.18.N.0/24, 127.77.N.x, bridges ml-*, ports 8025/8026).
+# Compose subnets come from 198.18.0.0/15, which RFC 2544 reserves for benchmarking
+# networks: no real network (a campus's 10/8 above all) uses it, so a lab never hides
+# one. Any other name hashes to a slot 1..127; slot S moves the lab to
+#     second octet base + S // 64,  third octet (S % 64) * 4 + network octet
+# (base 18 for compose, 77 for local), so that each slot owns four /24s no other slot
+# uses, and its controller to port 20000 + 2 S (compose) or 20000 + 2 S + 1 (local),
+# below the kernel's ephemeral range. Two names can hash to one slot: `labctl up`
+# refuses to start a lab whose slot a running lab of another name holds (registry.py).
 # Role programs and the controller learn their instance from MAILLAB_INSTANCE.
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ from enum import StrEnum
 
 DEFAULT_INSTANCE_NAME = "maillab"
 INSTANCE_ENV = "MAILLAB_INSTANCE"
-SLOTS = 4096  # slot 0 is the default instance
-NETWORKS_PER_SLOT = 8  # a network's octet in the model must be below this
+SLOTS = 128  # slot 0 is the default instance; compose's /15 holds 128 slots of four /24s
+NETWORKS_PER_SLOT = 4  # a network's octet in the model must be below this
+SLOTS_PER_SECOND_OCTET = 256 // NETWORKS_PER_SLOT
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
@@ -67,10 +72,12 @@ class LabInstance:
         return self.name
 
     def net_octets(self, network_octet: int) -> tuple[int, int]:
-        """(second, third) octets of the /24 of the model's network `network_octet`."""
+        """(second-octet offset from the runtime's base, third octet) of the /24 of the
+        model's network `network_octet`."""
         if not 0 <= network_octet < NETWORKS_PER_SLOT:
             raise InstanceError(f"network octet {network_octet} is not below {NETWORKS_PER_SLOT}")
-        return 77 + self.slot // 32, (self.slot % 32) * NETWORKS_PER_SLOT + network_octet
+        return (self.slot // SLOTS_PER_SECOND_OCTET,
+                (self.slot % SLOTS_PER_SECOND_OCTET) * NETWORKS_PER_SLOT + network_octet)
 
     def bridge(self, default_bridge: str) -> str:
         """The Linux bridge of a network whose default-instance bridge is `default_bridge`."""

@@ -38,7 +38,7 @@ class DnsUnavailable(Exception):
 class DnsAnswer:
     """An answer: its rcode ("NOERROR", "NXDOMAIN", ...) and the records of the asked type.
 
-    A: "10.77.2.26"; MX: "10 mail.hamburger.edu" (no final dot); TXT: the record's
+    A: "198.18.2.26"; MX: "10 mail.hamburger.edu" (no final dot); TXT: the record's
     strings joined into one text, as SPF reads them.
     """
 

@@ -1,7 +1,7 @@
 # The header lines a mail server itself writes into a message it accepts.
 #
 # Received (RFC 5321 4.4), in the form Postfix writes it:
-#     Received: from alice-pc.crepes.fr (unknown [10.77.1.10])
+#     Received: from alice-pc.crepes.fr (unknown [198.18.1.10])
 #             by mail.crepes.fr (maillab) with ESMTPA id 1795...R1f2e3d
 #             for <bob@hamburger.edu>; Fri, 27 Nov 2026 07:30:21 +0000
 # ("unknown": the lab has no reverse DNS; "for" only with a single recipient; the

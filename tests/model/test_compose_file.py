@@ -49,9 +49,9 @@ def test_rendering_is_valid_yaml_with_a_base_image_build_argument() -> None:
 
 def test_each_role_knows_its_neighbours_by_name_at_their_lab_addresses() -> None:
     services = compose_document()["services"]
-    assert services["sender-ua"]["extra_hosts"] == ["mail.crepes.fr:10.77.1.25"]
-    assert services["sender-mta"]["extra_hosts"] == ["alice-pc.crepes.fr:10.77.1.10"]
-    assert services["receiver-ua"]["extra_hosts"] == ["mail.hamburger.edu:10.77.3.26"]
+    assert services["sender-ua"]["extra_hosts"] == ["mail.crepes.fr:198.18.1.25"]
+    assert services["sender-mta"]["extra_hosts"] == ["alice-pc.crepes.fr:198.18.1.10"]
+    assert services["receiver-ua"]["extra_hosts"] == ["mail.hamburger.edu:198.18.3.26"]
 
 
 def test_lab_bridges_have_no_host_address_so_containers_cannot_reach_the_host() -> None:
@@ -93,7 +93,7 @@ def test_roles_on_the_internet_resolve_names_through_the_labs_dns_only() -> None
     on_internet = {r.name for r in LAB.roles if "internet" in r.networks}
     assert on_internet == {"sender-mta", "receiver-mta", "dns", "mallory"}
     for role in LAB.roles:
-        expected = ["10.77.2.53"] if role.name in on_internet else None
+        expected = ["198.18.2.53"] if role.name in on_internet else None
         assert services[role.name].get("dns") == expected, role.name
     assert "extra_hosts" not in services["mallory"]  # mail.hamburger.edu comes from the DNS
     assert services["dns"]["command"][:4] == ["python", "-m", "roles.dns", "--role"]

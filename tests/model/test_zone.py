@@ -24,7 +24,7 @@ def test_each_mail_domain_has_mx_spf_and_the_mx_hosts_internet_address(runtime: 
 
 def test_compose_and_local_differ_only_in_addresses() -> None:
     compose, local = lab_zone(addressing("compose")), lab_zone(addressing("local"))
-    assert compose.lookup("mail.hamburger.edu", "A")[0].data == "10.77.2.26"
+    assert compose.lookup("mail.hamburger.edu", "A")[0].data == "198.18.2.26"
     assert local.lookup("mail.hamburger.edu", "A")[0].data == "127.77.2.26"
     assert [(r.name, r.rtype) for r in compose.records] == [
         (r.name, r.rtype) for r in local.records]
@@ -34,7 +34,7 @@ def test_lan_only_hosts_are_not_published_and_outsiders_have_their_own_zone() ->
     zone = lab_zone(addressing("compose"))
     assert not zone.exists("alice-pc.crepes.fr") and not zone.exists("bob-pc.hamburger.edu")
     assert zone.origins == ("crepes.fr", "hamburger.edu", "internet.test")
-    assert zone.lookup("mallory.internet.test", "A")[0].data == "10.77.2.66"
+    assert zone.lookup("mallory.internet.test", "A")[0].data == "198.18.2.66"
     assert zone.lookup("internet.test", "MX") == ()
 
 
@@ -56,5 +56,5 @@ def test_zone_text_has_one_block_per_zone_each_record_once() -> None:
 
 
 def test_the_resolver_is_the_dns_role_on_the_internet_network() -> None:
-    assert resolver_address(addressing("compose")) == ("10.77.2.53", 53)
+    assert resolver_address(addressing("compose")) == ("198.18.2.53", 53)
     assert resolver_address(addressing("local")) == ("127.77.2.53", 5053)

@@ -21,8 +21,8 @@ def submission_dialog() -> Dialog:
 
 def sample_hops() -> list[Hop]:
     smtp = Conversation(
-        Endpoint("10.77.1.10", 40001),
-        Endpoint("10.77.1.25", 587),
+        Endpoint("198.18.1.10", 40001),
+        Endpoint("198.18.1.25", 587),
         "alice-lan",
         "SMTP",
         "sender-ua",
@@ -34,8 +34,8 @@ def sample_hops() -> list[Hop]:
         dialog=submission_dialog(),
     )
     stray = Conversation(
-        Endpoint("10.77.2.66", 40002),
-        Endpoint("10.77.2.26", 25),
+        Endpoint("198.18.2.66", 40002),
+        Endpoint("198.18.2.26", 25),
         "internet",
         "SMTP",
         None,
@@ -51,14 +51,14 @@ def sample_hops() -> list[Hop]:
 def fetch_conversations() -> list[Conversation]:
     """A POP3 download that reached UPDATE and a DNS lookup over UDP."""
     pop3 = Conversation(
-        Endpoint("10.77.3.10", 40100), Endpoint("10.77.3.26", 110), "bob-lan", "POP3",
+        Endpoint("198.18.3.10", 40100), Endpoint("198.18.3.26", 110), "bob-lan", "POP3",
         "receiver-ua", "receiver-mta", start=20.0,
         phases=TcpPhases(syn=20.0, syn_ack=20.001, ack=20.002, close="rst",
                          closed_by_client=False, close_time=20.5, seen_from_start=True),
         dialog=Dialog("POP3", pop3_reached_update=True,
                       pop3=[Pop3Action("RETR", "1", True), Pop3Action("DELE", "1", True)]))
     dns = Conversation(
-        Endpoint("10.77.2.25", 5353), Endpoint("10.77.2.53", 53), "internet", "DNS",
+        Endpoint("198.18.2.25", 5353), Endpoint("198.18.2.53", 53), "internet", "DNS",
         "sender-mta", "dns", start=9.0, transport="udp",
         dialog=Dialog("DNS", dns=[DnsQuery("hamburger.edu", "MX", "NOERROR",
                                            ("10 mail.hamburger.edu.",))]))

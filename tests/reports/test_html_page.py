@@ -30,7 +30,7 @@ def test_links_are_coloured_and_labelled_by_protocol() -> None:
                      r'data-protocols="SMTP" data-colour="([^"]+)"', html)
     assert smtp is not None and smtp.group(1) == PROTOCOL_COLOURS["SMTP"]
     assert 'data-client="receiver-ua" data-server="receiver-mta" data-protocols="POP3"' in html
-    assert 'data-client="10.77.2.66" data-server="receiver-mta" data-protocols="SMTP"' in html
+    assert 'data-client="198.18.2.66" data-server="receiver-mta" data-protocols="SMTP"' in html
     assert "no traffic" in html  # a link of the lab nobody used
 
 
@@ -49,12 +49,12 @@ def test_a_capture_without_lab_or_roles_draws_hosts_by_address() -> None:
     hops = [hop.model_copy(update={"client_role": None, "server_role": None})
             for hop in sample_report().hops]
     html = render_page(hops, "student capture")
-    assert 'data-lane="10.77.1.10"' in html and 'data-lane="10.77.1.25"' in html
-    assert "<li><b>alice-lan</b>: 10.77.1.10, 10.77.1.25</li>" in html
+    assert 'data-lane="198.18.1.10"' in html and 'data-lane="198.18.1.25"' in html
+    assert "<li><b>alice-lan</b>: 198.18.1.10, 198.18.1.25</li>" in html
 
 
 def test_a_roles_file_names_hosts_and_networks() -> None:
-    roles = RolesFile.model_validate({"roles": {"pc": "10.77.1.10", "relay": "10.77.1.25",
+    roles = RolesFile.model_validate({"roles": {"pc": "198.18.1.10", "relay": "198.18.1.25",
                                                 "idle": "10.9.9.9"},
                                       "networks": {"office": ["pc", "relay"]}})
     hops = [hop.model_copy(update={"client_role": "pc", "server_role": "relay"})

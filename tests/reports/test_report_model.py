@@ -45,7 +45,7 @@ def test_an_old_report_without_the_new_keys_still_reads() -> None:
                 del conversation[key]
     old = Report.from_json(json.dumps(data))
     first = old.hops[0].conversations[0]
-    assert (first.client, first.transcript) == ("10.77.1.10:40001", ["S: 220 mail.crepes.fr",
+    assert (first.client, first.transcript) == ("198.18.1.10:40001", ["S: 220 mail.crepes.fr",
                                                                     "C: EHLO pc"])
     assert (first.phases, first.smtp_transactions, first.transport) == (None, [], "tcp")
     assert set(json.loads(old.to_json())["hops"][0]) == HOP_KEYS | NEW_HOP_KEYS
@@ -59,10 +59,10 @@ def test_hops_are_summarized_from_analysis() -> None:
         "protocols": ["SMTP"], "pcap": "captures/alice-lan.pcap"}
     conversation = hop["conversations"][0]
     assert {k: conversation[k] for k in CONVERSATION_KEYS} == {
-        "client": "10.77.1.10:40001", "server": "10.77.1.25:587", "protocol": "SMTP",
+        "client": "198.18.1.10:40001", "server": "198.18.1.25:587", "protocol": "SMTP",
         "transcript": ["S: 220 mail.crepes.fr", "C: EHLO pc"]}
     assert data["hops"][1]["client_role"] is None
-    assert data["hops"][1]["conversations"][0]["hop"] == "10.77.2.66 -> receiver-mta"
+    assert data["hops"][1]["conversations"][0]["hop"] == "198.18.2.66 -> receiver-mta"
 
 
 def test_phases_and_smtp_facts_come_from_the_conversation() -> None:
