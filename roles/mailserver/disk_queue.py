@@ -80,9 +80,12 @@ class DiskQueue:
 
     def remove(self, message_id: str) -> None:
         """Drop a delivered message from the queue: gone from messages() at once, its file
-        unlinked in the background (no folder fsync, see above)."""
+        unlinked in the background (no folder fsync, see above). FileNotFoundError when
+        it is not (or no longer) queued."""
         path = self._path(self.directory, message_id)
         with self._unlinking_lock:
+            if message_id in self._unlinking or not path.exists():  # a stat: no journal wait
+                raise FileNotFoundError(f"no queued message {message_id}")
             self._unlinking.add(message_id)
         self.attempt_log.forget(message_id)
         self._unlinker.submit(self._unlink, message_id, path)

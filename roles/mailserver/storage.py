@@ -72,7 +72,8 @@ class OutgoingQueue(Protocol):
 
     def remove(self, message_id: str) -> None:
         """Drop a delivered message from the queue; it must not block (the relay calls it
-        inline), so the file may go a moment later: a crash meanwhile sends it once more."""
+        inline), so the file may go a moment later: a crash meanwhile sends it once more.
+        FileNotFoundError when the message is not queued."""
         ...
 
     def fail(self, message: QueuedMessage, error: str) -> None:
