@@ -26,6 +26,7 @@ from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, c
 from labctl.model.compose_file import render_compose_file
 from labctl.model.instance import DEFAULT_INSTANCE_NAME, INSTANCE_ENV
 from labctl.model.mail_queue import QueueEntry
+from labctl.model.mail_service import ServiceState
 from labctl.model.zone import lab_zone
 from labctl.reports.formats import REPORT_FORMATS, render_report
 from labctl.reports.model import Report
@@ -118,6 +119,17 @@ def cmd_queue(args: argparse.Namespace) -> int:
     path = base + "/failed" if args.failed else base
     entries = [QueueEntry.model_validate(e) for e in client.request("GET", path)]
     print(render_queue(entries, time.time()), end="")
+    return 0
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    path = f"/servers/{args.role}/service"
+    if args.state is None:
+        up = ServiceState.model_validate(_controller(args).request("GET", path)).up
+    else:
+        wanted = ServiceState(up=args.state == "up").model_dump()
+        up = ServiceState.model_validate(_controller(args).request("PUT", path, wanted)).up
+    print(f"{args.role}: {'up' if up else 'down (its lab addresses answer nothing)'}")
     return 0
 
 
@@ -221,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     queue_action.add_argument("--flush", action="store_true", help="retry every message now")
     queue_action.add_argument("--delete", metavar="ID", help="remove one message, undelivered")
     queue_action.add_argument("--failed", action="store_true", help="list the bounced messages")
+    server = add("server", cmd_server, "show a mail server's state, or take it down or up "
+                 "(down: its lab connections refused and cut, its queue and mailboxes kept)")
+    server.add_argument("role", choices=[r.name for r in LAB.mail_servers()])
+    server.add_argument("state", nargs="?", choices=["up", "down"], default=None)
     add_capture_arguments(add("capture", cmd_capture, "start, stop, list or download captures"))
     add_analyze_arguments(add("analyze", cmd_analyze,
                               "analyse any pcaps offline (network name = file name)"))
@@ -242,8 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     dns = add("dns", cmd_dns, "print the lab's DNS zone (the records the dns role serves)")
     dns.add_argument("--runtime", choices=[r.value for r in Runtime], default=None,
                      help="whose addresses (default: the backend's)")
-    for name in ("up", "down", "status", "send", "fetch", "queue", "capture", "run", "report",
-                 "shell", "dns"):
+    for name in ("up", "down", "status", "send", "fetch", "queue", "server", "capture", "run",
+                 "report", "shell", "dns"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
     for name in sub.choices:

@@ -144,3 +144,14 @@ def test_report_html_goes_next_to_the_runs_pcaps(tmp_path: Path) -> None:
     assert page == tmp_path / "run-1.html"
     assert 'href="alice-lan.pcap"' in page.read_text()
     assert save_run_page(report, "run-1", str(tmp_path / "x.html")) == tmp_path / "x.html"
+
+
+def test_server_takes_a_mail_server_down_or_up_and_refuses_other_roles(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = build_parser().parse_args(["server", "receiver-mta", "down"])
+    assert (args.role, args.state) == ("receiver-mta", "down")
+    assert build_parser().parse_args(["server", "sender-mta"]).state is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["server", "receiver-ua", "down"])
+    assert "invalid choice: 'receiver-ua'" in capsys.readouterr().err

@@ -3,17 +3,19 @@
 # Served on the management network only (see server.py), so its traffic never shows
 # up in a lab capture. Health, the mailboxes (read-only, mailbox_routes.py) and the
 # outgoing queue: list it, retry everything now (flush), delete one message (the wire
-# contract is labctl.model.mail_queue). Only the controller may use the queue and
-# mailbox routes (labctl.agent_auth); /health is open.
+# contract is labctl.model.mail_queue); and the server's lab-facing service, to take it
+# down and back up (labctl.model.mail_service). Only the controller may use the queue,
+# mailbox and service routes (labctl.agent_auth); /health is open.
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path
 from pydantic import BaseModel
 
 from labctl.agent_guard import AgentGuard
 from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
+from labctl.model.mail_service import SERVICE_PATH, ServiceState
 from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.mailbox_routes import mailbox_router
 from roles.mailserver.relay import RelayWorker
@@ -29,6 +31,15 @@ class HealthPublic(BaseModel):
 QueueId = Annotated[str, Path(pattern=QUEUE_ID_PATTERN, description="a queue id")]
 
 
+class ServiceSwitch(Protocol):
+    """What takes the server down and back up (MailServer)."""
+
+    @property
+    def is_up(self) -> bool: ...
+
+    async def set_up(self, up: bool) -> None: ...
+
+
 def queue_entry(message: QueuedMessage, state: str = "queued") -> QueueEntry:
     """The public view of a queued (or failed) message."""
     return QueueEntry(
@@ -41,8 +52,10 @@ def queue_entry(message: QueuedMessage, state: str = "queued") -> QueueEntry:
 
 def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
                        mailboxes: Mailboxes, relay: RelayWorker,
-                       guard: AgentGuard | None = None) -> FastAPI:
-    """The control agent's FastAPI app for one mail server (guard: from the environment)."""
+                       guard: AgentGuard | None = None,
+                       service: ServiceSwitch | None = None) -> FastAPI:
+    """The control agent's FastAPI app for one mail server (guard: from the environment;
+    service: what the service routes switch, none for an agent that cannot)."""
     app = FastAPI(title=f"maillab {settings.role} control agent")
     controller_only = APIRouter(dependencies=[Depends(guard or AgentGuard.from_env())])
 
@@ -76,6 +89,22 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
         except (KeyError, FileNotFoundError):
             raise HTTPException(404, f"no queue id {queue_id} on {settings.role}") from None
         return DeleteResult(deleted=queue_id)
+
+    def switch() -> ServiceSwitch:
+        if service is None:
+            raise HTTPException(404, f"{settings.role}'s agent cannot take it down")
+        return service
+
+    @controller_only.get(SERVICE_PATH)
+    def service_state() -> ServiceState:
+        """Whether the server serves its lab addresses."""
+        return ServiceState(up=switch().is_up)
+
+    @controller_only.put(SERVICE_PATH)
+    async def set_service_state(wanted: ServiceState) -> ServiceState:
+        """Take the server down (lab connections refused and cut) or bring it back up."""
+        await switch().set_up(wanted.up)
+        return ServiceState(up=switch().is_up)
 
     controller_only.include_router(mailbox_router(settings, mailboxes))
     app.include_router(controller_only)

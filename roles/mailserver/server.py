@@ -56,11 +56,13 @@ class MailServer:
         self.relay = RelayWorker(settings, self.queue, self.router)
         self.router.on_queued = self.relay.queued
         self.bound: dict[str, list[tuple[str, int]]] = {}  # service -> actual (host, port)s
-        self.smtp_connections = 0  # open SMTP and submission connections
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._control: uvicorn.Server | None = None
         self._webmail: uvicorn.Server | None = None
+        self._webmail_task: asyncio.Task[None] | None = None
+        self._smtp: set[SmtpConnection] = set()  # open SMTP and submission connections
+        self._first_ports: dict[tuple[str, str], int] = {}  # (service, host) -> bound port
         self.tls: ssl.SSLContext | None = None  # set at start() when settings.tls_dir is given
         self.pop3_locks = MaildropLocks()
         self._mailbox_clients: set[asyncio.Task[Any]] = set()  # POP3 and IMAP
@@ -71,26 +73,72 @@ class MailServer:
             certificate = server_certificate(self.settings.tls_dir, self.settings.hostname,
                                              self.settings.lab_addresses)
             self.tls = certificate.server_context()
-        for listener in self.settings.listeners:
-            if listener.service in HTTP_SERVICES:
-                continue
-            if listener.service in SMTP_SERVICES:
-                server = await asyncio.get_running_loop().create_server(
-                    functools.partial(self._smtp_connection, listener), listener.host,
-                    listener.port, reuse_address=True)
-            else:
-                server = await asyncio.start_server(self._handler(listener), listener.host,
-                                                    listener.port, reuse_address=True)
-            self._servers.append(server)
-            for sock in server.sockets:
-                host, port = sock.getsockname()[:2]
-                self.bound.setdefault(listener.service, []).append((host, port))
-                log.info("listening service=%s on %s:%d", listener.service, host, port)
+        await self._open_listeners()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if control_agent:
             await self._start_control_agent()
         await self._start_webmail()
         self.relay.wake()
+
+    @property
+    def is_up(self) -> bool:
+        """True while the server serves its lab addresses (see set_up)."""
+        return bool(self._servers)
+
+    async def set_up(self, up: bool) -> None:
+        """Serve the lab addresses again (True) or go down (False): every lab listener
+        closed and every open lab connection cut, as when the host goes down; the queue,
+        the relay and the control agent carry on."""
+        if up == self.is_up:
+            return
+        if up:
+            await self._open_listeners()
+            await self._start_webmail()
+            log.info("up again: serving the lab addresses")
+            return
+        await self._close_listeners()
+        for connection in list(self._smtp):
+            connection.abort()
+        await self._stop_webmail()
+        log.info("down: the lab addresses answer nothing until brought up")
+
+    async def _open_listeners(self) -> None:
+        """Listen on every SMTP, submission, POP3 and IMAP address of the settings."""
+        for listener in self.settings.listeners:
+            if listener.service in HTTP_SERVICES:
+                continue
+            # back up after set_up(False): the port of the first start (settings may say 0)
+            port = self._first_ports.get((listener.service, listener.host), listener.port)
+            if listener.service in SMTP_SERVICES:
+                server = await asyncio.get_running_loop().create_server(
+                    functools.partial(self._smtp_connection, listener), listener.host,
+                    port, reuse_address=True)
+            else:
+                server = await asyncio.start_server(self._handler(listener), listener.host,
+                                                    port, reuse_address=True)
+            self._servers.append(server)
+            for sock in server.sockets:
+                host, port = sock.getsockname()[:2]
+                self._first_ports.setdefault((listener.service, listener.host), port)
+                self.bound.setdefault(listener.service, []).append((host, port))
+                log.info("listening service=%s on %s:%d", listener.service, host, port)
+
+    async def _close_listeners(self) -> None:
+        """Close the listeners and end the POP3 and IMAP connections (their mailboxes are
+        given back); SMTP connections are the caller's to cut or to let finish."""
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+        self.bound = {k: v for k, v in self.bound.items() if k in ("control", WEBMAIL_SERVICE)}
+        mailbox_connections = list(self._mailbox_clients)
+        for connection in mailbox_connections:
+            connection.cancel()
+        if mailbox_connections:
+            await asyncio.wait(mailbox_connections, timeout=5)
+        for server in servers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await server.wait_closed()
 
     @property
     def mailbox_clients(self) -> int:
@@ -104,7 +152,8 @@ class MailServer:
     async def _start_control_agent(self) -> None:
         sock = bind_tcp(self.settings.control_host, self.settings.control_port)
         self.bound["control"] = [sock.getsockname()[:2]]
-        app = create_control_app(self.settings, self.queue, self.mailboxes, self.relay)
+        app = create_control_app(self.settings, self.queue, self.mailboxes, self.relay,
+                                 service=self)
         self._control, task = await start_http(app, [sock], "control-agent",
                                                handles_signals=True)
         self._tasks.append(task)
@@ -115,28 +164,51 @@ class MailServer:
         listeners = [item for item in self.settings.listeners if item.service == WEBMAIL_SERVICE]
         if not listeners:
             return
-        sockets = [bind_tcp(item.host, item.port) for item in listeners]
+        sockets = [bind_tcp(item.host, self._first_ports.get((WEBMAIL_SERVICE, item.host),
+                                                             item.port)) for item in listeners]
         self.bound[WEBMAIL_SERVICE] = [sock.getsockname()[:2] for sock in sockets]
+        for item, (_, port) in zip(listeners, self.bound[WEBMAIL_SERVICE], strict=True):
+            self._first_ports.setdefault((WEBMAIL_SERVICE, item.host), port)
         app = create_webmail_app(self.settings, self.mailboxes, self.router)
-        self._webmail, task = await start_http(app, sockets, WEBMAIL_SERVICE)
-        self._tasks.append(task)
+        self._webmail, self._webmail_task = await start_http(app, sockets, WEBMAIL_SERVICE)
+        self._tasks.append(self._webmail_task)
         for host, port in self.bound[WEBMAIL_SERVICE]:
             log.info("listening service=%s on %s:%d", WEBMAIL_SERVICE, host, port)
+
+    async def _stop_webmail(self) -> None:
+        """Stop serving the webmail (its open connections end with it)."""
+        webmail, task = self._webmail, self._webmail_task
+        if webmail is None or task is None:
+            return
+        webmail.should_exit = True
+        webmail.force_exit = True  # do not wait for open keep-alive connections
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await asyncio.shield(task)
+        self._tasks.remove(task)
+        self._webmail, self._webmail_task = None, None
+        self.bound.pop(WEBMAIL_SERVICE, None)
+
+    @property
+    def smtp_connections(self) -> int:
+        """Open SMTP and submission connections."""
+        return len(self._smtp)
 
     def _smtp_connection(self, listener: Listener) -> SmtpConnection:
         """A new SMTP or submission connection (refused beyond max_connections)."""
 
         def open_session(peer: str) -> SmtpSession | None:
-            if self.smtp_connections >= self.settings.max_connections:
+            if len(self._smtp) >= self.settings.max_connections:
                 log.info("too-many-connections peer=%s service=%s", peer, listener.service)
                 return None
-            self.smtp_connections += 1
+            self._smtp.add(connection)
             return SmtpSession(self.settings, listener.service, peer, self.router)
 
         def closed() -> None:
-            self.smtp_connections -= 1
+            self._smtp.discard(connection)
 
-        return SmtpConnection(open_session, closed, self.tls)
+        connection = SmtpConnection(open_session, closed, self.tls)
+        return connection
 
     def _handler(self, listener: Listener) -> Handler:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -183,13 +255,7 @@ class MailServer:
 
     async def stop(self) -> None:
         """Close the listeners and stop the relay worker, the control agent and the webmail."""
-        for server in self._servers:
-            server.close()
-        pop3_connections = list(self._mailbox_clients)
-        for connection in pop3_connections:
-            connection.cancel()
-        if pop3_connections:  # their sessions give their mailboxes back
-            await asyncio.wait(pop3_connections, timeout=5)
+        await self._close_listeners()
         for http_server in (self._control, self._webmail):
             if http_server is not None:
                 http_server.should_exit = True
@@ -201,8 +267,4 @@ class MailServer:
             _, stuck = await asyncio.wait(self._tasks, timeout=10)
             for task in stuck:
                 log.error("task %s did not stop within 10s", task.get_name())
-        for server in self._servers:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await server.wait_closed()
-        self._servers, self._tasks, self._control, self._webmail = [], [], None, None
+        self._tasks, self._control, self._webmail = [], None, None

@@ -101,6 +101,11 @@ class SmtpConnection(asyncio.Protocol):
         if self._session is not None:
             self._closed_callback()
 
+    def abort(self) -> None:
+        """Cut the connection at once, without a reply (the server went down)."""
+        if self._transport is not None:
+            self._transport.abort()
+
     def pause_writing(self) -> None:
         self._write_paused = True
         self._update_reading()

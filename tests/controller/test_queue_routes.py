@@ -106,3 +106,18 @@ async def test_delete_removes_one_then_404_and_malformed_ids_get_422(
     assert (await api.delete(f"/servers/sender-ua/queue/{second}")).status_code == 404
     await api.post("/servers/sender-mta/queue/flush")  # the deleted one is not retried
     await wait_until(lambda: [m.attempts for m in sender.queue.messages()] == [2])
+
+
+async def test_a_server_is_taken_down_and_up_through_the_controller(
+        api: httpx.AsyncClient, sender: MailServer) -> None:
+    assert (await api.get("/servers/sender-mta/service")).json() == {"up": True}
+    down = await api.put("/servers/sender-mta/service", json={"up": False})
+    assert down.status_code == 200 and down.json() == {"up": False}
+    assert not sender.is_up and "submission" not in sender.bound
+    assert len(await queue_of(api)) == 2, "its queue is kept while it is down"
+    assert (await api.put("/servers/sender-mta/service", json={"up": True})).json() == {
+        "up": True}
+    assert sender.is_up
+    for role, status in (("sender-ua", 404), ("nobody", 404)):
+        assert (await api.put(f"/servers/{role}/service", json={"up": False})).status_code == status
+    assert (await api.put("/servers/sender-mta/service", json={"up": 1.5})).status_code == 422

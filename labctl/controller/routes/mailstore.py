@@ -1,7 +1,7 @@
 # /servers: inspect a mail server's outgoing queue and act on it (retry everything now,
-# delete one message; the wire contract is labctl.model.mail_queue), and its users'
-# mailboxes (folders, listings with UID and flags, raw messages). The mail server's
-# control agent does the work.
+# delete one message; the wire contract is labctl.model.mail_queue), its users'
+# mailboxes (folders, listings with UID and flags, raw messages), and take it down and
+# back up (labctl.model.mail_service). The mail server's control agent does the work.
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -14,6 +14,7 @@ from labctl.agent_contract import Address
 from labctl.controller.agents import AgentError
 from labctl.controller.deps import StateDep
 from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
+from labctl.model.mail_service import SERVICE_PATH, ServiceState
 
 router = APIRouter(prefix="/servers", tags=["mail servers"])
 
@@ -30,10 +31,11 @@ def _mail_server(state: StateDep, role: str) -> None:
         raise HTTPException(404, f"role {role} is not a mail server")
 
 
-async def _ask(state: StateDep, role: str, path: str, method: str = "GET") -> Any:
+async def _ask(state: StateDep, role: str, path: str, method: str = "GET",
+               body: Any = None) -> Any:
     _mail_server(state, role)
     try:
-        return await state.agents.call(role, method, path)
+        return await state.agents.call(role, method, path, body)
     except AgentError as error:
         raise HTTPException(error.status, str(error)) from None
 
@@ -69,6 +71,20 @@ async def flush(role: str, state: StateDep) -> FlushResult:
 async def delete(role: str, queue_id: QueueId, state: StateDep) -> DeleteResult:
     """Remove one message from the queue without delivering it."""
     return DeleteResult.model_validate(await _ask(state, role, f"/queue/{queue_id}", "DELETE"))
+
+
+@router.get("/{role}/service")
+async def service(role: str, state: StateDep) -> ServiceState:
+    """Whether the server serves its lab addresses or is down."""
+    return ServiceState.model_validate(await _ask(state, role, SERVICE_PATH))
+
+
+@router.put("/{role}/service")
+async def set_service(role: str, wanted: ServiceState, state: StateDep) -> ServiceState:
+    """Take the server down (its lab connections refused and cut, its queue and mailboxes
+    kept) or bring it back up."""
+    body = wanted.model_dump()
+    return ServiceState.model_validate(await _ask(state, role, SERVICE_PATH, "PUT", body))
 
 
 @router.get("/{role}/mailboxes/{address}")
