@@ -117,7 +117,7 @@ def render_page(hops: list[HopReport], title: str, report: Report | None = None,
     drawn = ordered[:MAX_DRAWN]
     journey = [(*conversation_ends(hop, c), c) for _, _, hop, c in drawn]
     lanes = [h for h in view.hosts if any(h in (a, b) for a, b, _ in journey)] or view.hosts
-    body = _header(title, report)
+    body = _header(title, report) + _checks(report)  # a graded run: its checks on top
     networks = "".join(f"<li><b>{escape(name)}</b>: {escape(', '.join(hosts) or '-')}</li>"
                        for name, hosts in view.networks.items())
     body += ["<h2>Topology</h2>", topology_svg(view), _legend(),
@@ -125,7 +125,7 @@ def render_page(hops: list[HopReport], title: str, report: Report | None = None,
     body += ["<h2>The message's journey</h2>", sequence_svg(lanes, journey)]
     if len(ordered) > MAX_DRAWN:
         body.append(f"<p>The first {MAX_DRAWN} of {len(ordered)} conversations are shown.</p>")
-    body += _checks(report) + _captures(hops)
+    body += _captures(hops)
     body += ["<h2>Transcripts</h2>"] + [_transcript(n, hop, c)
                                         for n, (_, _, hop, c) in enumerate(drawn, 1)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -71,3 +71,13 @@ def test_a_captures_notes_are_listed_once_with_its_incomplete_mark() -> None:
     html = render_page(hops, "t")
     assert html.count("packet 9 truncated") == 1 and html.count("made by hand") == 1
     assert "cut.pcap (incomplete)" in html
+
+
+def test_a_runs_checks_come_first_with_their_points_and_feedback() -> None:
+    html = render_run_page(sample_report(), LAB)
+    checks = html.index("<h2>Checks</h2>")
+    assert checks < html.index("<h2>Topology</h2>") < html.index("<h2>Transcripts</h2>")
+    assert '<tr class="pass"><td>PASS</td><td>1/1</td><td>submission</td>' in html
+    assert '<tr class="fail"><td>FAIL</td><td>0/2.5</td><td>dialog</td>' in html
+    assert "<pre>missing QUIT</pre>" in html
+    assert "<h2>Checks</h2>" not in render_page(sample_report().hops, "capture only")
