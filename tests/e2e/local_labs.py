@@ -11,6 +11,7 @@ import pytest
 
 from labctl.backends.local import LocalBackend
 from labctl.client import ControllerClient
+from labctl.model import LabInstance
 from tests.conftest import TEST_INSTANCE, wait_for
 from tests.peers.tools import require_packet_capture
 
@@ -22,9 +23,10 @@ def capture_modes() -> list[str]:
 
 
 @contextmanager
-def running_local_lab(home: Path, capture_mode: str,
-                      options: dict[str, str] | None = None) -> Iterator[LocalBackend]:
-    """The test instance's local lab, up in `home` with `options` (MAILLAB_* variables)."""
+def running_local_lab(home: Path, capture_mode: str, options: dict[str, str] | None = None,
+                      instance: LabInstance = TEST_INSTANCE) -> Iterator[LocalBackend]:
+    """A local lab (the test instance's by default), up in `home` with `options`
+    (MAILLAB_* variables)."""
     if capture_mode == "tcpdump":
         require_packet_capture()
     patch = pytest.MonkeyPatch()
@@ -32,7 +34,7 @@ def running_local_lab(home: Path, capture_mode: str,
         patch.setenv(name, value)
     patch.setenv("MAILLAB_CAPTURES_DIR", str(home / "captures"))
     patch.setenv("MAILLAB_CAPTURE_MODE", capture_mode)
-    backend = LocalBackend(home=home, instance=TEST_INSTANCE)
+    backend = LocalBackend(home=home, instance=instance)
     try:
         backend.up(lambda _: None)
         yield backend
