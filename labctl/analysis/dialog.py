@@ -93,6 +93,9 @@ class DnsQuery:
     qtype: str  # "A", "MX", "TXT"...
     rcode: str | None  # "NOERROR", "NXDOMAIN"...; None: no answer seen
     answers: tuple[str, ...]  # answer records as text ("10 mail.hamburger.edu.")
+    # additional records as text ("mail.hamburger.edu. A 198.18.2.26"): an MX answer
+    # brings its host's address there, and a mail server may use it without asking again
+    additional: tuple[str, ...] = ()
 
 
 @dataclass

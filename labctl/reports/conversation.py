@@ -93,6 +93,7 @@ class DnsQueryReport(Contract):
     qtype: str
     rcode: str | None = None
     answers: list[str] = Field(default_factory=list)
+    additional: list[str] = Field(default_factory=list)  # "NAME TYPE DATA" each
 
 
 class ConversationReport(Contract):
@@ -150,7 +151,8 @@ class ConversationReport(Contract):
                 request_body_size=h.request_body_size,
                 response_body_size=h.response_body_size) for h in dialog.http],
             dns_queries=[DnsQueryReport(name=q.name, qtype=q.qtype, rcode=q.rcode,
-                                        answers=list(q.answers)) for q in dialog.dns],
+                                        answers=list(q.answers), additional=list(q.additional))
+                         for q in dialog.dns],
         )
 
 

@@ -4,9 +4,10 @@
 # stream is a run of messages, each after a 2-byte length (RFC 1035 section 4.2.2, RFC
 # 7766). Messages are read with dnspython (dns.message.from_wire). A query is one
 # COMMAND step per question (label "MX hamburger.edu"); a response is one REPLY step
-# (label and code its rcode, text its answer records) answering the query with the same
-# id and question. One DnsQuery per question, with the rcode and the answers of its
-# response. A message that does not parse is an UNREADABLE step and a problem note;
+# (label and code its rcode, text its answer records, then its additional records each
+# on a line "additional: NAME TYPE DATA") answering the query with the same id and
+# question. One DnsQuery per question, with the rcode, answers and additional records
+# of its response. A message that does not parse is an UNREADABLE step and a problem note;
 # the next datagram (or, over TCP, the next length-prefixed message) is read on.
 from __future__ import annotations
 
@@ -114,19 +115,22 @@ class _DnsObserver:
             return
         rcode = dns.rcode.to_text(message.rcode())
         answers = tuple(rdata.to_text() for rrset in message.answer for rdata in rrset)
+        additional = tuple(f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} {rdata}"
+                           for rrset in message.additional for rdata in rrset)
+        text = "\n".join([*answers, *(f"additional: {record}" for record in additional)])
         asked = [self.waiting.pop((message.id, name.lower(), qtype), None)
                  for name, qtype in questions]
         found = [pair for pair in asked if pair is not None]
-        self.dialog.steps.append(Step(side.from_client, REPLY, rcode, "\n".join(answers), time,
+        self.dialog.steps.append(Step(side.from_client, REPLY, rcode, text, time,
                                       rcode, found[0][0] if found else None))
         for (name, qtype), pair in zip(questions, asked, strict=True):
             if pair is None:
                 self.dialog.problems.append(f"{side.where(offset)}: response id {message.id}"
                                             f" ({qtype} {name}) answers no query seen")
-                self.dialog.dns.append(DnsQuery(name, qtype, rcode, answers))
+                self.dialog.dns.append(DnsQuery(name, qtype, rcode, answers, additional))
             else:
                 self.dialog.dns[pair[1]] = replace(self.dialog.dns[pair[1]], rcode=rcode,
-                                                   answers=answers)
+                                                   answers=answers, additional=additional)
 
     def finish(self) -> Dialog:
         for (query_id, name, qtype), _ in self.waiting.items():

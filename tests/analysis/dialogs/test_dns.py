@@ -143,3 +143,14 @@ async def test_dnspython_over_udp_and_tcp_read_as_tshark_reads_them(tmp_path: Pa
         dialogs = [over_udp] if transport == "udp" else over_tcp
         assert questions == [q.name for d in dialogs for q in d.dns]
         assert rcodes == [dns.rcode.from_text(q.rcode or "") for d in dialogs for q in d.dns]
+
+
+def test_additional_records_are_kept_with_the_answer() -> None:
+    answer = dns.message.from_wire(response(MX, "10 mail.hamburger.edu."))
+    answer.additional.append(dns.rrset.from_text("mail.hamburger.edu.", 300, "IN", "A",
+                                                 "198.18.2.26"))
+    dialog = observe(segments([(True, MX.to_wire()), (False, answer.to_wire())]), "udp")
+    assert dialog.dns == [DnsQuery("hamburger.edu", "MX", "NOERROR", ("10 mail.hamburger.edu.",),
+                                   ("mail.hamburger.edu. A 198.18.2.26",))]
+    assert dialog.steps[1].text == ("10 mail.hamburger.edu.\n"
+                                    "additional: mail.hamburger.edu. A 198.18.2.26")
