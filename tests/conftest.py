@@ -27,6 +27,15 @@ PROJECT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 TEST_INSTANCE = LabInstance.named(f"test-{secrets.token_hex(4)}")
 TEST_PLAN = addressing("local", instance=TEST_INSTANCE)  # where in-process servers listen
+
+
+def second_test_instance() -> LabInstance:
+    """Another instance of the tests' own, on another slot than TEST_INSTANCE's."""
+    for n in range(1000):
+        instance = LabInstance.named(f"{TEST_INSTANCE.name}-b{n}")
+        if instance.slot != TEST_INSTANCE.slot:
+            return instance
+    raise AssertionError("no second slot found")
 AGENT_TOKEN = secrets.token_urlsafe(16)
 AGENT_HEADERS = authorization_headers(AGENT_TOKEN)
 SOCKET_WATCH = SocketWatch(DEFAULT_LAB_NETWORKS, DEFAULT_CONTROLLERS)

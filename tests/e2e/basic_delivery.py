@@ -4,6 +4,7 @@
 # transcript, and one pcap per network that our reader and tshark both open.
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from labctl.analysis.pcap_reader import read_capture
 from labctl.client import ControllerClient
-from labctl.model import addressing
+from labctl.model import LAB, LabInstance, addressing
 from tests.conftest import PROJECT
 
 # Bob reading over IMAP and HTTP, and Alice writing in her webmail: (scenario in
@@ -79,3 +80,18 @@ def run_scenario(controller: ControllerClient, name: str) -> dict[str, Any]:
     body = {"scenario": path.read_text(), "source": str(path)}
     report: dict[str, Any] = controller.request("POST", "/runs", body)["report"]
     return report
+
+
+def assert_own_addresses_only(report: dict[str, Any], runtime: str, own: LabInstance,
+                              other: LabInstance) -> None:
+    """Every conversation of `report` is between addresses of lab `own`, none of `other`."""
+    def networks(instance: LabInstance) -> list[ipaddress.IPv4Network]:
+        plan = addressing(runtime, instance=instance)
+        return [ipaddress.IPv4Network(plan.subnet(network)) for network in LAB.networks]
+
+    seen = {ipaddress.IPv4Address(endpoint.rsplit(":", 1)[0])
+            for hop in report["hops"] for conversation in hop["conversations"]
+            for endpoint in (conversation["client"], conversation["server"])}
+    mine, theirs = networks(own), networks(other)
+    assert seen and all(any(a in net for net in mine) for a in seen), (own, seen)
+    assert not any(a in net for a in seen for net in theirs), (own, seen)

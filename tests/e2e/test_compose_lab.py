@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,11 @@ from labctl.client import ControllerClient
 from labctl.model import LAB, MGMT, addressing
 from labctl.model.instance import INSTANCE_ENV
 from labctl.model.zone import resolver_address
-from tests.conftest import DATA, PROJECT, TEST_INSTANCE
+from tests.conftest import DATA, PROJECT, TEST_INSTANCE, second_test_instance
 from tests.e2e.basic_delivery import (
     READING_SCENARIOS,
     assert_basic_delivery_report,
+    assert_own_addresses_only,
     assert_pcaps_readable,
     run_scenario,
 )
@@ -245,3 +247,25 @@ def test_mallory_starttls_to_bob_server_verifies_with_the_copied_lab_ca(
     assert result.exit_code == 0, output
     assert '=== TLS peer DN="/CN=mail.hamburger.edu"' in output, output
     assert " ~> EHLO " in output, "the dialog went on inside TLS"
+
+
+def test_a_second_compose_lab_runs_and_grades_beside_the_first(
+    compose_lab: ControllerClient, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    second = second_test_instance()
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MAILLAB_CAPTURES_DIR", str(tmp_path_factory.mktemp("second-captures")))
+    backend = ComposeBackend(PROJECT, second, tmp_path_factory.mktemp("second-state"))
+    try:
+        backend.up(print)
+        controllers = [compose_lab, ControllerClient(backend.controller_url())]
+        with ThreadPoolExecutor(2) as pool:
+            reports = list(pool.map(lambda c: run_scenario(c, "basic-delivery"), controllers))
+    finally:
+        backend.down(print)
+        patch.undo()
+    assert installed_rules(addressing("compose", instance=second)) == []
+    assert_own_addresses_only(reports[0], "compose", TEST_INSTANCE, second)
+    assert_own_addresses_only(reports[1], "compose", second, TEST_INSTANCE)
+    for report in reports:
+        assert_basic_delivery_report(report, "compose")
