@@ -1,0 +1,153 @@
+# Check types about the dialog on a hop: the lecture's whole SMTP dialog (smtp_dialog),
+# any ordered sequence of commands and replies (dialog_sequence), and the reply code a
+# command got (reply_code). They read the Dialog the analyzer replayed from the bytes.
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from labctl.analysis import Conversation
+from labctl.analysis.dialog import REPLY
+from labctl.model import SMTP
+from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type, hop_verdict
+from labctl.scenarios.checks.evidence import Evidence, protocols_of
+from labctl.scenarios.checks.hops import WireProtocol, endpoints, upper_value
+from labctl.scenarios.dialog_rule import SERVER_DIALOG, Expected, expected_step, missing_step
+from labctl.scenarios.fields import canonical_hop
+
+
+def _sequence_verdict(hop: str, conversations: list[Conversation], protocol: str,
+                      expected: tuple[Expected, ...], whole: str) -> Verdict:
+    """Passes when one of the conversations holds `expected` in order."""
+    if not conversations:
+        return Verdict(False, f"hop {hop}: no {protocol} conversation, observed "
+                              f"{', '.join(protocols_of(conversations)) or 'nothing'}")
+    problems: list[str] = []
+    for conversation in conversations:
+        steps = conversation.dialog.steps if conversation.dialog is not None else []
+        problem = missing_step(steps, expected)
+        if problem is None:
+            return Verdict(True, f"hop {hop}: {whole} ({endpoints(conversation)})")
+        problems.append(problem)
+    others = f" (and {len(problems) - 1} more incomplete)" if len(problems) > 1 else ""
+    return Verdict(False, f"hop {hop}: {protocol} dialog {problems[0]}{others}")
+
+
+class SmtpDialogCheck(CheckSpec):
+    """One SMTP conversation on the hop holds, in order, 220, HELO or EHLO, MAIL FROM,
+    RCPT TO, DATA, 354, the lone ".", 250, QUIT, 221. Fails naming the step."""
+
+    type: Literal["smtp_dialog"]
+    hop: str = "sender-mta -> receiver-mta"
+
+    _hop = field_validator("hop")(canonical_hop)
+
+
+@check_type(SmtpDialogCheck)
+def grade_smtp_dialog(check: SmtpDialogCheck, evidence: Evidence) -> Verdict:
+    """One SMTP conversation on the hop runs 220 EHLO MAIL RCPT DATA 354 . 250 QUIT 221."""
+    conversations = evidence.conversations(check.hop)
+    smtp = [c for c in conversations if c.protocol == SMTP]
+    if not smtp:
+        shown = ", ".join(protocols_of(conversations)) or "nothing"
+        return Verdict(False, f"hop {check.hop}: no SMTP conversation, observed {shown}")
+    return _sequence_verdict(check.hop, smtp, SMTP, SERVER_DIALOG, "complete SMTP dialog")
+
+
+class DialogSequenceCheck(CheckSpec):
+    """One conversation on the hop (in `protocol` when given) holds the steps of
+    `sequence` in order: command labels (EHLO, MAIL FROM, RETR, message, ".") and reply
+    codes (250, +OK), alternatives joined by "|"; each reply must be the next reply after
+    the step before it. Fails naming the first step missing or out of order."""
+
+    type: Literal["dialog_sequence"]
+    hop: str
+    protocol: WireProtocol | None = None
+    sequence: list[str] = Field(min_length=1)
+
+    _hop = field_validator("hop")(canonical_hop)
+    _protocol = field_validator("protocol", mode="before")(upper_value)
+
+    @field_validator("sequence")
+    @classmethod
+    def _readable(cls, value: list[str]) -> list[str]:
+        for item in value:
+            expected_step(item)
+        return value
+
+
+@check_type(DialogSequenceCheck)
+def grade_dialog_sequence(check: DialogSequenceCheck, evidence: Evidence) -> Verdict:
+    """One conversation on the hop holds the sequence in order."""
+    expected = tuple(expected_step(item) for item in check.sequence)
+    found = evidence.speaking(check.hop, check.protocol)
+    return _sequence_verdict(check.hop, found, check.protocol or "a", expected,
+                             f"the dialog holds {', '.join(check.sequence)}")
+
+
+def _codes(value: Any) -> Any:
+    return [value] if isinstance(value, str | int) else value
+
+
+def code_matches(code: str, pattern: str) -> bool:
+    """"550" matches 550; "5xx" and "55x" match by their leading digits."""
+    stem = pattern.lower().rstrip("x")
+    return code == pattern or (stem != pattern.lower() and code.startswith(stem)
+                               and len(code) == len(pattern))
+
+
+class ReplyCodeCheck(CheckSpec):
+    """Every reply on the hop to `command` (a label such as RCPT TO, optionally only those
+    whose argument contains `argument`) has one of the codes of `expect` (550, 5xx, +OK),
+    and there is at least one. Fails naming the command and the reply seen."""
+
+    type: Literal["reply_code"]
+    hop: str
+    command: str
+    argument: str | None = None
+    expect: list[str] = Field(min_length=1)
+    protocol: WireProtocol | None = None
+
+    _hop = field_validator("hop")(canonical_hop)
+    _protocol = field_validator("protocol", mode="before")(upper_value)
+    _command = field_validator("command", mode="before")(upper_value)
+    _expect = field_validator("expect", mode="before")(_codes)
+
+    @field_validator("expect", mode="after")
+    @classmethod
+    def _as_text(cls, value: list[str]) -> list[str]:
+        return [str(code).upper() for code in value]
+
+
+def replies_to(check: ReplyCodeCheck, conversation: Conversation) -> list[tuple[str, str]]:
+    """(the command's argument, the reply code) for each answered command of the check."""
+    steps = conversation.dialog.steps if conversation.dialog is not None else []
+    wanted = (check.argument or "").lower()
+    found = []
+    for step in steps:
+        if step.kind != REPLY or step.answers is None:
+            continue
+        command = steps[step.answers]
+        if command.label == check.command and wanted in command.text.lower():
+            found.append((command.text, step.code or step.label))
+    return found
+
+
+@check_type(ReplyCodeCheck)
+def grade_reply_code(check: ReplyCodeCheck, evidence: Evidence) -> Verdict:
+    """Every reply to the command has an expected code."""
+    what = check.command + (f" containing {check.argument!r}" if check.argument else "")
+    expected = f"{what} answered {' or '.join(check.expect)}"
+    found = [r for c in evidence.speaking(check.hop, check.protocol) for r in replies_to(check, c)]
+    if not found:
+        return hop_verdict(False, check.hop, expected, f"no reply to {what}")
+    wrong = [(argument, code) for argument, code in found
+             if not any(code_matches(code, pattern) for pattern in check.expect)]
+    if wrong:
+        verb = check.command.split()[0]  # "RCPT" + "TO:<a@b>" is the line as sent
+        shown = ", ".join(f"{code} to {verb} {argument}".rstrip() for argument, code in wrong[:3])
+        return hop_verdict(False, check.hop, expected, shown)
+    codes = sorted({code for _, code in found})
+    return hop_verdict(True, check.hop, "", f"{what} answered {', '.join(codes)} "
+                       f"({len(found)} time(s))")

@@ -1,0 +1,150 @@
+# Check types about which hops carried what: the protocol on a hop, a hop that must or
+# must not exist (a path around the sender's server), and who opened the connections
+# (push or pull). Read from the conversations the analyzer grouped into hops.
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import field_validator, model_validator
+
+from labctl.analysis import Conversation
+from labctl.model import HTTP, IMAP, POP3, SMTP
+from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type, hop_verdict
+from labctl.scenarios.checks.evidence import Evidence, protocols_of
+from labctl.scenarios.fields import canonical_hop, lab_role, role_pair
+
+WireProtocol = Literal["SMTP", "POP3", "IMAP", "HTTP"]
+WIRE_PROTOCOLS = (SMTP, POP3, IMAP, HTTP)
+
+
+def upper_value(value: Any) -> Any:
+    """Upper-case a string (protocol names are case-insensitive in scenario files)."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def seen_hops(evidence: Evidence) -> str:
+    """What the capture holds, hop by hop, for a failure that found nothing where asked."""
+    shown = [f"{h.client_role or '?'} -> {h.server_role or '?'} {'/'.join(h.protocols)}"
+             for h in evidence.hops if h.conversations]
+    return "; ".join(shown) or "no conversation at all"
+
+
+def endpoints(conversation: Conversation) -> str:
+    """A connection in words: client address:port -> server address:port."""
+    return f"{conversation.client} -> {conversation.server}"
+
+
+class HopProtocolCheck(CheckSpec):
+    """Every conversation on the hop speaks `expect` (identified from the bytes, not the
+    port), and there is at least one. Fails naming the protocols observed."""
+
+    type: Literal["hop_protocol"]
+    hop: str
+    expect: WireProtocol
+
+    _hop = field_validator("hop")(canonical_hop)
+    _expect = field_validator("expect", mode="before")(upper_value)
+
+
+@check_type(HopProtocolCheck)
+def grade_hop_protocol(check: HopProtocolCheck, evidence: Evidence) -> Verdict:
+    """Every conversation on the hop speaks the expected protocol (and there is one)."""
+    observed = protocols_of(evidence.conversations(check.hop))
+    return hop_verdict(observed == [check.expect], check.hop, check.expect,
+                       f"{check.expect} as expected" if observed == [check.expect]
+                       else ", ".join(observed) or "nothing")
+
+
+class _PathCheck(CheckSpec):
+    hop: str  # any two lab roles: a link, or a path that bypasses one
+    protocol: WireProtocol | None = None  # None: any traffic at all
+
+    _hop = field_validator("hop")(role_pair)
+    _protocol = field_validator("protocol", mode="before")(upper_value)
+
+    def what(self) -> str:
+        return f"{self.protocol} conversation" if self.protocol else "connection"
+
+
+class HopExistsCheck(_PathCheck):
+    """The capture holds at least one conversation on `hop` (any two lab roles), in
+    `protocol` when given. Fails naming the hops the capture does hold."""
+
+    type: Literal["hop_exists"]
+
+
+@check_type(HopExistsCheck)
+def grade_hop_exists(check: HopExistsCheck, evidence: Evidence) -> Verdict:
+    """At least one conversation (of the protocol) on the hop."""
+    found = evidence.speaking(check.hop, check.protocol)
+    if found:
+        return hop_verdict(True, check.hop, "", f"{len(found)} {check.what()}(s) observed")
+    return hop_verdict(False, check.hop, f"a {check.what()}",
+                       f"none (the capture holds: {seen_hops(evidence)})")
+
+
+class HopAbsentCheck(_PathCheck):
+    """No conversation on `hop` (in `protocol` when given; without it, not even a
+    connection attempt), e.g. sender-ua -> receiver-mta: a path around the sender's server.
+    Fails when nothing at all was captured, since then nothing shows the hop was unused."""
+
+    type: Literal["hop_absent"]
+
+
+@check_type(HopAbsentCheck)
+def grade_hop_absent(check: HopAbsentCheck, evidence: Evidence) -> Verdict:
+    """No conversation (of the protocol) on the hop, in a capture that holds something."""
+    if check.protocol:
+        found = evidence.speaking(check.hop, check.protocol)
+    else:
+        found = evidence.connections(check.hop)
+    if found:
+        shown = ", ".join(f"{c.protocol} {endpoints(c)}" for c in found[:3])
+        return hop_verdict(False, check.hop, f"no {check.what()}",
+                           f"{len(found)}: {shown}")
+    if not any(h.conversations for h in evidence.hops):
+        return hop_verdict(False, check.hop, f"no {check.what()} in a capture of the run",
+                           "an empty capture, which cannot show it")
+    return hop_verdict(True, check.hop, "", f"no {check.what()}, as expected")
+
+
+class WhoOpenedCheck(CheckSpec):
+    """Every TCP connection between the two roles of `hop` (either direction) was opened
+    (SYN sent) by `opener`: pull (the user agent opens) versus push. Connections whose
+    SYN the capture does not hold cannot be credited."""
+
+    type: Literal["who_opened"]
+    hop: str
+    opener: str
+    protocol: WireProtocol | None = None
+
+    _hop = field_validator("hop")(role_pair)
+    _opener = field_validator("opener")(lab_role)
+    _protocol = field_validator("protocol", mode="before")(upper_value)
+
+    @model_validator(mode="after")
+    def _opener_on_the_hop(self) -> WhoOpenedCheck:
+        if self.opener not in self.hop.split(" -> "):
+            raise ValueError(f"opener {self.opener} is not one of the roles of {self.hop}")
+        return self
+
+
+@check_type(WhoOpenedCheck)
+def grade_who_opened(check: WhoOpenedCheck, evidence: Evidence) -> Verdict:
+    """Every connection between the two roles was opened by `opener`, as seen by its SYN."""
+    client, _, server = check.hop.partition(" -> ")
+    both = evidence.connections(check.hop) + evidence.connections(f"{server} -> {client}")
+    found = [c for c in both if check.protocol is None or c.protocol == check.protocol]
+    expected = f"every connection opened by {check.opener}"
+    if not found:
+        return hop_verdict(False, check.hop, expected, "no connection between the two roles")
+    unseen = [c for c in found if not c.phases.seen_from_start]
+    wrong = [c for c in found if c.phases.seen_from_start and c.client_role != check.opener]
+    if wrong:
+        shown = ", ".join(f"{c.client_role} opened {c.protocol} {endpoints(c)}" for c in wrong[:3])
+        return hop_verdict(False, check.hop, expected, shown)
+    if unseen:
+        return hop_verdict(False, check.hop, expected,
+                           f"{len(unseen)} connection(s) whose SYN is not in the capture")
+    return hop_verdict(True, check.hop, "", f"all {len(found)} connection(s) opened by "
+                       f"{check.opener}")
