@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labctl.analysis import Step
+from labctl.analysis.dialog import REPLY
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,15 @@ SERVER_DIALOG: tuple[Expected, ...] = (
 
 
 def _next_reply(steps: Sequence[Step], start: int) -> int | None:
-    return next((i for i in range(start, len(steps)) if not steps[i].from_client), None)
+    return next((i for i in range(start, len(steps)) if steps[i].kind == REPLY), None)
 
 
 def _next_command(steps: Sequence[Step], start: int, labels: frozenset[str]) -> int | None:
+    """The next step that is no reply (a command, a payload such as a message, which
+    the client sends in SMTP and the server in POP3, an end marker) with one of `labels`."""
     return next(
-        (i for i in range(start, len(steps)) if steps[i].from_client and steps[i].label in labels),
+        (i for i in range(start, len(steps))
+         if steps[i].kind != REPLY and steps[i].label in labels),
         None,
     )
 

@@ -17,12 +17,15 @@ from labctl.scenarios.dialog_rule import SERVER_DIALOG, Expected, expected_step,
 from labctl.scenarios.fields import canonical_hop
 
 
-def _sequence_verdict(hop: str, conversations: list[Conversation], protocol: str,
+def _sequence_verdict(hop: str, evidence: Evidence, protocol: str | None,
                       expected: tuple[Expected, ...], whole: str) -> Verdict:
-    """Passes when one of the conversations holds `expected` in order."""
+    """Passes when one of the hop's conversations (of `protocol`) holds `expected` in order."""
+    on_hop = evidence.conversations(hop)
+    conversations = [c for c in on_hop if protocol is None or c.protocol == protocol]
+    noun = f"{protocol} " if protocol else ""
     if not conversations:
-        return Verdict(False, f"hop {hop}: no {protocol} conversation, observed "
-                              f"{', '.join(protocols_of(conversations)) or 'nothing'}")
+        return Verdict(False, f"hop {hop}: no {noun}conversation, observed "
+                              f"{', '.join(protocols_of(on_hop)) or 'nothing'}")
     problems: list[str] = []
     for conversation in conversations:
         steps = conversation.dialog.steps if conversation.dialog is not None else []
@@ -31,7 +34,7 @@ def _sequence_verdict(hop: str, conversations: list[Conversation], protocol: str
             return Verdict(True, f"hop {hop}: {whole} ({endpoints(conversation)})")
         problems.append(problem)
     others = f" (and {len(problems) - 1} more incomplete)" if len(problems) > 1 else ""
-    return Verdict(False, f"hop {hop}: {protocol} dialog {problems[0]}{others}")
+    return Verdict(False, f"hop {hop}: {noun}dialog {problems[0]}{others}")
 
 
 class SmtpDialogCheck(CheckSpec):
@@ -47,12 +50,7 @@ class SmtpDialogCheck(CheckSpec):
 @check_type(SmtpDialogCheck)
 def grade_smtp_dialog(check: SmtpDialogCheck, evidence: Evidence) -> Verdict:
     """One SMTP conversation on the hop runs 220 EHLO MAIL RCPT DATA 354 . 250 QUIT 221."""
-    conversations = evidence.conversations(check.hop)
-    smtp = [c for c in conversations if c.protocol == SMTP]
-    if not smtp:
-        shown = ", ".join(protocols_of(conversations)) or "nothing"
-        return Verdict(False, f"hop {check.hop}: no SMTP conversation, observed {shown}")
-    return _sequence_verdict(check.hop, smtp, SMTP, SERVER_DIALOG, "complete SMTP dialog")
+    return _sequence_verdict(check.hop, evidence, SMTP, SERVER_DIALOG, "complete SMTP dialog")
 
 
 class DialogSequenceCheck(CheckSpec):
@@ -81,8 +79,7 @@ class DialogSequenceCheck(CheckSpec):
 def grade_dialog_sequence(check: DialogSequenceCheck, evidence: Evidence) -> Verdict:
     """One conversation on the hop holds the sequence in order."""
     expected = tuple(expected_step(item) for item in check.sequence)
-    found = evidence.speaking(check.hop, check.protocol)
-    return _sequence_verdict(check.hop, found, check.protocol or "a", expected,
+    return _sequence_verdict(check.hop, evidence, check.protocol, expected,
                              f"the dialog holds {', '.join(check.sequence)}")
 
 

@@ -1,8 +1,8 @@
 # What a run leaves to grade: the analysed hops of the capture, plus what the steps did.
 #
 # Checks read the hops (conversations with their Dialog and TCP phases, from
-# labctl.analysis) and never what a role program says of itself: `sent` is only the
-# reference a check compares the wire with, `fetched` is kept for the report's problems.
+# labctl.analysis) and never what a role program says of itself: `sent` (what a user
+# agent says it composed) is only the reference a check compares the wire with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,12 +34,11 @@ def protocols_of(conversations: list[Conversation]) -> list[str]:
 
 @dataclass
 class Evidence:
-    """What a run left to grade: hops from the capture, messages sent and fetched."""
+    """What a run left to grade: hops from the capture, and the messages sent."""
 
     scenario: Scenario
     hops: list[Hop] = field(default_factory=list)
     sent: dict[int, SentMessage] = field(default_factory=dict)  # by send step index
-    fetched: dict[str, list[bytes]] = field(default_factory=dict)  # raw messages by role
     problems: list[str] = field(default_factory=list)  # failed steps, capture trouble
 
     def connections(self, hop: str) -> list[Conversation]:

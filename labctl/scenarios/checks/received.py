@@ -1,5 +1,7 @@
 # The message_received check type, and what the message checks share: the reference to
 # a send step of the scenario (of_step) and reading a message's headers and text body.
+# A message counts as received when the capture of the user agent's connections carries
+# it, never on the word of the user agent.
 from __future__ import annotations
 
 from email import policy
@@ -9,6 +11,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import field_validator
 
+from labctl.analysis.dialog import PAYLOAD
+from labctl.model import POP3
+from labctl.protocols.smtp_grammar import dot_unstuff
 from labctl.scenarios.actions import SentMessage
 from labctl.scenarios.checks.base import CheckSpec, Unmet, Verdict, check_type
 from labctl.scenarios.checks.evidence import Evidence
@@ -77,9 +82,27 @@ def body_lines(message: EmailMessage) -> list[str]:
     return [line.rstrip() for line in text.replace("\r\n", "\n").strip("\n").split("\n")]
 
 
+def messages_fetched_by(evidence: Evidence, role: str) -> list[bytes]:
+    """The messages the captured connections of `role` (as client) carried to it: POP3
+    RETR bodies (un-dot-stuffed), IMAP literals, HTTP response bodies, in capture order."""
+    found: list[bytes] = []
+    for hop in evidence.hops:
+        if hop.client_role != role:
+            continue
+        for conversation in hop.conversations:
+            steps = conversation.dialog.steps if conversation.dialog is not None else []
+            for step in steps:
+                if (step.kind == PAYLOAD and not step.from_client and step.data
+                        and step.label != "list"):  # not a POP3 LIST/UIDL listing
+                    stuffed = conversation.protocol == POP3
+                    found.append(dot_unstuff(step.data) if stuffed else step.data)
+    return found
+
+
 class MessageReceivedCheck(OfSendStep):
-    """`role` fetched the message of send step `of_step` (same Message-ID, same Subject
-    and body, To/From/Subject/Date/Message-ID headers present)."""
+    """`role` fetched the message of send step `of_step`, as the capture of its
+    connections shows it (POP3, IMAP or HTTP): same Message-ID, Subject and body,
+    To/From/Subject/Date/Message-ID headers present."""
 
     type: Literal["message_received"]
     role: str = "receiver-ua"
@@ -99,12 +122,13 @@ class MessageReceivedCheck(OfSendStep):
 def grade_message_received(check: MessageReceivedCheck, evidence: Evidence) -> Verdict:
     """The role fetched the message of the send step, same body, headers in place."""
     sent = check.sent(evidence)
-    fetched = evidence.fetched.get(check.role, [])
+    fetched = [m for m in map(parse_message, messages_fetched_by(evidence, check.role))
+               if m["Message-ID"] is not None]
     if not fetched:
-        return Verdict(False, f"{check.role} fetched no messages")
+        return Verdict(False, f"{check.role} fetched no messages (none in the capture of its "
+                              "connections)")
     wanted = bare_message_id(sent.message_id)
-    matches = [m for m in map(parse_message, fetched)
-               if bare_message_id(m["Message-ID"]) == wanted]
+    matches = [m for m in fetched if bare_message_id(m["Message-ID"]) == wanted]
     if not matches:
         return Verdict(False, f"{check.role} fetched {len(fetched)} message(s), none with "
                               f"Message-ID <{wanted}>")

@@ -16,7 +16,8 @@ from labctl.scenarios.checks.hops import WireProtocol, endpoints, upper_value
 from labctl.scenarios.fields import canonical_hop
 
 CloseKind = Literal["fin", "rst", "half-closed"]
-_FIN_OR_RST: list[CloseKind] = ["fin", "rst"]
+# A half close counts by default: the capture may stop between the two FINs.
+ANY_CLOSE: list[CloseKind] = ["fin", "rst", "half-closed"]
 
 
 class _TcpCheck(CheckSpec):
@@ -77,19 +78,20 @@ def missing_phase(phases: TcpPhases, check: TcpPhasesCheck) -> str | None:
 class TcpPhasesCheck(_TcpCheck):
     """Every TCP connection on the hop (of `protocol`) shows the three-way handshake
     (`handshake`), data transfer (`transfer`) and a close of a kind in `close` (fin, rst,
-    half-closed), and there is at least one. Fails naming the connection and the phase."""
+    half-closed; all three by default, where only "open", no FIN or RST at all, fails),
+    and there is at least one. Fails naming the connection and the phase."""
 
     type: Literal["tcp_phases"]
     handshake: bool = True
     transfer: bool = True
-    close: list[CloseKind] = Field(default_factory=lambda: _FIN_OR_RST.copy(), min_length=1)
+    close: list[CloseKind] = Field(default_factory=lambda: ANY_CLOSE.copy(), min_length=1)
 
 
 @check_type(TcpPhasesCheck)
 def grade_tcp_phases(check: TcpPhasesCheck, evidence: Evidence) -> Verdict:
     """Each connection has the phases asked for."""
     wanted = [w for w, on in (("handshake", check.handshake), ("transfer", check.transfer))
-              if on] + [f"{' or '.join(check.close)} close"]
+              if on] + [f"a close ({', '.join(check.close)})"]
     expected = f"{', '.join(wanted)} on every {check.noun()}"
     found = check.tcp(evidence)
     if not found:

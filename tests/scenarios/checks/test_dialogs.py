@@ -35,14 +35,30 @@ def test_a_dialog_that_never_sends_data_fails_naming_it(tmp_path: Path) -> None:
                             "RCPT TO"
 
 
+def test_a_pop3_download_holds_the_message_the_server_sent(tmp_path: Path) -> None:
+    download = lines("S: +OK ready", "C: USER bob", "S: +OK", "C: PASS pw", "S: +OK",
+                     "C: RETR 1", "S: +OK 12 octets", "S: Hi Bob", "S: .", "C: QUIT",
+                     "S: +OK bye")
+    hops = capture(tmp_path, Wire("receiver-ua", "receiver-mta", download, port=110))
+    assert grader(POP3_LOGIN).grade(hops).passed
+    listed = [(c, d.replace(b"RETR 1", b"LIST")) for c, d in download]
+    result = grader(POP3_LOGIN).grade(
+        capture(tmp_path, Wire("receiver-ua", "receiver-mta", listed, port=110)))
+    assert not result.passed
+    assert result.output == "hop receiver-ua -> receiver-mta: dialog missing RETR after +OK"
+
+
 def test_a_reply_that_is_not_the_expected_one_fails(tmp_path: Path) -> None:
     refused = lines("S: +OK ready", "C: USER bob", "S: +OK", "C: PASS wrong",
                     "S: -ERR invalid password", "C: QUIT", "S: +OK bye")
     hops = capture(tmp_path, Wire("receiver-ua", "receiver-mta", refused, port=110))
     result = grader(POP3_LOGIN).grade(hops)
     assert not result.passed
-    assert result.output == ("hop receiver-ua -> receiver-mta: a dialog PASS was answered with "
+    assert result.output == ("hop receiver-ua -> receiver-mta: dialog PASS was answered with "
                              "-ERR, expected +OK")
+    smtp_only = grader(LECTURE).grade(hops)
+    assert smtp_only.output == "hop sender-mta -> receiver-mta: no SMTP conversation, observed " \
+                               "nothing"
 
 
 def test_a_sequence_mixing_codes_and_commands_is_refused_when_loaded() -> None:

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from labctl.scenarios import REGISTRY, Evidence, ScenarioError, evaluate, parse_scenario
+from labctl.scenarios import (
+    REGISTRY,
+    Evidence,
+    ScenarioError,
+    evaluate,
+    load_scenario,
+    parse_scenario,
+)
 from labctl.scenarios import schema as scenario_format
 from labctl.scenarios.schema import scenario_json_schema
+from tests.conftest import DATA
 
 HERE = Path(__file__).resolve().parent
 BASE = "name: t\nsteps: [{send: {to: bob@hamburger.edu, subject: s, body: b}}]\nchecks:\n"
@@ -29,6 +37,11 @@ def test_every_check_type_has_tests_that_make_it_fail() -> None:
     untested = [name for name in REGISTRY if f"type: {name}" not in tested]
     assert untested == []
     assert "not result.passed" in tested
+
+
+def test_the_correct_lab_scenario_of_the_e2e_tests_uses_every_check_type() -> None:
+    scenario = load_scenario(DATA / "scenarios" / "every-check.yaml")
+    assert {check.type for check in scenario.checks} == set(REGISTRY)
 
 
 def test_an_unknown_type_names_the_registered_ones() -> None:

@@ -36,8 +36,8 @@ def test_two_connections_where_one_was_expected_fail(tmp_path: Path) -> None:
 def test_phases_of_a_whole_connection_pass(tmp_path: Path) -> None:
     hops = capture(tmp_path, Wire("sender-mta", "receiver-mta", smtp(FIRST)))
     assert grader(PHASES).grade(hops).output == (
-        "hop sender-mta -> receiver-mta: handshake, transfer, fin or rst close on all 1 "
-        "connection(s)")
+        "hop sender-mta -> receiver-mta: handshake, transfer, a close (fin, rst, half-closed) "
+        "on all 1 connection(s)")
 
 
 @pytest.mark.parametrize(("wire", "missing"), [
@@ -50,17 +50,19 @@ def test_a_missing_phase_fails_naming_it(tmp_path: Path, wire: Wire, missing: st
     result = grader(PHASES).grade(capture(tmp_path, wire))
     assert not result.passed
     assert result.output.startswith(
-        "hop sender-mta -> receiver-mta: expected handshake, transfer, fin or rst close on "
-        f"every connection, observed {missing} on ")
+        "hop sender-mta -> receiver-mta: expected handshake, transfer, a close (fin, rst, "
+        f"half-closed) on every connection, observed {missing} on ")
 
 
-def test_a_reset_fails_when_only_fin_is_accepted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("close", "seen"), [("rst", "a RST"), ("half", "a half close")])
+def test_other_closes_fail_when_only_fin_is_accepted(tmp_path: Path, close: str,
+                                                     seen: str) -> None:
     check = grader("  - {name: n, points: 1, type: tcp_phases, hop: sender-mta -> receiver-mta,"
                    " close: [fin]}\n")
-    hops = capture(tmp_path, Wire("sender-mta", "receiver-mta", smtp(FIRST), close="rst"))
+    hops = capture(tmp_path, Wire("sender-mta", "receiver-mta", smtp(FIRST), close=close))
     result = check.grade(hops)
-    assert not result.passed and "observed a RST on" in result.output
-    assert grader(PHASES).grade(hops).passed  # fin or rst by default
+    assert not result.passed and f"observed {seen} on" in result.output
+    assert grader(PHASES).grade(hops).passed  # any close by default
 
 
 def test_a_connection_without_data_fails_transfer(tmp_path: Path) -> None:

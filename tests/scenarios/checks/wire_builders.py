@@ -33,7 +33,7 @@ class Wire:
     exchanges: list[Exchange]
     port: int = 25
     handshake: bool = True  # False: the capture starts after the SYN
-    close: str = "fin"  # fin | rst | open (the capture stops before any close)
+    close: str = "fin"  # fin | half (the client's FIN only) | rst | open (no close at all)
 
 
 def lines(*transcript: str) -> list[Exchange]:
@@ -74,6 +74,8 @@ def capture(tmp_path: Path, *wires: Wire) -> list[Hop]:
                 end = start + 9
                 if wire.close == "fin":
                     tcp.close(end)
+                elif wire.close == "half":
+                    tcp.fin(True, end)
                 elif wire.close == "rst":
                     tcp.reset(True, end)
     return analyze_captures(pcaps, PLAN)
