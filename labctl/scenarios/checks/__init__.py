@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from labctl.reports.model import CheckResult
-from labctl.scenarios.checks import dialogs, hops, intact, received, tcp, wire_habits
-from labctl.scenarios.checks.base import REGISTRY, CheckSpec, CheckType, Unmet, Verdict
-from labctl.scenarios.checks.evidence import Evidence
+from labctl.scenarios.checks import dialogs, hops, intact, received, stored, tcp, wire_habits
+from labctl.scenarios.checks.base import REGISTRY, CheckSpec, CheckType, Verdict
+from labctl.scenarios.checks.evidence import Evidence, Unmet
 
-FAMILIES = (hops, tcp, dialogs, received, intact, wire_habits)  # imported: registered
+FAMILIES = (hops, tcp, dialogs, received, intact, stored, wire_habits)  # imported: registered
 CHECK_TYPES: tuple[str, ...] = tuple(REGISTRY)
 
 if TYPE_CHECKING:

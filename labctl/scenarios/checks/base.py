@@ -40,6 +40,14 @@ class CheckSpec(Strict):
         """(field, problem) when the check does not fit its scenario, else None."""
         return None
 
+    def folders_read(self, scenario: Scenario) -> list[tuple[str, str]]:
+        """(address, folder) of the mailbox folders the check reads, after the steps."""
+        return []
+
+    def queues_read(self) -> list[str]:
+        """The mail servers whose outgoing queue the check reads, after the steps."""
+        return []
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -47,10 +55,6 @@ class Verdict:
 
     passed: bool
     output: str
-
-
-class Unmet(Exception):
-    """Raised by a grading function for a failure its output line says (no traceback)."""
 
 
 def hop_verdict(passed: bool, hop: str, expected: str, observed: str) -> Verdict:

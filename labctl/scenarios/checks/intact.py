@@ -14,6 +14,7 @@ from labctl.analysis.dialog import PAYLOAD, SmtpTransaction
 from labctl.analysis.dialogs.smtp_facts import message_facts
 from labctl.model import SMTP
 from labctl.protocols.smtp_grammar import dot_unstuff
+from labctl.scenarios.actions import StoredMessage
 from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type, hop_verdict
 from labctl.scenarios.checks.evidence import Evidence
 from labctl.scenarios.checks.received import (
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from labctl.scenarios.schema import Scenario
 
 SMTP_PATH = ["sender-ua -> sender-mta", "sender-mta -> receiver-mta"]
+INBOX = "INBOX"
 
 
 def transactions(evidence: Evidence, hop: str) -> Iterator[tuple[Conversation, SmtpTransaction]]:
@@ -48,15 +50,23 @@ class MessageIntactCheck(OfSendStep):
     """On every hop of `hops` (SMTP hops; default Alice's submission and the relay) an
     SMTP transaction carried the message of send step `of_step`, and every transaction
     carrying its Message-ID has the Subject and the body (by SHA-256) Alice sent and was
-    accepted. Fails naming the hop and what changed."""
+    accepted; with `in_mailbox`, the recipient's INBOX also stores it so, as its server
+    holds it. Fails naming the hop (or the mailbox) and what changed."""
 
     type: Literal["message_intact"]
     hops: list[str] = Field(default_factory=lambda: list(SMTP_PATH), min_length=1)
+    in_mailbox: bool = False  # also stored intact in the recipient's INBOX (not fetched
+    #                           with delete, then)
 
     @field_validator("hops")
     @classmethod
     def _hops(cls, value: list[str]) -> list[str]:
         return [canonical_hop(hop) for hop in value]
+
+    def folders_read(self, scenario: Scenario) -> list[tuple[str, str]]:
+        """The recipient's INBOX, when the message must be stored intact there."""
+        step = scenario.steps[scenario.send_index(self.of_step)].send
+        return [(step.to, INBOX)] if self.in_mailbox and step is not None else []
 
 
 def _hop_problem(hop: str, evidence: Evidence, wanted: str, subject: str | None,
@@ -88,8 +98,30 @@ def grade_message_intact(check: MessageIntactCheck, evidence: Evidence) -> Verdi
         problem = _hop_problem(hop, evidence, wanted, subject, body)
         if problem is not None:
             return hop_verdict(False, hop, expected, problem)
+    stored = ""
+    for address, folder in check.folders_read(evidence.scenario):
+        problem = _stored_problem(evidence.folder(address, folder), wanted, subject, body)
+        if problem is not None:
+            return Verdict(False, f"mailbox {address} folder {folder}: expected {expected}, "
+                                  f"observed {problem}")
+        stored = f" and is stored so in {address}'s {folder}"
     return Verdict(True, f"<{wanted}> crossed {', '.join(check.hops)} with the Subject and "
-                         "body sent")
+                         f"body sent{stored}")
+
+
+def _stored_problem(stored: list[StoredMessage], wanted: str, subject: str | None,
+                    body: str) -> str | None:
+    """What is wrong with the stored copy of `wanted`, or None when it is intact."""
+    facts = [message_facts(_on_the_wire(m.raw)) for m in stored]
+    copies = [(s, b) for message_id, s, b in facts if bare_message_id(message_id) == wanted]
+    if not copies:
+        return f"no stored copy among {len(stored)} message(s)"
+    for stored_subject, stored_body in copies:
+        if stored_subject != subject:
+            return f"a copy with Subject {stored_subject!r} where {subject!r} was sent"
+        if stored_body != body:
+            return "a copy whose body differs from the one sent"
+    return None
 
 
 class EnvelopeVsHeaderCheck(CheckSpec):

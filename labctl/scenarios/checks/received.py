@@ -15,8 +15,8 @@ from labctl.analysis.dialog import PAYLOAD
 from labctl.model import POP3
 from labctl.protocols.smtp_grammar import dot_unstuff
 from labctl.scenarios.actions import SentMessage
-from labctl.scenarios.checks.base import CheckSpec, Unmet, Verdict, check_type
-from labctl.scenarios.checks.evidence import Evidence
+from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type
+from labctl.scenarios.checks.evidence import Evidence, Unmet
 from labctl.scenarios.fields import LAST_SEND, user_agent
 
 if TYPE_CHECKING:
