@@ -27,11 +27,14 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           # delete, and with imap: folder, headers_only, part, partial, move_to,
           # idle_seconds, list_folders (labctl.agent_contract.FetchOptions)
           delete: false             # POP3 download-and-delete or download-and-keep
-    checks:                         # graded from the packets; `type` picks the check
+    checks:                         # graded from the captures and the servers' stored
+    #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
       - {name: ..., points: 2, type: smtp_dialog, hop: sender-mta -> receiver-mta}
       - {name: ..., points: 2, type: message_received, role: receiver-ua, of_step: last send}
       - {name: ..., points: 1, type: hop_absent, hop: sender-ua -> receiver-mta, protocol: SMTP}
+      - {name: ..., points: 1, type: mailbox_state, address: bob@hamburger.edu, count: 1,
+         feedback: {fail: "Download-and-keep leaves the message on the server."}}
 
 Every check has `name`, `points` (earned when it passes, nothing otherwise) and an
 optional `feedback: {pass: ..., fail: ...}` added to its output for the student. Its
@@ -39,8 +42,11 @@ output says what was expected, what was observed and on which hop. The check typ
 (labctl.scenarios.checks; `labctl scenario schema` prints their fields) are listed at
 the end of this text.
 
-Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` is such an
-index or "last send". Roles and hops are checked against labctl.model.LAB when loaded.
+Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` (and `holds`,
+`lacks`) is such an index or "last send". Roles and hops are checked against
+labctl.model.LAB when loaded: a `hop` is a LAB link ("sender-mta -> receiver-mta"),
+except where a check says any two lab roles (a path around a server, such as
+"sender-ua -> receiver-mta"). Protocol names are SMTP, POP3, IMAP, HTTP.
 """
 
 from __future__ import annotations

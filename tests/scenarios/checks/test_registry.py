@@ -76,3 +76,11 @@ def test_feedback_is_added_for_pass_and_for_fail() -> None:
     problems = ["capture did not start: OSError"]
     assert evaluate(scenario.checks[0], Evidence(scenario, [], problems=problems)).output \
         .endswith(" — Send through your own server. (run: capture did not start: OSError)")
+
+
+def test_the_documented_example_is_a_valid_scenario() -> None:
+    doc = scenario_format.__doc__ or ""
+    example = doc[doc.index("    name: basic-delivery"):doc.index("Every check has")]
+    text = "\n".join(line[4:] for line in example.splitlines()).replace("...", "a check")
+    scenario = parse_scenario(text, "the format's documentation")
+    assert [check.type for check in scenario.checks][-2:] == ["hop_absent", "mailbox_state"]
