@@ -4,7 +4,8 @@
 # This package derives from the registry everything else lists: AnyCheck (the
 # discriminated union the Scenario model, and so its JSON Schema, is built from),
 # CHECK_TYPES (the loader's messages), checks_help() (the format's documentation) and
-# evaluate() (the runner). Adding a check type is adding a module here, nothing else.
+# evaluate() (the runner). Adding a check type is writing its model and grading function
+# in a family module listed in FAMILIES, nothing else.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Union

@@ -58,7 +58,7 @@ class Verdict:
 
 
 def hop_verdict(passed: bool, hop: str, expected: str, observed: str) -> Verdict:
-    """The usual line: "hop H: E as expected" or "hop H: expected E, observed O"."""
+    """The usual line: "hop H: O" when passed, else "hop H: expected E, observed O"."""
     if passed:
         return Verdict(True, f"hop {hop}: {observed}")
     return Verdict(False, f"hop {hop}: expected {expected}, observed {observed}")

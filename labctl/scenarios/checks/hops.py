@@ -86,7 +86,8 @@ def grade_hop_exists(check: HopExistsCheck, evidence: Evidence) -> Verdict:
 class HopAbsentCheck(_PathCheck):
     """No conversation on `hop` (in `protocol` when given; without it, not even a
     connection attempt), e.g. sender-ua -> receiver-mta: a path around the sender's server.
-    Fails when nothing at all was captured, since then nothing shows the hop was unused."""
+    Fails when nothing at all was captured, or a capture file could be read only in part,
+    since then nothing shows the hop was unused."""
 
     type: Literal["hop_absent"]
 
@@ -105,6 +106,10 @@ def grade_hop_absent(check: HopAbsentCheck, evidence: Evidence) -> Verdict:
     if not any(h.conversations for h in evidence.hops):
         return hop_verdict(False, check.hop, f"no {check.what()} in a capture of the run",
                            "an empty capture, which cannot show it")
+    damaged = sorted({h.pcap for h in evidence.hops if h.incomplete})
+    if damaged:
+        return hop_verdict(False, check.hop, f"no {check.what()} in a whole capture",
+                           f"none, but only part of {', '.join(damaged)} could be read")
     return hop_verdict(True, check.hop, "", f"no {check.what()}, as expected")
 
 
@@ -134,7 +139,8 @@ def grade_who_opened(check: WhoOpenedCheck, evidence: Evidence) -> Verdict:
     """Every connection between the two roles was opened by `opener`, as seen by its SYN."""
     client, _, server = check.hop.partition(" -> ")
     both = evidence.connections(check.hop) + evidence.connections(f"{server} -> {client}")
-    found = [c for c in both if check.protocol is None or c.protocol == check.protocol]
+    found = [c for c in both if c.transport == "tcp"
+             and (check.protocol is None or c.protocol == check.protocol)]
     expected = f"every connection opened by {check.opener}"
     if not found:
         return hop_verdict(False, check.hop, expected, "no connection between the two roles")

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scenarios.checks.wire_builders import Wire, capture, compose, grader, lines, smtp
+from labctl.analysis import analyze_captures
+from tests.scenarios.checks.wire_builders import (
+    PLAN,
+    Wire,
+    capture,
+    compose,
+    grader,
+    lines,
+    smtp,
+)
 
 POP3 = lines("S: +OK ready", "C: USER bob", "S: +OK", "C: PASS pw", "S: +OK",
              "C: QUIT", "S: +OK bye")
@@ -61,6 +70,21 @@ def test_hop_absent_fails_when_nothing_was_captured(tmp_path: Path) -> None:
     result = check.grade([])
     assert not result.passed
     assert result.output.endswith("observed an empty capture, which cannot show it")
+
+
+def test_hop_absent_fails_on_a_capture_read_only_in_part(tmp_path: Path) -> None:
+    check = grader("  - {name: n, points: 1, type: hop_absent, hop: sender-ua -> receiver-mta}\n")
+    internet = tmp_path / "internet.pcap"
+    capture(tmp_path, SUBMISSION, RELAY)
+    relay_only = internet.stat().st_size
+    capture(tmp_path, SUBMISSION, RELAY, BYPASS)  # the bypass follows the relay on internet
+    internet.write_bytes(internet.read_bytes()[:relay_only + 20])  # cut in its first packet
+    hops = analyze_captures({"alice-lan": tmp_path / "alice-lan.pcap", "internet": internet},
+                            PLAN)
+    assert any(h.incomplete for h in hops)
+    result = check.grade(hops)
+    assert not result.passed
+    assert result.output.endswith(f"observed none, but only part of {internet} could be read")
 
 
 def test_who_opened_pull_passes_and_a_push_to_the_user_agent_fails(tmp_path: Path) -> None:
