@@ -13,11 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from labctl.reports.model import CheckResult
-from labctl.scenarios.checks import dialogs, hops, intact, received, stored, tcp, wire_habits
+from labctl.scenarios.checks import (
+    dialogs,
+    hops,
+    intact,
+    lookups,
+    received,
+    stored,
+    tcp,
+    wire_habits,
+)
 from labctl.scenarios.checks.base import REGISTRY, CheckSpec, CheckType, Verdict
 from labctl.scenarios.checks.evidence import Evidence, Unmet
 
-FAMILIES = (hops, tcp, dialogs, received, intact, stored, wire_habits)  # imported: registered
+FAMILIES = (hops, tcp, dialogs, received, intact, stored, lookups, wire_habits)  # registered
 CHECK_TYPES: tuple[str, ...] = tuple(REGISTRY)
 
 if TYPE_CHECKING:

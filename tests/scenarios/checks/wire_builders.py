@@ -4,6 +4,8 @@
 # dialogs and messages the check tests send over them.
 from __future__ import annotations
 
+import socket
+import struct
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -12,7 +14,7 @@ from typing import Any
 
 from labctl.analysis import Hop, analyze_captures
 from labctl.analysis.results import Endpoint
-from labctl.capture.packet_build import TcpStreamSynthesizer
+from labctl.capture.packet_build import TcpStreamSynthesizer, ethernet_frame
 from labctl.capture.pcap_writer import PcapWriter
 from labctl.model import LAB, MGMT, addressing
 from labctl.scenarios import Evidence, SentMessage, evaluate, parse_scenario
@@ -36,12 +38,35 @@ class Wire:
     close: str = "fin"  # fin | half (the client's FIN only) | rst | open (no close at all)
 
 
+@dataclass
+class Lookup:
+    """One DNS exchange over UDP (a question and its answer, as dnspython wire bytes)."""
+
+    client: str
+    server: str
+    exchanges: list[Exchange]
+    port: int = 53
+
+
+def _udp_packet(src: Endpoint, dst: Endpoint, payload: bytes) -> bytes:
+    """An IPv4 packet holding one UDP datagram (UDP checksum 0: none, as IPv4 allows)."""
+    udp = struct.pack(">HHHH", src.port, dst.port, 8 + len(payload), 0) + payload
+    header = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64,
+                         socket.IPPROTO_UDP, 0, socket.inet_aton(src.ip),
+                         socket.inet_aton(dst.ip))
+    words = struct.unpack(">10H", header)
+    total = sum(words)
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return header[:10] + struct.pack(">H", ~total & 0xFFFF) + header[12:] + udp
+
+
 def lines(*transcript: str) -> list[Exchange]:
     """"C: ..."/"S: ..." lines as exchanges, each ended by CRLF."""
     return [(line.startswith("C:"), line[3:].encode() + b"\r\n") for line in transcript]
 
 
-def _network(wire: Wire) -> str:
+def _network(wire: Wire | Lookup) -> str:
     try:
         return PLAN.shared_network(wire.client, wire.server)
     except KeyError:  # a bypass: captured on the server's first lab network
@@ -53,8 +78,9 @@ def _address(role: str, network: str) -> str:
     return PLAN.address(role, network if network in networks else networks[0])
 
 
-def capture(tmp_path: Path, *wires: Wire) -> list[Hop]:
-    """Write `wires` into one pcap per network and analyse them like a run's capture."""
+def capture(tmp_path: Path, *wires: Wire | Lookup) -> list[Hop]:
+    """Write `wires` (the n-th starting at T0 + 10n s) into one pcap per network and
+    analyse them like a run's capture."""
     by_network: dict[str, list[tuple[int, Wire]]] = {}
     for number, wire in enumerate(wires):
         by_network.setdefault(_network(wire), []).append((number, wire))
@@ -66,6 +92,13 @@ def capture(tmp_path: Path, *wires: Wire) -> list[Hop]:
                 start = T0 + number * 10
                 client = Endpoint(_address(wire.client, network), 40000 + number)
                 server = Endpoint(_address(wire.server, network), wire.port)
+                if isinstance(wire, Lookup):
+                    for step, (from_client, data) in enumerate(wire.exchanges):
+                        ends = (client, server) if from_client else (server, client)
+                        packet = _udp_packet(*ends, data)
+                        sink.write_packet(start + step * 0.01,
+                                          ethernet_frame(ends[0].ip, ends[1].ip, packet))
+                    continue
                 tcp = TcpStreamSynthesizer(sink, client, server)
                 if wire.handshake:
                     tcp.handshake(start)
