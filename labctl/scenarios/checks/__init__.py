@@ -13,20 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from labctl.reports.model import CheckResult
-from labctl.scenarios.checks import (
-    dialogs,
-    hops,
-    intact,
-    lookups,
-    received,
-    stored,
-    tcp,
-    wire_habits,
-)
-from labctl.scenarios.checks.base import REGISTRY, CheckSpec, CheckType, Verdict
-from labctl.scenarios.checks.evidence import Evidence, Unmet
+from labctl.scenarios.checks import dialogs, hops, intact, received, stored, tcp
+from labctl.scenarios.checks.base import REGISTRY, CheckSpec, CheckType, Evidence, Unmet, Verdict
 
-FAMILIES = (hops, tcp, dialogs, received, intact, stored, lookups, wire_habits)  # registered
+FAMILIES = (hops, tcp, dialogs, received, intact, stored)  # imported: their types registered
 CHECK_TYPES: tuple[str, ...] = tuple(REGISTRY)
 
 if TYPE_CHECKING:

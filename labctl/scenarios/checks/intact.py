@@ -15,8 +15,7 @@ from labctl.analysis.dialogs.smtp_facts import message_facts
 from labctl.model import SMTP
 from labctl.protocols.smtp_grammar import dot_unstuff
 from labctl.scenarios.actions import StoredMessage
-from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type, hop_verdict
-from labctl.scenarios.checks.evidence import Evidence
+from labctl.scenarios.checks.base import CheckSpec, Evidence, Verdict, check_type, hop_verdict
 from labctl.scenarios.checks.received import (
     OfSendStep,
     bare_message_id,

@@ -15,8 +15,7 @@ from labctl.analysis.dialog import PAYLOAD
 from labctl.model import POP3
 from labctl.protocols.smtp_grammar import dot_unstuff
 from labctl.scenarios.actions import SentMessage
-from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type
-from labctl.scenarios.checks.evidence import Evidence, Unmet
+from labctl.scenarios.checks.base import CheckSpec, Evidence, Unmet, Verdict, check_type
 from labctl.scenarios.fields import LAST_SEND, user_agent
 
 if TYPE_CHECKING:

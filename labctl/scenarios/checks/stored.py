@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator, model_validator
 
 from labctl.model import LAB
-from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type
-from labctl.scenarios.checks.evidence import Evidence
+from labctl.scenarios.checks.base import CheckSpec, Evidence, Verdict, check_type
 from labctl.scenarios.checks.received import (
     bare_message_id,
     parse_message,

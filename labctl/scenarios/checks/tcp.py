@@ -10,8 +10,7 @@ from pydantic import Field, field_validator
 
 from labctl.analysis import Conversation
 from labctl.analysis.results import CLOSE_FIN, CLOSE_HALF, CLOSE_OPEN, CLOSE_RST, TcpPhases
-from labctl.scenarios.checks.base import CheckSpec, Verdict, check_type, hop_verdict
-from labctl.scenarios.checks.evidence import Evidence
+from labctl.scenarios.checks.base import CheckSpec, Evidence, Verdict, check_type, hop_verdict
 from labctl.scenarios.checks.hops import WireProtocol, endpoints, upper_value
 from labctl.scenarios.fields import canonical_hop
 
