@@ -1,6 +1,6 @@
 # labctl, the thin command line over the backends and the controller API:
 # up / down / status, send, fetch, queue, capture, analyze (offline, cli_analyze.py), run,
-# report.
+# report, scenario schema / validate (cli_scenario.py).
 # Errors are one line on stderr with a non-zero exit status (2 for bad input).
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from labctl.backends.select import choose_backend
 from labctl.cli_analyze import add_analyze_arguments, cmd_analyze
 from labctl.cli_capture import add_capture_arguments, capture_usage_error, run_capture
 from labctl.cli_fetch import add_fetch_arguments, fetch_body, print_fetched
+from labctl.cli_scenario import add_scenario_arguments, cmd_scenario
 from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.compose_file import render_compose_file
@@ -243,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "run a graded scenario (exit 0 only if every check passed)")
     run.add_argument("scenario")
     run.add_argument("--format", choices=list(REPORT_FORMATS), default="table")
+    add_scenario_arguments(add("scenario", cmd_scenario,
+                               "print the scenario JSON Schema, or validate scenario files"))
     report = add("report", cmd_report, "show the report of an earlier run")
     report.add_argument("run_id")
     report.add_argument("--format", choices=list(REPORT_FORMATS), default="table")

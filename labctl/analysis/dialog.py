@@ -107,6 +107,10 @@ class Dialog:
     problems: list[str] = field(default_factory=list)  # what could not be read, and where
     tls_from: float | None = None  # capture time the stream turned to TLS, if it did
     pop3_reached_update: bool = False  # POP3: QUIT answered +OK after TRANSACTION
+    bare_lf: list[str] = field(default_factory=list)  # SMTP: labels of client lines ended
+    #                        by a LF alone ("message": lines of the content after 354)
+    early: list[str] = field(default_factory=list)  # SMTP: labels of client steps sent
+    #                        before the reply they had to wait for (pipelining not offered)
     smtp: list[SmtpTransaction] = field(default_factory=list)
     pop3: list[Pop3Action] = field(default_factory=list)
     imap: list[ImapAction] = field(default_factory=list)

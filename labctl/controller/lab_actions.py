@@ -1,9 +1,11 @@
 # The scenario runner's hands in a running lab: send through a user agent, wait for
-# delivery, fetch, and capture — all through the role agents and the capture manager.
+# delivery, fetch, capture, and read the servers' stored state (mailbox folders, queues)
+# — all through the role agents and the capture manager.
 from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import quote
 
 from labctl.agent_contract import (
     FETCH_PATH,
@@ -18,7 +20,8 @@ from labctl.analysis.results import Hop
 from labctl.capture.manager import CaptureSession
 from labctl.controller.agents import AgentError
 from labctl.controller.state import ControllerState
-from labctl.scenarios.actions import SentMessage
+from labctl.model.mail_queue import QueueEntry
+from labctl.scenarios.actions import SentMessage, StoredMessage
 
 
 async def agent_send(state: ControllerState, role: str, request: SendRequest) -> SendResult:
@@ -86,3 +89,22 @@ class ControllerLabActions:
             return []
         await self.state.captures.stop(self.session.id)
         return await asyncio.to_thread(self.state.captures.analyse, self.session.id)
+
+    async def mailbox(self, address: str, folder: str) -> list[StoredMessage]:
+        """The messages of one folder of `address`'s mailbox, read from its server."""
+        server = self.state.plan.lab.mail_server_for(address.rsplit("@", 1)[-1])
+        if server is None:
+            raise AgentError(f"no lab mail server for {address}", 404)
+        base = f"/mailboxes/{quote(address)}/folders/{quote(folder, '')}"
+        stored = []
+        for entry in await self.state.agents.call(server.name, "GET", base):
+            raw = await self.state.agents.text(server.name, f"{base}/{quote(entry['id'], '')}")
+            stored.append(StoredMessage(int(entry["uid"]), tuple(entry["flags"]),
+                                        raw.encode("utf-8")))
+        return stored
+
+    async def queue(self, role: str) -> list[QueueEntry]:
+        """Mail server `role`'s outgoing queue, waiting messages then failed ones."""
+        entries = [*await self.state.agents.call(role, "GET", "/queue"),
+                   *await self.state.agents.call(role, "GET", "/queue/failed")]
+        return [QueueEntry.model_validate(entry) for entry in entries]

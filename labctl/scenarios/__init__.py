@@ -1,12 +1,13 @@
 # Graded scenarios: the file format (schema), loading, the runner and its checks.
 from labctl.scenarios.actions import LabActions, SentMessage
-from labctl.scenarios.checks import CHECKS, Evidence, evaluate
+from labctl.scenarios.checks import CHECK_TYPES, REGISTRY, Evidence, evaluate
 from labctl.scenarios.loader import ScenarioError, load_scenario, parse_scenario
 from labctl.scenarios.runner import run_scenario
 from labctl.scenarios.schema import Scenario, scenario_json_schema
 
 __all__ = [
-    "CHECKS",
+    "CHECK_TYPES",
+    "REGISTRY",
     "Evidence",
     "LabActions",
     "Scenario",

@@ -2,7 +2,9 @@
 #
 # The controller implements it for each backend (compose, local); tests implement it in
 # memory. Keeping it this small keeps the runner free of HTTP, Docker and processes.
-# Any method may raise: the runner records the failure and carries on.
+# Any method may raise: the runner records the failure and carries on. Besides the
+# captures, the checks read the lab's stored state (mailbox folders, outgoing queues)
+# as the mail servers hold it, through mailbox() and queue().
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from typing import Protocol
 
 from labctl.agent_contract import FetchRequest, SendVia
 from labctl.analysis.results import Hop
+from labctl.model.mail_queue import QueueEntry
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,15 @@ class SentMessage:
     raw: bytes  # the RFC 5322 message exactly as the UA composed it
     from_address: str
     to_address: str
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message in a mailbox folder, as its mail server stores it."""
+
+    uid: int
+    flags: tuple[str, ...]  # Seen, Deleted, Flagged... as the server lists them
+    raw: bytes  # the message as stored (with the headers the servers added)
 
 
 class LabActions(Protocol):
@@ -46,4 +58,12 @@ class LabActions(Protocol):
 
     async def stop_capture(self) -> list[Hop]:
         """Stop recording and return the analysed hops of the capture."""
+        ...
+
+    async def mailbox(self, address: str, folder: str) -> list[StoredMessage]:
+        """The messages stored in one folder of `address`'s mailbox, on its mail server."""
+        ...
+
+    async def queue(self, role: str) -> list[QueueEntry]:
+        """Mail server `role`'s outgoing queue: waiting messages, then failed ones."""
         ...

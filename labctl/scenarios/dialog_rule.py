@@ -1,16 +1,19 @@
-# The grading rule of the smtp_dialog check: the order the lecture says the dialog has.
+# The grading rule of the smtp_dialog and dialog_sequence checks: a dialog holds an
+# ordered sequence of commands and replies.
 #
 # The dialog's steps are those of the conversation's Dialog (labctl.analysis.dialog:
 # commands labelled "EHLO", "MAIL FROM", ...; each complete reply labelled by its code;
 # the message body as one "message" step; the end-of-data line as "."). This module only
 # decides whether those steps hold the expected ones in order, and if not, names the
-# first one missing.
+# first one missing. A scenario writes an expected step as its label, alternatives
+# joined by "|" ("HELO|EHLO"); labels that are reply codes or status words are replies.
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labctl.analysis import Step
+from labctl.analysis.dialog import REPLY
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,24 @@ class Expected:
     labels: frozenset[str]
     name: str
     reply: bool = False
+
+
+REPLY_WORDS = frozenset({"+OK", "-ERR", "OK", "NO", "BAD", "+"})  # POP3 and IMAP status
+
+
+def _is_reply(label: str) -> bool:
+    return label.isdigit() or label in REPLY_WORDS
+
+
+def expected_step(text: str) -> Expected:
+    """An expected step as a scenario writes it ("MAIL FROM", "250", "HELO|EHLO")."""
+    labels = [" ".join(part.split()) for part in text.split("|")]
+    if not all(labels):
+        raise ValueError(f"{text!r}: an empty label (write labels like EHLO, 250, HELO|EHLO)")
+    replies = [_is_reply(label) for label in labels]
+    if any(replies) and not all(replies):
+        raise ValueError(f"{text!r} mixes reply codes and commands")
+    return Expected(frozenset(labels), " or ".join(labels), reply=all(replies))
 
 
 # The server-to-server dialog of the lecture, in order.
@@ -38,12 +59,15 @@ SERVER_DIALOG: tuple[Expected, ...] = (
 
 
 def _next_reply(steps: Sequence[Step], start: int) -> int | None:
-    return next((i for i in range(start, len(steps)) if not steps[i].from_client), None)
+    return next((i for i in range(start, len(steps)) if steps[i].kind == REPLY), None)
 
 
 def _next_command(steps: Sequence[Step], start: int, labels: frozenset[str]) -> int | None:
+    """The next step that is no reply (a command, a payload such as a message, which
+    the client sends in SMTP and the server in POP3, an end marker) with one of `labels`."""
     return next(
-        (i for i in range(start, len(steps)) if steps[i].from_client and steps[i].label in labels),
+        (i for i in range(start, len(steps))
+         if steps[i].kind != REPLY and steps[i].label in labels),
         None,
     )
 

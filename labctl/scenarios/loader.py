@@ -12,16 +12,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from labctl.scenarios.checks import CHECK_TYPES, REGISTRY
+from labctl.scenarios.checks.base import Feedback
+from labctl.scenarios.fields import FieldProblem
 from labctl.scenarios.schema import (
-    CHECK_TYPES,
     FetchStep,
-    FieldProblem,
-    HopProtocolCheck,
-    MessageReceivedCheck,
     Scenario,
     SendStep,
     Setup,
-    SmtpDialogCheck,
     Step,
     WaitDeliveredStep,
 )
@@ -34,9 +32,8 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "send": SendStep,
     "wait_delivered": WaitDeliveredStep,
     "fetch": FetchStep,
-    "hop_protocol": HopProtocolCheck,
-    "smtp_dialog": SmtpDialogCheck,
-    "message_received": MessageReceivedCheck,
+    "feedback": Feedback,
+    **{name: check.model for name, check in REGISTRY.items()},
 }
 
 

@@ -59,8 +59,8 @@ async def _wait(
 
 
 async def _fetch(index: int, step: FetchStep, actions: LabActions, evidence: Evidence) -> None:
-    messages = await actions.fetch(step.role, evidence.scenario.fetch_request(step))
-    evidence.fetched.setdefault(step.role, []).extend(messages)
+    # What the user agent says it fetched is not graded: the capture of its connections is.
+    await actions.fetch(step.role, evidence.scenario.fetch_request(step))
 
 
 async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evidence) -> None:
@@ -71,6 +71,23 @@ async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evide
         await _wait(index, action, actions, evidence)
     else:
         await _fetch(index, action, actions, evidence)
+
+
+async def _read_stored_state(actions: LabActions, evidence: Evidence) -> None:
+    """Read the mailbox folders and queues the checks ask for, as the steps left them."""
+    scenario = evidence.scenario
+    folders = {f for check in scenario.checks for f in check.folders_read(scenario)}
+    for address, folder in sorted(folders):
+        try:
+            evidence.mailboxes[(address, folder)] = await actions.mailbox(address, folder)
+        except Exception as exc:
+            evidence.problems.append(f"the {folder} folder of {address} could not be read: "
+                                     f"{_reason(exc)}")
+    for role in sorted({role for check in scenario.checks for role in check.queues_read()}):
+        try:
+            evidence.queues[role] = await actions.queue(role)
+        except Exception as exc:
+            evidence.problems.append(f"the queue of {role} could not be read: {_reason(exc)}")
 
 
 async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
@@ -88,6 +105,7 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) ->
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {exc}")
         except Exception as exc:
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
+    await _read_stored_state(actions, evidence)
     try:
         evidence.hops = list(await actions.stop_capture())
     except Exception as exc:

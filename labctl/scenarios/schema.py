@@ -27,29 +27,33 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           # delete, and with imap: folder, headers_only, part, partial, move_to,
           # idle_seconds, list_folders (labctl.agent_contract.FetchOptions)
           delete: false             # POP3 download-and-delete or download-and-keep
-    checks:                         # graded from the packets; `type` picks the check
+    checks:                         # graded from the captures and the servers' stored
+    #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
       - {name: ..., points: 2, type: smtp_dialog, hop: sender-mta -> receiver-mta}
       - {name: ..., points: 2, type: message_received, role: receiver-ua, of_step: last send}
+      - {name: ..., points: 1, type: hop_absent, hop: sender-ua -> receiver-mta, protocol: SMTP}
+      - {name: ..., points: 1, type: mailbox_state, address: bob@hamburger.edu, count: 1,
+         feedback: {fail: "Download-and-keep leaves the message on the server."}}
 
-Checks (each earns its `points` when it passes, nothing otherwise):
-- hop_protocol: every conversation on the hop speaks `expect` (identified from the bytes,
-  not the port), and there is at least one. Fails naming the protocols observed.
-- smtp_dialog: one SMTP conversation on the hop holds, in order, 220, HELO or EHLO,
-  MAIL FROM, RCPT TO, DATA, 354, the lone ".", 250, QUIT, 221. Fails naming the step.
-- message_received: `role` fetched the message of send step `of_step` (same Message-ID,
-  same Subject and body, To/From/Subject/Date/Message-ID headers present).
+Every check has `name`, `points` (earned when it passes, nothing otherwise) and an
+optional `feedback: {pass: ..., fail: ...}` added to its output for the student. Its
+output says what was expected, what was observed and on which hop. The check types
+(labctl.scenarios.checks; `labctl scenario schema` prints their fields) are listed at
+the end of this text.
 
-Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` is such an
-index or "last send". Roles and hops are checked against labctl.model.LAB when loaded.
+Steps are numbered from 0 as in error messages (`steps[0]`); `of_step` (and `holds`,
+`lacks`) is such an index or "last send". Roles and hops are checked against
+labctl.model.LAB when loaded: a `hop` is a LAB link ("sender-mta -> receiver-mta"),
+except where a check says any two lab roles (a path around a server, such as
+"sender-ua -> receiver-mta"). Protocol names are SMTP, POP3, IMAP, HTTP.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -65,52 +69,11 @@ from labctl.agent_contract import (
     SendVia,
     fetch_option_problem,
 )
-from labctl.model import HTTP, IMAP, LAB, POP3, SMTP
-
-WireProtocol = Literal["SMTP", "POP3", "IMAP", "HTTP"]
-LAST_SEND: Literal["last send"] = "last send"
-_WIRE_PROTOCOLS = (SMTP, POP3, IMAP, HTTP)
+from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
+from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
 
 
-class FieldProblem(ValueError):
-    """A cross-field problem that knows the field path it is about (e.g. checks[2].role)."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _user_agent(role: str) -> str:
-    """Return `role` if it is one of LAB's user agents, else raise ValueError."""
-    agents = [r.name for r in LAB.roles if r.program == "useragent"]
-    if role not in agents:
-        raise ValueError(f"unknown user agent role {role!r} (user agents: {', '.join(agents)})")
-    return role
-
-
-def _address(value: str) -> str:
-    local, at, domain = value.partition("@")
-    if not (local and at and "." in domain) or any(c.isspace() for c in value):
-        raise ValueError(f"{value!r} is not a mail address like bob@hamburger.edu")
-    return value.lower()
-
-
-def canonical_hop(value: str) -> str:
-    """Normalize "a->b" to "a -> b" and check it is one of LAB's links (ValueError if not)."""
-    client, arrow, server = value.partition("->")
-    name = f"{client.strip()} -> {server.strip()}"
-    if not arrow or LAB.link_between(client.strip(), server.strip()) is None:
-        hops = ", ".join(link.name for link in LAB.links)
-        raise ValueError(f"unknown hop {value!r} (hops: {hops})")
-    return name
-
-
-class Setup(_Strict):
+class Setup(Strict):
     fetch_protocol: FetchProtocol = "pop3"
 
     @field_validator("fetch_protocol", mode="before")
@@ -119,7 +82,7 @@ class Setup(_Strict):
         return value.lower() if isinstance(value, str) else value
 
 
-class SendStep(_Strict):
+class SendStep(Strict):
     from_: str = Field("sender-ua", alias="from")
     to: str
     subject: str
@@ -127,24 +90,24 @@ class SendStep(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     via: SendVia = "smtp"
 
-    _role = field_validator("from_")(_user_agent)
-    _to = field_validator("to")(_address)
+    _role = field_validator("from_")(user_agent)
+    _to = field_validator("to")(mail_address)
 
 
-class WaitDeliveredStep(_Strict):
+class WaitDeliveredStep(Strict):
     to: str
     timeout_s: float = Field(30.0, gt=0)
 
-    _to = field_validator("to")(_address)
+    _to = field_validator("to")(mail_address)
 
 
-class FetchStep(_Strict, FetchOptions):
+class FetchStep(Strict, FetchOptions):
     """A fetch: the agents' FetchOptions (delete, folder, part...) plus who and how."""
 
     role: str = "receiver-ua"
     protocol: FetchProtocol | None = None  # None: the scenario's setup.fetch_protocol
 
-    _role = field_validator("role")(_user_agent)
+    _role = field_validator("role")(user_agent)
 
     @field_validator("protocol", mode="before")
     @classmethod
@@ -155,7 +118,7 @@ class FetchStep(_Strict, FetchOptions):
 Action = SendStep | WaitDeliveredStep | FetchStep
 
 
-class Step(_Strict):
+class Step(Strict):
     """One step: a mapping with exactly one of the keys send, wait_delivered, fetch."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
@@ -189,53 +152,17 @@ class Step(_Strict):
         return action
 
 
-class _Check(_Strict):
-    name: str
-    points: float = Field(ge=0)
+Check = CheckSpec  # any check type (labctl.scenarios.checks)
 
 
-class HopProtocolCheck(_Check):
-    type: Literal["hop_protocol"]
-    hop: str
-    expect: WireProtocol
-
-    _hop = field_validator("hop")(canonical_hop)
-
-    @field_validator("expect", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
-
-class SmtpDialogCheck(_Check):
-    type: Literal["smtp_dialog"]
-    hop: str = "sender-mta -> receiver-mta"
-
-    _hop = field_validator("hop")(canonical_hop)
-
-
-class MessageReceivedCheck(_Check):
-    type: Literal["message_received"]
-    role: str = "receiver-ua"
-    of_step: int | Literal["last send"] = LAST_SEND
-
-    _role = field_validator("role")(_user_agent)
-
-
-Check = Annotated[
-    HopProtocolCheck | SmtpDialogCheck | MessageReceivedCheck, Field(discriminator="type")
-]
-CHECK_TYPES = ("hop_protocol", "smtp_dialog", "message_received")
-
-
-class Scenario(_Strict):
+class Scenario(Strict):
     """A graded exercise: optional setup, steps run in order, checks with points."""
 
     name: str = Field(min_length=1)
     description: str = ""
     setup: Setup = Field(default_factory=Setup)
     steps: list[Step] = Field(min_length=1)
-    checks: list[Check] = Field(min_length=1)
+    checks: list[AnyCheck] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -253,15 +180,10 @@ class Scenario(_Strict):
                 if problem:
                     name, _, why = problem.partition(": ")
                     raise FieldProblem(f"steps[{i}].fetch.{name}", why)
-        fetchers = {s.action.role for s in self.steps if isinstance(s.action, FetchStep)}
         for i, check in enumerate(self.checks):
-            if isinstance(check, MessageReceivedCheck):
-                try:
-                    self.send_index(check.of_step)
-                except ValueError as exc:
-                    raise FieldProblem(f"checks[{i}].of_step", str(exc)) from None
-                if check.role not in fetchers:
-                    raise FieldProblem(f"checks[{i}].role", f"no fetch step by {check.role}")
+            mismatch = check.scenario_problem(self)
+            if mismatch is not None:
+                raise FieldProblem(f"checks[{i}].{mismatch[0]}", mismatch[1])
         return self
 
     def send_index(self, of_step: int | str) -> int:
@@ -289,3 +211,6 @@ class Scenario(_Strict):
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files (for editors and the controller's OpenAPI)."""
     return Scenario.model_json_schema(by_alias=True)
+
+
+__doc__ = f"{__doc__}\nCheck types:\n{checks_help()}\n"

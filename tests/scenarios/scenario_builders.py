@@ -48,3 +48,28 @@ def hop(hop_name: str, *conversations: Conversation) -> Hop:
     link = LAB.link_between(client, server)
     network = link.network if link else PLAN.shared_network(client, server)
     return Hop(client, server, network, f"captures/{network}.pcap", list(conversations))
+
+
+def _stuffed_lines(message: bytes) -> list[str]:
+    """A message's lines as a POP3/SMTP server sends them (leading dots doubled)."""
+    lines = message.decode().replace("\r\n", "\n").rstrip("\n").split("\n")
+    return ["." + line if line.startswith(".") else line for line in lines]
+
+
+def fetch_transcript(protocol: str, messages: list[bytes]) -> list[str]:
+    """The dialog of a user agent downloading `messages` over POP3 (RETR) or IMAP (FETCH)."""
+    if protocol == "POP3":
+        out = ["S: +OK ready", "C: USER bob", "S: +OK", "C: PASS pw", "S: +OK"]
+        for number, message in enumerate(messages, 1):
+            out += [f"C: RETR {number}", "S: +OK", *(f"S: {line}" for line in
+                                                     _stuffed_lines(message)), "S: ."]
+        return [*out, "C: QUIT", "S: +OK bye"]
+    out = ["S: * OK ready", "C: a1 LOGIN bob pw", "S: a1 OK done", "C: a2 SELECT INBOX",
+           f"S: * {len(messages)} EXISTS", "S: a2 OK done"]
+    for number, message in enumerate(messages, 1):
+        lines = message.decode().replace("\r\n", "\n").rstrip("\n").split("\n")
+        size = sum(len(line.encode()) + 2 for line in lines)
+        out += [f"C: a{number + 2} FETCH {number} BODY[]",
+                f"S: * {number} FETCH (BODY[] {{{size}}}", *(f"S: {line}" for line in lines),
+                "S: )", f"S: a{number + 2} OK done"]
+    return [*out, "C: a0 LOGOUT", "S: * BYE", "S: a0 OK done"]

@@ -10,7 +10,7 @@ import pytest
 from labctl.analysis.results import Hop
 from labctl.scenarios import Evidence, SentMessage, evaluate, parse_scenario
 from labctl.scenarios.schema import Check, Scenario
-from tests.scenarios.scenario_builders import conversation, hop
+from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop
 
 SCENARIO = """
 name: checks
@@ -31,7 +31,8 @@ def scenario() -> Scenario:
 
 def run(scenario: Scenario, index: int, hops: list[Hop] | None = None, **more: Any) -> Any:
     check: Check = scenario.checks[index]
-    return evaluate(check, Evidence(scenario, hops or [], **more))
+    more.setdefault("hops", hops or [])
+    return evaluate(check, Evidence(scenario, **more))
 
 
 def test_hop_protocol_passes(scenario: Scenario) -> None:
@@ -117,29 +118,46 @@ def compose(body: str = "Hi Bob,\n\nTonight?\n", **headers: str) -> tuple[str, b
     return str(message["Message-ID"]), bytes(message)
 
 
-def sent_and_fetched(sent: bytes, message_id: str, *fetched: bytes) -> dict[str, Any]:
+def sent_and_fetched(sent: bytes, message_id: str, *fetched: bytes,
+                     protocol: str = "POP3") -> dict[str, Any]:
+    """The message sent, and the capture of Bob's user agent downloading `fetched`."""
+    download = conversation("receiver-ua", "receiver-mta", protocol,
+                            fetch_transcript(protocol, list(fetched)))
     return {
         "sent": {
             0: SentMessage(message_id.strip("<>"), sent, "alice@crepes.fr", "bob@hamburger.edu")
         },
-        "fetched": {"receiver-ua": list(fetched)},
+        "hops": [hop("receiver-ua -> receiver-mta", download)],
     }
 
 
-def test_message_received_passes(scenario: Scenario) -> None:
-    message_id, raw = compose()
+@pytest.mark.parametrize("protocol", ["POP3", "IMAP"])
+def test_message_received_passes(scenario: Scenario, protocol: str) -> None:
+    message_id, raw = compose(body="Hi Bob,\n\n.a dot-stuffed line\nTonight?\n")
     stored = b"Received: from mail.crepes.fr\r\n" + raw.replace(b"\n", b"\r\n")
     _, other = compose()
-    result = run(scenario, 2, **sent_and_fetched(raw, message_id, other, stored))
-    assert (result.passed, result.score) == (True, 3)
+    result = run(scenario, 2, **sent_and_fetched(raw, message_id, other, stored,
+                                                 protocol=protocol))
+    assert (result.passed, result.score) == (True, 3), result.output
     assert "same body" in result.output
+
+
+def test_message_received_reads_the_capture_not_the_user_agent(scenario: Scenario) -> None:
+    message_id, raw = compose()
+    evidence = sent_and_fetched(raw, message_id, raw)
+    evidence["hops"] = [hop("sender-mta -> receiver-mta",  # Bob's link was not captured
+                            conversation("sender-mta", "receiver-mta", "SMTP"))]
+    result = run(scenario, 2, **evidence)
+    assert not result.passed
+    assert result.output == ("receiver-ua fetched no messages (none in the capture of its "
+                             "connections)")
 
 
 def test_message_received_failures(scenario: Scenario) -> None:
     message_id, raw = compose()
     assert run(scenario, 2).output == "steps[0] (send) did not complete: no message sent"
     assert run(scenario, 2, **sent_and_fetched(raw, message_id)).output == (
-        "receiver-ua fetched no messages"
+        "receiver-ua fetched no messages (none in the capture of its connections)"
     )
     _, other = compose()
     assert run(scenario, 2, **sent_and_fetched(raw, message_id, other)).output == (
@@ -173,6 +191,6 @@ def test_failures_are_explained_by_the_run_problems(scenario: Scenario) -> None:
 
 def test_a_check_that_crashes_fails_instead(scenario: Scenario) -> None:
     garbage = sent_and_fetched(b"x", "id")
-    garbage["fetched"] = {"receiver-ua": [12345]}  # not bytes: the check breaks
+    garbage["hops"] = [12345]  # not a Hop: the check breaks
     result = run(scenario, 2, **garbage)
     assert not result.passed and result.output.startswith("check could not be evaluated")

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from labctl.scenarios import ScenarioError, load_scenario, parse_scenario
-from labctl.scenarios.schema import FetchStep, HopProtocolCheck, SendStep
+from labctl.scenarios.checks.hops import HopProtocolCheck
+from labctl.scenarios.schema import FetchStep, SendStep
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -136,20 +136,24 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
     def check_line(self, raw: bytes, label: str, start: int) -> None:
         if bare_lf(raw):
             self.out.problem(f"client ended {label} with a bare LF, not CRLF (RFC 5321 2.3.8)")
+            self.out.dialog.bare_lf.append(label)
         if self.client.order_at(start) >= self.reply_order:
             return
         if not self.pipelining or self.previous_last:
             why = ("the server did not offer PIPELINING" if not self.pipelining
                    else f"{self.previous} must end a pipelined group (RFC 2920)")
             self.out.problem(f"client sent {label} before the reply to {self.previous}: {why}")
+            self.out.dialog.early.append(label)
 
     def message(self, event: smtp.Event, raw: bytes, start: int) -> int:
         """The message after 354 and its "." line as steps; the index of the "." step."""
         text = raw[:-3]  # the ".\r\n" line ends it
         if self.client.order_at(start) < self.reply_order:
             self.out.problem("client sent the message before the 354 reply to DATA")
+            self.out.dialog.early.append("message")
         if bare_lf(text):
             self.out.problem("the message has lines ending in a bare LF, not CRLF")
+            self.out.dialog.bare_lf.append("message")
         if isinstance(event, smtp.MessageReceived):
             message = event.data
         else:
@@ -181,6 +185,9 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
     def unfinished_message(self, start: int) -> None:
         text = self.client.data[start:]
         self.out.problem("the message after 354 never ended with a '.' line")
+        if bare_lf(text):
+            self.out.problem("the message has lines ending in a bare LF, not CRLF")
+            self.out.dialog.bare_lf.append("message")
         self.out.add(Step(True, PAYLOAD, "message", "", self.client.time_at(start), data=text))
         self.facts.message(dot_unstuff(text))
         self.client_done = True

@@ -35,6 +35,7 @@ def test_pipelining_without_the_extension_is_a_problem() -> None:
     assert dialog.labels() == ["220", "EHLO", "250", "MAIL FROM", "250", "RCPT TO", "250"]
     assert dialog.problems == [
         "client sent RCPT TO before the reply to MAIL FROM: the server did not offer PIPELINING"]
+    assert dialog.early == ["RCPT TO"]  # the fact the waits_for_replies check reads
 
 
 def test_message_before_354_is_a_problem_even_with_pipelining() -> None:
@@ -43,6 +44,7 @@ def test_message_before_354_is_a_problem_even_with_pipelining() -> None:
                           "S: 250 ok|250 ok|354 go|250 queued|"))
     assert dialog.labels()[-4:] == ["354", "message", ".", "250"]
     assert dialog.problems == ["client sent the message before the 354 reply to DATA"]
+    assert dialog.early == ["message"]  # MAIL FROM and RCPT TO were pipelined as offered
 
 
 def test_terminator_split_across_segments_and_dot_stuffing() -> None:
@@ -92,6 +94,16 @@ def test_bare_lf_is_a_problem() -> None:
     assert dialog.problems == [
         "client ended EHLO with a bare LF, not CRLF (RFC 5321 2.3.8)",
         "the message has lines ending in a bare LF, not CRLF"]
+    assert dialog.bare_lf == ["EHLO", "message"]  # the fact the line_endings check reads
+
+
+def test_bare_lf_before_the_dot_leaves_the_message_unended_and_is_said() -> None:
+    dialog = observe(wire(*HELLO, "S: 250 mx|", "C: MAIL FROM:<a@c.fr>|", "S: 250 ok|",
+                          "C: RCPT TO:<b@h.edu>|", "S: 250 ok|", "C: DATA|", "S: 354 go|",
+                          "C: a|b\n.\n"))
+    assert dialog.labels()[-2:] == ["354", "message"]
+    assert dialog.bare_lf == ["message"] and dialog.early == []
+    assert "the message has lines ending in a bare LF, not CRLF" in dialog.problems
 
 
 def test_truncated_conversation_says_what_is_missing() -> None:

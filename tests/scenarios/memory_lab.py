@@ -1,0 +1,144 @@
+# An in-memory lab for the runner's tests (a test double of LabActions; the runner and
+# the checks are real): sending records the SMTP conversations of both hops and delivers
+# at once (or leaves the message queued), fetching records the POP3 or IMAP download,
+# and the mailboxes and the queue are what those actions left.
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from labctl.agent_contract import FetchRequest, SendVia
+from labctl.analysis.results import Conversation, Hop
+from labctl.model import LAB
+from labctl.model.mail_queue import QueueEntry
+from labctl.scenarios import SentMessage
+from labctl.scenarios.actions import StoredMessage
+from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop
+
+
+class MemoryLab:
+    """A lab in memory: sending delivers at once and records the transcripts of each hop."""
+
+    def __init__(
+        self, *, deliver: bool = True, quit_after_data: bool = True, submit_protocol: str = "SMTP"
+    ) -> None:
+        self.deliver = deliver
+        self.stored_body_change = b""  # the receiving server corrupts this body text
+        self.seen: set[bytes] = set()  # messages downloaded and kept (flagged Seen)
+        self.quit_after_data = quit_after_data
+        self.submit_protocol = submit_protocol
+        self.mailboxes: dict[str, list[bytes]] = {}
+        self.queued: list[QueueEntry] = []  # what sender-mta could not deliver
+        self.conversations: list[Conversation] = []
+        self.calls: list[tuple[object, ...]] = []
+
+    async def start_capture(self) -> None:
+        self.calls.append(("start_capture",))
+        self.conversations = []
+
+    async def stop_capture(self) -> list[Hop]:
+        self.calls.append(("stop_capture",))
+        hops: dict[str, Hop] = {}
+        for c in self.conversations:
+            name = f"{c.client_role} -> {c.server_role}"
+            hops.setdefault(name, hop(name)).conversations.append(c)
+        return list(hops.values())
+
+    async def send(
+        self, role: str, to: str, subject: str, body: str, headers: dict[str, str],
+        via: SendVia = "smtp",
+    ) -> SentMessage:
+        self.calls.append(("send", role, to))
+        sender = LAB.role(role).user or ""
+        message = EmailMessage()
+        for name, value in [
+            ("From", sender),
+            ("To", to),
+            ("Subject", subject),
+            ("Date", formatdate()),
+            ("Message-ID", make_msgid(domain="lab")),
+            *headers.items(),
+        ]:
+            message[name] = value
+        message.set_content(body)
+        raw = bytes(message)
+        envelope = [
+            f"C: MAIL FROM:<{sender}>",
+            "S: 250 ok",
+            f"C: RCPT TO:<{to}>",
+            "S: 250 ok",
+            "C: DATA",
+            "S: 354 go",
+            *(f"C: {line}" for line in raw.decode().splitlines()),
+            "C: .",
+            "S: 250 queued",
+        ]
+        ending = ["C: QUIT", "S: 221 bye"] if self.quit_after_data else []
+        self.conversations.append(
+            conversation(
+                role,
+                "sender-mta",
+                self.submit_protocol,
+                [
+                    "S: 220 mail.crepes.fr",
+                    "C: EHLO pc",
+                    "S: 250 hi",
+                    *envelope,
+                    "C: QUIT",
+                    "S: 221 bye",
+                ],
+            )
+        )
+        self.conversations.append(
+            conversation(
+                "sender-mta",
+                "receiver-mta",
+                "SMTP",
+                [
+                    "S: 220 mail.hamburger.edu",
+                    "C: EHLO mail.crepes.fr",
+                    "S: 250-hi",
+                    "S: 250 SIZE",
+                    *envelope,
+                    *ending,
+                ],
+            )
+        )
+        if self.deliver:
+            stored = raw.replace(self.stored_body_change, b"changed") if \
+                self.stored_body_change else raw
+            self.mailboxes.setdefault(to, []).append(b"Return-Path: <x>\r\n" + stored)
+        else:
+            self.queued.append(QueueEntry(
+                id=f"q{len(self.queued)}", mail_from=sender, rcpt_tos=[to], attempts=1,
+                last_error="421 receiver-mta unreachable", next_attempt=0.0,
+                message_id=str(message["Message-ID"]), created=0.0))
+        return SentMessage(str(message["Message-ID"]), raw, sender, to)
+
+    async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
+        self.calls.append(("wait_delivered", address, timeout_s))
+        return any(message_id.encode() in m for m in self.mailboxes.get(address, []))
+
+    async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
+        protocol = request.protocol
+        self.calls.append(("fetch", role, protocol, request.delete))
+        address = LAB.role(role).user or ""
+        messages = list(self.mailboxes.get(address, []))
+        if request.delete:
+            self.mailboxes[address] = []
+        self.seen.update(messages)
+        wire = protocol.upper()
+        self.conversations.append(
+            conversation(role, "receiver-mta", wire, fetch_transcript(wire, messages))
+        )
+        return messages
+
+    async def mailbox(self, address: str, folder: str) -> list[StoredMessage]:
+        self.calls.append(("mailbox", address, folder))
+        stored = self.mailboxes.get(address, []) if folder == "INBOX" else []
+        return [StoredMessage(uid, ("Seen",) if raw in self.seen else (), raw)
+                for uid, raw in enumerate(stored, 1)]
+
+    async def queue(self, role: str) -> list[QueueEntry]:
+        self.calls.append(("queue", role))
+        return list(self.queued) if role == "sender-mta" else []
