@@ -21,10 +21,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from labctl.model.topology import FETCH_PROTOCOLS as FETCH_PROTOCOLS
+from labctl.model.topology import FetchProtocol as FetchProtocol
+
 SEND_PATH = "/send"
 FETCH_PATH = "/fetch"
-FETCH_PROTOCOLS = ("pop3", "imap", "http")
-FetchProtocol = Literal["pop3", "imap", "http"]
 SendVia = Literal["smtp", "webmail"]
 MAX_IDLE_SECONDS = 300
 

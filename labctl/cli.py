@@ -13,33 +13,39 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from labctl.analysis import PcapError
-from labctl.backends.base import LabBackend, LabError
-from labctl.backends.select import choose_backend
 from labctl.cli_analyze import add_analyze_arguments, cmd_analyze
-from labctl.cli_capture import add_capture_arguments, capture_usage_error, run_capture
-from labctl.cli_fetch import add_fetch_arguments, fetch_body, print_fetched
+from labctl.cli_capture import add_capture_arguments, capture_usage_error
+from labctl.cli_fetch import add_fetch_arguments
 from labctl.cli_scenario import add_scenario_arguments, cmd_scenario
-from labctl.client import ControllerClient, ControllerError
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
-from labctl.model.compose_file import render_compose_file
 from labctl.model.instance import DEFAULT_INSTANCE_NAME, INSTANCE_ENV
-from labctl.model.mail_queue import QueueEntry
-from labctl.model.mail_service import ServiceState
-from labctl.model.zone import lab_zone
 from labctl.reports.formats import REPORT_FORMATS, render_report
-from labctl.reports.model import Report
-from labctl.reports.roles_file import RolesError
-from labctl.scenarios import ScenarioError, load_scenario
+
+if TYPE_CHECKING:  # each command imports what it runs with (`labctl analyze` starts fast)
+    from labctl.backends.base import LabBackend
+    from labctl.client import ControllerClient
+    from labctl.model.mail_queue import QueueEntry
+    from labctl.reports.model import Report
 
 
 def progress(message: str) -> None:
     print(f"labctl: {message}", file=sys.stderr, flush=True)
 
 
+def choose_backend(name: str | None) -> LabBackend:
+    """The lab's backend by name (None or "auto": the one that answers)."""
+    from labctl.backends.select import choose_backend as choose
+
+    return choose(name)
+
+
 def _controller(args: argparse.Namespace) -> ControllerClient:
+    from labctl.backends.base import LabError
+    from labctl.client import ControllerClient
+
     backend = choose_backend(args.backend)
     if not backend.is_up():
         raise LabError(f"the {backend.runtime} lab is not up (run: labctl up)")
@@ -87,6 +93,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from labctl.cli_fetch import fetch_body, print_fetched
+
     result = _controller(args).request("POST", "/fetches", fetch_body(args))
     progress(print_fetched(args, result))
     return 0
@@ -109,6 +117,8 @@ def render_queue(entries: Sequence[QueueEntry], now: float) -> str:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
+    from labctl.model.mail_queue import QueueEntry
+
     client = _controller(args)
     base = f"/servers/{args.role}/queue"
     if args.flush:
@@ -124,6 +134,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
+    from labctl.model.mail_service import ServiceState
+
     path = f"/servers/{args.role}/service"
     if args.state is None:
         up = ServiceState.model_validate(_controller(args).request("GET", path)).up
@@ -135,10 +147,16 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
+    from labctl.cli_capture import run_capture
+
     return run_capture(args, _controller(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from labctl.client import ControllerClient
+    from labctl.reports.model import Report
+    from labctl.scenarios import load_scenario
+
     scenario_path = Path(args.scenario)
     load_scenario(scenario_path)  # bad files fail here, before any lab is started
     backend = choose_backend(args.backend)
@@ -167,6 +185,8 @@ def save_run_page(report: Report, run_id: str, path: str) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from labctl.reports.model import Report
+
     report = Report.model_validate(
         _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
     )
@@ -186,12 +206,16 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 
 def cmd_dns(args: argparse.Namespace) -> int:
+    from labctl.model.zone import lab_zone
+
     runtime = args.runtime or choose_backend(args.backend).runtime
     print(lab_zone(addressing(runtime, instance=current_instance())).text(), end="")
     return 0
 
 
 def cmd_compose_file(args: argparse.Namespace) -> int:
+    from labctl.model.compose_file import render_compose_file
+
     print(render_compose_file(instance=LabInstance.named(args.instance)), end="")
     return 0
 
@@ -288,12 +312,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
         return status
-    except (ScenarioError, InstanceError, RolesError) as error:
+    except Exception as error:
+        usage, failure = _error_kinds()
+        if not isinstance(error, usage + failure):
+            raise
         print(f"labctl: {error}", file=sys.stderr)
-        return 2
-    except (LabError, ControllerError, PcapError, OSError) as error:
-        print(f"labctl: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, usage) else 1
+
+
+def _error_kinds() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(errors of the user's input: status 2, failures of the lab or a file: status 1),
+    imported only when a command failed."""
+    from labctl.analysis import PcapError
+    from labctl.backends.base import LabError
+    from labctl.client import ControllerError
+    from labctl.reports.roles_file import RolesError
+    from labctl.scenarios import ScenarioError
+
+    return (ScenarioError, InstanceError, RolesError), (LabError, ControllerError, PcapError,
+                                                         OSError)
 
 
 if __name__ == "__main__":

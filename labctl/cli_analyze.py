@@ -24,7 +24,6 @@ from labctl.analysis.hops import role_of
 from labctl.analysis.results import Conversation
 from labctl.model import LAB, Addressing, Runtime, addressing, current_instance
 from labctl.reports.analysis_stream import AnalysisSink, AnalysisStream
-from labctl.reports.conversation import ConversationReport
 
 if TYPE_CHECKING:
     from labctl.reports.roles_file import RolesFile
@@ -74,18 +73,22 @@ class FileNotes:
     incomplete: bool = False  # the analyzer says only part of the file was read
 
 
-def _conversations(path: Path, plan: Addressing | None, notes: FileNotes) -> Iterator[Conversation]:
+def _conversations(path: Path, plan: Addressing | None, notes: FileNotes,
+                   transcripts: bool) -> Iterator[Conversation]:
     """The conversations of one file, one at a time; PcapError when it cannot be read."""
-    analysis = iter_conversations(path, path.stem, plan or addressing(Runtime.COMPOSE.value))
+    analysis = iter_conversations(path, path.stem, plan or addressing(Runtime.COMPOSE.value),
+                                  transcripts)
     yield from analysis  # written out one at a time: the file is never held whole
     notes.problems, notes.comments = analysis.problems, analysis.comments
     notes.incomplete = analysis.incomplete
 
 
-def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: AnalysisSink) -> bool:
-    """Analyse one file into `sink`; whether it was unreadable or incomplete."""
+def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: AnalysisSink,
+                 transcripts: bool = True) -> bool:
+    """Analyse one file into `sink` (without transcript lines unless `transcripts`);
+    whether it was unreadable or incomplete."""
     notes = FileNotes()
-    conversations = _conversations(path, plan, notes)
+    conversations = _conversations(path, plan, notes, transcripts)
     try:
         first = next(conversations, None)
     except PcapError as error:
@@ -96,8 +99,7 @@ def analyse_file(path: Path, plan: Addressing | None, namer: Namer, sink: Analys
     try:
         for conversation in chain([first] if first is not None else [], conversations):
             _named(conversation, namer)
-            sink.conversation(ConversationReport.from_conversation(conversation),
-                              conversation.client_role, conversation.server_role)
+            sink.conversation(conversation)
     except PcapError as error:  # a reader that streams can fail part way
         broken.append(str(error))
     for note in notes.comments + notes.problems + broken:
@@ -123,6 +125,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         else:
             sink = AnalysisStream(out, args.format)
         for path in map(Path, args.pcaps):
-            failed |= analyse_file(path, plan, namer, sink)
+            failed |= analyse_file(path, plan, namer, sink, transcripts=args.format != "table")
         sink.finish()
     return 1 if failed else 0

@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from labctl.client import ControllerClient
+if TYPE_CHECKING:
+    from labctl.client import ControllerClient
 
 ACTIONS = ("start", "stop", "list", "download")
 

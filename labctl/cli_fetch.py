@@ -8,9 +8,7 @@ import argparse
 import sys
 from typing import Any
 
-from pydantic import ValidationError
-
-from labctl.agent_contract import FETCH_PROTOCOLS, FetchOptions, FetchRequest
+from labctl.model.topology import FETCH_PROTOCOLS
 
 
 def byte_range(text: str) -> tuple[int, int]:
@@ -62,6 +60,10 @@ def add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
 
 def fetch_body(args: argparse.Namespace) -> dict[str, Any]:
     """The POST /fetches body the options make; exit 2 with one line naming the problem."""
+    from pydantic import ValidationError  # the contract's models: loaded only to fetch
+
+    from labctl.agent_contract import FetchOptions, FetchRequest
+
     options = {name: getattr(args, name) for name in FetchOptions.model_fields}
     try:
         request = FetchRequest(protocol=args.protocol, **options)

@@ -8,8 +8,6 @@ import argparse
 import json
 import sys
 
-from labctl.scenarios import ScenarioError, load_scenario, scenario_json_schema
-
 
 def add_scenario_arguments(command: argparse.ArgumentParser) -> None:
     """The `scenario` subcommands: schema, validate FILE..."""
@@ -21,6 +19,8 @@ def add_scenario_arguments(command: argparse.ArgumentParser) -> None:
 
 def cmd_scenario(args: argparse.Namespace) -> int:
     """Run `labctl scenario schema|validate`."""
+    from labctl.scenarios import ScenarioError, load_scenario, scenario_json_schema
+
     if args.scenario_command == "schema":
         print(json.dumps(scenario_json_schema(), indent=2))
         return 0

@@ -23,9 +23,10 @@ def role_of(ip: str, addressing: Addressing) -> str | None:
     return owner[0] if owner else None
 
 
-def conversation_from_stream(stream: TcpStream, network: str,
-                             addressing: Addressing) -> Conversation:
-    """Identify, transcribe and attribute one reassembled TCP connection."""
+def conversation_from_stream(stream: TcpStream, network: str, addressing: Addressing,
+                             transcript: bool = True) -> Conversation:
+    """Identify, transcribe and attribute one reassembled TCP connection (without its
+    transcript lines when `transcript` is False: a view that shows none)."""
     conversation = Conversation(
         client=stream.client,
         server=stream.server,
@@ -45,7 +46,8 @@ def conversation_from_stream(stream: TcpStream, network: str,
     conversation.protocol = identify_conversation(conversation.segments, conversation.transport)
     conversation.dialog = build_dialog(conversation.protocol, conversation.segments,
                                        conversation.transport)
-    conversation.transcript = build_transcript(conversation.dialog)
+    if transcript:
+        conversation.transcript = build_transcript(conversation.dialog)
     notes = list(conversation.dialog.problems)
     if stream.retransmissions:
         notes.append(f"{stream.retransmissions} retransmitted or duplicate segment(s) ignored")

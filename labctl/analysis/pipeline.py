@@ -89,11 +89,13 @@ class CaptureConversations:
     """The conversations of one capture file, each as soon as its connection is over.
 
     Iterate once; then `problems`, `comments` and `incomplete` say what the file held
-    besides conversations (see CaptureStreams)."""
+    besides conversations (see CaptureStreams). Without `transcripts` the conversations
+    carry no transcript lines (a view that shows none saves making them)."""
 
-    def __init__(self, path: str | Path, network: str, addressing: Addressing) -> None:
+    def __init__(self, path: str | Path, network: str, addressing: Addressing,
+                 transcripts: bool = True) -> None:
         self.streams = CaptureStreams(path)
-        self.network, self.addressing = network, addressing
+        self.network, self.addressing, self.transcripts = network, addressing, transcripts
 
     @property
     def problems(self) -> list[str]:
@@ -109,11 +111,12 @@ class CaptureConversations:
 
     def __iter__(self) -> Iterator[Conversation]:
         for stream in self.streams:
-            yield conversation_from_stream(stream, self.network, self.addressing)
+            yield conversation_from_stream(stream, self.network, self.addressing,
+                                           self.transcripts)
 
 
-def iter_conversations(path: str | Path, network: str,
-                       addressing: Addressing) -> CaptureConversations:
+def iter_conversations(path: str | Path, network: str, addressing: Addressing,
+                       transcripts: bool = True) -> CaptureConversations:
     """The conversations of a capture as their connections end; PcapError when `path`
     is not a readable capture at all."""
-    return CaptureConversations(path, network, addressing)
+    return CaptureConversations(path, network, addressing, transcripts)

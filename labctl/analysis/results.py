@@ -60,6 +60,20 @@ class TcpPhases:
         return self.ack - self.syn
 
     @property
+    def closed_by(self) -> str | None:
+        """"client" or "server": who sent the first FIN (or the RST); None while open."""
+        if self.closed_by_client is None:
+            return None
+        return "client" if self.closed_by_client else "server"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """The SYN (else the first data) to the close (else the last data)."""
+        begin = self.syn if self.syn is not None else self.first_data
+        finish = self.close_time if self.close_time is not None else self.last_data
+        return None if begin is None or finish is None else finish - begin
+
+    @property
     def partial(self) -> bool:
         """Seen only in part: started before the capture, ended after it, or has gaps."""
         return not self.seen_from_start or self.close == CLOSE_OPEN or bool(self.gaps)
@@ -85,6 +99,10 @@ class Conversation:
     transport: str = "tcp"  # "tcp" | "udp" (DNS)
     phases: TcpPhases = field(default_factory=TcpPhases)  # TCP only
     dialog: Dialog | None = None  # what the protocol layer read (dialog.py)
+
+    def tcp_phases(self) -> TcpPhases | None:
+        """The TCP phases as reported: None over UDP and while they are not analysed."""
+        return self.phases if self.transport == "tcp" and self.phases != TcpPhases() else None
 
     def client_bytes(self) -> bytes:
         return b"".join(s.data for s in self.segments if s.from_client)

@@ -29,8 +29,12 @@
 #   connection (port reuse). A connection silent for IDLE_SECONDS of capture time is
 #   handed over as seen, still open (expire(), called by the pipeline now and then), so
 #   abandoned connections do not pile up in a long capture; a later packet of it starts
-#   a connection seen from its middle. Connections still open when the capture ends are
-#   handed over then, in order of their first packet.
+#   a connection seen from its middle. A half-open connection (a SYN or SYN-ACK seen, no
+#   handshake completed and no data: what a SYN flood leaves) is handed over much
+#   sooner, after HALF_OPEN_SECONDS without a packet, and at most MAX_HALF_OPEN are held
+#   at once (the oldest is handed over when one more comes), so a flood cannot fill
+#   memory. Connections still open when the capture ends are handed over then, in order
+#   of their first packet.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -42,6 +46,8 @@ from labctl.analysis.tcp_connection import Connection, Side, deliver_slow, finis
 
 CLOSED_MEMORY = 120.0  # seconds of capture time a closed 4-tuple is remembered (2 MSL)
 IDLE_SECONDS = 900.0  # of capture time without a packet: handed over still open
+HALF_OPEN_SECONDS = 75.0  # the same for a connection whose handshake never completed
+MAX_HALF_OPEN = 10_000  # half-open connections held at once
 MASK = 0xFFFFFFFF
 Key = tuple[str, int, str, int]
 
@@ -71,9 +77,11 @@ class TcpStream:
 class TcpConnections:
     """The connections open at one point of a capture; `feed` packets in capture order."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_half_open: int = MAX_HALF_OPEN) -> None:
         self.table: dict[Key, tuple[Connection, bool]] = {}  # directed 4-tuple → (, from client)
         self.closed: dict[Key, float] = {}  # recently closed 4-tuples → time closed
+        self.half_open: dict[Connection, None] = {}  # by first packet, oldest first
+        self.max_half_open = max_half_open
 
     def feed(self, packet: TcpPacket) -> TcpStream | None:
         """Account for one packet; the stream of a connection it ended (or displaced)."""
@@ -84,6 +92,11 @@ class TcpConnections:
             if key in self.closed and not (flags & SYN and not flags & ACK):
                 return None  # the last ACK or a retransmission after the close
             self._open(key, packet)
+            if len(self.half_open) > self.max_half_open:
+                oldest = next(iter(self.half_open))
+                oldest.problems.append(f"handed over half-open: more than {self.max_half_open} "
+                                       "connections without a completed handshake at once")
+                return self._close(oldest)
             return None
         connection, from_client = entry
         if flags & SYN and not flags & ACK and from_client and connection.reused_by(packet):
@@ -94,6 +107,8 @@ class TcpConnections:
         connection.packets += 1
         if flags & (SYN | FIN | RST) or connection.ack is None:
             connection.control(packet, from_client)
+            if connection.ack is not None or payload:
+                self.half_open.pop(connection, None)
         if payload:
             side = connection.sides[from_client]
             if seq == side.next_seq and not missing:
@@ -123,6 +138,8 @@ class TcpConnections:
         if not flags & SYN:
             connection.problems.append("no SYN seen (capture started mid-connection): client "
                                        "taken to be the side with the higher port")
+        else:
+            self.half_open[connection] = None
         connection.keys = (key, reverse)
         self.table[key] = (connection, client_first)
         self.table[reverse] = (connection, not client_first)
@@ -131,6 +148,7 @@ class TcpConnections:
         self.feed(packet)
 
     def _close(self, connection: Connection) -> TcpStream:
+        self.half_open.pop(connection, None)
         now = connection.end
         for key in connection.keys:
             self.table.pop(key, None)
@@ -143,12 +161,19 @@ class TcpConnections:
         return stream_of(connection)
 
     def expire(self, now: float) -> list[TcpStream]:
-        """Hand over the connections without a packet for IDLE_SECONDS before `now`."""
+        """Hand over the connections without a packet for IDLE_SECONDS before `now`, and
+        the half-open ones without a packet for HALF_OPEN_SECONDS."""
         idle = {id(c): c for c, _ in self.table.values() if now - c.end > IDLE_SECONDS}
+        idle.update((id(c), c) for c in self.half_open if now - c.end > HALF_OPEN_SECONDS)
         streams = []
         for connection in sorted(idle.values(), key=lambda c: c.number):
-            connection.problems.append(f"no packet for {IDLE_SECONDS:.0f}s of capture time: "
-                                       "analysed as seen so far (still open)")
+            if connection in self.half_open:
+                connection.problems.append(
+                    f"no handshake completed and no packet for {HALF_OPEN_SECONDS:.0f}s of "
+                    "capture time: handed over half-open")
+            else:
+                connection.problems.append(f"no packet for {IDLE_SECONDS:.0f}s of capture "
+                                           "time: analysed as seen so far (still open)")
             streams.append(self._close(connection))
         return streams
 
@@ -157,6 +182,7 @@ class TcpConnections:
         open_connections = {id(c): c for c, _ in self.table.values()}.values()
         streams = [stream_of(c) for c in sorted(open_connections, key=lambda c: c.number)]
         self.table.clear()
+        self.half_open.clear()
         return streams
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 # Protocol names used across the model, the analyzer and the reports.
 SMTP = "SMTP"
@@ -17,6 +18,9 @@ DNS = "DNS"
 TLS = "TLS"  # a conversation that is TLS from its first byte (implicit TLS)
 UNKNOWN = "unknown"
 CONTROL = "control"  # the service of a role's control agent (management network only)
+# How a user agent fetches its mail (the agents' FetchRequest.protocol, `labctl fetch`)
+FetchProtocol = Literal["pop3", "imap", "http"]
+FETCH_PROTOCOLS: tuple[FetchProtocol, ...] = get_args(FetchProtocol)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.shared_events import Command
@@ -90,6 +91,21 @@ def dot_unstuff(text: bytes) -> bytes:
     return unstuffed[1:] if unstuffed.startswith(b".") else unstuffed
 
 
+def has_line_longer_than(text: bytes, limit: int) -> bool:
+    """Whether `text` cut at each CRLF has a piece longer than `limit` octets.
+
+    A piece that long covers a whole window of (limit + 2) // 2 octets, so the pieces are
+    measured only when some window holds no CRLF; other text is crossed by find alone.
+    """
+    if len(text) <= limit:
+        return False
+    window = (limit + 2) // 2
+    for start in range(0, len(text), window):
+        if text.find(b"\r\n", start, start + window + 1) < 0:
+            return max(map(len, text.split(b"\r\n"))) > limit
+    return False
+
+
 def strip_line_ending(line: bytes) -> bytes:
     """Remove one trailing CRLF (or bare LF) from `line`."""
     if line.endswith(b"\r\n"):
@@ -99,6 +115,7 @@ def strip_line_ending(line: bytes) -> bytes:
     return line
 
 
+@lru_cache(maxsize=256)  # the analyzer parses each line twice (its replay, its labels)
 def parse_command(line: bytes) -> Command:
     """Parse one SMTP command line (with or without CRLF); ProtocolError when malformed."""
     body = strip_line_ending(line)

@@ -47,6 +47,7 @@ from labctl.protocols.smtp_grammar import (
     MAX_TEXT_LINE,
     Reply,
     dot_unstuff,
+    has_line_longer_than,
     parse_command,
 )
 from labctl.protocols.smtp_states import (
@@ -218,7 +219,7 @@ class ServerConnection:
         if not self._line_start:  # the first line ends one that was too long
             text = text[text.find(b"\r\n") + 2:]
             self._line_start = True
-        if max(map(len, text.split(b"\r\n"))) > MAX_TEXT_LINE - 1:  # +CRLF > 1000+1 dot
+        if has_line_longer_than(text, MAX_TEXT_LINE - 1):  # +CRLF > 1000+1 dot
             self._body_error = replies.DATA_LINE_TOO_LONG()
         data = dot_unstuff(text)
         self._body_size += len(data)

@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import json
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from labctl.reports.conversation import ConversationReport
-from labctl.reports.summary import fact_lines, phases_summary
+from labctl.analysis.results import Conversation
+from labctl.reports.summary import fact_lines, hop_name, phases_summary
+
+if TYPE_CHECKING:
+    from labctl.reports.conversation import ConversationReport
 
 FORMATS = ("table", "json", "transcript")
 
@@ -25,8 +28,7 @@ class AnalysisSink(Protocol):
 
     def begin_capture(self, pcap: str, network: str) -> None: ...
 
-    def conversation(self, report: ConversationReport, client_role: str | None,
-                     server_role: str | None) -> None: ...
+    def conversation(self, conversation: Conversation) -> None: ...
 
     def end_capture(self, problems: list[str], comments: list[str],
                     incomplete: bool = False) -> bool: ...
@@ -56,20 +58,26 @@ class AnalysisStream:
         if self.format != "json":
             self.out.write(f"{pcap}  (network {network})\n")
 
-    def conversation(self, report: ConversationReport, client_role: str | None,
-                     server_role: str | None) -> None:
+    def conversation(self, conversation: Conversation) -> None:
         """Write one conversation (its hop named by roles, or by address without them)."""
         self._conversations += 1
+        if self.format == "table":  # read from the conversation: no report to build
+            self.out.write(f"  {hop_name(conversation):40} {conversation.client} -> "
+                           f"{conversation.server}  {conversation.protocol}/"
+                           f"{conversation.transport}  "
+                           f"{phases_summary(conversation.tcp_phases(), conversation.transport)}"
+                           f"{self._counts(conversation)}\n")
+            self.out.flush()
+            return
+        from labctl.reports.conversation import ConversationReport  # pydantic: only here
+
+        report = ConversationReport.from_conversation(conversation)
         if self.format == "json":
-            self._json_conversation(report, (client_role, server_role))
-        elif self.format == "table":
-            self.out.write(f"  {report.hop:40} {report.client} -> {report.server}  "
-                           f"{report.protocol}/{report.transport}  "
-                           f"{phases_summary(report)}"
-                           f"{self._counts(report)}\n")
+            self._json_conversation(report, (conversation.client_role, conversation.server_role))
         else:
             self.out.write(f"  {report.hop}  {report.client} -> {report.server}  "
-                           f"{report.protocol}  ({phases_summary(report)})\n")
+                           f"{report.protocol}  "
+                           f"({phases_summary(report.phases, report.transport)})\n")
             self.out.writelines(f"    {line}\n" for line in report.transcript)
             self.out.writelines(f"    = {line}\n" for line in fact_lines(report))
             self.out.writelines(f"    ! {line}\n" for line in report.problems)
@@ -102,10 +110,13 @@ class AnalysisStream:
         self.out.flush()
 
     @staticmethod
-    def _counts(report: ConversationReport) -> str:
-        facts = [(len(report.smtp_transactions), "transaction"), (len(report.pop3_actions),
-                 "POP3 action"), (len(report.imap_actions), "IMAP action"),
-                 (len(report.http_exchanges), "request"), (len(report.dns_queries), "query")]
+    def _counts(conversation: Conversation) -> str:
+        dialog = conversation.dialog
+        if dialog is None:
+            return ""
+        facts = [(len(dialog.smtp), "transaction"), (len(dialog.pop3), "POP3 action"),
+                 (len(dialog.imap), "IMAP action"), (len(dialog.http), "request"),
+                 (len(dialog.dns), "query")]
         words = [f"{count} {name}(s)" for count, name in facts if count]
         return ("  " + ", ".join(words)) if words else ""
 

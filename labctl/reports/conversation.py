@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labctl.analysis.dialog import Dialog
 from labctl.analysis.results import CLOSE_OPEN, Conversation, TcpPhases
+from labctl.reports.summary import hop_name
 
 
 class Contract(BaseModel):
@@ -39,16 +40,12 @@ class PhasesReport(Contract):
     @classmethod
     def from_phases(cls, phases: TcpPhases) -> PhasesReport:
         """Summarize the analyzer's TcpPhases."""
-        begin = phases.syn if phases.syn is not None else phases.first_data
-        finish = phases.close_time if phases.close_time is not None else phases.last_data
-        closed_by = None if phases.closed_by_client is None else (
-            "client" if phases.closed_by_client else "server")
         return cls(
             syn=phases.syn, syn_ack=phases.syn_ack, ack=phases.ack,
             handshake_seconds=phases.handshake_seconds,
             first_data=phases.first_data, last_data=phases.last_data,
-            close=phases.close, closed_by=closed_by, close_time=phases.close_time,
-            duration_seconds=None if begin is None or finish is None else finish - begin,
+            close=phases.close, closed_by=phases.closed_by, close_time=phases.close_time,
+            duration_seconds=phases.duration_seconds,
             seen_from_start=phases.seen_from_start, partial=phases.partial,
             gaps=list(phases.gaps),
         )
@@ -121,6 +118,7 @@ class ConversationReport(Contract):
     def from_conversation(cls, conversation: Conversation) -> ConversationReport:
         """Summarize an analysed conversation (its dialog's facts when it has one)."""
         dialog = conversation.dialog or Dialog(conversation.protocol)
+        phases = conversation.tcp_phases()
         problems = list(conversation.problems)
         problems += [p for p in dialog.problems if p not in problems]
         return cls(
@@ -132,8 +130,7 @@ class ConversationReport(Contract):
             transport=conversation.transport,
             start=conversation.start,
             end=conversation.end,
-            phases=PhasesReport.from_phases(conversation.phases)
-            if conversation.transport == "tcp" and conversation.phases != TcpPhases() else None,
+            phases=None if phases is None else PhasesReport.from_phases(phases),
             tls=dialog.tls_from is not None,
             problems=problems,
             smtp_transactions=[SmtpTransactionReport(
@@ -155,9 +152,3 @@ class ConversationReport(Contract):
                          for q in dialog.dns],
         )
 
-
-def hop_name(conversation: Conversation) -> str:
-    """"client role -> server role", each side by its address when it has no role."""
-    client = conversation.client_role or conversation.client.ip
-    server = conversation.server_role or conversation.server.ip
-    return f"{client} -> {server}"

@@ -1,17 +1,40 @@
 # The formats a run's report can be printed in, by name: the one list the CLI offers.
+# Each renderer is imported when it is used, so the CLI's parser (which lists the names)
+# starts without the report models.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from labctl.reports.grading_formats import render_gradescope, render_junit
-from labctl.reports.model import Report
-from labctl.reports.render import render_json, render_table
+if TYPE_CHECKING:
+    from labctl.reports.model import Report
+
+
+def _table(report: Report) -> str:
+    from labctl.reports.render import render_table
+    return render_table(report)
+
+
+def _json(report: Report) -> str:
+    from labctl.reports.render import render_json
+    return render_json(report)
+
+
+def _junit(report: Report) -> str:
+    from labctl.reports.grading_formats import render_junit
+    return render_junit(report)
+
+
+def _gradescope(report: Report) -> str:
+    from labctl.reports.grading_formats import render_gradescope
+    return render_gradescope(report)
+
 
 REPORT_FORMATS: dict[str, Callable[[Report], str]] = {
-    "table": render_table,  # for people at a terminal
-    "json": render_json,  # the report contract
-    "junit": render_junit,  # JUnit XML, one test case per check
-    "gradescope": render_gradescope,  # Gradescope's autograder results.json
+    "table": _table,  # for people at a terminal
+    "json": _json,  # the report contract
+    "junit": _junit,  # JUnit XML, one test case per check
+    "gradescope": _gradescope,  # Gradescope's autograder results.json
 }
 
 

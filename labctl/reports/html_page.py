@@ -11,6 +11,7 @@ from html import escape
 from pathlib import PurePath
 from typing import TextIO
 
+from labctl.analysis.results import Conversation
 from labctl.model.topology import Lab
 from labctl.reports.conversation import ConversationReport
 from labctl.reports.html_svg import (
@@ -97,13 +98,14 @@ def _legend() -> str:
 
 
 def _transcript(number: int, hop: HopReport, conversation: ConversationReport) -> str:
+    phases = conversation.phases
     facts = "".join(f"<li>{escape(line)}</li>" for line in fact_lines(conversation))
     problems = "".join(f'<li class="problem">{escape(p)}</li>' for p in conversation.problems)
     return (f'<section class="conversation" id="conversation-{number}">'
             f'<h3><span style="color:{colour_of(conversation.protocol)}">#{number} '
             f"{escape(conversation.protocol)}</span> {escape(conversation.hop or hop.name)}: "
             f"{escape(conversation.client)} &#8594; {escape(conversation.server)}</h3>"
-            f'<p class="phases">{escape(phases_summary(conversation))}</p>'
+            f'<p class="phases">{escape(phases_summary(phases, conversation.transport))}</p>'
             f'<pre class="transcript">{escape(chr(10).join(conversation.transcript))}</pre>'
             f"<ul>{facts}{problems}</ul></section>")
 
@@ -152,10 +154,10 @@ class PageCollector:
         """Start collecting the conversations of the capture file `pcap`."""
         self._pcap, self._network, self._capture = pcap, network, {}
 
-    def conversation(self, report: ConversationReport, client_role: str | None,
-                     server_role: str | None) -> None:
-        """Keep one conversation under its hop."""
-        self._capture.setdefault((client_role, server_role), []).append(report)
+    def conversation(self, conversation: Conversation) -> None:
+        """Keep one conversation's report under its hop."""
+        hop = (conversation.client_role, conversation.server_role)
+        self._capture.setdefault(hop, []).append(ConversationReport.from_conversation(conversation))
 
     def end_capture(self, problems: list[str], comments: list[str],
                     incomplete: bool = False) -> bool:

@@ -1,9 +1,42 @@
-# One-line summaries of a conversation's report parts (TCP phases, per-protocol facts),
-# written once and used by every text view: the terminal table, the transcript view
-# and the HTML page.
+# One-line summaries of a conversation's report parts (TCP phases, per-protocol facts,
+# the hop's name), written once and used by every text view: the terminal table, the
+# transcript view and the HTML page. The phases summary reads the analyzer's TcpPhases
+# or the report's PhasesReport alike, so the table is written without building reports.
 from __future__ import annotations
 
-from labctl.reports.conversation import ConversationReport
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from labctl.analysis.results import Conversation
+
+if TYPE_CHECKING:
+    from labctl.reports.conversation import ConversationReport
+
+
+class PhasesFacts(Protocol):
+    """What a phases summary reads (TcpPhases and PhasesReport both have it)."""
+
+    @property
+    def handshake_seconds(self) -> float | None: ...
+    @property
+    def seen_from_start(self) -> bool: ...
+    @property
+    def close(self) -> str: ...
+    @property
+    def closed_by(self) -> str | None: ...
+    @property
+    def duration_seconds(self) -> float | None: ...
+    @property
+    def gaps(self) -> Sequence[str]: ...
+    @property
+    def partial(self) -> bool: ...
+
+
+def hop_name(conversation: Conversation) -> str:
+    """"client role -> server role", each side by its address when it has no role."""
+    client = conversation.client_role or conversation.client.ip
+    server = conversation.server_role or conversation.server.ip
+    return f"{client} -> {server}"
 
 
 def milliseconds(seconds: float) -> str:
@@ -12,11 +45,9 @@ def milliseconds(seconds: float) -> str:
     return f"{value:.3g} ms" if value < 100 else f"{value:.0f} ms"
 
 
-def phases_summary(conversation: ConversationReport) -> str:
+def phases_summary(phases: PhasesFacts | None, transport: str) -> str:
     """TCP phases in a few words: "handshake 0.4 ms, closed by FIN from client, 12 ms"."""
-    phases = conversation.phases
     if phases is None:
-        transport = conversation.transport
         return "TCP phases not analysed" if transport == "tcp" else transport.upper()
     parts = []
     if phases.handshake_seconds is not None:

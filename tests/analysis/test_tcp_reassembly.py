@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from labctl.analysis.packet_decode import TcpPacket, decode_packets
+from labctl.analysis.packet_decode import SYN, TcpPacket, decode_packets
 from labctl.analysis.pcap_reader import parse_capture, read_capture
 from labctl.analysis.results import Endpoint
-from labctl.analysis.tcp_reassembly import TcpStream, reassemble
+from labctl.analysis.tcp_reassembly import (
+    HALF_OPEN_SECONDS,
+    TcpConnections,
+    TcpStream,
+    reassemble,
+)
 from labctl.capture.packet_build import TcpStreamSynthesizer
 from labctl.capture.pcap_writer import PcapWriter
 
@@ -113,3 +118,35 @@ def test_reset_closes_and_a_new_syn_starts_a_new_connection() -> None:
     first_stream, second_stream = reassemble(packets + second)
     assert first_stream.reset and first_stream.closed and first_stream.handshake
     assert _both(second_stream)[1] == b"220 first\r\n" and second_stream.start > 10
+
+
+def _syn(number: int, port: int, timestamp: float) -> TcpPacket:
+    return TcpPacket(number, timestamp, "10.66.0.1", port, SERVER.ip, SERVER.port, 1000, 0, SYN,
+                     b"")
+
+
+def test_a_syn_flood_is_handed_over_early_and_held_in_bounded_numbers() -> None:
+    connections = TcpConnections(max_half_open=50)
+    displaced = [connections.feed(_syn(n, 10_000 + n, n * 0.001)) for n in range(1, 201)]
+    handed = [stream for stream in displaced if stream is not None]
+    assert len(handed) == 150 and len(connections.half_open) == 50  # never more held
+    assert [s.client.port for s in handed] == list(range(10_001, 10_151))  # oldest first
+    assert "half-open" in handed[0].problems[-1] and not handed[0].handshake
+    expired = connections.expire(0.2 + HALF_OPEN_SECONDS + 1)
+    assert [s.client.port for s in expired] == list(range(10_151, 10_201))
+    assert not connections.table and not connections.half_open
+
+
+def test_a_completed_handshake_is_not_half_open_and_waits_the_idle_time() -> None:
+    def events(synth: TcpStreamSynthesizer) -> None:
+        synth.handshake(1.0)
+        synth.data(False, b"220 hello\r\n", 2.0)
+
+    connections = TcpConnections(max_half_open=1)
+    for packet in _packets(events):
+        assert connections.feed(packet) is None
+    assert connections.feed(_syn(99, 50_000, 3.0)) is None  # one half-open: at the cap
+    [flood] = connections.expire(3.0 + HALF_OPEN_SECONDS + 1)
+    assert flood.client.port == 50_000 and "half-open" in flood.problems[-1]
+    [stream] = connections.finish()  # the established one stays until IDLE_SECONDS
+    assert stream.handshake and stream.client == CLIENT

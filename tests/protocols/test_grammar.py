@@ -133,3 +133,13 @@ def test_dot_stuffing_is_line_by_line_whatever_the_line_endings(body: bytes) -> 
     expected = b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n"
                         for line in lines)
     assert smtp_grammar.dot_stuff(body) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a" * 40, b"b" * 499, b"c" * 500, b"\r\n", b"\r", b"\n",
+                                 b"d" * 998, b"\r\n"]), max_size=12),
+       st.sampled_from([0, 1, 2, 500, 997, 998, 999, 1000]))
+def test_a_long_line_is_found_as_by_cutting_every_line(parts: list[bytes], limit: int) -> None:
+    text = b"".join(parts)
+    expected = max(map(len, text.split(b"\r\n"))) > limit
+    assert smtp_grammar.has_line_longer_than(text, limit) is expected

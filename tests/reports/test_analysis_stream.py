@@ -8,30 +8,24 @@ import json
 
 import pytest
 
-from labctl.reports import AnalysisStream, ConversationReport, HopReport
+from labctl.analysis.results import Conversation
+from labctl.reports import AnalysisStream, HopReport
 from tests.reports.report_samples import fetch_conversations, sample_hops
 
 
-def reports() -> list[ConversationReport]:
-    conversations = [c for hop in sample_hops() for c in hop.conversations]
-    return [ConversationReport.from_conversation(c)
-            for c in conversations + fetch_conversations()]
-
-
-def roles(report: ConversationReport) -> tuple[str | None, str | None]:
-    client, _, server = report.hop.partition(" -> ")
-    return (None if client[0].isdigit() else client, None if server[0].isdigit() else server)
+def conversations() -> list[Conversation]:
+    return [c for hop in sample_hops() for c in hop.conversations] + fetch_conversations()
 
 
 def test_json_is_written_as_conversations_come_and_reads_back_as_hops() -> None:
     out = io.StringIO()
     stream = AnalysisStream(out, "json")
     stream.begin_capture("captures/mixed.pcap", "mixed")
-    first, *rest = reports()
-    stream.conversation(first, *roles(first))
+    first, *rest = conversations()
+    stream.conversation(first)
     assert "mail.crepes.fr" in out.getvalue()  # written before the capture ends
-    for report in rest:
-        stream.conversation(report, *roles(report))
+    for conversation in rest:
+        stream.conversation(conversation)
     assert not stream.end_capture(["1 packet(s) skipped: not IP (ethertype 0x0806)"], ["hi"])
     stream.finish()
     hops = [HopReport.model_validate(hop) for hop in json.loads(out.getvalue())]
@@ -64,8 +58,8 @@ def test_table_and_transcript_show_phases_and_facts() -> None:
         out = io.StringIO()
         stream = AnalysisStream(out, format)
         stream.begin_capture("lab.pcap", "lab")
-        for report in reports():
-            stream.conversation(report, *roles(report))
+        for conversation in conversations():
+            stream.conversation(conversation)
         stream.end_capture([], [])
         stream.finish()
         for text in expected:

@@ -51,7 +51,7 @@ def message_facts(message: bytes) -> tuple[str | None, str | None, str]:
     found: dict[bytes, str] = {}
     for name, value in _FIELDS.findall(message[:cut]):
         found.setdefault(name.lower(), " ".join(value.decode("utf-8", "replace").split()))
-    body_sha256 = hashlib.sha256(message[cut:]).hexdigest()
+    body_sha256 = hashlib.sha256(memoryview(message)[cut:]).hexdigest()
     return found.get(b"message-id"), found.get(b"subject"), body_sha256
 
 
