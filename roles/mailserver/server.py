@@ -58,6 +58,7 @@ class MailServer:
         self.bound: dict[str, list[tuple[str, int]]] = {}  # service -> actual (host, port)s
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._tasks_changed = asyncio.Event()  # wait() watches the tasks of the moment
         self._control: uvicorn.Server | None = None
         self._webmail: uvicorn.Server | None = None
         self._webmail_task: asyncio.Task[None] | None = None
@@ -172,6 +173,7 @@ class MailServer:
         app = create_webmail_app(self.settings, self.mailboxes, self.router)
         self._webmail, self._webmail_task = await start_http(app, sockets, WEBMAIL_SERVICE)
         self._tasks.append(self._webmail_task)
+        self._tasks_changed.set()
         for host, port in self.bound[WEBMAIL_SERVICE]:
             log.info("listening service=%s on %s:%d", WEBMAIL_SERVICE, host, port)
 
@@ -180,12 +182,13 @@ class MailServer:
         webmail, task = self._webmail, self._webmail_task
         if webmail is None or task is None:
             return
+        self._tasks.remove(task)  # stopped on purpose: wait() must not take it for an end
+        self._tasks_changed.set()
         webmail.should_exit = True
         webmail.force_exit = True  # do not wait for open keep-alive connections
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(10):
                 await asyncio.shield(task)
-        self._tasks.remove(task)
         self._webmail, self._webmail_task = None, None
         self.bound.pop(WEBMAIL_SERVICE, None)
 
@@ -247,11 +250,23 @@ class MailServer:
                 self._mailbox_clients.discard(task)
 
     async def wait(self) -> None:
-        """Run until a task (relay, control agent, webmail) ends; re-raise its error."""
-        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if not task.cancelled():  # cancelled: stop() ran meanwhile (a signal)
-                task.result()
+        """Run until a task (relay, control agent, webmail) ends on its own; re-raise its
+        error. The webmail stopped by set_up(False) is no such end: that task has left
+        self._tasks, and a task started by set_up(True) is watched from then on."""
+        while True:
+            self._tasks_changed.clear()
+            changed = asyncio.ensure_future(self._tasks_changed.wait())
+            try:
+                done, _ = await asyncio.wait([*self._tasks, changed],
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+            ended = [task for task in done if task in self._tasks]
+            for task in ended:
+                if not task.cancelled():  # cancelled: stop() ran meanwhile (a signal)
+                    task.result()
+            if ended:
+                return
 
     async def stop(self) -> None:
         """Close the listeners and stop the relay worker, the control agent and the webmail."""

@@ -90,3 +90,17 @@ async def test_the_service_routes_are_the_controllers_only(start_server: StartSe
                                  headers=AGENT_HEADERS) as agent:
         for body in ({}, {"up": "sometimes"}, {"up": True, "extra": 1}):
             assert (await agent.put("/service", json=body)).status_code == 422
+
+
+async def test_the_server_runs_on_while_down_and_watches_its_new_webmail_once_up(
+        start_server: StartServer) -> None:
+    receiver = await start_server("receiver-mta")
+    running = asyncio.create_task(receiver.wait())  # what the mail server's process awaits
+    for up in (False, True, False, True):
+        assert (await switch(receiver, up=up)).json() == {"up": up}
+        assert not running.done(), "taking the webmail down on purpose ended the server"
+    webmail = receiver._webmail
+    assert webmail is not None
+    webmail.should_exit = True  # the webmail started by the last `up` ends on its own
+    await wait_until(running.done)
+    assert running.exception() is None
