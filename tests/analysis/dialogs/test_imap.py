@@ -12,7 +12,16 @@ import pytest
 from hypothesis import given, settings
 
 from labctl.agent_contract import FetchOptions
-from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, TLS, UNREADABLE, Dialog, ImapAction
+from labctl.analysis.dialog import (
+    COMMAND,
+    CONTINUATION,
+    PAYLOAD,
+    REPLY,
+    TLS,
+    UNREADABLE,
+    Dialog,
+    ImapAction,
+)
 from labctl.analysis.dialogs.imap import observe
 from labctl.analysis.results import Segment
 from roles.mailserver.mailbox_store import MaildirMailboxes
@@ -104,13 +113,48 @@ def test_a_refused_literal_drops_the_command_and_the_next_one_reads() -> None:
     assert dialog.problems == []
 
 
+def test_a_command_the_grammar_refuses_waits_for_the_server_s_answer_to_its_literal() -> None:
+    knows_id = observe(segments([
+        GREETING, (True, b'a1 ID ("name" {4}\r\n'), (False, b"+ OK\r\n"),
+        (True, b"mutt)\r\n"), (False, b"* ID NIL\r\na1 OK ID completed\r\n"),
+        (True, b"a2 NOOP\r\n"), (False, b"a2 OK\r\n")]))
+    assert knows_id.labels() == ["OK", "ID", "+", "ID", "OK", "NOOP", "OK"]
+    assert knows_id.steps[1].text == 'a1 ID ("name" {4}\nmutt)'
+    assert [s.answers for s in knows_id.steps] == [None, None, 1, None, 1, None, 5]
+    assert knows_id.imap == [ImapAction("ID", '("name" {4}\nmutt)', "OK"),
+                             ImapAction("NOOP", "", "OK")]
+    assert knows_id.problems == []  # the server knew the extension
+    refuses = observe(segments([
+        GREETING, (True, b"a1 XFROB {4}\r\n"), (False, b"a1 BAD unknown command\r\n"),
+        (True, b"a2 NOOP\r\n"), (False, b"a2 OK\r\n")]))
+    assert refuses.labels() == ["OK", "XFROB", "BAD", "NOOP", "OK"]
+    assert refuses.imap == [ImapAction("XFROB", "{4}", "BAD"), ImapAction("NOOP", "", "OK")]
+    assert refuses.problems == ["client byte 0 at 1.000000: XFROB refused by the grammar:"
+                                " unknown command XFROB; the server answered BAD"]
+
+
+def test_a_literal_the_server_took_is_never_read_as_commands() -> None:
+    dialog = observe(segments([  # APPEND before logging in: maillab would refuse it
+        GREETING, (True, b"a1 APPEND INBOX {11}\r\n"), (False, b"+ go ahead\r\n"),
+        (True, b"a9 LOGOUT\r\n\r\n"), (False, b"a1 NO log in first\r\n"),
+        (True, b"a2 NOOP\r\n"), (False, b"a2 OK\r\n")]))
+    assert dialog.labels() == ["OK", "APPEND", "+", "NO", "NOOP", "OK"]
+    assert dialog.imap == [ImapAction("APPEND", "INBOX {11}\na9 LOGOUT", "NO"),
+                           ImapAction("NOOP", "", "OK")]
+    assert dialog.problems == [
+        "client byte 0 at 1.000000: APPEND refused by the grammar: APPEND not allowed in the"
+        " not authenticated state; the server answered NO"]
+    check_answers(dialog)
+
+
 def test_non_synchronizing_literal_and_sasl_exchange() -> None:
     dialog = observe(segments([
         GREETING, (True, b"a1 AUTHENTICATE PLAIN\r\n"), (False, b"+ \r\n"),
         (True, b"AGJvYgBzZWNyZXQ=\r\n"), (False, b"a1 OK welcome\r\n"),
         (True, b"a2 APPEND INBOX {5+}\r\nhello\r\n"), (False, b"a2 OK appended\r\n")]))
-    assert dialog.labels() == ["OK", "AUTHENTICATE", "+", "SASL", "OK", "APPEND", "message", "OK"]
-    assert dialog.steps[3].text == "AGJvYgBzZWNyZXQ="
+    assert dialog.labels() == ["OK", "AUTHENTICATE", "+", "SASL response", "OK", "APPEND",
+                               "message", "OK"]
+    assert dialog.steps[3].kind == CONTINUATION and dialog.steps[3].text == "AGJvYgBzZWNyZXQ="
     assert dialog.imap == [ImapAction("AUTHENTICATE", "PLAIN", "OK"),
                            ImapAction("APPEND", "INBOX 5 octets", "OK")]
 
@@ -183,10 +227,8 @@ def test_implicit_tls_is_reported_as_such() -> None:
 def test_random_input_never_raises(conversation: list[Segment]) -> None:
     dialog = observe(conversation)
     check_answers(dialog)
-    continuations = [s for s in dialog.steps if s.kind == COMMAND  # IDLE's DONE, SASL lines:
-                     and s.label in ("DONE", "SASL") and " " not in s.text.strip()]  # untagged
-    commands = [s for s in dialog.steps if s.kind == COMMAND and s not in continuations]
-    assert len(dialog.imap) == len(commands)
+    commands = [s for s in dialog.steps if s.kind == COMMAND]  # IDLE's DONE, SASL lines:
+    assert len(dialog.imap) == len(commands)  # CONTINUATION steps, no command of their own
 
 
 # -- real traffic: imaplib against maillab's server and Dovecot, tshark as the oracle
@@ -254,7 +296,7 @@ def test_imaplib_sessions_read_as_tshark_reads_them(
                 for t, c in zip(*(value.split("\x1f") for value in row), strict=False)
                 if t.startswith(tag)]
     ours = [(s.text.split(" ")[0], s.label.split(" ")[-1]) for s in dialog.steps
-            if s.kind == COMMAND and s.label != "DONE"]
+            if s.kind == COMMAND]
     assert ours == requests
     answered = [t for row in tshark_fields(pcap, decode, "imap.response_tag")
                 for t in row[0].split("\x1f") if t.startswith(tag)]
