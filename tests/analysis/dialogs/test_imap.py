@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import imaplib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,13 @@ from labctl.analysis.dialog import (
 )
 from labctl.analysis.dialogs.imap import observe
 from labctl.analysis.results import Segment
-from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.storage import Mailboxes
 from roles.useragent.imap_client import fetch_imap
 from roles.useragent.mail_clients import Account, Endpoint
+from tests.analysis.dialogs.conftest import BOB, HOST, NETWORK, PASSWORD
 from tests.analysis.dialogs.loopback import capturing, tcp_conversations, tshark_fields
 from tests.analysis.dialogs.scripts import Script, mangled, segments
 from tests.conftest import TEST_PLAN
-from tests.peers.dovecot import running_dovecot
-from tests.peers.maillab_imap import running_maillab_imap
 
 GREETING = (False, b"* OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE STARTTLS] ready\r\n")
 SESSION: Script = [
@@ -232,20 +229,7 @@ def test_random_input_never_raises(conversation: list[Segment]) -> None:
 
 
 # -- real traffic: imaplib against maillab's server and Dovecot, tshark as the oracle
-NETWORK = TEST_PLAN.shared_network("receiver-ua", "receiver-mta")
-HOST = TEST_PLAN.address("receiver-mta", NETWORK)
-BOB, PASSWORD = "bob@hamburger.edu", "bob-pw"
 MESSAGE = b"From: alice@crepes.fr\r\nSubject: hi\r\n\r\nDo you like ketchup?\r\n"
-
-
-@pytest.fixture(params=["maillab", "dovecot"])
-def imap_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[int, Mailboxes]]:
-    if request.param == "dovecot":
-        with running_dovecot({BOB: PASSWORD}, HOST) as dovecot:
-            yield dovecot.imap_port, MaildirMailboxes(dovecot.mail)
-        return
-    with running_maillab_imap(tmp_path, HOST) as maillab:
-        yield maillab.imap_port, maillab.store
 
 
 def imaplib_session(port: int) -> str:

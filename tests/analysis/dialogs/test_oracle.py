@@ -81,6 +81,8 @@ def test_swaks_pipelining_into_postfix(tmp_path: Path) -> None:
     rows = tshark_packets(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
     assert ours(dialog) == theirs(rows)
     assert "MAIL" in ours(dialog)["commands"] and dialog.problems == []
+    assert [p.command for p in dialog.pipelined][:2] == ["RCPT TO", "RCPT TO"]  # after MAIL
+    assert all(p.pipelining_offered and p.allowed for p in dialog.pipelined)
     [transaction] = dialog.smtp
     [message_id] = [value for row in rows for value in row[4]]
     assert transaction.message_id == message_id and transaction.subject == "oracle"
@@ -134,6 +136,7 @@ def test_poplib_against_dovecot(tmp_path: Path) -> None:
         ("STAT", True), ("LIST", True), ("UIDL", True), ("RETR", True), ("TOP", True),
         ("DELE", True)]
     assert dialog.pop3_reached_update and dialog.problems == []
+    assert dialog.pipelined == []  # poplib waits for each reply
     assert sum(payload.startswith(b"Subject: one\r\n\r\n..first\r\n")
                for payload in dialog.payloads()) == 1  # RETR 1, dot-stuffed as on the wire
 
