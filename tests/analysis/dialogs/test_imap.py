@@ -110,40 +110,6 @@ def test_a_refused_literal_drops_the_command_and_the_next_one_reads() -> None:
     assert dialog.problems == []
 
 
-def test_a_command_the_grammar_refuses_waits_for_the_server_s_answer_to_its_literal() -> None:
-    knows_id = observe(segments([
-        GREETING, (True, b'a1 ID ("name" {4}\r\n'), (False, b"+ OK\r\n"),
-        (True, b"mutt)\r\n"), (False, b"* ID NIL\r\na1 OK ID completed\r\n"),
-        (True, b"a2 NOOP\r\n"), (False, b"a2 OK\r\n")]))
-    assert knows_id.labels() == ["OK", "ID", "+", "ID", "OK", "NOOP", "OK"]
-    assert knows_id.steps[1].text == 'a1 ID ("name" {4}\nmutt)'
-    assert [s.answers for s in knows_id.steps] == [None, None, 1, None, 1, None, 5]
-    assert knows_id.imap == [ImapAction("ID", '("name" {4}\nmutt)', "OK"),
-                             ImapAction("NOOP", "", "OK")]
-    assert knows_id.problems == []  # the server knew the extension
-    refuses = observe(segments([
-        GREETING, (True, b"a1 XFROB {4}\r\n"), (False, b"a1 BAD unknown command\r\n"),
-        (True, b"a2 NOOP\r\n"), (False, b"a2 OK\r\n")]))
-    assert refuses.labels() == ["OK", "XFROB", "BAD", "NOOP", "OK"]
-    assert refuses.imap == [ImapAction("XFROB", "{4}", "BAD"), ImapAction("NOOP", "", "OK")]
-    assert refuses.problems == ["client byte 0 at 1.000000: XFROB refused by the grammar:"
-                                " unknown command XFROB; the server answered BAD"]
-
-
-def test_a_literal_the_server_took_is_never_read_as_commands() -> None:
-    dialog = observe(segments([  # APPEND before logging in: maillab would refuse it
-        GREETING, (True, b"a1 APPEND INBOX {11}\r\n"), (False, b"+ go ahead\r\n"),
-        (True, b"a9 LOGOUT\r\n\r\n"), (False, b"a1 NO log in first\r\n"),
-        (True, b"a2 NOOP\r\n"), (False, b"a2 OK\r\n")]))
-    assert dialog.labels() == ["OK", "APPEND", "+", "NO", "NOOP", "OK"]
-    assert dialog.imap == [ImapAction("APPEND", "INBOX {11}\na9 LOGOUT", "NO"),
-                           ImapAction("NOOP", "", "OK")]
-    assert dialog.problems == [
-        "client byte 0 at 1.000000: APPEND refused by the grammar: APPEND not allowed in the"
-        " not authenticated state; the server answered NO"]
-    check_answers(dialog)
-
-
 def test_non_synchronizing_literal_and_sasl_exchange() -> None:
     dialog = observe(segments([
         GREETING, (True, b"a1 AUTHENTICATE PLAIN\r\n"), (False, b"+ \r\n"),
