@@ -19,8 +19,10 @@
 # responses (CONTINUATION steps), TLS after STARTTLS is accepted. One ImapAction per
 # command with its tagged result.
 # A command the grammar refuses is still a step when its head (tag, name) reads; it is a
-# problem unless the server accepted it (an extension such as ID or ENABLE). Bytes that
-# do not read at all are UNREADABLE. Nothing raises.
+# problem unless the server accepted it (an extension such as ID or ENABLE). The machine
+# runs in its observing mode, so such a command's {n} literal waits for the captured
+# server as any other: after `+` its octets are the command's, after NO/BAD the client
+# dropped the command. Bytes that do not read at all are UNREADABLE. Nothing raises.
 from __future__ import annotations
 
 from collections.abc import Sequence

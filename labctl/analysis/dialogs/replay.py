@@ -5,7 +5,11 @@
 # Recorder of the dialog. next_event() pulls the machine's next event, feeding client
 # segments only as the machine needs them; leftovers() turns what the replay did not
 # reach into steps and problem notes (commands with no reply, replies nobody asked for,
-# last lines without a line ending), so a truncated capture loses nothing.
+# last lines without a line ending), so a truncated capture loses nothing. check_order()
+# is the one pipelining rule of both: a command whose first byte was captured before the
+# last byte of the reply to the previous command is a PipelinedCommand fact, and a
+# problem unless the server offered PIPELINING and that reply need not be awaited.
+# A SASL response is a CONTINUATION step (sasl_response()), labelled as in IMAP.
 from __future__ import annotations
 
 from collections.abc import Sequence
