@@ -124,3 +124,14 @@ def test_output_file_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     html = page.read_text()
     assert html.startswith("<!DOCTYPE html>") and 'href="smtp_synth.pcap"' in html
     assert 'data-lane="sender-mta"' in html and "S: 220" in html
+
+
+def test_pipelined_commands_are_in_the_json_and_the_transcript(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    capture = PCAPS / "handmade" / "pop3_pipelined_not_offered.pcap"
+    status, out, _ = analyze(capsys, str(capture), "--format", "json")
+    [conversation] = [c for hop in json.loads(out) for c in hop["conversations"]]
+    assert status == 0 and [p["command"] for p in conversation["pipelined_commands"]] == [
+        "PASS", "QUIT"]
+    status, out, _ = analyze(capsys, str(capture), "--format", "transcript")
+    assert "pipelined: PASS sent before the reply to USER (PIPELINING not offered)" in out

@@ -24,6 +24,12 @@ PAYLOAD = "payload"  # content carried by the protocol: an SMTP message after 35
 END = "end"  # the end-of-data marker (SMTP/POP3 "."), kept because the lecture shows it
 TLS = "tls"  # from here on the stream is TLS (after STARTTLS/STLS, or implicit TLS)
 UNREADABLE = "unreadable"  # bytes the protocol does not allow here; `text` says why
+CONTINUATION = "continuation"  # a client line inside a command's exchange, not a command
+#                                of its own: a SASL response, IMAP IDLE's DONE
+
+# Labels of CONTINUATION steps, the same in every protocol (text: the line as sent)
+SASL_RESPONSE = "SASL response"  # after a SMTP 334, POP3 "+ " or IMAP "+" challenge
+IDLE_DONE = "DONE"  # IMAP: the client ends IDLE (RFC 2177)
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class Step:
     """One step of a dialog, in protocol order."""
 
     from_client: bool
-    kind: str  # COMMAND | REPLY | PAYLOAD | END | TLS | UNREADABLE
+    kind: str  # COMMAND | REPLY | PAYLOAD | END | TLS | UNREADABLE | CONTINUATION
     label: str  # "EHLO", "MAIL FROM", "250", "message", ".", "RETR", "+OK", "FETCH",
     #             "GET", "200", "A mail.hamburger.edu"...
     text: str  # the command's argument or the reply's text (lines joined by "\n")
@@ -75,6 +81,17 @@ class ImapAction:
 
 
 @dataclass(frozen=True)
+class PipelinedCommand:
+    """A command the client sent before the reply to its previous command had come."""
+
+    command: str  # its label: "RCPT TO", "LIST"
+    after: str  # what the awaited reply answers: "MAIL FROM", "the server's greeting"
+    pipelining_offered: bool  # the server had offered PIPELINING (SMTP EHLO, POP3 CAPA)
+    allowed: bool  # offered, and the previous command is not one that must be waited for
+    timestamp: float  # capture time of the command's first byte
+
+
+@dataclass(frozen=True)
 class HttpExchange:
     """One HTTP request and its response."""
 
@@ -109,13 +126,13 @@ class Dialog:
     pop3_reached_update: bool = False  # POP3: QUIT answered +OK after TRANSACTION
     bare_lf: list[str] = field(default_factory=list)  # SMTP: labels of client lines ended
     #                        by a LF alone ("message": lines of the content after 354)
-    early: list[str] = field(default_factory=list)  # SMTP: labels of client steps sent
-    #                        before the reply they had to wait for (pipelining not offered)
     smtp: list[SmtpTransaction] = field(default_factory=list)
     pop3: list[Pop3Action] = field(default_factory=list)
     imap: list[ImapAction] = field(default_factory=list)
     http: list[HttpExchange] = field(default_factory=list)
     dns: list[DnsQuery] = field(default_factory=list)
+    pipelined: list[PipelinedCommand] = field(default_factory=list)  # SMTP and POP3: each
+    #                        client step sent before the reply it followed (allowed or not)
 
     def labels(self) -> list[str]:
         """Step labels in order, e.g. ["220", "EHLO", "250", "MAIL FROM", ...]."""

@@ -6,14 +6,14 @@
 # its verb and argument (a DNS question as its type and name); an SMTP reply as the
 # server writes it (smtp_grammar.Reply: one "250-" line per continuation); IMAP and HTTP
 # commands and replies as sent, tag or start line and headers included (their observers
-# keep the whole lines in Step.text); any other reply as its label then its text lines; a
-# message body (SMTP DATA or BDAT, POP3 RETR/TOP) as its first lines plus a
-# "[... N more lines ...]" marker, its terminating "." line always kept; TLS as one
-# bracketed line. Bytes that are not printable ASCII are shown escaped (\xNN, \t).
+# keep the whole lines in Step.text); a continuation line (a SASL response, IDLE's DONE)
+# as sent; any other reply as its label then its text lines; a message body (SMTP DATA
+# or BDAT, POP3 RETR/TOP) as its first lines plus a "[... N more lines ...]" marker, its
+# terminating "." line always kept; TLS as one bracketed line. Bytes that are not
+# printable ASCII are shown escaped (\xNN, \t).
 from __future__ import annotations
 
-from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, TLS, Dialog, Step
-from labctl.analysis.dialogs.replay import SASL_RESPONSE
+from labctl.analysis.dialog import COMMAND, CONTINUATION, END, PAYLOAD, REPLY, TLS, Dialog, Step
 from labctl.analysis.dialogs.streams import printable
 from labctl.model.topology import DNS, HTTP, IMAP, SMTP
 from labctl.protocols.smtp_grammar import Reply
@@ -53,9 +53,9 @@ def _reply_lines(step: Step, protocol: str) -> list[str]:
 
 def step_lines(step: Step, protocol: str, max_body_lines: int = MAX_BODY_LINES) -> list[str]:
     """The transcript lines of one step, without the "C: "/"S: " prefix."""
+    if step.kind == CONTINUATION:
+        return [shown(step.text)]
     if step.kind == COMMAND:
-        if step.label == SASL_RESPONSE:
-            return [shown(step.text)]
         if protocol in VERBATIM:
             return [shown(text) for text in step.text.split("\n")]
         if protocol == DNS:

@@ -32,6 +32,7 @@ class LiteralAwaited:
     tag: str
     name: str
     size: int
+    refusal: Response | None = None  # observing: what this machine would answer instead
 
 
 @dataclass(frozen=True)

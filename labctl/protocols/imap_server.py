@@ -18,7 +18,11 @@
 # The command name is read from the first line, so a command unknown or not allowed
 # in the state (or with a head that does not parse) is refused before the client sends
 # its literal; {n+} literals of such a command are read through and the command
-# refused once it is complete, so their octets are never taken for commands.
+# refused once it is complete, so their octets are never taken for commands. A machine
+# made with `observing=True` (the traffic analyzer replaying another server, which may
+# know the command) announces the {n} literal of such a command as LiteralAwaited with
+# the refusal it would send: the application answers as the observed server did, `+`
+# (the literal is read through and the command refused once complete) or NO/BAD.
 # Limits keep memory bounded: a line (MAX_LINE) and the text of a command outside its
 # literals (MAX_COMMAND_TEXT); the literals of one command add up to at most
 # max_append_size for APPEND and max_literal for any other command. A synchronizing
@@ -83,11 +87,12 @@ class ServerConnection:
     """One IMAP server connection: bytes in, events out, responses in, bytes out."""
 
     def __init__(self, max_append_size: int = MAX_APPEND_SIZE, starttls: bool = False,
-                 max_literal: int = MAX_LITERAL) -> None:
+                 max_literal: int = MAX_LITERAL, observing: bool = False) -> None:
         self.state = ImapState.NOT_AUTHENTICATED
         self.phase = Phase.COMMAND
         self.max_append_size = max_append_size
         self.max_literal = max_literal
+        self.observing = observing  # refused commands' {n} literals are LiteralAwaited
         self.starttls = starttls  # a certificate is configured: STARTTLS is accepted
         self.discarded_before_tls = b""  # bytes the client pipelined after STARTTLS
         self._buffer = LiteralBuffer()
@@ -207,14 +212,14 @@ class ServerConnection:
         limit = self.max_append_size if name == "APPEND" and not uid else self.max_literal
         if synchronizing:
             problem = self._head_problem()
-            if problem is not None:
+            if problem is not None and not (self.observing and self._head_error is None):
                 return self._refuse_with(problem)
             if self._literal_size + size > limit:
                 return self._refuse(replies.LITERAL_TOO_BIG, size=size, limit=limit, name=name)
             self._literal_size += size
             self._announced, self._owed = size, True
             self._tag, self._pending = tag, LITERAL
-            return LiteralAwaited(tag, name, size)
+            return LiteralAwaited(tag, name, size, problem)
         if self._literal_size + size > limit:
             self._reset_command()
             self._tag, self._pending, self._owed = tag, ERROR, True

@@ -93,6 +93,16 @@ class DnsQueryReport(Contract):
     additional: list[str] = Field(default_factory=list)  # "NAME TYPE DATA" each
 
 
+class PipelinedCommandReport(Contract):
+    """A command sent before the reply to the previous one (SMTP, POP3)."""
+
+    command: str
+    after: str  # what the awaited reply answers ("MAIL FROM", "the server's greeting")
+    pipelining_offered: bool = False  # the server offered PIPELINING (EHLO, CAPA)
+    allowed: bool = False  # offered, and the previous command's reply need not be awaited
+    time: float = 0.0
+
+
 class ConversationReport(Contract):
     """One connection: endpoints as "ip:port", protocol, its C:/S: transcript and facts."""
 
@@ -113,6 +123,7 @@ class ConversationReport(Contract):
     imap_actions: list[ImapActionReport] = Field(default_factory=list)
     http_exchanges: list[HttpExchangeReport] = Field(default_factory=list)
     dns_queries: list[DnsQueryReport] = Field(default_factory=list)
+    pipelined_commands: list[PipelinedCommandReport] = Field(default_factory=list)
 
     @classmethod
     def from_conversation(cls, conversation: Conversation) -> ConversationReport:
@@ -150,5 +161,8 @@ class ConversationReport(Contract):
             dns_queries=[DnsQueryReport(name=q.name, qtype=q.qtype, rcode=q.rcode,
                                         answers=list(q.answers), additional=list(q.additional))
                          for q in dialog.dns],
+            pipelined_commands=[PipelinedCommandReport(
+                command=p.command, after=p.after, pipelining_offered=p.pipelining_offered,
+                allowed=p.allowed, time=p.timestamp) for p in dialog.pipelined],
         )
 

@@ -13,7 +13,7 @@
 #   hops[]: problems, comments, incomplete (about the capture file)
 #   conversations[]: hop, transport, start, end, phases, tls, problems,
 #     smtp_transactions, pop3_actions, pop3_reached_update, imap_actions,
-#     http_exchanges, dns_queries (see conversation.py)
+#     http_exchanges, dns_queries, pipelined_commands (see conversation.py)
 from __future__ import annotations
 
 from collections.abc import Iterable

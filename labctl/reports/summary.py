@@ -98,6 +98,11 @@ def fact_lines(conversation: ConversationReport) -> list[str]:
     for dns in conversation.dns_queries:
         answers = "; ".join(dns.answers) or "no answer records"
         lines.append(f"DNS {dns.qtype} {dns.name} -> {dns.rcode or 'no answer'}: {answers}")
+    for sent in conversation.pipelined_commands:
+        why = ("PIPELINING offered" if sent.allowed
+               else "PIPELINING offered, but that reply had to be awaited"
+               if sent.pipelining_offered else "PIPELINING not offered")
+        lines.append(f"pipelined: {sent.command} sent before the reply to {sent.after} ({why})")
     if conversation.tls:
         lines.append("the stream turned to TLS (the rest is encrypted)")
     return lines

@@ -1,6 +1,8 @@
-# Hand-made packets for the reader and reassembly tests: TCP over IPv4 or IPv6 with
+# Hand-made packets, the pieces of the hand-made captures: TCP over IPv4 or IPv6 with
 # chosen sequence numbers and flags, UDP datagrams, and every link-layer wrapping the
-# decoder reads (Ethernet with VLAN tags, Linux cooked v1/v2, loopback, raw IP).
+# decoder reads (Ethernet with VLAN tags, Linux cooked v1/v2, loopback, raw IP). The
+# captures are made once, by handmade_captures.py, into tests/data/pcaps/handmade/;
+# the tests read those files.
 from __future__ import annotations
 
 import io

@@ -1,9 +1,9 @@
 # Damaged captures through the streaming pipeline: what is readable is analysed, the
 # damage is named (what and where) and the result marked incomplete; a file that is
-# no capture at all is refused with PcapError before anything is read.
+# no capture at all is refused with PcapError before anything is read. The damaged
+# captures are hand-made (tests/data/pcaps/handmade/, see the README there).
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import pytest
@@ -11,17 +11,8 @@ import pytest
 from labctl.analysis import PcapError, analyze_pcap_file, iter_conversations
 from labctl.analysis.pipeline import CaptureStreams
 from labctl.model import Addressing
-from tests.analysis.handmade import Flow, pcap_bytes
-
-
-def _two_connections() -> bytes:
-    flow = Flow()
-    flow.session(1.0, [(False, b"220 first\r\n")])
-    flow.seq = {True: 5000, False: 9000}
-    flow.handshake(2.0)
-    flow.data(False, b"220 second\r\n", 2.1)
-    flow.data(True, b"QUIT\r\n", 2.2)
-    return pcap_bytes(flow.packets)
+from tests.analysis.handmade_captures import HANDMADE
+from tests.analysis.handmade_formats import record_offset
 
 
 def _write(tmp_path: Path, data: bytes) -> Path:
@@ -33,7 +24,8 @@ def _write(tmp_path: Path, data: bytes) -> Path:
 def test_a_file_cut_in_its_last_packet_is_analysed_and_marked_incomplete(
     tmp_path: Path, local: Addressing
 ) -> None:
-    analysis = analyze_pcap_file(_write(tmp_path, _two_connections()[:-3]), "internet", local)
+    truncated = HANDMADE / "two_connections_truncated.pcap"  # cut 3 bytes short
+    analysis = analyze_pcap_file(truncated, "internet", local)
     assert analysis.incomplete
     assert analysis.problems[0].startswith("packet 11 at offset")
     assert "truncated" in analysis.problems[0]
@@ -42,14 +34,12 @@ def test_a_file_cut_in_its_last_packet_is_analysed_and_marked_incomplete(
 
 
 def test_a_corrupt_record_stops_reading_there_and_keeps_what_came_before(
-    tmp_path: Path, local: Addressing
+    local: Addressing
 ) -> None:
-    data = bytearray(_two_connections())
-    offset = 24
-    for _ in range(6):  # to the seventh record: the second connection's SYN
-        offset += 16 + struct.unpack_from("<I", data, offset + 8)[0]
-    data[offset + 8 : offset + 12] = struct.pack("<I", 0x7FFFFFFF)
-    conversations = iter_conversations(_write(tmp_path, bytes(data)), "internet", local)
+    # the seventh record (the second connection's SYN) has an impossible length
+    offset = record_offset((HANDMADE / "two_connections.pcap").read_bytes(), 7)
+    corrupt = HANDMADE / "two_connections_corrupt_record_7.pcap"
+    conversations = iter_conversations(corrupt, "internet", local)
     found = list(conversations)
     assert conversations.incomplete
     assert f"packet 7 at offset {offset}: corrupt record header" in conversations.problems[0]
@@ -72,10 +62,7 @@ def test_a_missing_file_is_refused_naming_it(tmp_path: Path, local: Addressing) 
         iter_conversations(tmp_path / "nothing.pcap", "internet", local)
 
 
-def test_a_link_layer_that_cannot_be_read_makes_the_result_incomplete(tmp_path: Path) -> None:
-    path = tmp_path / "odd.pcap"
-    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147)
-                     + struct.pack("<IIII", 1, 0, 4, 4) + b"abcd")
-    streams = CaptureStreams(path)
+def test_a_link_layer_that_cannot_be_read_makes_the_result_incomplete() -> None:
+    streams = CaptureStreams(HANDMADE / "unknown_link_type.pcap")
     assert list(streams) == [] and streams.incomplete
     assert streams.problems == ["1 packet(s) skipped: unsupported link type 147"]

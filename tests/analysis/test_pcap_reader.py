@@ -16,13 +16,11 @@ from labctl.analysis.packet_decode import (
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
     LINKTYPE_RAW,
-    SYN,
     decode_packets,
 )
 from labctl.analysis.pcap_reader import CaptureReader, PcapError, parse_capture, read_capture
-from labctl.analysis.results import Endpoint
 from labctl.capture.pcap_writer import PcapngWriter, PcapWriter
-from tests.analysis.handmade import tcp_packet
+from tests.analysis.handmade_captures import HANDMADE
 
 
 def _tcp_payloads(data: bytes) -> list[tuple[str, int, bytes]]:
@@ -90,14 +88,9 @@ def test_pcapng_keeps_comments_and_packets(pcaps: Path) -> None:
 
 
 def test_pcapng_simple_packet_block_and_big_endian_section() -> None:
-    frame = bytes(14 + 20)
-    shb = struct.pack(">IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack(">I", 28)
-    idb = struct.pack(">IIHHI", 1, 20, LINKTYPE_ETHERNET, 0, 0) + struct.pack(">I", 20)
-    spb_len = 16 + len(frame) + (-len(frame) % 4)
-    spb = struct.pack(">III", 3, spb_len, len(frame)) + frame + b"\0" * (-len(frame) % 4)
-    spb += struct.pack(">I", spb_len)
-    capture = parse_capture(shb + idb + spb)
-    assert len(capture.packets) == 1 and capture.packets[0].data == frame
+    capture = read_capture(HANDMADE / "pcapng_big_endian_simple_packet.pcapng")
+    assert capture.format == "pcapng"
+    assert len(capture.packets) == 1 and capture.packets[0].data == bytes(14 + 20)
 
 
 def test_truncated_last_packet_is_a_note_and_the_rest_is_kept(pcaps: Path) -> None:
@@ -157,23 +150,8 @@ def test_random_garbage_never_crashes() -> None:
             decode_packets(parse_capture(header + body).packets)
 
 
-def _block(block_type: int, body: bytes) -> bytes:
-    body += b"\0" * (-len(body) % 4)
-    return struct.pack("<II", block_type, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
-
-
 def test_pcapng_with_two_interfaces_of_different_link_types_and_resolutions() -> None:
-    tcp = tcp_packet(Endpoint("1.2.3.4", 25), Endpoint("5.6.7.8", 42000), 1, 0, SYN)
-    ethernet = b"\x02" * 12 + b"\x08\x00" + tcp
-    nanoseconds = struct.pack("<HHB3x", 9, 1, 9) + bytes(4)  # if_tsresol = 10^-9
-    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
-                 + struct.pack("<HH", 1, 7) + b"section" + b"\0" + bytes(4))
-    idb_raw = _block(1, struct.pack("<HHI", LINKTYPE_RAW, 0, 0) + nanoseconds)
-    idb_ethernet = _block(1, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 0))
-    raw_packet = _block(6, struct.pack("<IIIII", 0, 0, 1_500_000_000, len(tcp), len(tcp)) + tcp)
-    ethernet_packet = _block(6, struct.pack("<IIIII", 1, 0, 2_000_000, len(ethernet),
-                                            len(ethernet)) + ethernet)
-    capture = parse_capture(shb + idb_raw + idb_ethernet + raw_packet + ethernet_packet)
+    capture = read_capture(HANDMADE / "pcapng_two_interfaces.pcapng")
     assert [(p.linktype, p.timestamp) for p in capture.packets] == [(LINKTYPE_RAW, 1.5),
                                                                     (LINKTYPE_ETHERNET, 2.0)]
     assert capture.comments == ["section"]

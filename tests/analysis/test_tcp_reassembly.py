@@ -1,5 +1,6 @@
 # tcp_reassembly: client choice, handshake/close flags, reordering, retransmissions,
 # gaps, connection reuse; tshark's own reassembly of the real captures is the oracle.
+# The hand-made captures are in tests/data/pcaps/handmade/ (see the README there).
 from __future__ import annotations
 
 import io
@@ -20,6 +21,7 @@ from labctl.analysis.tcp_reassembly import (
 )
 from labctl.capture.packet_build import TcpStreamSynthesizer
 from labctl.capture.pcap_writer import PcapWriter
+from tests.analysis.handmade_captures import HANDMADE
 
 CLIENT, SERVER = Endpoint("127.77.2.25", 40001), Endpoint("127.77.2.26", 2525)
 
@@ -69,55 +71,29 @@ def test_without_syn_the_higher_port_is_the_client(pcaps: Path) -> None:
     assert _both(stream)[0].startswith(b"MAIL FROM:")
 
 
-def _packets(events: Callable[[TcpStreamSynthesizer], None]) -> list[TcpPacket]:
-    out = io.BytesIO()
-    writer = PcapWriter(out)
-    events(TcpStreamSynthesizer(writer, CLIENT, SERVER))
-    return decode_packets(parse_capture(out.getvalue()).packets).packets
-
-
 def test_missing_segment_is_a_gap_note_and_later_bytes_are_kept() -> None:
-    def events(synth: TcpStreamSynthesizer) -> None:
-        synth.handshake(1.0)
-        synth.data(True, b"one\r\n", 2.0)
-        synth.data(True, b"two\r\n", 3.0)
-        synth.data(True, b"three\r\n", 4.0)
-
-    packets = _packets(events)
-    lost = next(p for p in packets if p.payload == b"two\r\n")
-    [stream] = reassemble([p for p in packets if p is not lost])
+    [stream] = _streams(HANDMADE / "tcp_lost_segment.pcap")  # "two\r\n" never captured
     assert _both(stream)[0] == b"one\r\nthree\r\n"
     assert stream.problems == ["client → server: 5 byte(s) missing at stream offset 5 "
                                "(never captured); later bytes kept after the gap"]
 
 
 def test_overlapping_retransmission_is_trimmed() -> None:
-    def events(synth: TcpStreamSynthesizer) -> None:
-        synth.handshake(1.0)
-        synth.data(True, b"abcdef", 2.0)
-
-    packets = _packets(events)
-    data = next(p for p in packets if p.payload)
-    first_half = TcpPacket(90, 2.0, data.src, data.sport, data.dst, data.dport, data.seq,
-                           data.ack, data.flags, b"abc")
-    overlap = TcpPacket(91, 2.1, data.src, data.sport, data.dst, data.dport, data.seq + 1,
-                        data.ack, data.flags, b"bcdefgh")
-    [stream] = reassemble([*packets[:3], first_half, overlap])
+    [stream] = _streams(HANDMADE / "tcp_overlap_longer.pcap")  # "abc", then "bcdefgh"
     assert _both(stream)[0] == b"abcdefgh"
 
 
 def test_reset_closes_and_a_new_syn_starts_a_new_connection() -> None:
-    def events(synth: TcpStreamSynthesizer) -> None:
-        synth.handshake(1.0)
-        synth.data(False, b"220 first\r\n", 2.0)
-        synth.reset(True, 3.0)
-
-    packets = _packets(events)
-    second = [TcpPacket(p.number + 100, p.timestamp + 10, p.src, p.sport, p.dst, p.dport,
-                        p.seq + 7777, p.ack + 7777, p.flags, p.payload) for p in packets]
-    first_stream, second_stream = reassemble(packets + second)
+    first_stream, second_stream = _streams(HANDMADE / "tcp_reset_then_same_ports.pcap")
     assert first_stream.reset and first_stream.closed and first_stream.handshake
     assert _both(second_stream)[1] == b"220 first\r\n" and second_stream.start > 10
+
+
+def _packets(events: Callable[[TcpStreamSynthesizer], None]) -> list[TcpPacket]:
+    out = io.BytesIO()
+    writer = PcapWriter(out)
+    events(TcpStreamSynthesizer(writer, CLIENT, SERVER))
+    return decode_packets(parse_capture(out.getvalue()).packets).packets
 
 
 def _syn(number: int, port: int, timestamp: float) -> TcpPacket:

@@ -6,6 +6,7 @@ from pathlib import Path
 import dns.message
 
 from labctl.analysis import analyze_pcap
+from labctl.analysis.dialog import COMMAND, CONTINUATION, IDLE_DONE, SASL_RESPONSE
 from labctl.analysis.dialogs import build_dialog
 from labctl.analysis.dialogs.streams import printable
 from labctl.analysis.results import Segment
@@ -119,3 +120,32 @@ def test_a_dns_question_shows_its_type_and_name() -> None:
     transcript, _ = transcript_of([Segment(True, query.to_wire(), 0.0),
                                 Segment(False, answer.to_wire(), 0.1)], DNS, transport="udp")
     assert transcript[0] == f"C: MX hamburger.edu (id {query.id})"
+
+
+SASL_LINE = b"AGJvYgBwdw=="
+SASL_EXCHANGES = {  # the same PLAIN exchange in each protocol that has one
+    SMTP: [(False, b"220 mx ESMTP\r\n"), (True, b"EHLO c\r\n"), (False, b"250 AUTH PLAIN\r\n"),
+           (True, b"AUTH PLAIN\r\n"), (False, b"334 \r\n"), (True, SASL_LINE + b"\r\n"),
+           (False, b"235 ok\r\n")],
+    POP3: [(False, b"+OK ready\r\n"), (True, b"AUTH PLAIN\r\n"), (False, b"+ \r\n"),
+           (True, SASL_LINE + b"\r\n"), (False, b"+OK in\r\n")],
+    IMAP: [(False, b"* OK ready\r\n"), (True, b"a1 AUTHENTICATE PLAIN\r\n"), (False, b"+ \r\n"),
+           (True, SASL_LINE + b"\r\n"), (False, b"a1 OK in\r\n")],
+}
+
+
+def test_a_sasl_response_is_one_kind_of_step_in_every_protocol() -> None:
+    for protocol, script in SASL_EXCHANGES.items():
+        segments = [Segment(side, data, float(i)) for i, (side, data) in enumerate(script)]
+        dialog = build_dialog(protocol, segments)
+        [line] = [step for step in dialog.steps if step.kind == CONTINUATION]
+        assert (line.label, line.text, dialog.problems) == (SASL_RESPONSE, "AGJvYgBwdw==", [])
+        assert f"C: {SASL_LINE.decode()}" in build_transcript(dialog)
+    idle = build_dialog(IMAP, [Segment(False, b"* PREAUTH hi\r\n", 0.0),
+                               Segment(True, b"a1 IDLE\r\n", 1.0),
+                               Segment(False, b"+ idling\r\n", 2.0),
+                               Segment(True, b"DONE\r\n", 3.0),
+                               Segment(False, b"a1 OK done\r\n", 4.0)])
+    assert [(s.kind, s.label) for s in idle.steps if s.from_client] == [
+        (COMMAND, "IDLE"), (CONTINUATION, IDLE_DONE)]
+    assert build_transcript(idle)[3] == "C: DONE"

@@ -173,6 +173,27 @@ def test_unknown_command_is_refused_before_its_literal() -> None:
     assert not any(isinstance(e, imap.LiteralAwaited) for e in app.events)
 
 
+def test_observing_a_refused_command_s_literal_follows_the_answer_given() -> None:
+    conn = imap.ServerConnection(observing=True)
+    conn.receive_data(b'a1 ID ("name" {4}\r\nmutt)\r\na2 NOOP\r\n')
+    awaited = conn.next_event()
+    assert awaited == imap.LiteralAwaited("a1", "ID", 4, replies.UNKNOWN_COMMAND.tagged(
+        "a1", name="ID"))
+    conn.send(imap.continuation("go on"))  # the observed server knew ID
+    refused = conn.next_event()  # read through its literal, refused once complete
+    assert isinstance(refused, imap.ProtocolErrorEvent) and refused.reply.tag == "a1"
+    conn.send(refused.reply)
+    noop = conn.next_event()
+    assert isinstance(noop, imap.ImapCommandReceived) and noop.command.tag == "a2"
+    conn.send(replies.COMPLETED.tagged("a2", name="NOOP"))
+    conn.receive_data(b"a3 APPEND INBOX {5}\r\na4 NOOP\r\n")  # not allowed before login
+    awaited = conn.next_event()
+    assert isinstance(awaited, imap.LiteralAwaited) and awaited.refusal is not None
+    conn.send(awaited.refusal)  # the observed server refused: the client sends no literal
+    noop = conn.next_event()
+    assert isinstance(noop, imap.ImapCommandReceived) and noop.command.tag == "a4"
+
+
 def test_non_synchronizing_literal_of_a_refused_command_is_skipped() -> None:
     app = TinyImapApp()
     assert app.feed(b"a1 FROB {9+}\r\na2 NOOP\r\n\r\na3 NOOP\r\n") == (

@@ -16,6 +16,7 @@ NEW_HOP_KEYS = {"problems", "comments", "incomplete"}
 NEW_CONVERSATION_KEYS = {
     "hop", "transport", "start", "end", "phases", "tls", "problems", "smtp_transactions",
     "pop3_actions", "pop3_reached_update", "imap_actions", "http_exchanges", "dns_queries",
+    "pipelined_commands",
 }
 
 

@@ -6,8 +6,16 @@
 # it is the PAYLOAD step after the command). The ImapAction's arguments say what the
 # command acts on: the folder (SELECT, CREATE...), the messages and items (FETCH), the
 # flags (STORE), the target folder (COPY, MOVE); LOGIN keeps only the user name.
+# StepRecorder holds the dialog the observer (imap.py) builds: a command's step and its
+# ImapAction, found again by tag when the tagged response comes, and the doubts (commands
+# the grammar refused, a problem only if the server refused them too).
 from __future__ import annotations
 
+from dataclasses import replace
+
+from labctl.analysis.dialog import COMMAND, PAYLOAD, Dialog, ImapAction, Step
+from labctl.analysis.dialogs.streams import OffsetClock
+from labctl.model.topology import IMAP
 from labctl.protocols.imap_commands import (
     Append,
     Authenticate,
@@ -90,3 +98,56 @@ def raw_arguments(text: str) -> str:
     words = text.split(" ", 3)
     skip = 3 if len(words) > 2 and words[1].upper() == "UID" else 2
     return " ".join(words[skip:])
+
+
+def announced_part(data: bytearray, size: int) -> bytes:
+    """The command up to its line announcing a literal of `size` octets (the machine holds
+    it until the literal comes)."""
+    for ending in (b"}\r\n", b"}\n"):
+        found = data.find(b"{%d%s" % (size, ending))
+        if found >= 0:
+            return bytes(data[:found + len(str(size)) + 1 + len(ending)])
+    return bytes(data)
+
+
+def command_label_of(raw: bytes) -> str | None:
+    """The label of a command whose literal is still to come."""
+    head = head_of(raw)
+    return head[1] if head is not None else None
+
+
+class StepRecorder:
+    """The IMAP dialog being built: commands by tag, their actions, and the doubts."""
+
+    def __init__(self) -> None:
+        self.dialog = Dialog(IMAP)
+        self.client, self.server = OffsetClock(True), OffsetClock(False)
+        self.command_start = 0  # client offset of the command being read
+        self.open_step: int | None = None  # its step, recorded before its literal
+        self.unanswered: dict[str, tuple[int, int]] = {}  # tag -> (step, action) indexes
+        self.doubts: dict[str, str] = {}  # tag -> why the grammar refused the command
+
+    def doubt(self, tag: str, label: str, reason: str) -> None:
+        """The grammar refuses the command: a problem unless the server accepts it."""
+        where = self.client.where(self.command_start)
+        self.doubts[tag] = f"{where}: {label} refused by the grammar: {reason}"
+
+    def record_command(self, tag: str, label: str, text: str, arguments: str) -> None:
+        step = Step(True, COMMAND, label, text, self.client.time_at(self.command_start))
+        if self.open_step is not None:  # the command announced a literal: now it is whole
+            self.dialog.steps[self.open_step] = step
+            _, action = self.unanswered[tag]
+            self.dialog.imap[action] = replace(self.dialog.imap[action], arguments=arguments)
+            return
+        self.unanswered[tag] = (len(self.dialog.steps), len(self.dialog.imap))
+        self.dialog.steps.append(step)
+        self.dialog.imap.append(ImapAction(label, arguments, ""))
+
+    def add_step(self, from_client: bool, kind: str, label: str, text: str, offset: int,
+                 code: str | None = None, answers: int | None = None, data: bytes = b"") -> None:
+        side = self.client if from_client else self.server
+        self.dialog.steps.append(Step(from_client, kind, label, text, side.time_at(offset),
+                                      code, answers, data))
+
+    def add_payload(self, from_client: bool, label: str, data: bytes, offset: int) -> None:
+        self.add_step(from_client, PAYLOAD, label, f"{len(data)} octets", offset, data=data)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from labctl.protocols.imap_tokens import announced_literal
 
-CONTINUATION, UNTAGGED, TAGGED = "+", "*", "tagged"
+CONTINUATION_REQUEST, UNTAGGED, TAGGED = "+", "*", "tagged"
 STATUSES = frozenset({"OK", "NO", "BAD", "PREAUTH", "BYE"})
 _UNTAGGED = re.compile(r"\* (?:[0-9]+ )?([A-Za-z][A-Za-z0-9.-]*)")
 _TAGGED = re.compile(r"([^ (){%*\"\\\x00-\x1f\x7f+]+) ([A-Za-z]+)(?: |$)")
@@ -30,7 +30,7 @@ _ITEM_BEFORE_LITERAL = re.compile(
 class ServerResponse:
     """One complete response, literals included, read as far as its kind."""
 
-    kind: str  # CONTINUATION | UNTAGGED | TAGGED, or "" when it is none of them
+    kind: str  # CONTINUATION_REQUEST | UNTAGGED | TAGGED, or "" when it is none of them
     label: str  # "+", "EXISTS", "FETCH", "OK"...
     tag: str  # TAGGED only
     status: str  # OK NO BAD PREAUTH BYE for status responses, else ""
@@ -60,7 +60,7 @@ def read_response(raw: bytes, literals: list[tuple[int, int]], offset: int) -> S
     status = code = tag = kind = label = ""
     after = 0  # where the text after the status starts
     if first == "+" or first.startswith("+ "):
-        kind, label = CONTINUATION, "+"
+        kind, label = CONTINUATION_REQUEST, "+"
     elif (untagged := _UNTAGGED.match(first)) is not None:
         kind, label, after = UNTAGGED, untagged.group(1).upper(), untagged.end() + 1
         status = label if label in STATUSES else ""

@@ -15,10 +15,13 @@
 # Steps: the request (COMMAND, label the method, text the request line and headers),
 # its body (PAYLOAD "body"), the response (REPLY, label and code the status, answering
 # the request; 1xx responses too) and its body. A body's PAYLOAD step keeps at most
-# KEPT_BODY octets; the HttpExchange counts them all. Bytes h11 refuses become an
-# UNREADABLE step and a problem note; that side is not read further (HTTP/1.x cannot be
-# re-synchronised). At the end of the capture the connections are told of the close,
-# so a body cut short is said to be.
+# KEPT_BODY octets; the HttpExchange counts them all. At the end of the capture the
+# connections are told of the close, so a body cut short is said to be.
+#
+# Bytes h11 refuses (either side) are an UNREADABLE step and a problem note; their
+# exchange is lost. Both sides are read again, with fresh connections, from the client's
+# next request line where that is safe (_http_resync.py says when), and a note says so;
+# where it is not, the rest is not read.
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field, replace
 import h11
 
 from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, TLS, Dialog, HttpExchange, Step
+from labctl.analysis.dialogs._http_resync import LostBytes
 from labctl.analysis.dialogs.streams import OffsetClock
 from labctl.analysis.identify import is_tls_hello
 from labctl.analysis.results import Segment
@@ -48,7 +52,7 @@ class _Half:
     body: bytearray = field(default_factory=bytearray)
     body_size: int = 0
     body_start: int | None = None  # offset of the body's first octet
-    broken: bool = False  # h11 refused its bytes: not read further
+    broken: bool = False  # h11 refused bytes (of either side): not read until a resync
     closed: bool = False  # h11 read the end of its stream
 
 
@@ -68,16 +72,23 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
 class _HttpObserver:
     def __init__(self) -> None:
         self.dialog = Dialog(HTTP)
+        self.connect(OffsetClock(True), OffsetClock(False))
+        self.waiting: list[tuple[int, int]] = []  # (request step, exchange) with no response
+        self.lost: LostBytes | None = None  # after unreadable bytes, until resync()
+
+    def connect(self, client: OffsetClock, server: OffsetClock) -> None:
+        """Fresh h11 connections to read both sides from here on."""
         server_role = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         client_role = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-        self.client = _Half(OffsetClock(True), server_role, client_role)
-        self.server = _Half(OffsetClock(False), client_role, server_role)
-        self.waiting: list[tuple[int, int]] = []  # (request step, exchange) with no response
+        self.client = _Half(client, server_role, client_role)
+        self.server = _Half(server, client_role, server_role)
 
     def feed(self, segment: Segment) -> None:
         half = self.client if segment.from_client else self.server
         half.direction.add(len(segment.data), segment.timestamp)
-        if segment.data and not half.broken:  # (h11 takes b"" for the close)
+        if self.lost is not None and segment.data:
+            self.lost_bytes(self.lost, segment.from_client, segment.data)
+        elif segment.data and not half.broken:  # (h11 takes b"" for the close)
             half.reader.receive_data(segment.data)
             self.read()
 
@@ -181,12 +192,45 @@ class _HttpObserver:
         self.dialog.problems.append(f"{half.direction.where(start)}: the capture ends: {error}")
 
     def unreadable(self, half: _Half, start: int, reason: str) -> None:
-        half.broken = True
+        """Bytes h11 refuses: said, and both sides lost until a resync."""
         rest = half.reader.trailing_data[0] if half.reader.their_state is not h11.ERROR else b""
         half.direction.unreadable(self.dialog, start, reason, rest)
+        client, server = self.client.reader.trailing_data[0], self.server.reader.trailing_data[0]
+        self.client.broken = self.server.broken = True
+        self.lost = LostBytes(self.client.direction.received - len(client),
+                              self.server.direction.received - len(server),
+                              None if half is self.client else self.client.direction.received,
+                              len(server))
+        self.lost_bytes(self.lost, True, client)
+
+    def lost_bytes(self, lost: LostBytes, from_client: bool, data: bytes) -> None:
+        """Bytes after the loss: kept until a request line shows where to read on."""
+        if not from_client:
+            return lost.server_bytes(len(data), self.client.direction.received)
+        found = lost.client_bytes(data)
+        if found is None:
+            return
+        self.lost = None
+        at, rest = found
+        where = self.client.direction.where(at)
+        if not lost.safe_at(at):
+            self.dialog.problems.append(f"{where}: a request sent before the server answered"
+                                        " the unreadable bytes: the rest is not read")
+            return
+        for request in (self.dialog.http[exchange] for _, exchange in self.waiting):
+            self.dialog.problems.append(f"the response to {request.method} {request.target}"
+                                        " is lost in unreadable bytes")
+        self.dialog.problems.append(f"{where}: read again from this request on ({at - lost.start}"
+                                    f" client and {lost.server_octets} server octets skipped)")
+        self.waiting = []
+        self.connect(self.client.direction, self.server.direction)
+        self.client.reader.receive_data(rest)
+        self.read()
 
     def finish(self) -> Dialog:
         """Tell both readers the capture ended; say what it cut short."""
+        if self.lost is not None:
+            self.dialog.problems += self.lost.notes(self.client.direction, self.server.direction)
         for half in (self.client, self.server):
             if half.broken or half.closed:
                 continue

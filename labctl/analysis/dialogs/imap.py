@@ -15,36 +15,48 @@
 # Steps: each command (label "SELECT", "UID FETCH"; text the command as sent), APPEND's
 # message (PAYLOAD "message"), every server response (REPLY, label "+", the untagged
 # keyword "EXISTS"/"FETCH"/"OK", or the tagged status; tagged ones answer their command
-# by tag), FETCH literals (PAYLOAD labelled by the item, "BODY[1]"), DONE and SASL lines,
-# TLS after STARTTLS is accepted. One ImapAction per command with its tagged result.
+# by tag), FETCH literals (PAYLOAD labelled by the item, "BODY[1]"), IDLE's DONE and SASL
+# responses (CONTINUATION steps), TLS after STARTTLS is accepted. One ImapAction per
+# command with its tagged result.
 # A command the grammar refuses is still a step when its head (tag, name) reads; it is a
-# problem unless the server accepted it (an extension such as ID or ENABLE). Bytes that
-# do not read at all are UNREADABLE. Nothing raises.
+# problem unless the server accepted it (an extension such as ID or ENABLE). The machine
+# runs in its observing mode, so such a command's {n} literal waits for the captured
+# server as any other: after `+` its octets are the command's, after NO/BAD the client
+# dropped the command. Bytes that do not read at all are UNREADABLE. Nothing raises.
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, TLS, Dialog, ImapAction, Step
+from labctl.analysis.dialog import (
+    CONTINUATION,
+    IDLE_DONE,
+    REPLY,
+    SASL_RESPONSE,
+    TLS,
+    Dialog,
+    Step,
+)
 from labctl.analysis.dialogs._imap_commands import (
+    StepRecorder,
     action_arguments,
+    announced_part,
     command_label,
+    command_label_of,
     command_text,
     head_of,
     message_start,
     raw_arguments,
 )
 from labctl.analysis.dialogs._imap_responses import (
-    CONTINUATION,
+    CONTINUATION_REQUEST,
     TAGGED,
     UNTAGGED,
     ResponseFramer,
     ServerResponse,
 )
-from labctl.analysis.dialogs.streams import OffsetClock
 from labctl.analysis.identify import is_tls_hello
 from labctl.analysis.results import Segment
-from labctl.model.topology import IMAP
 from labctl.protocols.imap_commands import Append
 from labctl.protocols.imap_events import (
     AuthenticateResponse,
@@ -78,19 +90,14 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
     return observer.finish()
 
 
-class _ImapObserver:
+class _ImapObserver(StepRecorder):
     def __init__(self) -> None:
-        self.dialog = Dialog(IMAP)
+        super().__init__()
         self.machine = ServerConnection(max_append_size=NO_LIMIT, starttls=True,
-                                        max_literal=NO_LIMIT)
-        self.client, self.server = OffsetClock(True), OffsetClock(False)
+                                        max_literal=NO_LIMIT, observing=True)
         self.client_data = bytearray()  # client bytes from the command being read on
         self.responses = ResponseFramer()
         self.pending: tuple[str, str] | None = None  # (tag, what) the machine waits for
-        self.command_start = 0  # client offset of the command being read
-        self.open_step: int | None = None  # its step, recorded before its literal
-        self.unanswered: dict[str, tuple[int, int]] = {}  # tag -> (step, action) indexes
-        self.doubts: dict[str, str] = {}  # tag -> why the grammar refused the command
         self.encrypted = self.greeted = False
 
     # -- the client's side: the server machine frames and parses it
@@ -131,12 +138,16 @@ class _ImapObserver:
                     label = command_label_of(raw) or event.name
                     self.record_command(event.tag, label, text, raw_arguments(text))
                     self.open_step = len(self.dialog.steps) - 1
+                if event.refusal is not None:  # wait: the server may know the command
+                    self.doubt(event.tag, self.dialog.steps[self.open_step].label,
+                               event.refusal.text)
                 self.pending = (event.tag, LITERAL)
                 continue
             elif isinstance(event, AuthenticateResponse | IdleDone):
-                label = "DONE" if isinstance(event, IdleDone) else "SASL"
-                self.add_step(True, COMMAND, label, command_text(raw), self.command_start)
-                self.pending = (event.tag, "IDLE" if label == "DONE" else "AUTHENTICATE")
+                idle = isinstance(event, IdleDone)
+                self.add_step(True, CONTINUATION, IDLE_DONE if idle else SASL_RESPONSE,
+                              command_text(raw), self.command_start)
+                self.pending = (event.tag, "IDLE" if idle else "AUTHENTICATE")
             else:
                 self.refused(event, raw)
             self.next_command()
@@ -155,29 +166,8 @@ class _ImapObserver:
         else:
             text = command_text(raw)
             self.record_command(head[0], head[1], text, raw_arguments(text))
-            self.doubts[head[0]] = (f"{self.client.where(self.command_start)}: {head[1]}"
-                                    f" refused by the grammar: {event.reason}")
+            self.doubt(head[0], head[1], event.reason)
         self.machine.send(event.reply)  # what the machine expects; the real answer follows
-
-    def record_command(self, tag: str, label: str, text: str, arguments: str) -> None:
-        step = Step(True, COMMAND, label, text, self.client.time_at(self.command_start))
-        if self.open_step is not None:  # the command announced a literal: now it is whole
-            self.dialog.steps[self.open_step] = step
-            _, action = self.unanswered[tag]
-            self.dialog.imap[action] = replace(self.dialog.imap[action], arguments=arguments)
-            return
-        self.unanswered[tag] = (len(self.dialog.steps), len(self.dialog.imap))
-        self.dialog.steps.append(step)
-        self.dialog.imap.append(ImapAction(label, arguments, ""))
-
-    def add_step(self, from_client: bool, kind: str, label: str, text: str, offset: int,
-                 code: str | None = None, answers: int | None = None, data: bytes = b"") -> None:
-        side = self.client if from_client else self.server
-        self.dialog.steps.append(Step(from_client, kind, label, text, side.time_at(offset),
-                                      code, answers, data))
-
-    def add_payload(self, from_client: bool, label: str, data: bytes, offset: int) -> None:
-        self.add_step(from_client, PAYLOAD, label, f"{len(data)} octets", offset, data=data)
 
     # -- the server's side: responses steer the machine
     def server_bytes(self, segment: Segment) -> None:
@@ -200,13 +190,13 @@ class _ImapObserver:
         answers = None
         if response.kind == TAGGED:
             answers = self.tagged_result(response)
-        elif response.kind == CONTINUATION and self.pending is not None:
+        elif response.kind == CONTINUATION_REQUEST and self.pending is not None:
             answers = self.unanswered.get(self.pending[0], (None, 0))[0]
         self.add_step(False, REPLY, response.label, response.text, response.offset,
                       code=response.status or None, answers=answers)
         for item, data in response.payloads:
             self.add_payload(False, item, data, response.offset)
-        if response.kind == CONTINUATION:
+        if response.kind == CONTINUATION_REQUEST:
             self.continuation(response)
         elif response.kind == UNTAGGED and response.status in ("PREAUTH", "BYE"):
             self.machine.send(Response("*", response.status, response.code, response.text))
@@ -282,18 +272,3 @@ class _ImapObserver:
         if missing is not None:
             self.dialog.problems.append(f"{self.server.where(self.responses.offset)}: {missing}")
 
-
-def announced_part(data: bytearray, size: int) -> bytes:
-    """The command up to its line announcing a literal of `size` octets (the machine holds
-    it until the literal comes)."""
-    for ending in (b"}\r\n", b"}\n"):
-        found = data.find(b"{%d%s" % (size, ending))
-        if found >= 0:
-            return bytes(data[:found + len(str(size)) + 1 + len(ending)])
-    return bytes(data)
-
-
-def command_label_of(raw: bytes) -> str | None:
-    """The label of a command whose literal is still to come."""
-    head = head_of(raw)
-    return head[1] if head is not None else None

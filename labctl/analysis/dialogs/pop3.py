@@ -8,14 +8,16 @@
 # Whether a +OK carries a multi-line body is the grammar's rule (pop3_grammar.has_body);
 # the body is one PAYLOAD step as on the wire and its "." an END step. A SASL exchange
 # (AUTH, "+ " continuations, RFC 5034) is followed too. Facts: one Pop3Action per
-# RETR, TOP, DELE, RSET, LIST, UIDL or STAT.
+# RETR, TOP, DELE, RSET, LIST, UIDL or STAT; and each command the client sent before
+# the reply to the previous one (Dialog.pipelined), a problem unless the server's CAPA
+# reply offered PIPELINING (RFC 2449 6.6).
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import cast
 
 from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, Dialog, Pop3Action, Step
-from labctl.analysis.dialogs.replay import SASL_RESPONSE, Replay
+from labctl.analysis.dialogs.replay import Replay
 from labctl.analysis.dialogs.streams import bare_lf, quoted
 from labctl.analysis.dialogs.tls import record_tls
 from labctl.analysis.results import Segment
@@ -26,7 +28,8 @@ from labctl.protocols.pop3_grammar import has_body
 from labctl.protocols.smtp_grammar import end_of_data
 
 ACTIONS = frozenset({"RETR", "TOP", "DELE", "RSET", "LIST", "UIDL", "STAT"})
-CONTINUATION = "+"  # the label of a SASL challenge line ("+ base64")
+MUST_WAIT = frozenset({"STLS", "AUTH"})  # what follows depends on their reply
+SASL_CHALLENGE = "+"  # the label of a SASL challenge line ("+ base64")
 ENDED = (pop3.Pop3State.UPDATE, pop3.Pop3State.CLOSED)
 
 
@@ -37,6 +40,8 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
 
 class _Pop3Observer(Replay[pop3.ServerConnection]):
     protocol_name = POP3
+    not_offered = "the server did not offer PIPELINING in its CAPA reply (RFC 2449)"
+    must_wait = "the session changes with its reply"
 
     def __init__(self, segments: Sequence[Segment]) -> None:
         super().__init__(segments, pop3.ServerConnection(stls=True))
@@ -64,8 +69,7 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
         """Record one client line and its reply; False when the dialog cannot go on."""
         if self.in_sasl:
             command: pop3.Command | None = pop3.Command("AUTH")
-            index = self.out.add(Step(True, COMMAND, SASL_RESPONSE, raw.strip().decode(
-                "ascii", "replace"), self.client.time_at(start)))
+            index = self.sasl_response(raw, start)
         else:
             command, index = self.command(raw, start)
         label = command.verb if command is not None else quoted(raw)
@@ -74,12 +78,13 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
             self.out.problem(f"the capture ends before the server answered {label}")
             return False
         _, code, text = status
-        self.in_sasl = code == CONTINUATION and command is not None and command.verb == "AUTH"
+        self.in_sasl = code == SASL_CHALLENGE and command is not None and command.verb == "AUTH"
         ok = code == "+OK"
         verb = None if command is None or self.in_sasl else command.verb
         self.machine.observe_reply(pop3.Reply(ok or self.in_sasl, text), verb)
         if command is None or self.in_sasl:
             return True
+        self.previous, self.previous_last = command.verb, command.verb in MUST_WAIT
         if command.verb in ACTIONS:
             self.out.dialog.pop3.append(Pop3Action(command.verb, command.argument, ok))
         if command.verb == "STLS" and ok:
@@ -95,6 +100,7 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
             return None, self.unreadable(raw, start, error)
         if bare_lf(raw):
             self.out.problem(f"client ended {command.verb} with a bare LF, not CRLF")
+        self.check_order(command.verb, start)
         step = Step(True, COMMAND, command.verb, command.argument, self.client.time_at(start))
         return command, self.out.add(step)
 
@@ -111,6 +117,10 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
             return False
         self.out.add(Step(False, END, ".", "", self.server.time_at(end)))
         self.server.pos = end + 3
+        self.reply_order = self.server.order_at(end + 2)
+        if verb == "CAPA":
+            self.pipelining = any(line.split()[:1] == [b"PIPELINING"]
+                                  for line in text.upper().splitlines())
         return True
 
     def read_status(self, answers: int | None) -> tuple[int, str, str] | None:
@@ -121,7 +131,7 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
                 return None
             raw, offset = read
             if raw.rstrip(b"\r\n") == b"+" or raw.startswith(b"+ "):
-                code, text = CONTINUATION, raw[2:].strip().decode("ascii", "replace")
+                code, text = SASL_CHALLENGE, raw[2:].strip().decode("ascii", "replace")
                 break
             try:
                 ok, text = pop3.parse_status_line(raw)
@@ -130,6 +140,7 @@ class _Pop3Observer(Replay[pop3.ServerConnection]):
                 continue
             code = "+OK" if ok else "-ERR"
             break
+        self.reply_order = self.server.order_at(offset + len(raw) - 1)
         index = self.out.add(Step(False, REPLY, code, text, self.server.time_at(offset),
                                   code=code, answers=answers))
         return index, code, text

@@ -5,19 +5,29 @@
 # Recorder of the dialog. next_event() pulls the machine's next event, feeding client
 # segments only as the machine needs them; leftovers() turns what the replay did not
 # reach into steps and problem notes (commands with no reply, replies nobody asked for,
-# last lines without a line ending), so a truncated capture loses nothing.
+# last lines without a line ending), so a truncated capture loses nothing. check_order()
+# is the one pipelining rule of both: a command whose first byte was captured before the
+# last byte of the reply to the previous command is a PipelinedCommand fact, and a
+# problem unless the server offered PIPELINING and that reply need not be awaited.
+# A SASL response is a CONTINUATION step (sasl_response()), labelled as in IMAP.
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 
-from labctl.analysis.dialog import COMMAND, UNREADABLE, Step
+from labctl.analysis.dialog import (
+    COMMAND,
+    CONTINUATION,
+    SASL_RESPONSE,
+    UNREADABLE,
+    PipelinedCommand,
+    Step,
+)
 from labctl.analysis.dialogs.streams import ClientFeed, Direction, Recorder, lines_of
 from labctl.analysis.results import Segment
 from labctl.protocols.errors import ProtocolError
 from labctl.protocols.shared_events import NEED_DATA
 
-SASL_RESPONSE = "SASL response"  # the label of a client line inside a SASL exchange
 EventT = TypeVar("EventT", covariant=True)
 
 
@@ -39,6 +49,8 @@ class Replay(Generic[MachineT]):
     """The state of one replay; subclasses say how lines parse and replies are read."""
 
     protocol_name = ""
+    not_offered = "the server did not offer PIPELINING"  # why pipelining was wrong
+    must_wait = ""  # the rule that says a command's reply must be awaited
 
     def __init__(self, segments: Sequence[Segment], machine: MachineT) -> None:
         self.client = Direction(segments, True)
@@ -47,6 +59,10 @@ class Replay(Generic[MachineT]):
         self.feed = ClientFeed(self.client, machine)
         self.out = Recorder(self.protocol_name)
         self.client_done = False  # the rest of the client's bytes are accounted for
+        self.pipelining = False  # the server offered PIPELINING
+        self.previous = "the server's greeting"  # what the last reply answered
+        self.previous_last = True  # that command's reply must be awaited before the next
+        self.reply_order = 0  # capture order of the last reply's last segment
 
     def pull(self) -> object:
         """The machine's next event, fed as needed; NEED_DATA when the client sent no more."""
@@ -76,6 +92,24 @@ class Replay(Generic[MachineT]):
     def read_reply_step(self) -> bool:
         """Read one server reply as a step answering nothing; False when none is left."""
         raise NotImplementedError
+
+    def check_order(self, label: str, start: int) -> None:
+        """A command sent before the reply to the previous one: a fact, and a problem
+        when the server did not offer PIPELINING or that reply had to be awaited."""
+        if self.client.order_at(start) >= self.reply_order:
+            return
+        allowed = self.pipelining and not self.previous_last
+        self.out.dialog.pipelined.append(PipelinedCommand(
+            label, self.previous, self.pipelining, allowed, self.client.time_at(start)))
+        if not allowed:
+            why = (self.not_offered if not self.pipelining
+                   else f"{self.previous} must end a pipelined group ({self.must_wait})")
+            self.out.problem(f"client sent {label} before the reply to {self.previous}: {why}")
+
+    def sasl_response(self, line: bytes, offset: int) -> int:
+        """A client line inside a SASL exchange: its CONTINUATION step's index."""
+        return self.out.add(Step(True, CONTINUATION, SASL_RESPONSE, line.strip().decode(
+            "ascii", "replace"), self.client.time_at(offset)))
 
     def unreadable(self, line: bytes, offset: int, error: ProtocolError) -> int:
         """A client line that is not a command: an unreadable step and a problem note."""

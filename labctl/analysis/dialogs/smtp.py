@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, Dialog, Step
-from labctl.analysis.dialogs.replay import SASL_RESPONSE, Replay
+from labctl.analysis.dialog import COMMAND, END, PAYLOAD, REPLY, Dialog, PipelinedCommand, Step
+from labctl.analysis.dialogs.replay import Replay
 from labctl.analysis.dialogs.smtp_facts import TransactionTracker
 from labctl.analysis.dialogs.streams import bare_lf, quoted
 from labctl.analysis.dialogs.tls import record_tls
@@ -50,14 +50,11 @@ def observe(segments: Sequence[Segment], transport: str = "tcp") -> Dialog:
 
 class _SmtpObserver(Replay[smtp.ServerConnection]):
     protocol_name = SMTP
+    must_wait = "RFC 2920"
 
     def __init__(self, segments: Sequence[Segment]) -> None:
         super().__init__(segments, smtp.ServerConnection(NO_LIMIT, smtputf8=True, starttls=True))
         self.facts = TransactionTracker(self.out.dialog.smtp)
-        self.pipelining = False  # the server offered PIPELINING in its EHLO reply
-        self.previous = "the server's greeting"  # what the last reply answered
-        self.previous_last = True  # that command had to end a pipelined group
-        self.reply_order = 0  # capture order of the last reply's last segment
 
     def run(self) -> Dialog:
         started = True
@@ -117,9 +114,7 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
     def command(self, event: smtp.Event, raw: bytes, start: int) -> tuple[int, str | None, str]:
         """One command line as a step; (its index, the verb it answers for, its label)."""
         if self.machine.state is SmtpState.AUTH or isinstance(event, smtp.AuthResponse):
-            step = Step(True, COMMAND, SASL_RESPONSE, raw.strip().decode("ascii", "replace"),
-                        self.client.time_at(start))
-            return self.out.add(step), None, "the SASL response"
+            return self.sasl_response(raw, start), None, "the SASL response"
         try:
             command = smtp.parse_command(raw)
         except ProtocolError as error:
@@ -137,20 +132,15 @@ class _SmtpObserver(Replay[smtp.ServerConnection]):
         if bare_lf(raw):
             self.out.problem(f"client ended {label} with a bare LF, not CRLF (RFC 5321 2.3.8)")
             self.out.dialog.bare_lf.append(label)
-        if self.client.order_at(start) >= self.reply_order:
-            return
-        if not self.pipelining or self.previous_last:
-            why = ("the server did not offer PIPELINING" if not self.pipelining
-                   else f"{self.previous} must end a pipelined group (RFC 2920)")
-            self.out.problem(f"client sent {label} before the reply to {self.previous}: {why}")
-            self.out.dialog.early.append(label)
+        self.check_order(label, start)
 
     def message(self, event: smtp.Event, raw: bytes, start: int) -> int:
         """The message after 354 and its "." line as steps; the index of the "." step."""
         text = raw[:-3]  # the ".\r\n" line ends it
         if self.client.order_at(start) < self.reply_order:
             self.out.problem("client sent the message before the 354 reply to DATA")
-            self.out.dialog.early.append("message")
+            self.out.dialog.pipelined.append(PipelinedCommand(
+                "message", "DATA", self.pipelining, False, self.client.time_at(start)))
         if bare_lf(text):
             self.out.problem("the message has lines ending in a bare LF, not CRLF")
             self.out.dialog.bare_lf.append("message")

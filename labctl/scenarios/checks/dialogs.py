@@ -208,4 +208,5 @@ class WaitsForRepliesCheck(_ClientHabitCheck):
 def grade_waits_for_replies(check: WaitsForRepliesCheck, evidence: Evidence) -> Verdict:
     """No client step of an SMTP conversation on the hop was sent before its reply."""
     return _habit_verdict(check.hop, evidence, "each reply awaited",
-                          lambda dialog: dialog.early, "sent before the reply it awaited:")
+                          lambda dialog: [p.command for p in dialog.pipelined if not p.allowed],
+                          "sent before the reply it awaited:")

@@ -66,9 +66,11 @@ def capturing(path: Path, host: str, port: int) -> Iterator[None]:
 
 
 def tcp_conversations(path: Path, port: int) -> list[list[Segment]]:
-    """The segments of each TCP connection to `port`, read by maillab's analyzer."""
+    """The segments of each TCP connection to `port` opened inside the capture (not a
+    server's readiness probe seen closing), read by maillab's analyzer."""
     return [stream.segments for stream in CaptureStreams(path)
-            if stream.transport == "tcp" and stream.server.port == port]
+            if stream.transport == "tcp" and stream.server.port == port
+            and stream.phases.seen_from_start]
 
 
 def udp_datagrams(path: Path, port: int) -> list[Segment]:

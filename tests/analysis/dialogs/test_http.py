@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 
 from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, UNREADABLE, HttpExchange
+from labctl.analysis.dialogs._http_resync import LostBytes
 from labctl.analysis.dialogs.http import KEPT_BODY, observe
 from labctl.analysis.results import Segment
 from tests.analysis.dialogs.loopback import capturing, tcp_conversations, tshark_fields
@@ -76,6 +77,50 @@ def test_what_is_not_http_is_unreadable_where_it_is() -> None:
     assert [s.kind for s in dialog.steps] == [COMMAND, REPLY, UNREADABLE]
     assert dialog.problems[0].startswith("client byte 27 at 2.000000: not HTTP/1.x:")
     assert dialog.problems[1] == "server byte 38 at 3.000000: 28 octets answering no request read"
+
+
+GET_A = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+OK_A = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+
+
+def test_reading_goes_on_at_the_next_request_once_the_server_answered_the_bad_bytes() -> None:
+    dialog = observe(segments([
+        (True, GET_A), (False, OK_A), (True, b"GET /b HTTP/1.1\r\nBad header\r\n\r\n"),
+        (False, BAD_REQUEST), (True, b"GET /c HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (False, b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno")]))
+    assert [s.kind for s in dialog.steps] == [COMMAND, REPLY, PAYLOAD, UNREADABLE, COMMAND,
+                                              REPLY, PAYLOAD]
+    assert dialog.http == [HttpExchange("GET", "/a", 200, 0, 1),
+                           HttpExchange("GET", "/c", 404, 0, 2)]
+    assert dialog.steps[5].answers == 4 and dialog.payloads() == [b"a", b"no"]
+    assert dialog.problems[1:] == [
+        "client byte 59 at 4.000000: read again from this request on (0 client and 47 server"
+        " octets skipped)"]
+    assert dialog.problems[0].startswith("client byte 28 at 2.000000: not HTTP/1.x:")
+
+
+def test_a_server_response_that_does_not_read_is_skipped_to_the_next_request() -> None:
+    dialog = observe(segments([
+        (True, GET_A), (False, b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n??"),
+        (True, b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n"), (False, OK_A)]))
+    assert dialog.labels() == ["GET", "unreadable", "GET", "200", "body"]
+    assert dialog.http == [HttpExchange("GET", "/a", None, 0, 0),
+                           HttpExchange("GET", "/b", 200, 0, 1)]
+    assert dialog.problems[1:] == [
+        "the response to GET /a is lost in unreadable bytes",
+        "client byte 28 at 2.000000: read again from this request on (0 client and 2 server"
+        " octets skipped)"]
+
+
+def test_no_resync_when_the_next_request_came_before_the_answer_to_the_bad_bytes() -> None:
+    dialog = observe(segments([  # which response answers /c is unknown: nothing more read
+        (True, GET_A), (False, OK_A),
+        (True, b"\x00\x01 hello\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (False, BAD_REQUEST + OK_A), (True, GET_A), (False, OK_A)]))
+    assert dialog.labels() == ["GET", "200", "body", "unreadable"]
+    assert dialog.problems[1:] == ["client byte 40 at 2.000000: a request sent before the server"
+                                   " answered the unreadable bytes: the rest is not read"]
 
 
 def test_a_truncated_capture_says_what_is_missing() -> None:
@@ -192,3 +237,14 @@ def test_curl_and_httpx_read_as_tshark_reads_them(webmail: int, tmp_path: Path) 
     requests, codes = tshark_exchanges(pcap, webmail)
     assert requests == [(e.method, e.target) for d in dialogs for e in d.http]
     assert codes == [e.status for d in dialogs for e in d.http]
+
+
+def test_after_a_loss_only_the_last_unfinished_line_is_kept() -> None:
+    lost = LostBytes(start=50, server_offset=0, answered=None)
+    for _ in range(1000):
+        assert lost.client_bytes(b"x" * 99 + b"\n") is None
+    assert lost.line == b"" and lost.client_bytes(b"GE") is None and lost.line == b"GE"
+    assert lost.client_bytes(b"T / HTTP/1.1\r\nHost") == (100_050, b"GET / HTTP/1.1\r\nHost")
+    assert not lost.safe_at(100_050)
+    lost.server_bytes(10, client_received=100_000)
+    assert lost.safe_at(100_050) and not lost.safe_at(99_999)

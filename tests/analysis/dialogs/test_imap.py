@@ -5,25 +5,31 @@
 from __future__ import annotations
 
 import imaplib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 
 from labctl.agent_contract import FetchOptions
-from labctl.analysis.dialog import COMMAND, PAYLOAD, REPLY, TLS, UNREADABLE, Dialog, ImapAction
+from labctl.analysis.dialog import (
+    COMMAND,
+    CONTINUATION,
+    PAYLOAD,
+    REPLY,
+    TLS,
+    UNREADABLE,
+    Dialog,
+    ImapAction,
+)
 from labctl.analysis.dialogs.imap import observe
 from labctl.analysis.results import Segment
-from roles.mailserver.mailbox_store import MaildirMailboxes
 from roles.mailserver.storage import Mailboxes
 from roles.useragent.imap_client import fetch_imap
 from roles.useragent.mail_clients import Account, Endpoint
+from tests.analysis.dialogs.conftest import BOB, HOST, NETWORK, PASSWORD
 from tests.analysis.dialogs.loopback import capturing, tcp_conversations, tshark_fields
 from tests.analysis.dialogs.scripts import Script, mangled, segments
 from tests.conftest import TEST_PLAN
-from tests.peers.dovecot import running_dovecot
-from tests.peers.maillab_imap import running_maillab_imap
 
 GREETING = (False, b"* OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE STARTTLS] ready\r\n")
 SESSION: Script = [
@@ -109,8 +115,9 @@ def test_non_synchronizing_literal_and_sasl_exchange() -> None:
         GREETING, (True, b"a1 AUTHENTICATE PLAIN\r\n"), (False, b"+ \r\n"),
         (True, b"AGJvYgBzZWNyZXQ=\r\n"), (False, b"a1 OK welcome\r\n"),
         (True, b"a2 APPEND INBOX {5+}\r\nhello\r\n"), (False, b"a2 OK appended\r\n")]))
-    assert dialog.labels() == ["OK", "AUTHENTICATE", "+", "SASL", "OK", "APPEND", "message", "OK"]
-    assert dialog.steps[3].text == "AGJvYgBzZWNyZXQ="
+    assert dialog.labels() == ["OK", "AUTHENTICATE", "+", "SASL response", "OK", "APPEND",
+                               "message", "OK"]
+    assert dialog.steps[3].kind == CONTINUATION and dialog.steps[3].text == "AGJvYgBzZWNyZXQ="
     assert dialog.imap == [ImapAction("AUTHENTICATE", "PLAIN", "OK"),
                            ImapAction("APPEND", "INBOX 5 octets", "OK")]
 
@@ -183,27 +190,12 @@ def test_implicit_tls_is_reported_as_such() -> None:
 def test_random_input_never_raises(conversation: list[Segment]) -> None:
     dialog = observe(conversation)
     check_answers(dialog)
-    continuations = [s for s in dialog.steps if s.kind == COMMAND  # IDLE's DONE, SASL lines:
-                     and s.label in ("DONE", "SASL") and " " not in s.text.strip()]  # untagged
-    commands = [s for s in dialog.steps if s.kind == COMMAND and s not in continuations]
-    assert len(dialog.imap) == len(commands)
+    commands = [s for s in dialog.steps if s.kind == COMMAND]  # IDLE's DONE, SASL lines:
+    assert len(dialog.imap) == len(commands)  # CONTINUATION steps, no command of their own
 
 
 # -- real traffic: imaplib against maillab's server and Dovecot, tshark as the oracle
-NETWORK = TEST_PLAN.shared_network("receiver-ua", "receiver-mta")
-HOST = TEST_PLAN.address("receiver-mta", NETWORK)
-BOB, PASSWORD = "bob@hamburger.edu", "bob-pw"
 MESSAGE = b"From: alice@crepes.fr\r\nSubject: hi\r\n\r\nDo you like ketchup?\r\n"
-
-
-@pytest.fixture(params=["maillab", "dovecot"])
-def imap_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[int, Mailboxes]]:
-    if request.param == "dovecot":
-        with running_dovecot({BOB: PASSWORD}, HOST) as dovecot:
-            yield dovecot.imap_port, MaildirMailboxes(dovecot.mail)
-        return
-    with running_maillab_imap(tmp_path, HOST) as maillab:
-        yield maillab.imap_port, maillab.store
 
 
 def imaplib_session(port: int) -> str:
@@ -254,7 +246,7 @@ def test_imaplib_sessions_read_as_tshark_reads_them(
                 for t, c in zip(*(value.split("\x1f") for value in row), strict=False)
                 if t.startswith(tag)]
     ours = [(s.text.split(" ")[0], s.label.split(" ")[-1]) for s in dialog.steps
-            if s.kind == COMMAND and s.label != "DONE"]
+            if s.kind == COMMAND]
     assert ours == requests
     answered = [t for row in tshark_fields(pcap, decode, "imap.response_tag")
                 for t in row[0].split("\x1f") if t.startswith(tag)]

@@ -1,14 +1,15 @@
 # The dialog against an oracle: real clients and servers (swaks, smtp-source and Postfix;
-# poplib and Dovecot; swaks and poplib against maillab's own servers) on a loopback
-# address of the test lab, captured by tcpdump, and tshark told the protocol
-# (-d tcp.port==P,smtp / pop). Commands, their arguments, reply codes and reply lines
-# must agree one by one. (No message here ends with its "." split across two segments:
+# poplib and a pipelining client and Dovecot; swaks and poplib against maillab's own
+# servers) on a loopback address of the test lab, captured by tcpdump, and tshark told
+# the protocol (-d tcp.port==P,smtp / pop). Commands, their arguments, reply codes and
+# reply lines must agree one by one. (No message here ends with its "." split across two segments:
 # tshark loses such a message; test_smtp.py covers that case.)
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import poplib
+import socket
 import subprocess
 from pathlib import Path
 
@@ -32,9 +33,11 @@ SMTP_FIELDS = ["smtp.req.command", "smtp.req.parameter", "smtp.response.code",
 
 
 def only_conversation(pcap: Path) -> Conversation:
-    """The one conversation that carried data (a readiness probe's close may be seen too;
-    the capture's probe datagrams are not DNS, so they are noise)."""
-    [conversation] = [c for c in analyze_pcap(pcap, NETWORK, TEST_PLAN) if c.segments]
+    """The one conversation seen from its SYN (a server's readiness probe, opened before
+    the capture, may be seen closing, its greeting too; the capture's probe datagrams are
+    not DNS, so they are noise)."""
+    [conversation] = [c for c in analyze_pcap(pcap, NETWORK, TEST_PLAN)
+                      if c.phases.seen_from_start]
     return conversation
 
 
@@ -81,6 +84,8 @@ def test_swaks_pipelining_into_postfix(tmp_path: Path) -> None:
     rows = tshark_packets(pcap, f"tcp.port=={port},smtp", SMTP_FIELDS)
     assert ours(dialog) == theirs(rows)
     assert "MAIL" in ours(dialog)["commands"] and dialog.problems == []
+    assert [p.command for p in dialog.pipelined][:2] == ["RCPT TO", "RCPT TO"]  # after MAIL
+    assert all(p.pipelining_offered and p.allowed for p in dialog.pipelined)
     [transaction] = dialog.smtp
     [message_id] = [value for row in rows for value in row[4]]
     assert transaction.message_id == message_id and transaction.subject == "oracle"
@@ -134,8 +139,40 @@ def test_poplib_against_dovecot(tmp_path: Path) -> None:
         ("STAT", True), ("LIST", True), ("UIDL", True), ("RETR", True), ("TOP", True),
         ("DELE", True)]
     assert dialog.pop3_reached_update and dialog.problems == []
+    assert dialog.pipelined == []  # poplib waits for each reply
     assert sum(payload.startswith(b"Subject: one\r\n\r\n..first\r\n")
                for payload in dialog.payloads()) == 1  # RETR 1, dot-stuffed as on the wire
+
+
+def _pipelining_pop3_client(port: int, ask_capa: bool) -> None:
+    """USER and PASS in one write, then STAT and QUIT in one write (after CAPA or not)."""
+    with socket.create_connection((HOST, port)) as sock, sock.makefile("rb") as replies:
+        assert replies.readline().startswith(b"+OK")
+        if ask_capa:
+            sock.sendall(b"CAPA\r\n")
+            while replies.readline() != b".\r\n":
+                pass
+        for pair in (b"USER bob\r\nPASS ketchup\r\n", b"STAT\r\nQUIT\r\n"):
+            sock.sendall(pair)
+            assert [replies.readline()[:3] for _ in range(2)] == [b"+OK"] * 2
+
+
+def test_pipelining_pop3_client_against_dovecot(tmp_path: Path) -> None:
+    with running_dovecot({BOB: "ketchup"}, HOST) as dovecot:
+        dialogs = []
+        for ask_capa in (True, False):
+            with loopback_capture(tmp_path / f"capa-{ask_capa}.pcap", HOST,
+                                  dovecot.pop3_port) as pcap:
+                _pipelining_pop3_client(dovecot.pop3_port, ask_capa)
+            dialogs.append(only_dialog(pcap, POP3))
+    offered, not_asked = dialogs
+    assert [(p.command, p.after, p.pipelining_offered, p.allowed) for p in offered.pipelined] == [
+        ("PASS", "USER", True, True), ("QUIT", "STAT", True, True)]
+    assert offered.problems == [] and offered.pop3_reached_update
+    assert [(p.command, p.allowed) for p in not_asked.pipelined] == [("PASS", False),
+                                                                     ("QUIT", False)]
+    assert not_asked.problems[0] == ("client sent PASS before the reply to USER: the server"
+                                     " did not offer PIPELINING in its CAPA reply (RFC 2449)")
 
 
 def test_tshark_is_told_the_port(tmp_path: Path) -> None:

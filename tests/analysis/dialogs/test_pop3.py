@@ -2,7 +2,7 @@
 # RFC 1939 states (UPDATE), STLS, SASL and truncation.
 from __future__ import annotations
 
-from labctl.analysis.dialog import Pop3Action
+from labctl.analysis.dialog import PipelinedCommand, Pop3Action
 from labctl.analysis.dialogs.pop3 import observe
 from tests.analysis.dialogs.wire import wire
 
@@ -63,3 +63,39 @@ def test_broken_lines_are_problems_not_exceptions() -> None:
         "server line not a POP3 status line: status line does not start with +OK or -ERR"
         " (line: 'bogus\\r\\n')",
         "client's last line has no line ending: QUI"]
+
+
+CAPA_PIPELINING = ("C: CAPA|", "S: +OK|USER|PIPELINING|UIDL|.|")
+
+
+def test_pipelining_without_the_capability_is_a_fact_and_a_problem() -> None:
+    dialog = observe(wire("S: +OK ready|", "C: CAPA|", "S: +OK|USER|UIDL|.|",
+                          "C: USER bob|PASS pw|", "S: +OK|", "S: +OK in|",
+                          "C: STAT|", "S: +OK 0 0|"))
+    assert dialog.labels()[-6:] == ["USER", "+OK", "PASS", "+OK", "STAT", "+OK"]
+    assert dialog.pipelined == [PipelinedCommand("PASS", "USER", False, False, 3.0)]
+    assert dialog.problems == ["client sent PASS before the reply to USER: the server did not"
+                               " offer PIPELINING in its CAPA reply (RFC 2449)"]
+
+
+def test_pipelining_the_server_offered_is_a_fact_and_no_problem() -> None:
+    dialog = observe(wire("S: +OK ready|", *CAPA_PIPELINING, "C: USER bob|PASS pw|",
+                          "S: +OK|+OK in|", "C: LIST|RETR 1|QUIT|",
+                          "S: +OK|1 5|.|+OK|hello|.|+OK bye|"))
+    assert [(p.command, p.after, p.allowed) for p in dialog.pipelined] == [
+        ("PASS", "USER", True), ("RETR", "LIST", True), ("QUIT", "RETR", True)]
+    assert all(p.pipelining_offered for p in dialog.pipelined)
+    assert dialog.problems == [] and dialog.pop3_reached_update
+
+
+def test_commands_each_after_its_reply_are_not_pipelined() -> None:
+    dialog = observe(wire(*LOGIN, "C: STAT|", "S: +OK 0 0|", "C: QUIT|", "S: +OK bye|"))
+    assert dialog.pipelined == [] and dialog.problems == []
+
+
+def test_nothing_may_follow_stls_before_its_reply_even_with_pipelining() -> None:
+    dialog = observe(wire("S: +OK ready|", *CAPA_PIPELINING, "C: STLS|USER bob|",
+                          "S: -ERR not now|+OK|"))
+    assert dialog.pipelined == [PipelinedCommand("USER", "STLS", True, False, 3.0)]
+    assert dialog.problems == ["client sent USER before the reply to STLS: STLS must end a"
+                               " pipelined group (the session changes with its reply)"]

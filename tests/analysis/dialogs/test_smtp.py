@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from labctl.analysis.dialog import PAYLOAD, TLS
+from labctl.analysis.dialog import PAYLOAD, TLS, PipelinedCommand
 from labctl.analysis.dialogs.smtp import observe
 from tests.analysis.dialogs.wire import wire
 
@@ -24,6 +24,9 @@ def test_pipelined_commands_are_matched_to_their_replies_in_order() -> None:
     assert replies == {1: "EHLO", 3: "MAIL FROM", 5: "RCPT TO", 7: "RCPT TO", 9: "DATA",
                        12: "."}
     assert dialog.problems == []
+    assert [(p.command, p.after, p.pipelining_offered, p.allowed) for p in dialog.pipelined] == [
+        ("RCPT TO", "MAIL FROM", True, True), ("RCPT TO", "RCPT TO", True, True),
+        ("DATA", "RCPT TO", True, True)]
     [transaction] = dialog.smtp
     assert transaction.rcpt_to == ("b@h.edu",) and transaction.rcpt_refused == ("x@h.edu",)
     assert transaction.subject == "hi" and transaction.accepted
@@ -35,7 +38,8 @@ def test_pipelining_without_the_extension_is_a_problem() -> None:
     assert dialog.labels() == ["220", "EHLO", "250", "MAIL FROM", "250", "RCPT TO", "250"]
     assert dialog.problems == [
         "client sent RCPT TO before the reply to MAIL FROM: the server did not offer PIPELINING"]
-    assert dialog.early == ["RCPT TO"]  # the fact the waits_for_replies check reads
+    # the fact the waits_for_replies check reads (a command not allowed to go early)
+    assert dialog.pipelined == [PipelinedCommand("RCPT TO", "MAIL FROM", False, False, 3.0)]
 
 
 def test_message_before_354_is_a_problem_even_with_pipelining() -> None:
@@ -44,7 +48,9 @@ def test_message_before_354_is_a_problem_even_with_pipelining() -> None:
                           "S: 250 ok|250 ok|354 go|250 queued|"))
     assert dialog.labels()[-4:] == ["354", "message", ".", "250"]
     assert dialog.problems == ["client sent the message before the 354 reply to DATA"]
-    assert dialog.early == ["message"]  # MAIL FROM and RCPT TO were pipelined as offered
+    # MAIL FROM and RCPT TO were pipelined as offered; the message had to wait for 354
+    assert [(p.command, p.allowed) for p in dialog.pipelined] == [
+        ("RCPT TO", True), ("DATA", True), ("message", False)]
 
 
 def test_terminator_split_across_segments_and_dot_stuffing() -> None:
@@ -53,6 +59,7 @@ def test_terminator_split_across_segments_and_dot_stuffing() -> None:
                           "C: Subject: s||..leading dot|", "C: .\r", "C: \n", "S: 250 ok|",
                           "C: QUIT|", "S: 221 bye|"))
     assert dialog.labels() == ["220", "EHLO", "250", *TRANSACTION, "QUIT", "221"]
+    assert dialog.pipelined == []  # each command after the reply to the previous one
     assert dialog.payloads() == [b"Subject: s\r\n\r\n..leading dot\r\n"]
     [transaction] = dialog.smtp
     assert transaction.size == len(b"Subject: s\r\n\r\n.leading dot\r\n")
@@ -102,7 +109,7 @@ def test_bare_lf_before_the_dot_leaves_the_message_unended_and_is_said() -> None
                           "C: RCPT TO:<b@h.edu>|", "S: 250 ok|", "C: DATA|", "S: 354 go|",
                           "C: a|b\n.\n"))
     assert dialog.labels()[-2:] == ["354", "message"]
-    assert dialog.bare_lf == ["message"] and dialog.early == []
+    assert dialog.bare_lf == ["message"] and dialog.pipelined == []
     assert "the message has lines ending in a bare LF, not CRLF" in dialog.problems
 
 

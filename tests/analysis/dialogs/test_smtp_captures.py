@@ -44,4 +44,5 @@ def test_real_smtplib_dialog_two_messages_one_connection(pcaps: Path, local: Add
     second = [s for s in dialog.steps if s.kind == PAYLOAD][1].data
     assert b"\r\n..dot-stuffed\r\n" in second and second.count(b"\r\n") > 60
     assert len(dialog.smtp) == 2 and all(t.accepted for t in dialog.smtp)
+    assert dialog.pipelined == [] and dialog.problems == []  # smtplib waits for each reply
     assert dialog.smtp[1].size == len(second) - 1  # one stuffed dot removed
