@@ -3,8 +3,8 @@
 # command got (reply_code), and the habits a hand-written SMTP client gets wrong: lines
 # ended by CRLF, not a bare LF (line_endings), and waiting for each reply unless the
 # server offered PIPELINING, RFC 2920 (waits_for_replies; the SMTP observer records both
-# facts on the Dialog, bare_lf and early, from the capture order). They read the Dialog
-# the analyzer replayed from the bytes.
+# facts on the Dialog from the capture order: bare_lf, and pipelined, whose entries not
+# allowed are the early ones). They read the Dialog the analyzer replayed from the bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
