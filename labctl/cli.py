@@ -56,6 +56,11 @@ def _ensure_up(backend: LabBackend) -> None:
     if not backend.is_up():
         progress(f"bringing the lab up ({backend.runtime} backend)")
         backend.up(progress)
+        return
+    down = backend.roles_down()
+    if down:
+        progress(f"{', '.join(down)} not running: bringing the {backend.runtime} lab up again")
+        backend.up(progress)
 
 
 def cmd_up(args: argparse.Namespace) -> int:

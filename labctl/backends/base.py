@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from labctl.backends.role_shell import ShellCommand
-from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
+from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
 
 Progress = Callable[[str], None]
 
@@ -60,6 +60,13 @@ class LabBackend(ABC):
                 f"lab {self.instance.name!r} would use the addresses and ports of the running "
                 f"{runtime} lab {name!r} (both are slot {self.instance.slot}): give this lab "
                 f"another name, or take that one down first (labctl --lab {name} down)")
+
+    def roles_down(self) -> list[str]:
+        """The lab's roles (and its controller) that are not running now: a lab whose
+        controller answers may still have lost a role."""
+        states = self.status()
+        return [name for name in [*LAB.role_names(), "controller"]
+                if not states.get(name, "").startswith("running")]
 
     def is_up(self) -> bool:
         """True when this backend's controller answers."""

@@ -2,6 +2,8 @@
 # leaves no process behind. Every lab here is the test session's own instance.
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -118,3 +120,22 @@ health_app = FastAPI()
 @health_app.get("/health")
 def _health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def test_a_lab_that_lost_a_role_is_brought_up_again_before_a_run(tmp_path: Path) -> None:
+    from labctl.cli import _ensure_up
+
+    backend = LocalBackend(home=tmp_path, instance=TEST_INSTANCE)
+    try:
+        backend.up(lambda _: None)
+        assert backend.roles_down() == []
+        receiver = backend._pids()["receiver-mta"]
+        os.kill(receiver, signal.SIGKILL)  # the role dies; its controller still answers
+        deadline = time.monotonic() + 10
+        while _alive(receiver) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert backend.is_up() and backend.roles_down() == ["receiver-mta"]
+        _ensure_up(backend)  # what `labctl run` and `./maillab demo` do first
+        assert backend.roles_down() == [] and backend._pids()["receiver-mta"] != receiver
+    finally:
+        backend.down(lambda _: None)
