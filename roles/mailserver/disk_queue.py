@@ -32,6 +32,7 @@ from roles.mailserver.storage import QueuedMessage
 
 log = logging.getLogger(__name__)
 SUFFIX = ".msg"
+_unlinker = ThreadPoolExecutor(1, thread_name_prefix="maillab-queue-unlink")  # in order
 
 
 class DiskQueue:
@@ -49,7 +50,6 @@ class DiskQueue:
         self.attempt_log = AttemptLog(directory / "attempts.log", self._fold_attempts)
         self._unlinking: set[str] = set()  # removed, the file not yet unlinked
         self._unlinking_lock = threading.Lock()
-        self._unlinker = ThreadPoolExecutor(1, thread_name_prefix="maillab-queue-unlink")
 
     def enqueue(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes,
                 queue_id: str | None = None) -> QueuedMessage:
@@ -88,11 +88,11 @@ class DiskQueue:
                 raise FileNotFoundError(f"no queued message {message_id}")
             self._unlinking.add(message_id)
         self.attempt_log.forget(message_id)
-        self._unlinker.submit(self._unlink, message_id, path)
+        _unlinker.submit(self._unlink, message_id, path)
 
     def wait_for_removals(self) -> None:
         """Return once every removal asked for so far has unlinked its file."""
-        self._unlinker.submit(lambda: None).result()
+        _unlinker.submit(lambda: None).result()
 
     def _removed_now(self) -> set[str]:
         with self._unlinking_lock:
