@@ -59,6 +59,7 @@ class MailServer:
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._tasks_changed = asyncio.Event()  # wait() watches the tasks of the moment
+        self._switching = asyncio.Lock()  # one set_up at a time
         self._control: uvicorn.Server | None = None
         self._webmail: uvicorn.Server | None = None
         self._webmail_task: asyncio.Task[None] | None = None
@@ -89,19 +90,20 @@ class MailServer:
     async def set_up(self, up: bool) -> None:
         """Serve the lab addresses again (True) or go down (False): every lab listener
         closed and every open lab connection cut, as when the host goes down; the queue,
-        the relay and the control agent carry on."""
-        if up == self.is_up:
-            return
-        if up:
-            await self._open_listeners()
-            await self._start_webmail()
-            log.info("up again: serving the lab addresses")
-            return
-        await self._close_listeners()
-        for connection in list(self._smtp):
-            connection.abort()
-        await self._stop_webmail()
-        log.info("down: the lab addresses answer nothing until brought up")
+        the relay and the control agent carry on. Calls at the same time take turns."""
+        async with self._switching:
+            if up == self.is_up:
+                return
+            if up:
+                await self._open_listeners()
+                await self._start_webmail()
+                log.info("up again: serving the lab addresses")
+                return
+            await self._close_listeners()
+            for connection in list(self._smtp):
+                connection.abort()
+            await self._stop_webmail()
+            log.info("down: the lab addresses answer nothing until brought up")
 
     async def _open_listeners(self) -> None:
         """Listen on every SMTP, submission, POP3 and IMAP address of the settings."""

@@ -104,3 +104,12 @@ async def test_the_server_runs_on_while_down_and_watches_its_new_webmail_once_up
     webmail.should_exit = True  # the webmail started by the last `up` ends on its own
     await wait_until(running.done)
     assert running.exception() is None
+
+
+async def test_switches_at_the_same_time_take_turns(start_server: StartServer) -> None:
+    receiver = await start_server("receiver-mta")
+    smtp = receiver.address("smtp")
+    answers = await asyncio.gather(*(switch(receiver, up=up) for up in (False, False, True, True)))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert receiver.is_up and receiver.address("smtp") == smtp
+    assert not await asyncio.to_thread(refused, smtp)
