@@ -27,6 +27,16 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           # delete, and with imap: folder, headers_only, part, partial, move_to,
           # idle_seconds, list_folders (labctl.agent_contract.FetchOptions)
           delete: false             # POP3 download-and-delete or download-and-keep
+      - server:                     # take a mail server down (its lab addresses refuse
+          role: receiver-mta        # connections, open ones are cut; queue and mailboxes
+          state: down               # kept) or bring it back up; a run ends with every
+      #                               server it took down brought back up
+      - wait_queued:                # until a message waits in that server's outgoing
+          role: sender-mta          # queue after at least `attempts` delivery attempts
+          attempts: 1
+          timeout_s: 30
+      - flush:                      # retry that server's queue now
+          role: sender-mta
     checks:                         # graded from the captures and the servers' stored
     #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -71,6 +81,7 @@ from labctl.agent_contract import (
 )
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
+from labctl.scenarios.server_steps import FlushStep, ServerStep, WaitQueuedStep
 
 
 class Setup(Strict):
@@ -115,23 +126,27 @@ class FetchStep(Strict, FetchOptions):
         return value.lower() if isinstance(value, str) else value
 
 
-Action = SendStep | WaitDeliveredStep | FetchStep
+Action = SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
+STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush")
 
 
 class Step(Strict):
-    """One step: a mapping with exactly one of the keys send, wait_delivered, fetch."""
+    """One step: a mapping with exactly one of the keys of STEP_KEYS."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
 
     send: SendStep | None = None
     wait_delivered: WaitDeliveredStep | None = None
     fetch: FetchStep | None = None
+    server: ServerStep | None = None
+    wait_queued: WaitQueuedStep | None = None
+    flush: FlushStep | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:
-        given = [k for k in ("send", "wait_delivered", "fetch") if getattr(self, k) is not None]
+        given = [k for k in STEP_KEYS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a step has exactly one of the keys send, wait_delivered, fetch")
+            raise ValueError(f"a step has exactly one of the keys {', '.join(STEP_KEYS)}")
         return self
 
     @model_serializer(mode="wrap")
@@ -141,14 +156,13 @@ class Step(Strict):
 
     @property
     def kind(self) -> str:
-        """The step's key: send, wait_delivered or fetch."""
-        return next(k for k in ("send", "wait_delivered", "fetch") if getattr(self, k))
+        """The step's key: one of STEP_KEYS."""
+        return next(k for k in STEP_KEYS if getattr(self, k) is not None)
 
     @property
     def action(self) -> Action:
         """The one action this step holds."""
-        action = self.send or self.wait_delivered or self.fetch
-        assert action is not None  # guaranteed by _exactly_one
+        action: Action = getattr(self, self.kind)
         return action
 
 

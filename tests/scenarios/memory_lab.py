@@ -4,6 +4,7 @@
 # and the mailboxes and the queue are what those actions left.
 from __future__ import annotations
 
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -31,6 +32,11 @@ class MemoryLab:
         self.queued: list[QueueEntry] = []  # what sender-mta could not deliver
         self.conversations: list[Conversation] = []
         self.calls: list[tuple[object, ...]] = []
+        self.down: set[str] = set()  # mail servers taken down
+        self.flush_delivers = True  # a flush relays the queue when the receiver is up
+        self.deliveries = 1  # copies a relay leaves in the mailbox (2: a duplicate)
+        self.relay_lines: dict[str, list[str]] = {}  # by Message-ID: its SMTP transaction
+        self.raw: dict[str, bytes] = {}  # by Message-ID: the message as composed
 
     async def start_capture(self) -> None:
         self.calls.append(("start_capture",))
@@ -73,7 +79,6 @@ class MemoryLab:
             "C: .",
             "S: 250 queued",
         ]
-        ending = ["C: QUIT", "S: 221 bye"] if self.quit_after_data else []
         self.conversations.append(
             conversation(
                 role,
@@ -89,31 +94,50 @@ class MemoryLab:
                 ],
             )
         )
-        self.conversations.append(
-            conversation(
-                "sender-mta",
-                "receiver-mta",
-                "SMTP",
-                [
-                    "S: 220 mail.hamburger.edu",
-                    "C: EHLO mail.crepes.fr",
-                    "S: 250-hi",
-                    "S: 250 SIZE",
-                    *envelope,
-                    *ending,
-                ],
-            )
-        )
-        if self.deliver:
-            stored = raw.replace(self.stored_body_change, b"changed") if \
-                self.stored_body_change else raw
-            self.mailboxes.setdefault(to, []).append(b"Return-Path: <x>\r\n" + stored)
+        message_id = str(message["Message-ID"])
+        self.relay_lines[message_id], self.raw[message_id] = envelope, raw
+        if self.deliver and "receiver-mta" not in self.down:
+            self.relay([message_id])
         else:
             self.queued.append(QueueEntry(
                 id=f"q{len(self.queued)}", mail_from=sender, rcpt_tos=[to], attempts=1,
                 last_error="421 receiver-mta unreachable", next_attempt=0.0,
-                message_id=str(message["Message-ID"]), created=0.0))
+                message_id=message_id, created=0.0))
         return SentMessage(str(message["Message-ID"]), raw, sender, to)
+
+    def relay(self, message_ids: list[str], connections: int = 1) -> None:
+        """sender-mta relays the messages over `connections` connections and delivers."""
+        share = -(-len(message_ids) // connections)  # messages per connection, rounded up
+        ending = ["C: QUIT", "S: 221 bye"] if self.quit_after_data else []
+        for start in range(0, len(message_ids), share):
+            lines = [line for m in message_ids[start:start + share] for line in self.relay_lines[m]]
+            self.conversations.append(conversation(
+                "sender-mta", "receiver-mta", "SMTP",
+                ["S: 220 mail.hamburger.edu", "C: EHLO mail.crepes.fr", "S: 250-hi",
+                 "S: 250 SIZE", *lines, *ending]))
+        for message_id in message_ids:
+            raw = self.raw[message_id]
+            stored = raw.replace(self.stored_body_change, b"changed") if \
+                self.stored_body_change else raw
+            to = str(parse_to(raw))
+            for _ in range(self.deliveries):
+                self.mailboxes.setdefault(to, []).append(b"Return-Path: <x>\r\n" + stored)
+
+    async def set_server(self, role: str, up: bool) -> None:
+        self.calls.append(("set_server", role, up))
+        (self.down.discard if up else self.down.add)(role)
+
+    async def wait_queued(self, role: str, attempts: int, timeout_s: float) -> bool:
+        self.calls.append(("wait_queued", role, attempts))
+        return role == "sender-mta" and any(e.attempts >= attempts for e in self.queued)
+
+    async def flush(self, role: str) -> int:
+        self.calls.append(("flush", role))
+        flushed = len(self.queued) if role == "sender-mta" else 0
+        if flushed and self.flush_delivers and "receiver-mta" not in self.down:
+            self.relay([str(e.message_id) for e in self.queued])
+            self.queued = []
+        return flushed
 
     async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
         self.calls.append(("wait_delivered", address, timeout_s))
@@ -142,3 +166,8 @@ class MemoryLab:
     async def queue(self, role: str) -> list[QueueEntry]:
         self.calls.append(("queue", role))
         return list(self.queued) if role == "sender-mta" else []
+
+
+def parse_to(raw: bytes) -> str:
+    """The To address of a composed message."""
+    return str(message_from_bytes(raw)["To"])

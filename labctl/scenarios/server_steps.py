@@ -1,0 +1,52 @@
+# The steps that act on a mail server rather than on a user agent: take it down or bring
+# it back up (the lecture's "receiver down"), wait until a message waits in its outgoing
+# queue, and retry its queue now. They live apart from schema.py, which lists them among
+# the step kinds, so that the scenario format's main module stays about the whole file.
+#
+# A server step only names the server and what to do; the runner does it through
+# LabActions.set_server, queue and flush, and brings every server a run took down back
+# up when the run ends, whatever happened, so that one scenario never leaves the lab
+# broken for the next.
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from labctl.scenarios.fields import Strict, mail_server
+
+ServerState = Literal["down", "up"]
+
+
+class ServerStep(Strict):
+    """Take a mail server down (its lab addresses refuse connections, open ones are cut,
+    its queue and mailboxes kept) or bring it back up."""
+
+    role: str = "receiver-mta"
+    state: ServerState
+
+    _role = field_validator("role")(mail_server)
+
+    @property
+    def up(self) -> bool:
+        """True when the step brings the server up."""
+        return self.state == "up"
+
+
+class WaitQueuedStep(Strict):
+    """Wait until a message waits in the server's outgoing queue after at least
+    `attempts` delivery attempts (the relay tried and failed), at most `timeout_s`."""
+
+    role: str = "sender-mta"
+    attempts: int = Field(1, ge=0)
+    timeout_s: float = Field(30.0, gt=0)
+
+    _role = field_validator("role")(mail_server)
+
+
+class FlushStep(Strict):
+    """Make every message waiting in the server's outgoing queue due now (a retry)."""
+
+    role: str = "sender-mta"
+
+    _role = field_validator("role")(mail_server)
