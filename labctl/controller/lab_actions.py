@@ -129,12 +129,14 @@ class ControllerLabActions:
         if ServiceState.model_validate(answer).up != up:
             raise AgentError(f"{role} did not go {'up' if up else 'down'}", 502)
 
-    async def wait_queued(self, role: str, attempts: int, timeout_s: float) -> bool:
-        """Poll `role`'s queue until a message waits there after `attempts` attempts."""
+    async def wait_queued(self, role: str, messages: int, attempts: int,
+                          timeout_s: float) -> bool:
+        """Poll `role`'s queue until `messages` messages wait, each tried `attempts` times."""
 
         async def queued() -> bool:
             entries = await self.state.agents.call(role, "GET", "/queue")
-            return any(QueueEntry.model_validate(e).attempts >= attempts for e in entries)
+            tried = [e for e in entries if QueueEntry.model_validate(e).attempts >= attempts]
+            return len(tried) >= messages
 
         return await poll(queued, timeout_s)
 

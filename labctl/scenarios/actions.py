@@ -73,9 +73,10 @@ class LabActions(Protocol):
         """Take mail server `role` down (queue and mailboxes kept) or bring it back up."""
         ...
 
-    async def wait_queued(self, role: str, attempts: int, timeout_s: float) -> bool:
-        """Wait until a message waits in `role`'s queue after `attempts` or more delivery
-        attempts; False on timeout."""
+    async def wait_queued(self, role: str, messages: int, attempts: int,
+                          timeout_s: float) -> bool:
+        """Wait until `messages` messages wait in `role`'s queue, each after `attempts` or
+        more delivery attempts; False on timeout."""
         ...
 
     async def flush(self, role: str) -> int:

@@ -67,14 +67,14 @@ async def _fetch(index: int, step: FetchStep, actions: LabActions, evidence: Evi
 async def _wait_queued(step: WaitQueuedStep, actions: LabActions) -> None:
     try:
         queued = await asyncio.wait_for(
-            actions.wait_queued(step.role, step.attempts, step.timeout_s),
+            actions.wait_queued(step.role, step.messages, step.attempts, step.timeout_s),
             step.timeout_s + WAIT_GRACE_S,
         )
     except TimeoutError:
         queued = False
     if not queued:
-        raise StepFailed(f"no message waited in the queue of {step.role} after "
-                         f"{step.attempts} attempt(s) within {step.timeout_s:g}s")
+        raise StepFailed(f"{step.messages} message(s) did not wait in the queue of {step.role} "
+                         f"after {step.attempts} attempt(s) within {step.timeout_s:g}s")
 
 
 async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evidence) -> None:

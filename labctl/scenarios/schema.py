@@ -31,8 +31,9 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           role: receiver-mta        # connections, open ones are cut; queue and mailboxes
           state: down               # kept) or bring it back up; a run ends with every
       #                               server it took down brought back up
-      - wait_queued:                # until a message waits in that server's outgoing
-          role: sender-mta          # queue after at least `attempts` delivery attempts
+      - wait_queued:                # until `messages` messages wait in that server's
+          role: sender-mta          # outgoing queue, each after at least `attempts`
+          messages: 1               # delivery attempts
           attempts: 1
           timeout_s: 30
       - flush:                      # retry that server's queue now

@@ -34,10 +34,11 @@ class ServerStep(Strict):
 
 
 class WaitQueuedStep(Strict):
-    """Wait until a message waits in the server's outgoing queue after at least
-    `attempts` delivery attempts (the relay tried and failed), at most `timeout_s`."""
+    """Wait until `messages` messages wait in the server's outgoing queue, each after at
+    least `attempts` delivery attempts (the relay tried and failed), at most `timeout_s`."""
 
     role: str = "sender-mta"
+    messages: int = Field(1, ge=1)
     attempts: int = Field(1, ge=0)
     timeout_s: float = Field(30.0, gt=0)
 

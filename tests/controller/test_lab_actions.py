@@ -40,8 +40,9 @@ async def test_set_server_takes_the_server_down_and_up(actions: ControllerLabAct
 
 async def test_wait_queued_sees_the_attempts_and_flush_adds_one(
         actions: ControllerLabActions, sender: MailServer) -> None:
-    assert await actions.wait_queued("sender-mta", 1, 5.0)
-    assert not await actions.wait_queued("sender-mta", 2, 0.3)
+    assert await actions.wait_queued("sender-mta", 2, 1, 5.0)
+    assert not await actions.wait_queued("sender-mta", 3, 1, 0.3)
+    assert not await actions.wait_queued("sender-mta", 1, 2, 0.3)
     assert await actions.flush("sender-mta") == 2
     await wait_until(lambda: [m.attempts for m in sender.queue.messages()] == [2, 2])
-    assert await actions.wait_queued("sender-mta", 2, 5.0)
+    assert await actions.wait_queued("sender-mta", 2, 2, 5.0)

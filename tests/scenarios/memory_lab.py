@@ -14,7 +14,7 @@ from labctl.model import LAB
 from labctl.model.mail_queue import QueueEntry
 from labctl.scenarios import SentMessage
 from labctl.scenarios.actions import StoredMessage
-from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop
+from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop, stuffed_lines
 
 
 class MemoryLab:
@@ -75,7 +75,7 @@ class MemoryLab:
             "S: 250 ok",
             "C: DATA",
             "S: 354 go",
-            *(f"C: {line}" for line in raw.decode().splitlines()),
+            *(f"C: {line}" for line in self.data_lines(raw)),
             "C: .",
             "S: 250 queued",
         ]
@@ -105,6 +105,10 @@ class MemoryLab:
                 message_id=message_id, created=0.0))
         return SentMessage(str(message["Message-ID"]), raw, sender, to)
 
+    def data_lines(self, raw: bytes) -> list[str]:
+        """The message's lines as the SMTP clients send them after DATA (dot-stuffed)."""
+        return stuffed_lines(raw)
+
     def relay(self, message_ids: list[str], connections: int = 1) -> None:
         """sender-mta relays the messages over `connections` connections and delivers."""
         share = -(-len(message_ids) // connections)  # messages per connection, rounded up
@@ -127,9 +131,11 @@ class MemoryLab:
         self.calls.append(("set_server", role, up))
         (self.down.discard if up else self.down.add)(role)
 
-    async def wait_queued(self, role: str, attempts: int, timeout_s: float) -> bool:
-        self.calls.append(("wait_queued", role, attempts))
-        return role == "sender-mta" and any(e.attempts >= attempts for e in self.queued)
+    async def wait_queued(self, role: str, messages: int, attempts: int,
+                          timeout_s: float) -> bool:
+        self.calls.append(("wait_queued", role, messages, attempts))
+        tried = [e for e in self.queued if e.attempts >= attempts]
+        return role == "sender-mta" and len(tried) >= messages
 
     async def flush(self, role: str) -> int:
         self.calls.append(("flush", role))
@@ -153,7 +159,8 @@ class MemoryLab:
         self.seen.update(messages)
         wire = protocol.upper()
         self.conversations.append(
-            conversation(role, "receiver-mta", wire, fetch_transcript(wire, messages))
+            conversation(role, "receiver-mta", wire,
+                         fetch_transcript(wire, messages, request.delete))
         )
         return messages
 

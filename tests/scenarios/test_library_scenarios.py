@@ -1,0 +1,157 @@
+# The library's scenarios (scenarios/*.yaml) against an in-memory lab: each passes where
+# the lab does what the lecture says, and each key check fails, for the right reason,
+# where the lab is set up wrong (a duplicate delivery, one connection per message, a
+# delete where keep was asked, mail pushed to Bob's user agent, no MX lookup, no
+# dot-stuffing, a move that is not kept, a whole message where a byte range was asked).
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from labctl.agent_contract import FetchRequest
+from labctl.reports import Report
+from labctl.scenarios import load_scenario, run_scenario
+from tests.scenarios.memory_lab import MemoryLab
+from tests.scenarios.scenario_builders import conversation
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def grade(name: str, lab: MemoryLab) -> Report:
+    """Run scenarios/NAME.yaml on `lab`."""
+    return asyncio.run(run_scenario(load_scenario(LIBRARY / f"{name}.yaml"), lab, "memory"))
+
+
+def failures(report: Report) -> dict[str, str]:
+    """The failed checks of a report: name -> output."""
+    return {c.name: c.output for c in report.checks if not c.passed}
+
+
+@pytest.mark.parametrize("name", ["receiver-down", "persistent-connection", "pop3-delete",
+                                  "pop3-keep", "push-vs-pull", "dot-stuffing-8bit"])
+def test_library_scenario_passes_on_a_correct_memory_lab(name: str) -> None:
+    report = grade(name, MemoryLab())
+    assert failures(report) == {}
+    assert report.score == report.max_score
+
+
+def test_receiver_down_fails_a_lab_that_delivers_twice() -> None:
+    lab = MemoryLab()
+    lab.deliveries = 2
+    failed = failures(grade("receiver-down", lab))
+    assert list(failed) == ["Delivered exactly once"]
+    assert "expected 1 message(s), observed 2 message(s)" in failed["Delivered exactly once"]
+
+
+def test_receiver_down_fails_a_lab_whose_queue_is_never_retried() -> None:
+    lab = MemoryLab()
+    lab.flush_delivers = False
+    failed = failures(grade("receiver-down", lab))
+    assert "queue of sender-mta: expected 0 waiting, observed 1 waiting" in \
+        failed["Nothing left in Alice's server's queue"]
+    assert "steps[6] (wait_delivered) failed" in failed["Delivered exactly once"]
+
+
+class OneConnectionPerMessage(MemoryLab):
+    """A relay that opens a connection per message (concurrency above 1)."""
+
+    def relay(self, message_ids: list[str], connections: int = 1) -> None:
+        super().relay(message_ids, connections=len(message_ids))
+
+
+def test_persistent_connection_fails_two_connections() -> None:
+    failed = failures(grade("persistent-connection", OneConnectionPerMessage()))
+    key = failed["One SMTP connection carries both messages"]
+    assert "expected 1 SMTP connection(s), observed 2 SMTP connection(s)" in key
+    assert "MAIL FROM out of order" in failed["Two transactions, then one QUIT"]
+
+
+class FetchOverridden(MemoryLab):
+    """A user agent that deletes (or keeps) whatever the scenario asked."""
+
+    def __init__(self, delete: bool) -> None:
+        super().__init__()
+        self.forced_delete = delete
+
+    async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
+        forced = request.model_copy(update={"delete": self.forced_delete})
+        return await super().fetch(role, forced)
+
+
+def test_pop3_delete_fails_a_keep() -> None:
+    failed = failures(grade("pop3-delete", FetchOverridden(delete=False)))
+    assert "expected 0 message(s), observed 1 message(s)" in \
+        failed["The server no longer holds it"]
+
+
+def test_pop3_keep_fails_a_delete() -> None:
+    failed = failures(grade("pop3-keep", FetchOverridden(delete=True)))
+    assert list(failed) == ["The server still holds it after both sessions"]
+    assert "expected <" in failed["The server still holds it after both sessions"]
+    assert "observed 0 message(s)" in failed["The server still holds it after both sessions"]
+
+
+class PushToBob(MemoryLab):
+    """Bob's server pushes his mail to his user agent over SMTP (no pull)."""
+
+    async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
+        self.conversations.append(conversation(
+            "receiver-mta", role, "SMTP",
+            ["S: 220 bob-pc", "C: EHLO mail.hamburger.edu", "S: 250 hi", "C: QUIT", "S: 221 bye"]))
+        return []
+
+
+def test_push_vs_pull_fails_a_push_to_the_user_agent() -> None:
+    failed = failures(grade("push-vs-pull", PushToBob()))
+    opened = failed["Bob's user agent opens the connection to its server (pull)"]
+    assert "receiver-mta opened SMTP" in opened
+    assert "expected no SMTP conversation, observed 1" in \
+        failed["No SMTP from Bob's server to his user agent"]
+    assert "Alice's server opens the connection to Bob's (push)" not in failed
+
+
+def test_mx_lookup_fails_a_relay_that_asked_no_dns() -> None:
+    failed = failures(grade("mx-lookup", MemoryLab()))
+    assert list(failed) == ["The MX of hamburger.edu is looked up before the relay connects"]
+    assert "expected MX hamburger.edu answered, observed no DNS question" in \
+        failed["The MX of hamburger.edu is looked up before the relay connects"]
+
+
+class NoDotStuffing(MemoryLab):
+    """SMTP clients that send the message's lines as they are: its lone "." ends DATA."""
+
+    def data_lines(self, raw: bytes) -> list[str]:
+        return raw.decode().splitlines()
+
+
+def test_dot_stuffing_fails_a_client_that_does_not_stuff() -> None:
+    failed = failures(grade("dot-stuffing-8bit", NoDotStuffing()))
+    assert "hop sender-ua -> sender-mta: expected <" in \
+        failed["The message crosses both SMTP hops intact"]
+    assert "observed a body that differs from the one sent" in \
+        failed["The message crosses both SMTP hops intact"]
+
+
+def test_dot_stuffing_fails_a_server_that_changes_the_stored_body() -> None:
+    lab = MemoryLab()
+    lab.stored_body_change = b"..and this one"
+    failed = failures(grade("dot-stuffing-8bit", lab))
+    assert list(failed) == ["Bob's server stores it intact"]
+    assert "mailbox bob@hamburger.edu folder INBOX: expected <" in \
+        failed["Bob's server stores it intact"]
+    assert "a copy whose body differs" in failed["Bob's server stores it intact"]
+
+
+def test_imap_folders_fails_a_move_that_is_not_kept() -> None:
+    failed = failures(grade("imap-folders", MemoryLab()))
+    assert "mailbox bob@hamburger.edu folder Trash: expected <" in \
+        failed["The message is in Trash on the server"]
+    assert "observed it still there" in failed["And no longer in the INBOX"]
+
+
+def test_imap_partial_fetch_fails_a_whole_message_fetch() -> None:
+    failed = failures(grade("imap-partial-fetch", MemoryLab()))
+    assert list(failed) == ["The server answers with a byte range of part 1"]
+    assert "missing" in failed["The server answers with a byte range of part 1"]
