@@ -180,12 +180,12 @@ class MailServer:
         webmail, task = self._webmail, self._webmail_task
         if webmail is None or task is None:
             return
+        self._tasks.remove(task)  # before it ends: wait() must not take it for a failure
         webmail.should_exit = True
         webmail.force_exit = True  # do not wait for open keep-alive connections
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(10):
                 await asyncio.shield(task)
-        self._tasks.remove(task)
         self._webmail, self._webmail_task = None, None
         self.bound.pop(WEBMAIL_SERVICE, None)
 
@@ -247,11 +247,16 @@ class MailServer:
                 self._mailbox_clients.discard(task)
 
     async def wait(self) -> None:
-        """Run until a task (relay, control agent, webmail) ends; re-raise its error."""
-        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if not task.cancelled():  # cancelled: stop() ran meanwhile (a signal)
-                task.result()
+        """Run until a task (relay, control agent, webmail) ends; re-raise its error. The
+        webmail that set_up(False) stops is no longer one of them: that is no end."""
+        while True:
+            done, _ = await asyncio.wait(list(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            ended = [task for task in done if task in self._tasks]
+            for task in ended:
+                if not task.cancelled():  # cancelled: stop() ran meanwhile (a signal)
+                    task.result()
+            if ended or not self._tasks:
+                return
 
     async def stop(self) -> None:
         """Close the listeners and stop the relay worker, the control agent and the webmail."""

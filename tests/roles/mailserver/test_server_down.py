@@ -90,3 +90,13 @@ async def test_the_service_routes_are_the_controllers_only(start_server: StartSe
                                  headers=AGENT_HEADERS) as agent:
         for body in ({}, {"up": "sometimes"}, {"up": True, "extra": 1}):
             assert (await agent.put("/service", json=body)).status_code == 422
+
+
+async def test_going_down_and_up_does_not_end_the_server(start_server: StartServer) -> None:
+    receiver = await start_server("receiver-mta")
+    running = asyncio.create_task(receiver.wait())  # what the program waits on to stop
+    for up in (False, True, False, True):
+        assert (await switch(receiver, up=up)).json() == {"up": up}
+    assert (await switch(receiver)).json() == {"up": True}  # the agent still answers
+    assert not running.done(), "stopping the webmail ended the mail server"
+    running.cancel()
