@@ -12,11 +12,14 @@ from urllib.parse import quote
 from labctl.agent_contract import (
     FETCH_PATH,
     SEND_PATH,
+    SMTP_SESSION_PATH,
     FetchRequest,
     FetchResult,
     SendRequest,
     SendResult,
     SendVia,
+    SmtpSessionRequest,
+    SmtpSessionResult,
 )
 from labctl.analysis.results import Hop
 from labctl.capture.manager import CaptureSession
@@ -144,3 +147,10 @@ class ControllerLabActions:
         """Make every message waiting in `role`'s queue due now."""
         answer = await self.state.agents.call(role, "POST", "/queue/flush")
         return FlushResult.model_validate(answer).flushed
+
+    async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+        """Have `role`'s agent type `lines` to `server`'s SMTP port from its own address."""
+        request = SmtpSessionRequest(server=server, lines=lines)
+        answer = await self.state.agents.call(role, "POST", SMTP_SESSION_PATH,
+                                              request.model_dump(mode="json"))
+        return SmtpSessionResult.model_validate(answer)

@@ -5,13 +5,13 @@
 # Any method may raise: the runner records the failure and carries on. Besides the
 # captures, the checks read the lab's stored state (mailbox folders, outgoing queues)
 # as the mail servers hold it, through mailbox() and queue(); server steps take a mail
-# server down and up, wait on its queue and flush it.
+# server down and up, wait on its queue and flush it, talk SMTP to it by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from labctl.agent_contract import FetchRequest, SendVia
+from labctl.agent_contract import FetchRequest, SendVia, SmtpSessionResult
 from labctl.analysis.results import Hop
 from labctl.model.mail_queue import QueueEntry
 
@@ -81,4 +81,9 @@ class LabActions(Protocol):
 
     async def flush(self, role: str) -> int:
         """Make every message waiting in `role`'s queue due now; how many there were."""
+        ...
+
+
+    async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+        """Have `role` type `lines` to mail server `server`'s SMTP port, as at telnet."""
         ...

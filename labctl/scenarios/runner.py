@@ -13,7 +13,7 @@ from labctl.reports.model import Report
 from labctl.scenarios.actions import LabActions
 from labctl.scenarios.checks import Evidence, evaluate
 from labctl.scenarios.schema import FetchStep, Scenario, SendStep, Step, WaitDeliveredStep
-from labctl.scenarios.server_steps import FlushStep, ServerStep, WaitQueuedStep
+from labctl.scenarios.server_steps import FlushStep, SendRawStep, ServerStep, WaitQueuedStep
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,17 @@ async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evide
         await actions.set_server(action.role, action.up)
     elif isinstance(action, WaitQueuedStep):
         await _wait_queued(action, actions)
-    else:
-        assert isinstance(action, FlushStep)
+    elif isinstance(action, FlushStep):
         await actions.flush(action.role)
+    else:
+        await _send_raw(action, actions)
+
+
+async def _send_raw(step: SendRawStep, actions: LabActions) -> None:
+    # The replies are graded from the capture (reply_code, dialog_sequence), not from here.
+    session = await actions.send_raw(step.from_, step.to_role, list(step.lines))
+    if not session.greeting:
+        raise StepFailed(f"{step.to_role} closed the connection from {step.from_} unanswered")
 
 
 def servers_taken_down(scenario: Scenario) -> list[str]:

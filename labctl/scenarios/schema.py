@@ -38,6 +38,11 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           timeout_s: 30
       - flush:                      # retry that server's queue now
           role: sender-mta
+      - send_raw:                   # an SMTP session typed as at telnet, from the role's
+          from: mallory             # own address (mallory or a user agent) to a mail
+          to_role: receiver-mta     # server's SMTP port: each line sent, its reply
+          lines: [EHLO mallory.internet.test, "MAIL FROM:<alice@crepes.fr>",  # awaited
+                  "RCPT TO:<bob@hamburger.edu>", DATA, "Subject: hi", "", Hi Bob, ., QUIT]
     checks:                         # graded from the captures and the servers' stored
     #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -82,7 +87,7 @@ from labctl.agent_contract import (
 )
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
-from labctl.scenarios.server_steps import FlushStep, ServerStep, WaitQueuedStep
+from labctl.scenarios.server_steps import FlushStep, SendRawStep, ServerStep, WaitQueuedStep
 
 
 class Setup(Strict):
@@ -127,8 +132,9 @@ class FetchStep(Strict, FetchOptions):
         return value.lower() if isinstance(value, str) else value
 
 
-Action = SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
-STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush")
+Action = (SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
+          | SendRawStep)
+STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush", "send_raw")
 
 
 class Step(Strict):
@@ -142,6 +148,7 @@ class Step(Strict):
     server: ServerStep | None = None
     wait_queued: WaitQueuedStep | None = None
     flush: FlushStep | None = None
+    send_raw: SendRawStep | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:

@@ -8,7 +8,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from labctl.agent_contract import FetchRequest, SendVia
+from labctl.agent_contract import FetchRequest, SendVia, SmtpExchange, SmtpSessionResult
 from labctl.analysis.results import Conversation, Hop
 from labctl.model import LAB
 from labctl.model.mail_queue import QueueEntry
@@ -37,6 +37,8 @@ class MemoryLab:
         self.deliveries = 1  # copies a relay leaves in the mailbox (2: a duplicate)
         self.relay_lines: dict[str, list[str]] = {}  # by Message-ID: its SMTP transaction
         self.raw: dict[str, bytes] = {}  # by Message-ID: the message as composed
+        self.open_relay = False  # receiver-mta accepts mail for any domain
+        self.spf_reject = False  # receiver-mta refuses typed mail (a forged sender) at "."
 
     async def start_capture(self) -> None:
         self.calls.append(("start_capture",))
@@ -145,6 +147,10 @@ class MemoryLab:
             self.queued = []
         return flushed
 
+    async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+        self.calls.append(("send_raw", role, server))
+        return await send_raw(self, role, server, lines)
+
     async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
         self.calls.append(("wait_delivered", address, timeout_s))
         return any(message_id.encode() in m for m in self.mailboxes.get(address, []))
@@ -178,3 +184,32 @@ class MemoryLab:
 def parse_to(raw: bytes) -> str:
     """The To address of a composed message."""
     return str(message_from_bytes(raw)["To"])
+
+
+def typed_reply(lab: MemoryLab, command: str) -> str:
+    """receiver-mta's reply to one typed command (the message's "." included)."""
+    verb = command.split(":")[0].split(" ")[0].upper()
+    if verb == "RCPT":
+        local = command.rpartition("@")[2].rstrip(">").lower()
+        return "250 ok" if lab.open_relay or local == "hamburger.edu" else \
+            "554 5.7.1 relay access denied"
+    if verb == "." and lab.spf_reject:  # as the lab's servers do: at the end of data
+        return "550 5.7.23 SPF check failed"
+    return {"DATA": "354 go", "QUIT": "221 bye", ".": "250 queued"}.get(verb, "250 ok")
+
+
+async def send_raw(lab: MemoryLab, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+    """A session typed by `role`, recorded as the capture would show it."""
+    transcript, exchanges, pending = ["S: 220 mail.hamburger.edu"], [], []
+    in_message = False
+    for line in lines:
+        transcript.append(f"C: {line}")
+        pending.append(line)
+        if in_message and line != ".":
+            continue
+        reply = typed_reply(lab, line)
+        transcript.append(f"S: {reply}")
+        exchanges.append(SmtpExchange(sent=pending, reply=reply))
+        pending, in_message = [], reply.startswith("354")
+    lab.conversations.append(conversation(role, server, "SMTP", transcript))
+    return SmtpSessionResult(greeting="220 mail.hamburger.edu", exchanges=exchanges)

@@ -2,7 +2,8 @@
 # the lab does what the lecture says, and each key check fails, for the right reason,
 # where the lab is set up wrong (a duplicate delivery, one connection per message, a
 # delete where keep was asked, mail pushed to Bob's user agent, no MX lookup, no
-# dot-stuffing, a move that is not kept, a whole message where a byte range was asked).
+# dot-stuffing, a move that is not kept, a whole message where a byte range was asked,
+# SPF rejecting the forged sender, an open relay).
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,8 @@ def failures(report: Report) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", ["receiver-down", "persistent-connection", "pop3-delete",
-                                  "pop3-keep", "push-vs-pull", "dot-stuffing-8bit"])
+                                  "pop3-keep", "push-vs-pull", "dot-stuffing-8bit", "spoofing",
+                                  "no-open-relay"])
 def test_library_scenario_passes_on_a_correct_memory_lab(name: str) -> None:
     report = grade(name, MemoryLab())
     assert failures(report) == {}
@@ -155,3 +157,21 @@ def test_imap_partial_fetch_fails_a_whole_message_fetch() -> None:
     failed = failures(grade("imap-partial-fetch", MemoryLab()))
     assert list(failed) == ["The server answers with a byte range of part 1"]
     assert "missing" in failed["The server answers with a byte range of part 1"]
+
+
+def test_spoofing_fails_where_spf_refuses_the_forged_sender() -> None:
+    lab = MemoryLab()
+    lab.spf_reject = True
+    failed = failures(grade("spoofing", lab))
+    assert list(failed) == ["The forged message is accepted (SPF off)"]
+    assert "expected . answered 250, observed 550 to ." in \
+        failed["The forged message is accepted (SPF off)"]
+
+
+def test_no_open_relay_fails_an_open_relay() -> None:
+    lab = MemoryLab()
+    lab.open_relay = True
+    failed = failures(grade("no-open-relay", lab))
+    assert list(failed) == ["The relay attempt is refused"]
+    assert "expected RCPT TO containing 'elsewhere.test' answered 5XX, observed 250 to RCPT " \
+           "TO:<victim@elsewhere.test>" in failed["The relay attempt is refused"]
