@@ -7,18 +7,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from labctl.reports.model import Report
 from labctl.scenarios.actions import LabActions
 from labctl.scenarios.checks import Evidence, evaluate
 from labctl.scenarios.schema import FetchStep, Scenario, SendStep, Step, WaitDeliveredStep
-from labctl.scenarios.server_steps import FlushStep, SendRawStep, ServerStep, WaitQueuedStep
+from labctl.scenarios.server_steps import (
+    FlushStep,
+    SendRawStep,
+    ServerStep,
+    WaitMailboxStep,
+    WaitQueuedStep,
+)
 
 log = logging.getLogger(__name__)
 
 # Extra time given to an action's own timeout before the runner gives up on it.
 WAIT_GRACE_S = 5.0
+MAILBOX_POLL_S = 0.2  # how often wait_mailbox looks at the folder again
 
 
 class StepFailed(Exception):
@@ -91,8 +99,21 @@ async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evide
         await _wait_queued(action, actions)
     elif isinstance(action, FlushStep):
         await actions.flush(action.role)
+    elif isinstance(action, WaitMailboxStep):
+        await _wait_mailbox(action, actions)
     else:
         await _send_raw(action, actions)
+
+
+async def _wait_mailbox(step: WaitMailboxStep, actions: LabActions) -> None:
+    held = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(step.timeout_s):
+            while (held := len(await actions.mailbox(step.address, step.folder))) < step.count:
+                await asyncio.sleep(MAILBOX_POLL_S)
+    if held < step.count:
+        raise StepFailed(f"the {step.folder} folder of {step.address} held {held} message(s), "
+                         f"not {step.count}, after {step.timeout_s:g}s")
 
 
 async def _send_raw(step: SendRawStep, actions: LabActions) -> None:

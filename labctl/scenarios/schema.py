@@ -43,6 +43,11 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           to_role: receiver-mta     # server's SMTP port: each line sent, its reply
           lines: [EHLO mallory.internet.test, "MAIL FROM:<alice@crepes.fr>",  # awaited
                   "RCPT TO:<bob@hamburger.edu>", DATA, "Subject: hi", "", Hi Bob, ., QUIT]
+      - wait_mailbox:               # until a mailbox folder, as its server stores it,
+          address: alice@crepes.fr  # holds at least `count` messages (a bounce, say)
+          folder: INBOX
+          count: 1
+          timeout_s: 30
     checks:                         # graded from the captures and the servers' stored
     #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -87,7 +92,13 @@ from labctl.agent_contract import (
 )
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
-from labctl.scenarios.server_steps import FlushStep, SendRawStep, ServerStep, WaitQueuedStep
+from labctl.scenarios.server_steps import (
+    FlushStep,
+    SendRawStep,
+    ServerStep,
+    WaitMailboxStep,
+    WaitQueuedStep,
+)
 
 
 class Setup(Strict):
@@ -133,8 +144,9 @@ class FetchStep(Strict, FetchOptions):
 
 
 Action = (SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
-          | SendRawStep)
-STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush", "send_raw")
+          | SendRawStep | WaitMailboxStep)
+STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush", "send_raw",
+             "wait_mailbox")
 
 
 class Step(Strict):
@@ -149,6 +161,7 @@ class Step(Strict):
     wait_queued: WaitQueuedStep | None = None
     flush: FlushStep | None = None
     send_raw: SendRawStep | None = None
+    wait_mailbox: WaitMailboxStep | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:

@@ -1,6 +1,7 @@
 # The steps that act on a mail server rather than through a user agent's mail program:
 # take it down or bring it back up (the lecture's "receiver down"), wait until a message
-# waits in its outgoing queue, retry its queue now, and talk SMTP to it by hand from a
+# waits in its outgoing queue or a mailbox folder fills, retry its queue now, and talk
+# SMTP to it by hand from a
 # role, as at telnet (spoofing from mallory, an open-relay attempt, the exact dialog).
 # They live apart from schema.py, which lists them among the step kinds, so that the
 # scenario format's main module stays about the whole file.
@@ -17,7 +18,7 @@ from pydantic import Field, field_validator
 
 from labctl.agent_contract import MAX_SESSION_LINES, SessionLine
 from labctl.model import LAB
-from labctl.scenarios.fields import Strict, mail_server
+from labctl.scenarios.fields import Strict, mail_address, mail_server
 
 ServerState = Literal["down", "up"]
 
@@ -47,6 +48,18 @@ class WaitQueuedStep(Strict):
     timeout_s: float = Field(30.0, gt=0)
 
     _role = field_validator("role")(mail_server)
+
+
+class WaitMailboxStep(Strict):
+    """Wait until `folder` of `address`'s mailbox, as its server stores it, holds at least
+    `count` messages (a bounce in Alice's INBOX, say), at most `timeout_s`."""
+
+    address: str
+    folder: str = "INBOX"
+    count: int = Field(1, ge=1)
+    timeout_s: float = Field(30.0, gt=0)
+
+    _address = field_validator("address")(mail_address)
 
 
 class FlushStep(Strict):

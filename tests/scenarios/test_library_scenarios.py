@@ -13,7 +13,7 @@ import pytest
 
 from labctl.agent_contract import FetchRequest
 from labctl.reports import Report
-from labctl.scenarios import load_scenario, run_scenario
+from labctl.scenarios import load_scenario, parse_scenario, run_scenario
 from tests.scenarios.memory_lab import MemoryLab
 from tests.scenarios.scenario_builders import conversation
 
@@ -175,3 +175,17 @@ def test_no_open_relay_fails_an_open_relay() -> None:
     assert list(failed) == ["The relay attempt is refused"]
     assert "expected RCPT TO containing 'elsewhere.test' answered 5XX, observed 250 to RCPT " \
            "TO:<victim@elsewhere.test>" in failed["The relay attempt is refused"]
+
+
+def test_unknown_recipient_fails_a_server_that_takes_mail_for_anyone() -> None:
+    # MemoryLab's receiver accepts every recipient: no 550, hence no bounce for Alice.
+    text = (LIBRARY / "unknown-recipient.yaml").read_text()
+    scenario = parse_scenario(text.replace("timeout_s: 30", "timeout_s: 0.5"), "unknown")
+    failed = failures(asyncio.run(run_scenario(scenario, MemoryLab(), "memory")))
+    refused = failed["Bob's server refuses the unknown recipient"]
+    assert "expected RCPT TO containing 'nobody@hamburger.edu' answered 5XX, observed 250 " \
+           "to RCPT TO:<nobody@hamburger.edu>" in refused
+    assert "mailbox alice@crepes.fr folder INBOX: expected 1 message(s), observed 0" in \
+        failed["Alice gets the bounce"]
+    assert "steps[2] (wait_mailbox) failed: the INBOX folder of alice@crepes.fr held 0 " \
+           "message(s), not 1" in failed["Alice gets the bounce"]

@@ -79,3 +79,17 @@ def test_wait_queued_fails_when_fewer_messages_wait() -> None:
     assert "steps[2] (wait_queued) failed: 2 message(s) did not wait in the queue of " \
            "sender-mta after 1 attempt(s) within 5s" in output
     assert ("wait_queued", "sender-mta", 2, 1) in lab.calls
+
+
+def test_wait_mailbox_passes_once_the_folder_holds_enough() -> None:
+    scenario = parse_scenario("""
+name: mailbox
+steps:
+  - send: {to: bob@hamburger.edu, subject: s, body: b}
+  - wait_mailbox: {address: bob@hamburger.edu, count: 1, timeout_s: 5}
+checks:
+  - {name: one, points: 1, type: mailbox_state, count: 1}
+""", "mailbox")
+    lab = MemoryLab()
+    assert asyncio.run(run_scenario(scenario, lab, "memory")).score == 1
+    assert ("mailbox", "bob@hamburger.edu", "INBOX") in lab.calls
