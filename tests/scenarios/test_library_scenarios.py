@@ -189,3 +189,13 @@ def test_unknown_recipient_fails_a_server_that_takes_mail_for_anyone() -> None:
         failed["Alice gets the bounce"]
     assert "steps[2] (wait_mailbox) failed: the INBOX folder of alice@crepes.fr held 0 " \
            "message(s), not 1" in failed["Alice gets the bounce"]
+
+
+def test_spoofing_with_spf_junk_fails_a_lab_that_checks_no_spf() -> None:
+    # MemoryLab checks no SPF: the forged message is accepted and filed in no Junk folder.
+    text = (LIBRARY / "spoofing-spf-junk.yaml").read_text()
+    scenario = parse_scenario(text.replace("timeout_s: 10", "timeout_s: 0.5"), "junk")
+    failed = failures(asyncio.run(run_scenario(scenario, MemoryLab(), "memory")))
+    assert list(failed) == ["The forged message is filed in Bob's Junk folder"]
+    assert "mailbox bob@hamburger.edu folder Junk: expected 1 message(s), observed 0" in \
+        failed["The forged message is filed in Bob's Junk folder"]
