@@ -12,6 +12,7 @@ import pytest
 
 from labctl.client import ControllerClient
 from labctl.scenarios import load_scenario
+from tests.conftest import second_test_instance
 from tests.e2e.local_labs import running_local_lab
 
 pytestmark = pytest.mark.local
@@ -32,8 +33,9 @@ def local_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControllerCl
 @pytest.fixture(scope="module", params=sorted(LAB_OPTIONS))
 def lab_with_options(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                      ) -> Iterator[tuple[ControllerClient, Path]]:
-    name = request.param
-    with running_local_lab(tmp_path_factory.mktemp(name), "tcpdump", LAB_OPTIONS[name]) as lab:
+    name = request.param  # another instance: the library lab of this module may be up
+    with running_local_lab(tmp_path_factory.mktemp(name), "tcpdump", LAB_OPTIONS[name],
+                           instance=second_test_instance()) as lab:
         yield ControllerClient(lab.controller_url()), LIBRARY / f"{name}.yaml"
 
 

@@ -32,7 +32,7 @@ def failures(report: Report) -> dict[str, str]:
 
 @pytest.mark.parametrize("name", ["receiver-down", "persistent-connection", "pop3-delete",
                                   "pop3-keep", "push-vs-pull", "dot-stuffing-8bit", "spoofing",
-                                  "no-open-relay"])
+                                  "no-open-relay", "smtp-dialog"])
 def test_library_scenario_passes_on_a_correct_memory_lab(name: str) -> None:
     report = grade(name, MemoryLab())
     assert failures(report) == {}
@@ -199,3 +199,11 @@ def test_spoofing_with_spf_junk_fails_a_lab_that_checks_no_spf() -> None:
     assert list(failed) == ["The forged message is filed in Bob's Junk folder"]
     assert "mailbox bob@hamburger.edu folder Junk: expected 1 message(s), observed 0" in \
         failed["The forged message is filed in Bob's Junk folder"]
+
+
+def test_smtp_dialog_fails_a_session_that_never_says_quit() -> None:
+    text = (LIBRARY / "smtp-dialog.yaml").read_text()
+    scenario = parse_scenario(text.replace("        - QUIT\n", ""), "no-quit")
+    failed = failures(asyncio.run(run_scenario(scenario, MemoryLab(), "memory")))
+    assert list(failed) == ["The whole dialog, in order"]
+    assert "dialog missing QUIT after 250" in failed["The whole dialog, in order"]
