@@ -10,6 +10,8 @@ A scenario is what an instructor writes to grade one exercise. It lives in
     description: Alice sends Bob one message; Bob fetches it over POP3.
     setup:
       fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap | http)
+      # lab options (SPF mode, trust_lan, relay concurrency) are the lab's, set when it
+      # comes up (MAILLAB_* of `labctl up`); a scenario that needs one says so
     steps:                          # run in order; each step is a one-key mapping
       - send:                       # a user agent submits a message to its server
           from: sender-ua           # the role sending (default sender-ua)
