@@ -4,6 +4,8 @@
 # refused, a message never delivered, a capture that did not start) is recorded as a
 # problem and the run goes on, so the report always comes back, with the failed checks
 # saying why. Only cancellation (and programming errors in the runner itself) escape.
+# Every mail server a server step took down is brought back up when the run ends,
+# however it ends, so that one scenario never leaves the lab broken for the next.
 from __future__ import annotations
 
 import asyncio
