@@ -74,14 +74,3 @@ def test_the_lab_is_left_up_after_a_run_that_took_a_server_down(
     for role in ("sender-mta", "receiver-mta"):
         assert local_lab.request("GET", f"/servers/{role}/service") == {"up": True}
 
-
-def test_persistent_connection_fails_on_a_lab_with_many_relay_connections(
-        lab_with_options: tuple[ControllerClient, Path]) -> None:
-    lab, _ = lab_with_options  # relay concurrency left at its default, 20
-    report = run(lab, LIBRARY / "persistent-connection.yaml")
-    checks = report["checks"]
-    assert isinstance(checks, list)
-    failed = {c["name"]: c["output"] for c in checks if not c["passed"]}
-    assert "expected 1 SMTP connection(s), observed 2 SMTP connection(s)" in \
-        failed["One SMTP connection carries both messages"]
-    assert "The first message arrives intact" not in failed
