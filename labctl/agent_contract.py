@@ -46,12 +46,15 @@ def _utf8(text: str) -> str:
     return text
 
 
-def _header_text(text: str) -> str:
+def _one_line(text: str, why: str) -> str:
     found = _CONTROL.search(_utf8(text))
     if found:
-        raise ValueError(f"holds control character {found.group()!r} at {found.start()}; "
-                         "a header value is one line of text")
+        raise ValueError(f"holds control character {found.group()!r} at {found.start()}; {why}")
     return text
+
+
+def _header_text(text: str) -> str:
+    return _one_line(text, "a header value is one line of text")
 
 
 def _header_name(name: str) -> str:
@@ -179,3 +182,37 @@ class FetchResult(BaseModel):
     protocol: FetchProtocol
     messages: list[str]  # each message's raw text, or the header / part / range asked for
     folders: list[str] | None = None  # IMAP with list_folders: every folder's name
+
+
+# A session typed by hand, as at telnet: the agent opens TCP from its own lab address to
+# a mail server's SMTP port, sends each line and waits for the reply after each (after a
+# 354, the message lines go out until the lone "." and only that line waits).
+SMTP_SESSION_PATH = "/smtp-session"
+MAX_SESSION_LINES = 500
+
+
+def _session_line(text: str) -> str:
+    return _one_line(text, "each line is sent as typed, ended by CRLF")
+
+
+SessionLine = Annotated[str, AfterValidator(_session_line), Field(max_length=998)]
+
+
+class SmtpSessionRequest(BaseModel):
+    """Make an agent talk SMTP by hand to mail server `server` (a role name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    server: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    lines: list[SessionLine] = Field(min_length=1, max_length=MAX_SESSION_LINES)
+
+
+class SmtpExchange(BaseModel):
+    """The lines sent at once (a command, or a message up to its ".") and the reply."""
+
+    sent: list[str]
+    reply: str  # the whole reply, its lines joined by "\n"; "" when the server closed
+
+
+class SmtpSessionResult(BaseModel):
+    greeting: str
+    exchanges: list[SmtpExchange]

@@ -1,27 +1,35 @@
 # The scenario runner's hands in a running lab: send through a user agent, wait for
-# delivery, fetch, capture, and read the servers' stored state (mailbox folders, queues)
-# — all through the role agents and the capture manager.
+# delivery, fetch, capture, read the servers' stored state (mailbox folders, queues),
+# take a server down and up, wait on and flush its queue — all through the role agents
+# and the capture manager.
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from labctl.agent_contract import (
     FETCH_PATH,
     SEND_PATH,
+    SMTP_SESSION_PATH,
     FetchRequest,
     FetchResult,
     SendRequest,
     SendResult,
     SendVia,
+    SmtpSessionRequest,
+    SmtpSessionResult,
 )
 from labctl.analysis.results import Hop
 from labctl.capture.manager import CaptureSession
 from labctl.controller.agents import AgentError
 from labctl.controller.state import ControllerState
-from labctl.model.mail_queue import QueueEntry
+from labctl.model.mail_queue import FlushResult, QueueEntry
+from labctl.model.mail_service import SERVICE_PATH, ServiceState
 from labctl.scenarios.actions import SentMessage, StoredMessage
+
+POLL_S = 0.2  # how often a wait looks again at the lab's state
 
 
 async def agent_send(state: ControllerState, role: str, request: SendRequest) -> SendResult:
@@ -34,6 +42,16 @@ async def agent_fetch(state: ControllerState, role: str, request: FetchRequest) 
     """Make user agent `role` download its mail."""
     answer = await state.agents.call(role, "POST", FETCH_PATH, request.model_dump(mode="json"))
     return FetchResult.model_validate(answer)
+
+
+async def poll(condition: Callable[[], Awaitable[bool]], timeout_s: float) -> bool:
+    """Check `condition` every POLL_S until it holds (True) or `timeout_s` passed (False)."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(POLL_S)
+    return True
 
 
 class ControllerLabActions:
@@ -64,17 +82,15 @@ class ControllerLabActions:
         server = self.state.plan.lab.mail_server_for(address.rsplit("@", 1)[-1])
         if server is None:
             return False
-        deadline = time.monotonic() + timeout_s
-        while True:
+
+        async def delivered() -> bool:
             try:
                 listing = await self.state.agents.call(server.name, "GET", f"/mailboxes/{address}")
-                if any(m.get("message_id") == message_id for m in listing):
-                    return True
             except AgentError:
-                pass
-            if time.monotonic() >= deadline:
                 return False
-            await asyncio.sleep(0.2)
+            return any(m.get("message_id") == message_id for m in listing)
+
+        return await poll(delivered, timeout_s)
 
     async def fetch(self, role: str, request: FetchRequest) -> list[bytes]:
         """Make user agent `role` fetch its mail as `request` says."""
@@ -108,3 +124,33 @@ class ControllerLabActions:
         entries = [*await self.state.agents.call(role, "GET", "/queue"),
                    *await self.state.agents.call(role, "GET", "/queue/failed")]
         return [QueueEntry.model_validate(entry) for entry in entries]
+
+    async def set_server(self, role: str, up: bool) -> None:
+        """Take mail server `role` down or bring it back up, through its control agent."""
+        answer = await self.state.agents.call(role, "PUT", SERVICE_PATH,
+                                              ServiceState(up=up).model_dump())
+        if ServiceState.model_validate(answer).up != up:
+            raise AgentError(f"{role} did not go {'up' if up else 'down'}", 502)
+
+    async def wait_queued(self, role: str, messages: int, attempts: int,
+                          timeout_s: float) -> bool:
+        """Poll `role`'s queue until `messages` messages wait, each tried `attempts` times."""
+
+        async def queued() -> bool:
+            entries = await self.state.agents.call(role, "GET", "/queue")
+            tried = [e for e in entries if QueueEntry.model_validate(e).attempts >= attempts]
+            return len(tried) >= messages
+
+        return await poll(queued, timeout_s)
+
+    async def flush(self, role: str) -> int:
+        """Make every message waiting in `role`'s queue due now."""
+        answer = await self.state.agents.call(role, "POST", "/queue/flush")
+        return FlushResult.model_validate(answer).flushed
+
+    async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+        """Have `role`'s agent type `lines` to `server`'s SMTP port from its own address."""
+        request = SmtpSessionRequest(server=server, lines=lines)
+        answer = await self.state.agents.call(role, "POST", SMTP_SESSION_PATH,
+                                              request.model_dump(mode="json"))
+        return SmtpSessionResult.model_validate(answer)

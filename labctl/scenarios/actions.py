@@ -4,13 +4,14 @@
 # memory. Keeping it this small keeps the runner free of HTTP, Docker and processes.
 # Any method may raise: the runner records the failure and carries on. Besides the
 # captures, the checks read the lab's stored state (mailbox folders, outgoing queues)
-# as the mail servers hold it, through mailbox() and queue().
+# as the mail servers hold it, through mailbox() and queue(); server steps take a mail
+# server down and up, wait on its queue and flush it, talk SMTP to it by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from labctl.agent_contract import FetchRequest, SendVia
+from labctl.agent_contract import FetchRequest, SendVia, SmtpSessionResult
 from labctl.analysis.results import Hop
 from labctl.model.mail_queue import QueueEntry
 
@@ -66,4 +67,23 @@ class LabActions(Protocol):
 
     async def queue(self, role: str) -> list[QueueEntry]:
         """Mail server `role`'s outgoing queue: waiting messages, then failed ones."""
+        ...
+
+    async def set_server(self, role: str, up: bool) -> None:
+        """Take mail server `role` down (queue and mailboxes kept) or bring it back up."""
+        ...
+
+    async def wait_queued(self, role: str, messages: int, attempts: int,
+                          timeout_s: float) -> bool:
+        """Wait until `messages` messages wait in `role`'s queue, each after `attempts` or
+        more delivery attempts; False on timeout."""
+        ...
+
+    async def flush(self, role: str) -> int:
+        """Make every message waiting in `role`'s queue due now; how many there were."""
+        ...
+
+
+    async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+        """Have `role` type `lines` to mail server `server`'s SMTP port, as at telnet."""
         ...

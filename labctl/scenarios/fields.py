@@ -42,6 +42,14 @@ def lab_role(role: str) -> str:
     return role
 
 
+def mail_server(role: str) -> str:
+    """Return `role` if it is one of LAB's mail servers, else raise ValueError."""
+    names = [r.name for r in LAB.mail_servers()]
+    if role not in names:
+        raise ValueError(f"{role!r} is not a mail server (mail servers: {', '.join(names)})")
+    return role
+
+
 def mail_address(value: str) -> str:
     """A mail address like bob@hamburger.edu, lower-cased; ValueError otherwise."""
     local, at, domain = value.partition("@")

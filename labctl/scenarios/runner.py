@@ -4,20 +4,31 @@
 # refused, a message never delivered, a capture that did not start) is recorded as a
 # problem and the run goes on, so the report always comes back, with the failed checks
 # saying why. Only cancellation (and programming errors in the runner itself) escape.
+# Every mail server a server step took down is brought back up when the run ends,
+# however it ends, so that one scenario never leaves the lab broken for the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from labctl.reports.model import Report
 from labctl.scenarios.actions import LabActions
 from labctl.scenarios.checks import Evidence, evaluate
 from labctl.scenarios.schema import FetchStep, Scenario, SendStep, Step, WaitDeliveredStep
+from labctl.scenarios.server_steps import (
+    FlushStep,
+    SendRawStep,
+    ServerStep,
+    WaitMailboxStep,
+    WaitQueuedStep,
+)
 
 log = logging.getLogger(__name__)
 
 # Extra time given to an action's own timeout before the runner gives up on it.
 WAIT_GRACE_S = 5.0
+MAILBOX_POLL_S = 0.2  # how often wait_mailbox looks at the folder again
 
 
 class StepFailed(Exception):
@@ -63,14 +74,71 @@ async def _fetch(index: int, step: FetchStep, actions: LabActions, evidence: Evi
     await actions.fetch(step.role, evidence.scenario.fetch_request(step))
 
 
+async def _wait_queued(step: WaitQueuedStep, actions: LabActions) -> None:
+    try:
+        queued = await asyncio.wait_for(
+            actions.wait_queued(step.role, step.messages, step.attempts, step.timeout_s),
+            step.timeout_s + WAIT_GRACE_S,
+        )
+    except TimeoutError:
+        queued = False
+    if not queued:
+        raise StepFailed(f"{step.messages} message(s) did not wait in the queue of {step.role} "
+                         f"after {step.attempts} attempt(s) within {step.timeout_s:g}s")
+
+
 async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evidence) -> None:
     action = step.action
     if isinstance(action, SendStep):
         await _send(index, action, actions, evidence)
     elif isinstance(action, WaitDeliveredStep):
         await _wait(index, action, actions, evidence)
-    else:
+    elif isinstance(action, FetchStep):
         await _fetch(index, action, actions, evidence)
+    elif isinstance(action, ServerStep):
+        await actions.set_server(action.role, action.up)
+    elif isinstance(action, WaitQueuedStep):
+        await _wait_queued(action, actions)
+    elif isinstance(action, FlushStep):
+        await actions.flush(action.role)
+    elif isinstance(action, WaitMailboxStep):
+        await _wait_mailbox(action, actions)
+    else:
+        await _send_raw(action, actions)
+
+
+async def _wait_mailbox(step: WaitMailboxStep, actions: LabActions) -> None:
+    held = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(step.timeout_s):
+            while (held := len(await actions.mailbox(step.address, step.folder))) < step.count:
+                await asyncio.sleep(MAILBOX_POLL_S)
+    if held < step.count:
+        raise StepFailed(f"the {step.folder} folder of {step.address} held {held} message(s), "
+                         f"not {step.count}, after {step.timeout_s:g}s")
+
+
+async def _send_raw(step: SendRawStep, actions: LabActions) -> None:
+    # The replies are graded from the capture (reply_code, dialog_sequence), not from here.
+    session = await actions.send_raw(step.from_, step.to_role, list(step.lines))
+    if not session.greeting:
+        raise StepFailed(f"{step.to_role} closed the connection from {step.from_} unanswered")
+
+
+def servers_taken_down(scenario: Scenario) -> list[str]:
+    """The mail servers a server step of `scenario` takes down, each once."""
+    named = [s.action.role for s in scenario.steps
+             if isinstance(s.action, ServerStep) and not s.action.up]
+    return sorted(set(named))
+
+
+async def _bring_servers_up(actions: LabActions, evidence: Evidence) -> None:
+    """Bring back up every server the scenario may have taken down, whatever happened."""
+    for role in servers_taken_down(evidence.scenario):
+        try:
+            await actions.set_server(role, True)
+        except Exception as exc:
+            evidence.problems.append(f"{role} could not be brought back up: {_reason(exc)}")
 
 
 async def _read_stored_state(actions: LabActions, evidence: Evidence) -> None:
@@ -90,13 +158,9 @@ async def _read_stored_state(actions: LabActions, evidence: Evidence) -> None:
             evidence.problems.append(f"the queue of {role} could not be read: {_reason(exc)}")
 
 
-async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
-    """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks."""
-    evidence = Evidence(scenario=scenario)
-    try:
-        await actions.start_capture()
-    except Exception as exc:
-        evidence.problems.append(f"capture did not start: {_reason(exc)}")
+async def _run_steps(actions: LabActions, evidence: Evidence) -> None:
+    """Run the scenario's steps in order; a failed step is recorded and the run goes on."""
+    scenario = evidence.scenario
     for index, step in enumerate(scenario.steps):
         log.info("scenario %s: steps[%d] %s", scenario.name, index, step.kind)
         try:
@@ -105,11 +169,24 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) ->
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {exc}")
         except Exception as exc:
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
-    await _read_stored_state(actions, evidence)
+
+
+async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
+    """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks."""
+    evidence = Evidence(scenario=scenario)
     try:
-        evidence.hops = list(await actions.stop_capture())
+        await actions.start_capture()
     except Exception as exc:
-        evidence.problems.append(f"capture could not be stopped or analysed: {_reason(exc)}")
+        evidence.problems.append(f"capture did not start: {_reason(exc)}")
+    try:
+        await _run_steps(actions, evidence)
+        await _read_stored_state(actions, evidence)
+        try:
+            evidence.hops = list(await actions.stop_capture())
+        except Exception as exc:
+            evidence.problems.append(f"capture could not be stopped or analysed: {_reason(exc)}")
+    finally:
+        await _bring_servers_up(actions, evidence)
     for problem in evidence.problems:
         log.warning("scenario %s: %s", scenario.name, problem)
     results = [evaluate(check, evidence) for check in scenario.checks]

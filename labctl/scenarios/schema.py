@@ -10,6 +10,8 @@ A scenario is what an instructor writes to grade one exercise. It lives in
     description: Alice sends Bob one message; Bob fetches it over POP3.
     setup:
       fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap | http)
+      # lab options (SPF mode, trust_lan, relay concurrency) are the lab's, set when it
+      # comes up (MAILLAB_* of `labctl up`); a scenario that needs one says so
     steps:                          # run in order; each step is a one-key mapping
       - send:                       # a user agent submits a message to its server
           from: sender-ua           # the role sending (default sender-ua)
@@ -27,6 +29,27 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           # delete, and with imap: folder, headers_only, part, partial, move_to,
           # idle_seconds, list_folders (labctl.agent_contract.FetchOptions)
           delete: false             # POP3 download-and-delete or download-and-keep
+      - server:                     # take a mail server down (its lab addresses refuse
+          role: receiver-mta        # connections, open ones are cut; queue and mailboxes
+          state: down               # kept) or bring it back up; a run ends with every
+      #                               server it took down brought back up
+      - wait_queued:                # until `messages` messages wait in that server's
+          role: sender-mta          # outgoing queue, each after at least `attempts`
+          messages: 1               # delivery attempts
+          attempts: 1
+          timeout_s: 30
+      - flush:                      # retry that server's queue now
+          role: sender-mta
+      - send_raw:                   # an SMTP session typed as at telnet, from the role's
+          from: mallory             # own address (mallory or a user agent) to a mail
+          to_role: receiver-mta     # server's SMTP port: each line sent, its reply
+          lines: [EHLO mallory.internet.test, "MAIL FROM:<alice@crepes.fr>",  # awaited
+                  "RCPT TO:<bob@hamburger.edu>", DATA, "Subject: hi", "", Hi Bob, ., QUIT]
+      - wait_mailbox:               # until a mailbox folder, as its server stores it,
+          address: alice@crepes.fr  # holds at least `count` messages (a bounce, say)
+          folder: INBOX
+          count: 1
+          timeout_s: 30
     checks:                         # graded from the captures and the servers' stored
     #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -71,6 +94,13 @@ from labctl.agent_contract import (
 )
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
+from labctl.scenarios.server_steps import (
+    FlushStep,
+    SendRawStep,
+    ServerStep,
+    WaitMailboxStep,
+    WaitQueuedStep,
+)
 
 
 class Setup(Strict):
@@ -115,23 +145,31 @@ class FetchStep(Strict, FetchOptions):
         return value.lower() if isinstance(value, str) else value
 
 
-Action = SendStep | WaitDeliveredStep | FetchStep
+Action = (SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
+          | SendRawStep | WaitMailboxStep)
+STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush", "send_raw",
+             "wait_mailbox")
 
 
 class Step(Strict):
-    """One step: a mapping with exactly one of the keys send, wait_delivered, fetch."""
+    """One step: a mapping with exactly one of the keys of STEP_KEYS."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
 
     send: SendStep | None = None
     wait_delivered: WaitDeliveredStep | None = None
     fetch: FetchStep | None = None
+    server: ServerStep | None = None
+    wait_queued: WaitQueuedStep | None = None
+    flush: FlushStep | None = None
+    send_raw: SendRawStep | None = None
+    wait_mailbox: WaitMailboxStep | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:
-        given = [k for k in ("send", "wait_delivered", "fetch") if getattr(self, k) is not None]
+        given = [k for k in STEP_KEYS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a step has exactly one of the keys send, wait_delivered, fetch")
+            raise ValueError(f"a step has exactly one of the keys {', '.join(STEP_KEYS)}")
         return self
 
     @model_serializer(mode="wrap")
@@ -141,14 +179,13 @@ class Step(Strict):
 
     @property
     def kind(self) -> str:
-        """The step's key: send, wait_delivered or fetch."""
-        return next(k for k in ("send", "wait_delivered", "fetch") if getattr(self, k))
+        """The step's key: one of STEP_KEYS."""
+        return next(k for k in STEP_KEYS if getattr(self, k) is not None)
 
     @property
     def action(self) -> Action:
         """The one action this step holds."""
-        action = self.send or self.wait_delivered or self.fetch
-        assert action is not None  # guaranteed by _exactly_one
+        action: Action = getattr(self, self.kind)
         return action
 
 

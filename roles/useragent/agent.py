@@ -5,7 +5,8 @@
 # labctl.agent_contract; a request no message can be made of is a 422 naming the field.
 # A fetch runs the client of its protocol: POP3 (mail_clients), IMAP (imap_client) or
 # HTTP (webmail_client, the server's webmail); a send goes by SMTP submission, or through
-# the webmail, which composes the message itself and queues it on its server.
+# the webmail, which composes the message itself and queues it on its server. An SMTP
+# session typed as at telnet runs from the agent's address (roles.smtp_session).
 from __future__ import annotations
 
 import asyncio
@@ -27,6 +28,7 @@ from labctl.agent_contract import (
 from labctl.agent_guard import AgentGuard
 from labctl.model import Addressing
 from roles.mailserver.storage import header_value
+from roles.smtp_session import smtp_session_router
 from roles.useragent.compose_message import ComposeError, compose_message, message_bytes
 from roles.useragent.imap_client import ImapError, fetch_imap
 from roles.useragent.mail_clients import Account, Endpoint, Submitted, fetch_pop3, submit
@@ -113,5 +115,6 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
         return FetchResult(protocol=request.protocol, folders=folders,
                            messages=[m.decode("utf-8", "replace") for m in raw])
 
+    controller_only.include_router(smtp_session_router(plan, role_name))
     app.include_router(controller_only)
     return app

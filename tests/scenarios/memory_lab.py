@@ -4,16 +4,17 @@
 # and the mailboxes and the queue are what those actions left.
 from __future__ import annotations
 
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from labctl.agent_contract import FetchRequest, SendVia
+from labctl.agent_contract import FetchRequest, SendVia, SmtpExchange, SmtpSessionResult
 from labctl.analysis.results import Conversation, Hop
 from labctl.model import LAB
 from labctl.model.mail_queue import QueueEntry
 from labctl.scenarios import SentMessage
 from labctl.scenarios.actions import StoredMessage
-from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop
+from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop, stuffed_lines
 
 
 class MemoryLab:
@@ -31,6 +32,13 @@ class MemoryLab:
         self.queued: list[QueueEntry] = []  # what sender-mta could not deliver
         self.conversations: list[Conversation] = []
         self.calls: list[tuple[object, ...]] = []
+        self.down: set[str] = set()  # mail servers taken down
+        self.flush_delivers = True  # a flush relays the queue when the receiver is up
+        self.deliveries = 1  # copies a relay leaves in the mailbox (2: a duplicate)
+        self.relay_lines: dict[str, list[str]] = {}  # by Message-ID: its SMTP transaction
+        self.raw: dict[str, bytes] = {}  # by Message-ID: the message as composed
+        self.open_relay = False  # receiver-mta accepts mail for any domain
+        self.spf_reject = False  # receiver-mta refuses typed mail (a forged sender) at "."
 
     async def start_capture(self) -> None:
         self.calls.append(("start_capture",))
@@ -69,11 +77,10 @@ class MemoryLab:
             "S: 250 ok",
             "C: DATA",
             "S: 354 go",
-            *(f"C: {line}" for line in raw.decode().splitlines()),
+            *(f"C: {line}" for line in self.data_lines(raw)),
             "C: .",
             "S: 250 queued",
         ]
-        ending = ["C: QUIT", "S: 221 bye"] if self.quit_after_data else []
         self.conversations.append(
             conversation(
                 role,
@@ -89,31 +96,60 @@ class MemoryLab:
                 ],
             )
         )
-        self.conversations.append(
-            conversation(
-                "sender-mta",
-                "receiver-mta",
-                "SMTP",
-                [
-                    "S: 220 mail.hamburger.edu",
-                    "C: EHLO mail.crepes.fr",
-                    "S: 250-hi",
-                    "S: 250 SIZE",
-                    *envelope,
-                    *ending,
-                ],
-            )
-        )
-        if self.deliver:
-            stored = raw.replace(self.stored_body_change, b"changed") if \
-                self.stored_body_change else raw
-            self.mailboxes.setdefault(to, []).append(b"Return-Path: <x>\r\n" + stored)
+        message_id = str(message["Message-ID"])
+        self.relay_lines[message_id], self.raw[message_id] = envelope, raw
+        if self.deliver and "receiver-mta" not in self.down:
+            self.relay([message_id])
         else:
             self.queued.append(QueueEntry(
                 id=f"q{len(self.queued)}", mail_from=sender, rcpt_tos=[to], attempts=1,
                 last_error="421 receiver-mta unreachable", next_attempt=0.0,
-                message_id=str(message["Message-ID"]), created=0.0))
+                message_id=message_id, created=0.0))
         return SentMessage(str(message["Message-ID"]), raw, sender, to)
+
+    def data_lines(self, raw: bytes) -> list[str]:
+        """The message's lines as the SMTP clients send them after DATA (dot-stuffed)."""
+        return stuffed_lines(raw)
+
+    def relay(self, message_ids: list[str], connections: int = 1) -> None:
+        """sender-mta relays the messages over `connections` connections and delivers."""
+        share = -(-len(message_ids) // connections)  # messages per connection, rounded up
+        ending = ["C: QUIT", "S: 221 bye"] if self.quit_after_data else []
+        for start in range(0, len(message_ids), share):
+            lines = [line for m in message_ids[start:start + share] for line in self.relay_lines[m]]
+            self.conversations.append(conversation(
+                "sender-mta", "receiver-mta", "SMTP",
+                ["S: 220 mail.hamburger.edu", "C: EHLO mail.crepes.fr", "S: 250-hi",
+                 "S: 250 SIZE", *lines, *ending]))
+        for message_id in message_ids:
+            raw = self.raw[message_id]
+            stored = raw.replace(self.stored_body_change, b"changed") if \
+                self.stored_body_change else raw
+            to = str(parse_to(raw))
+            for _ in range(self.deliveries):
+                self.mailboxes.setdefault(to, []).append(b"Return-Path: <x>\r\n" + stored)
+
+    async def set_server(self, role: str, up: bool) -> None:
+        self.calls.append(("set_server", role, up))
+        (self.down.discard if up else self.down.add)(role)
+
+    async def wait_queued(self, role: str, messages: int, attempts: int,
+                          timeout_s: float) -> bool:
+        self.calls.append(("wait_queued", role, messages, attempts))
+        tried = [e for e in self.queued if e.attempts >= attempts]
+        return role == "sender-mta" and len(tried) >= messages
+
+    async def flush(self, role: str) -> int:
+        self.calls.append(("flush", role))
+        flushed = len(self.queued) if role == "sender-mta" else 0
+        if flushed and self.flush_delivers and "receiver-mta" not in self.down:
+            self.relay([str(e.message_id) for e in self.queued])
+            self.queued = []
+        return flushed
+
+    async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+        self.calls.append(("send_raw", role, server))
+        return await send_raw(self, role, server, lines)
 
     async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
         self.calls.append(("wait_delivered", address, timeout_s))
@@ -129,7 +165,8 @@ class MemoryLab:
         self.seen.update(messages)
         wire = protocol.upper()
         self.conversations.append(
-            conversation(role, "receiver-mta", wire, fetch_transcript(wire, messages))
+            conversation(role, "receiver-mta", wire,
+                         fetch_transcript(wire, messages, request.delete))
         )
         return messages
 
@@ -142,3 +179,37 @@ class MemoryLab:
     async def queue(self, role: str) -> list[QueueEntry]:
         self.calls.append(("queue", role))
         return list(self.queued) if role == "sender-mta" else []
+
+
+def parse_to(raw: bytes) -> str:
+    """The To address of a composed message."""
+    return str(message_from_bytes(raw)["To"])
+
+
+def typed_reply(lab: MemoryLab, command: str) -> str:
+    """receiver-mta's reply to one typed command (the message's "." included)."""
+    verb = command.split(":")[0].split(" ")[0].upper()
+    if verb == "RCPT":
+        local = command.rpartition("@")[2].rstrip(">").lower()
+        return "250 ok" if lab.open_relay or local == "hamburger.edu" else \
+            "554 5.7.1 relay access denied"
+    if verb == "." and lab.spf_reject:  # as the lab's servers do: at the end of data
+        return "550 5.7.23 SPF check failed"
+    return {"DATA": "354 go", "QUIT": "221 bye", ".": "250 queued"}.get(verb, "250 ok")
+
+
+async def send_raw(lab: MemoryLab, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
+    """A session typed by `role`, recorded as the capture would show it."""
+    transcript, exchanges, pending = ["S: 220 mail.hamburger.edu"], [], []
+    in_message = False
+    for line in lines:
+        transcript.append(f"C: {line}")
+        pending.append(line)
+        if in_message and line != ".":
+            continue
+        reply = typed_reply(lab, line)
+        transcript.append(f"S: {reply}")
+        exchanges.append(SmtpExchange(sent=pending, reply=reply))
+        pending, in_message = [], reply.startswith("354")
+    lab.conversations.append(conversation(role, server, "SMTP", transcript))
+    return SmtpSessionResult(greeting="220 mail.hamburger.edu", exchanges=exchanges)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labctl.analysis.dialogs import build_dialog
-from labctl.analysis.results import Conversation, Endpoint, Hop, Segment
+from labctl.analysis.results import CLOSE_FIN, Conversation, Endpoint, Hop, Segment, TcpPhases
 from labctl.model import LAB, addressing
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
@@ -38,6 +38,9 @@ def conversation(
         transcript=lines,
         handshake=True,
         closed=True,
+        phases=TcpPhases(syn=0.0, syn_ack=0.0, ack=0.0, first_data=0.0,
+                         last_data=float(len(lines)), close=CLOSE_FIN, closed_by_client=True,
+                         close_time=float(len(lines)), seen_from_start=True),
         dialog=build_dialog(protocol, segments(lines)),
     )
 
@@ -50,19 +53,21 @@ def hop(hop_name: str, *conversations: Conversation) -> Hop:
     return Hop(client, server, network, f"captures/{network}.pcap", list(conversations))
 
 
-def _stuffed_lines(message: bytes) -> list[str]:
+def stuffed_lines(message: bytes) -> list[str]:
     """A message's lines as a POP3/SMTP server sends them (leading dots doubled)."""
     lines = message.decode().replace("\r\n", "\n").rstrip("\n").split("\n")
     return ["." + line if line.startswith(".") else line for line in lines]
 
 
-def fetch_transcript(protocol: str, messages: list[bytes]) -> list[str]:
-    """The dialog of a user agent downloading `messages` over POP3 (RETR) or IMAP (FETCH)."""
+def fetch_transcript(protocol: str, messages: list[bytes], delete: bool = False) -> list[str]:
+    """The dialog of a user agent downloading `messages` over POP3 (RETR, then DELE with
+    `delete`) or IMAP (FETCH)."""
     if protocol == "POP3":
         out = ["S: +OK ready", "C: USER bob", "S: +OK", "C: PASS pw", "S: +OK"]
         for number, message in enumerate(messages, 1):
             out += [f"C: RETR {number}", "S: +OK", *(f"S: {line}" for line in
-                                                     _stuffed_lines(message)), "S: ."]
+                                                     stuffed_lines(message)), "S: ."]
+            out += [f"C: DELE {number}", "S: +OK"] if delete else []
         return [*out, "C: QUIT", "S: +OK bye"]
     out = ["S: * OK ready", "C: a1 LOGIN bob pw", "S: a1 OK done", "C: a2 SELECT INBOX",
            f"S: * {len(messages)} EXISTS", "S: a2 OK done"]

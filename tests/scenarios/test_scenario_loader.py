@@ -129,7 +129,8 @@ def test_missing_file() -> None:
         ),
         (
             "name: x\nsteps: [{sned: {}}]\n",
-            "request:2: steps[0].sned: unknown field (fields: send, wait_delivered, fetch)",
+            "request:2: steps[0].sned: unknown field (fields: send, wait_delivered, fetch, "
+            "server, wait_queued, flush, send_raw, wait_mailbox)",
         ),
     ],
 )

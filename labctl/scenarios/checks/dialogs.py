@@ -71,11 +71,11 @@ class DialogSequenceCheck(CheckSpec):
     the step before it. Fails naming the first step missing or out of order."""
 
     type: Literal["dialog_sequence"]
-    hop: str
+    hop: str  # any two lab roles (mallory -> receiver-mta: a session typed by hand)
     protocol: WireProtocol | None = None
     sequence: list[str] = Field(min_length=1)
 
-    _hop = field_validator("hop")(canonical_hop)
+    _hop = field_validator("hop")(role_pair)
     _protocol = field_validator("protocol", mode="before")(upper_value)
 
     @field_validator("sequence")
@@ -111,13 +111,13 @@ class ReplyCodeCheck(CheckSpec):
     and there is at least one. Fails naming the command and the reply seen."""
 
     type: Literal["reply_code"]
-    hop: str
+    hop: str  # any two lab roles
     command: str
     argument: str | None = None
     expect: list[str] = Field(min_length=1)
     protocol: WireProtocol | None = None
 
-    _hop = field_validator("hop")(canonical_hop)
+    _hop = field_validator("hop")(role_pair)
     _protocol = field_validator("protocol", mode="before")(upper_value)
     _command = field_validator("command", mode="before")(upper_value)
     _expect = field_validator("expect", mode="before")(_codes)

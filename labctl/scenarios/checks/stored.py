@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from labctl.model import LAB
 from labctl.scenarios.checks.base import CheckSpec, Evidence, Verdict, check_type
 from labctl.scenarios.checks.received import (
     bare_message_id,
@@ -17,7 +16,7 @@ from labctl.scenarios.checks.received import (
     send_step_problem,
     sent_message,
 )
-from labctl.scenarios.fields import mail_address
+from labctl.scenarios.fields import mail_address, mail_server
 
 if TYPE_CHECKING:
     from labctl.scenarios.schema import Scenario
@@ -94,13 +93,6 @@ def grade_mailbox_state(check: MailboxStateCheck, evidence: Evidence) -> Verdict
     return Verdict(True, f"{where}: {shown}, as expected")
 
 
-def _mail_server(role: str) -> str:
-    names = [r.name for r in LAB.mail_servers()]
-    if role not in names:
-        raise ValueError(f"{role!r} is not a mail server (mail servers: {', '.join(names)})")
-    return role
-
-
 class QueueStateCheck(CheckSpec):
     """Mail server `role`'s outgoing queue after the steps holds `waiting` messages still
     to deliver and `failed` bounced ones, and holds (waiting) the message of send step
@@ -112,7 +104,7 @@ class QueueStateCheck(CheckSpec):
     failed: int | None = Field(None, ge=0)
     holds: SendRef = None
 
-    _role = field_validator("role")(_mail_server)
+    _role = field_validator("role")(mail_server)
 
     @model_validator(mode="after")
     def _something_to_check(self) -> QueueStateCheck:

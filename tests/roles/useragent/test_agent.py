@@ -137,3 +137,23 @@ def test_without_8bitmime_the_message_is_7bit_clean() -> None:
     assert isinstance(parsed, EmailMessage)
     assert parsed["Subject"] == "Grüße"
     assert parsed.get_content().replace("\r\n", "\n") == "Ça va ?\n"
+
+
+async def test_alice_types_an_smtp_session_from_her_address_for_the_controller_only(
+    alice: tuple[httpx.AsyncClient, MailServer]
+) -> None:
+    client, server = alice
+    lines = ["HELO alice-pc.crepes.fr", "MAIL FROM:<alice@crepes.fr>",
+             "RCPT TO:<alice@crepes.fr>", "DATA", "Subject: note", "", "ketchup", ".", "QUIT"]
+    body = {"server": "sender-mta", "lines": lines}
+    refused = await client.post("/smtp-session", json=body, headers={"Authorization": ""})
+    assert refused.status_code in (401, 403)
+    answer = await client.post("/smtp-session", json=body)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["greeting"].startswith("220 ")
+    assert [e["reply"][:3] for e in result["exchanges"]] == ["250", "250", "250", "354", "250",
+                                                             "221"]
+    (stored,) = server.mailboxes.list("alice@crepes.fr")
+    received = server.mailboxes.read("alice@crepes.fr", stored.id).split(b"\r\n\r\n")[0]
+    assert PLAN.address("sender-ua", "alice-lan").encode() in received  # from her address
