@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 
+from labctl.model import LAB
 from labctl.reports.model import Report
 from labctl.scenarios.actions import LabActions
 from labctl.scenarios.checks import Evidence, evaluate
@@ -171,9 +172,21 @@ async def _run_steps(actions: LabActions, evidence: Evidence) -> None:
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
 
 
+async def _start_with_servers_up(actions: LabActions, evidence: Evidence) -> None:
+    """A run starts from a lab whose mail servers all serve (one left down by hand with
+    `labctl server ROLE down` would fail the run for a reason it does not grade)."""
+    for server in LAB.mail_servers():
+        try:
+            await actions.set_server(server.name, True)
+        except Exception as exc:
+            evidence.problems.append(f"{server.name} could not be brought up before the run: "
+                                     f"{_reason(exc)}")
+
+
 async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
     """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks."""
     evidence = Evidence(scenario=scenario)
+    await _start_with_servers_up(actions, evidence)
     try:
         await actions.start_capture()
     except Exception as exc:

@@ -63,19 +63,31 @@ def test_memory_lab_is_lab_actions() -> None:
     assert lab is not None
 
 
+async def test_a_server_left_down_by_hand_is_brought_up_before_the_run(
+        basic: Scenario) -> None:
+    lab = MemoryLab()
+    lab.down.add("receiver-mta")  # `labctl server receiver-mta down`, then forgotten
+    report = await run_scenario(basic, lab, "memory")
+    assert report.passed and lab.down == set()
+    assert lab.calls.index(("set_server", "receiver-mta", True)) < lab.calls.index(
+        ("start_capture",))
+
+
 async def test_basic_delivery_passes(basic: Scenario) -> None:
     lab = MemoryLab()
     report = await run_scenario(basic, lab, "memory")
     assert by_name(report) == {}
     assert (report.passed, report.score, report.max_score) == (True, 7, 7)
-    assert [c[0] for c in lab.calls] == [
+    assert lab.calls[:2] == [("set_server", "sender-mta", True),  # servers up first
+                             ("set_server", "receiver-mta", True)]
+    assert [c[0] for c in lab.calls[2:]] == [
         "start_capture",
         "send",
         "wait_delivered",
         "fetch",
         "stop_capture",
     ]
-    assert lab.calls[3] == ("fetch", "receiver-ua", "pop3", True)
+    assert lab.calls[5] == ("fetch", "receiver-ua", "pop3", True)
     assert sorted(
         (h.client_role, h.server_role, h.network, tuple(h.protocols)) for h in report.hops
     ) == [
@@ -111,7 +123,7 @@ async def test_failed_send_still_reports(basic: Scenario) -> None:
     assert failed["The servers talk SMTP"].startswith(
         "hop sender-mta -> receiver-mta: expected SMTP, observed nothing (run: "
     )
-    assert [c[0] for c in lab.calls] == ["start_capture", "fetch", "stop_capture"]
+    assert [c[0] for c in lab.calls[2:]] == ["start_capture", "fetch", "stop_capture"]
 
 
 async def test_message_never_delivered(basic: Scenario) -> None:

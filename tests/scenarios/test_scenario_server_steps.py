@@ -31,7 +31,8 @@ def test_server_steps_take_their_defaults_and_run_in_order() -> None:
     report = asyncio.run(run_scenario(scenario, lab, "memory"))
     assert report.score == 1
     steps = [c for c in lab.calls if c[0] in ("set_server", "wait_queued", "flush")]
-    assert steps == [("set_server", "receiver-mta", False), ("wait_queued", "sender-mta", 1, 1),
+    assert steps == [("set_server", "sender-mta", True), ("set_server", "receiver-mta", True),
+                     ("set_server", "receiver-mta", False), ("wait_queued", "sender-mta", 1, 1),
                      ("set_server", "receiver-mta", True), ("flush", "sender-mta"),
                      ("set_server", "receiver-mta", True)]
 
