@@ -94,15 +94,16 @@ def dot_unstuff(text: bytes) -> bytes:
 def has_line_longer_than(text: bytes, limit: int) -> bool:
     """Whether `text` cut at each CRLF has a piece longer than `limit` octets.
 
-    A piece that long covers a whole window of (limit + 2) // 2 octets, so the pieces are
-    measured only when some window holds no CRLF; other text is crossed by find alone.
+    From the start of a piece, the last CRLF within `limit` octets ends every piece up to
+    it in time; without one, the piece is too long. So the text is crossed in strides of
+    nearly `limit` octets, each searched backwards from its end by rfind alone.
     """
-    if len(text) <= limit:
-        return False
-    window = (limit + 2) // 2
-    for start in range(0, len(text), window):
-        if text.find(b"\r\n", start, start + window + 1) < 0:
-            return max(map(len, text.split(b"\r\n"))) > limit
+    start, size = 0, len(text)
+    while size - start > limit:
+        end = text.rfind(b"\r\n", start, start + limit + 2)
+        if end < 0:
+            return True
+        start = end + 2
     return False
 
 
@@ -137,6 +138,7 @@ def parse_command(line: bytes) -> Command:
     return Command(verb, text)
 
 
+@lru_cache(maxsize=256)  # replies repeat: the same EHLO lines, "250 2.0.0 Ok", ...
 def parse_reply_line(line: bytes) -> tuple[int, bool, str]:
     """Parse one reply line into (code, is_last_line, text); ProtocolError when malformed."""
     body = strip_line_ending(line)
@@ -189,13 +191,15 @@ def address_problem(address: str) -> str | None:
     control = _CONTROL.search(address)
     if control:
         return f"control character {control.group()!r} in address"
-    if address.count("@") > 1 or any(c in address for c in " <>"):
+    if address.count("@") > 1 or " " in address or "<" in address or ">" in address:
         return f"malformed address {address!r}"
     return None
 
 
 def parse_parameters(text: str, raw: bytes = b"") -> dict[str, str]:
     """`SIZE=10 BODY=8BITMIME` into {"SIZE": "10", "BODY": "8BITMIME"}; ParameterError if bad."""
+    if not text:  # the common case: a path with no parameters
+        return {}
     control = _CONTROL.search(text)
     if control:
         raise ParameterError(f"control character {control.group()!r} in parameters", raw)

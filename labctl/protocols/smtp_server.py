@@ -130,6 +130,8 @@ class ServerConnection:
             raise RuntimeError(f"send() the reply to {self._pending} before next_event()")
         if self.state is SmtpState.CLOSED:
             return ConnectionClosed()
+        if not len(self._buffer) and not self._buffer.closed:  # nothing to read, in any state
+            return NEED_DATA
         if self.state is SmtpState.DATA:
             event = self._next_message_event()
         elif self.state is SmtpState.AUTH:

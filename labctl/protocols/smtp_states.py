@@ -26,6 +26,10 @@ class SmtpState(Enum):
     AUTH = "auth"  # inside a SASL exchange after a 334
     CLOSED = "closed"  # after QUIT/221 or 421
 
+    # Members are singletons compared by identity, so their hash can be the identity one:
+    # every TRANSITIONS/ALLOWED look-up then hashes in C, not in Enum.__hash__.
+    __hash__ = object.__hash__
+
 
 G, R, M, T = SmtpState.GREETING, SmtpState.READY, SmtpState.MAIL, SmtpState.RCPT
 D, A, CLOSED = SmtpState.DATA, SmtpState.AUTH, SmtpState.CLOSED
@@ -58,9 +62,16 @@ STEERING_CODES = frozenset({220, 334, 354, 421})
 REPLY_CLASSES = ("2xx", "3xx", "4xx", "5xx", "220", "334", "354")  # all but "421"
 
 
+def _reply_class(code: int) -> str:
+    return str(code) if code in STEERING_CODES else f"{code // 100}xx"
+
+
+_REPLY_CLASSES = {code: _reply_class(code) for code in range(200, 600)}  # every valid code
+
+
 def reply_class(code: int) -> str:
     """The transition key of a reply code: itself when it steers the dialog, else "Nxx"."""
-    return str(code) if code in STEERING_CODES else f"{code // 100}xx"
+    return _REPLY_CLASSES.get(code) or _reply_class(code)
 
 
 TRANSITIONS: dict[tuple[SmtpState, str, str], SmtpState] = {

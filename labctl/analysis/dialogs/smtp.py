@@ -35,9 +35,12 @@ LAST_IN_GROUP = frozenset({"EHLO", "HELO", "DATA", "STARTTLS", "AUTH", "QUIT", "
                            "EXPN"})
 
 
+LABEL_KEYWORDS = {"MAIL": "FROM:", "RCPT": "TO:"}
+
+
 def command_label(verb: str, argument: str) -> str:
     """MAIL and RCPT are labelled with their keyword ("MAIL FROM", "RCPT TO")."""
-    keyword = {"MAIL": "FROM:", "RCPT": "TO:"}.get(verb)
+    keyword = LABEL_KEYWORDS.get(verb)
     if keyword and argument.upper().startswith(keyword):
         return f"{verb} {keyword[:-1]}"
     return verb

@@ -16,12 +16,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Protocol
 
 from labctl.analysis.dialog import UNREADABLE, Dialog, Step
 from labctl.analysis.results import Segment
 
 _PRINTABLE = re.compile(rb"[\x20-\x7e]*")
+# A LF not preceded by CR. Written LF-first so the search skips to each LF at C speed
+# (a message after 354 is searched whole): three times cheaper than counting LF and CRLF.
+_BARE_LF = re.compile(rb"\n(?<!\r\n)")
 SHOWN_OCTETS = 60  # of unreadable bytes, quoted in an UNREADABLE step's text
 
 
@@ -47,12 +51,11 @@ class OffsetClock:
             self._times.append(timestamp)
             self.received += size
 
-    def _index(self, offset: int) -> int:
-        return max(bisect_right(self._starts, offset) - 1, 0)
-
     def time_at(self, offset: int) -> float:
         """Capture time of the segment holding the byte at `offset` (0.0 for no bytes)."""
-        return self._times[self._index(offset)] if self._times else 0.0
+        if not self._times:
+            return 0.0
+        return self._times[max(bisect_right(self._starts, offset) - 1, 0)]
 
     def where(self, offset: int) -> str:
         """The place of `offset` in words, for a problem note."""
@@ -72,19 +75,21 @@ class Direction(OffsetClock):
 
     def __init__(self, segments: Sequence[Segment], from_client: bool) -> None:
         super().__init__(from_client)
-        self._orders: list[int] = []
-        parts: list[bytes] = []
-        for order, segment in enumerate(segments):
-            if segment.from_client is from_client and segment.data:
-                self._orders.append(order)
-                parts.append(segment.data)
-                self.add(len(segment.data), segment.timestamp)
+        mine = [(order, segment) for order, segment in enumerate(segments)
+                if segment.from_client is from_client and segment.data]
+        self._orders = [order for order, _ in mine]
+        self._times = [segment.timestamp for _, segment in mine]
+        parts = [segment.data for _, segment in mine]
+        self._starts = list(accumulate(map(len, parts), initial=0))
+        self.received = self._starts.pop()
         self.data = b"".join(parts)
         self.pos = 0  # the read cursor of read_line()
 
     def order_at(self, offset: int) -> int:
         """Position, among both sides' segments, of the one holding the byte at `offset`."""
-        return self._orders[self._index(offset)] if self._orders else 0
+        if not self._orders:
+            return 0
+        return self._orders[max(bisect_right(self._starts, offset) - 1, 0)]
 
     def segment_end(self, offset: int) -> int:
         """Offset just past the segment holding the byte at `offset`."""
@@ -169,7 +174,7 @@ def lines_of(data: bytes) -> list[bytes]:
 
 def bare_lf(raw: bytes) -> bool:
     """True when `raw` holds a line ending that is a LF without its CR."""
-    return raw.count(b"\n") != raw.count(b"\r\n")
+    return _BARE_LF.search(raw) is not None
 
 
 class Recorder:
