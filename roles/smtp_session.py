@@ -19,20 +19,26 @@ from labctl.agent_contract import (
     SmtpSessionResult,
 )
 from labctl.model import INTERNET, Addressing
+from labctl.protocols import smtp
 
 SESSION_TIMEOUT_SECONDS = 30.0
 
 
 def read_reply(reader: BinaryIO) -> str:
-    """One SMTP reply (its continuation lines too), joined by "\\n"; "" at end of stream."""
+    """One SMTP reply (its continuation lines too), joined by "\\n"; "" at end of stream.
+    Whether a line is the last is the reply grammar's rule (labctl.protocols.smtp); a
+    line that is no reply line ends the reply, as a person at telnet would read it."""
     lines: list[str] = []
     while True:
         raw = reader.readline(1024)
         if not raw:
             return "\n".join(lines)
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        lines.append(line)
-        if len(line) < 4 or line[3] != "-":
+        lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        try:
+            _, last, _ = smtp.parse_reply_line(raw)
+        except smtp.ProtocolError:
+            last = True
+        if last:
             return "\n".join(lines)
 
 
