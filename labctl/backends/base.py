@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from labctl.backends.role_shell import ShellCommand
-from labctl.model import DEFAULT_INSTANCE, LAB, LabInstance, Runtime, addressing
+from labctl.model import DEFAULT_INSTANCE, LabInstance, Runtime, addressing
 
 Progress = Callable[[str], None]
 
@@ -62,11 +62,18 @@ class LabBackend(ABC):
                 f"another name, or take that one down first (labctl --lab {name} down)")
 
     def roles_down(self) -> list[str]:
-        """The lab's roles (and its controller) that are not running now: a lab whose
-        controller answers may still have lost a role."""
-        states = self.status()
-        return [name for name in [*LAB.role_names(), "controller"]
-                if not states.get(name, "").startswith("running")]
+        """The lab's roles whose agent does not answer its controller's health check: a lab
+        whose controller answers may still have lost a role. Asked of the controller (GET
+        /lab), so it holds whatever folder the lab was brought up from."""
+        try:
+            response = httpx.get(self.controller_url() + "/lab", timeout=10)
+            roles = response.json()["roles"] if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            roles = None
+        if not isinstance(roles, list):
+            return ["controller"]
+        return [str(role.get("name")) for role in roles
+                if isinstance(role, dict) and role.get("health") != "ok"]
 
     def is_up(self) -> bool:
         """True when this backend's controller answers."""
