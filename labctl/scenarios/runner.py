@@ -133,13 +133,15 @@ def servers_taken_down(scenario: Scenario) -> list[str]:
     return sorted(set(named))
 
 
-async def _bring_servers_up(actions: LabActions, evidence: Evidence) -> None:
-    """Bring back up every server the scenario may have taken down, whatever happened."""
-    for role in servers_taken_down(evidence.scenario):
+async def _bring_up(roles: list[str], when: str, actions: LabActions,
+                   evidence: Evidence) -> None:
+    """Bring mail servers `roles` up (a no-op for one that is up); a failure is a problem
+    of the run, said with `when` ("before the run", "after the run")."""
+    for role in roles:
         try:
             await actions.set_server(role, True)
         except Exception as exc:
-            evidence.problems.append(f"{role} could not be brought back up: {_reason(exc)}")
+            evidence.problems.append(f"{role} could not be brought up {when}: {_reason(exc)}")
 
 
 async def _read_stored_state(actions: LabActions, evidence: Evidence) -> None:
@@ -172,21 +174,13 @@ async def _run_steps(actions: LabActions, evidence: Evidence) -> None:
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
 
 
-async def _start_with_servers_up(actions: LabActions, evidence: Evidence) -> None:
-    """A run starts from a lab whose mail servers all serve (one left down by hand with
-    `labctl server ROLE down` would fail the run for a reason it does not grade)."""
-    for server in LAB.mail_servers():
-        try:
-            await actions.set_server(server.name, True)
-        except Exception as exc:
-            evidence.problems.append(f"{server.name} could not be brought up before the run: "
-                                     f"{_reason(exc)}")
-
-
 async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
     """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks."""
     evidence = Evidence(scenario=scenario)
-    await _start_with_servers_up(actions, evidence)
+    # a run starts from a lab whose mail servers all serve (one left down by hand with
+    # `labctl server ROLE down` would fail it for a reason it does not grade)
+    await _bring_up([server.name for server in LAB.mail_servers()], "before the run",
+                    actions, evidence)
     try:
         await actions.start_capture()
     except Exception as exc:
@@ -199,7 +193,7 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) ->
         except Exception as exc:
             evidence.problems.append(f"capture could not be stopped or analysed: {_reason(exc)}")
     finally:
-        await _bring_servers_up(actions, evidence)
+        await _bring_up(servers_taken_down(scenario), "after the run", actions, evidence)
     for problem in evidence.problems:
         log.warning("scenario %s: %s", scenario.name, problem)
     results = [evaluate(check, evidence) for check in scenario.checks]
