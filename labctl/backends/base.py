@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -65,11 +66,8 @@ class LabBackend(ABC):
         """The lab's roles whose agent does not answer its controller's health check: a lab
         whose controller answers may still have lost a role. Asked of the controller (GET
         /lab), so it holds whatever folder the lab was brought up from."""
-        try:
-            response = httpx.get(self.controller_url() + "/lab", timeout=10)
-            roles = response.json()["roles"] if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            roles = None
+        lab = controller_json(self.controller_url(), "/lab", timeout=10)
+        roles = lab.get("roles") if lab is not None else None
         if not isinstance(roles, list):
             return ["controller"]
         return [str(role.get("name")) for role in roles
@@ -77,28 +75,29 @@ class LabBackend(ABC):
 
     def is_up(self) -> bool:
         """True when this backend's controller answers."""
-        try:
-            response = httpx.get(self.controller_url() + "/health", timeout=2)
-        except httpx.HTTPError:
-            return False
-        if response.status_code != 200:
-            return False
-        health = response.json()
-        return bool(health.get("runtime") == self.runtime.value
+        health = controller_json(self.controller_url(), "/health")
+        return bool(health is not None and health.get("runtime") == self.runtime.value
                     and health.get("instance", DEFAULT_INSTANCE.name) == self.instance.name)
+
+
+def controller_json(url: str, path: str, timeout: float = 2) -> dict[str, Any] | None:
+    """The JSON object a controller at `url` answers on `path`; None when nothing there
+    answers 200 with an object (no lab, or something else on the port)."""
+    try:
+        response = httpx.get(url + path, timeout=timeout)
+        answer = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
 def slot_holder(instance: LabInstance) -> tuple[str, Runtime] | None:
     """(name, runtime) of a running lab other than `instance` on `instance`'s slot: its
     controller answers on one of the slot's controller ports. None when there is none."""
     for runtime in Runtime:
-        url = addressing(runtime, instance=instance).controller_url()
-        try:
-            response = httpx.get(url + "/health", timeout=2)
-            health = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
-            continue
-        if isinstance(health, dict):
+        health = controller_json(addressing(runtime, instance=instance).controller_url(),
+                                 "/health")
+        if health is not None:
             name = str(health.get("instance", DEFAULT_INSTANCE.name))
             if name != instance.name:
                 return name, runtime
