@@ -158,8 +158,7 @@ def smtp_two_hops(context: Context) -> list[Series]:
     client_sink = _rate("ceiling: load client -> smtp-sink")
     sink_address = _baseline(context, SINK_PORT)
     ours_cpu, postfix_cpu = _cpu_per_message("ours two hops"), _cpu_per_message("postfix one hop")
-    postfix_two = Series("postfix two hops", "msg/s", higher_is_better=True,
-                         baseline="postfix one hop")
+    postfix_two = _rate("postfix two hops")
     postfix_two_cpu = _cpu_per_message("postfix two hops")
     for repetition in range(context.repeat):
         _ours_vs_postfix(context, repetition, (SENDER, RECEIVER),
