@@ -1,6 +1,6 @@
 # The benchmarks' own SMTP load client, for what smtp-source cannot do (AUTH on the
 # submission port) and for latency (one message at a time, timed until its file is
-# in the Maildir).
+# in the Maildir, watched with inotify: see folder_watch.py).
 #
 # Like `smtp-source -s S -m N -d`, it runs S sessions in parallel, each one connection
 # (EHLO, AUTH when a login is given) carrying messages one after the other, one command
@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from bench.folder_watch import FolderWatch
+from bench.our_lab import wait_for_files
 from labctl.model import User
 from labctl.protocols import smtp
 from roles.mailserver.smtp_client import RelayClient
 
 TIMEOUT_SECONDS = 60.0
-POLL_SECONDS = 0.0005
 HELO = "bench.maillab.test"
 
 
@@ -95,31 +96,34 @@ def send_load(submission: Submission, count: int, sessions: int, body_size: int)
 
 
 async def _latencies(submission: Submission, count: int, body_size: int,
-                     delivered: Callable[[], int]) -> list[float]:
+                     new: Path) -> list[float]:
     client = await _open(submission)
     times: list[float] = []
     try:
-        for number in range(count):
-            data = sample_message(submission, number, body_size)
-            before = delivered()
-            start = time.perf_counter()
-            await _send(client, submission, data)
-            while delivered() <= before:
-                await asyncio.sleep(POLL_SECONDS)
-                if time.perf_counter() - start > TIMEOUT_SECONDS:
-                    raise TimeoutError(f"message {number} not delivered within "
-                                       f"{TIMEOUT_SECONDS:.0f}s")
-            times.append((time.perf_counter() - start) * 1000)
+        # one message untimed, so that the folder exists and every path is warm
+        await _send(client, submission, sample_message(submission, -1, body_size))
+        await asyncio.to_thread(wait_for_files, new, 1, TIMEOUT_SECONDS)
+        with FolderWatch(new) as arrivals:
+            for number in range(count):
+                data = sample_message(submission, number, body_size)
+                start = time.perf_counter()
+                await _send(client, submission, data)
+                try:
+                    await arrivals.wait_beyond(number, TIMEOUT_SECONDS)
+                except TimeoutError:
+                    raise TimeoutError(f"message {number} not in {new} within "
+                                       f"{TIMEOUT_SECONDS:.0f}s") from None
+                times.append((time.perf_counter() - start) * 1000)
     finally:
         await client.quit()
     return times
 
 
-def latencies(submission: Submission, count: int, body_size: int,
-              delivered: Callable[[], int]) -> list[float]:
+def latencies(submission: Submission, count: int, body_size: int, new: Path) -> list[float]:
     """Send `count` messages one at a time over one connection: for each, the ms from
-    MAIL FROM until `delivered()` (a count of delivered messages) has grown."""
-    return asyncio.run(_latencies(submission, count, body_size, delivered))
+    MAIL FROM until its file has arrived in the Maildir folder `new` (after one untimed
+    message that warms the path up)."""
+    return asyncio.run(_latencies(submission, count, body_size, new))
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench import load_client
 from bench.cpu_time import tree_cpu_seconds
-from bench.our_lab import ALICE_LAN, OurLab, count_files, our_lab, wait_for_files
+from bench.our_lab import ALICE_LAN, OurLab, our_lab, wait_for_files
 from bench.postfix import PostfixInstance, running_postfix
 from bench.postfix_tools import (
     ALICE,
@@ -180,7 +180,7 @@ def smtp_two_hops(context: Context) -> list[Series]:
 
 def _latency(series: tuple[Series, Series], submission: load_client.Submission,
              count: int, new: Path) -> None:
-    times = load_client.latencies(submission, count, BODY_SIZE, lambda: count_files(new))
+    times = load_client.latencies(submission, count, BODY_SIZE, new)
     series[0].values.append(load_client.percentile(times, 0.5))
     series[1].values.append(load_client.percentile(times, 0.99))
 
