@@ -7,11 +7,13 @@
 # more work (waiting + being sent) than open connections; every connection takes
 # messages from the shared list until it is empty, then says QUIT. So two messages
 # queued together cross one connection when the concurrency is 1, and the capture of
-# a lab scenario ends with QUIT/221 as soon as its mail is out. Once the destination's
-# connections have carried a stream (STREAM_MESSAGES or more since it last had none
-# open), a connection waits IDLE_CONNECTION_SECONDS for new work before its QUIT, as
-# Postfix's connection cache does, so a steady flow of mail (even one spread over many
-# connections) does not pay a TCP handshake, an MX lookup and EHLO per message.
+# a lab scenario ends with QUIT/221 as soon as its mail is out. Once the destination is
+# receiving a stream (its last STREAM_MESSAGES messages were all sent within
+# STREAM_WINDOW_SECONDS, whether over one connection or one each), a connection waits
+# IDLE_CONNECTION_SECONDS for new work before its QUIT, as Postfix's connection cache
+# does, so a steady flow of mail, even of messages that come one at a time, does not pay
+# a TCP handshake, an MX lookup and EHLO per message. A lecture's few messages never
+# make a stream: each burst still ends with its QUIT.
 #
 # Routes come from an MX lookup in the lab's DNS (mx_lookup.py): a domain the lab's
 # DNS does not know bounces, a DNS that does not answer defers.
@@ -45,6 +47,7 @@ log = logging.getLogger("mailserver")
 CONNECTION_TIMEOUT_SECONDS = 30.0
 IDLE_CONNECTION_SECONDS = 1.0
 STREAM_MESSAGES = 10
+STREAM_WINDOW_SECONDS = 1.0
 
 
 @dataclass
@@ -55,8 +58,22 @@ class Destination:
     due: deque[QueuedMessage] = field(default_factory=deque)
     connections: int = 0
     sending: int = 0
-    streamed: int = 0  # messages sent since it last had no connection open
     idle: deque[asyncio.Future[None]] = field(default_factory=deque)  # connections waiting
+    # when the last STREAM_MESSAGES messages were sent (time.monotonic())
+    recent_sends: deque[float] = field(
+        default_factory=lambda: deque(maxlen=STREAM_MESSAGES))
+
+    def sent_one(self) -> None:
+        """Note that a message was just sent (delivered or not) to this destination."""
+        self.recent_sends.append(time.monotonic())
+
+    def idle_seconds(self) -> float:
+        """How long a connection waits for more work before its QUIT: long while mail
+        streams in (see the theory of operation), not at all otherwise."""
+        recent = self.recent_sends
+        streaming = (len(recent) == recent.maxlen
+                     and time.monotonic() - recent[0] <= STREAM_WINDOW_SECONDS)
+        return IDLE_CONNECTION_SECONDS if streaming else 0.0
 
     def add(self, message: QueuedMessage) -> None:
         """Append to the work list and wake one idle connection, if any."""
@@ -225,8 +242,6 @@ class RelayWorker:
             await self._defer_all(destination, f"internal error while relaying: {exc!r}")
         finally:
             destination.connections -= 1
-            if destination.connections == 0:
-                destination.streamed = 0
             if destination.due and not self._stopped:
                 self._open_connections(destination)
 
@@ -253,9 +268,9 @@ class RelayWorker:
         try:
             usable = hello.code == 250
             while usable and not self._stopped and await destination.more_work(
-                    IDLE_CONNECTION_SECONDS if destination.streamed >= STREAM_MESSAGES else 0.0):
+                    destination.idle_seconds()):
                 usable = await self._send_one(client, destination, route)
-                destination.streamed += 1
+                destination.sent_one()
             while hello.code != 250 and destination.due:  # refused at greeting or EHLO/HELO
                 message = destination.due.popleft()
                 message.attempts += 1

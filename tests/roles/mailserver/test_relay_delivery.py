@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from labctl.model.options import LabOptions
 from labctl.protocols import smtp
+from roles.mailserver import relay
 from roles.mailserver.server import MailServer
 from tests.conftest import AGENT_HEADERS
 from tests.roles.conftest import RECEIVER_INTERNET, StartServer, wait_until
@@ -87,6 +89,41 @@ async def test_two_messages_cross_one_connection_when_concurrency_is_1(
                                       options=LabOptions(relay_concurrency=1))
     await wait_until(lambda: len(fake.transactions) == 2 and sender.queue.messages() == [])
     assert fake.connections == 1
+
+
+def _has_received(fake: FakeReceiver, count: int) -> bool:
+    return len(fake.transactions) == count
+
+
+async def _send_one_at_a_time(sender: MailServer, fake: FakeReceiver, count: int) -> None:
+    """Submit `count` messages, each only once the previous one reached `fake`."""
+    for n in range(count):
+        await asyncio.to_thread(submit, sender.address("submission"),
+                                make_message(ALICE, BOB, f"single{n}"))
+        await wait_until(functools.partial(_has_received, fake, n + 1))
+
+
+async def test_a_few_single_messages_each_cross_their_own_connection_and_quit(
+        start_server: StartServer, start_fake: StartFake, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(relay, "STREAM_WINDOW_SECONDS", 60.0)  # a slow machine is no excuse
+    fake = FakeReceiver()
+    sender = await sender_queueing_to(fake, start_server, start_fake, tmp_path / "sender", [])
+    await _send_one_at_a_time(sender, fake, relay.STREAM_MESSAGES - 1)
+    await wait_until(lambda: fake.open_now == 0)  # each connection ended with its QUIT
+    assert fake.connections == relay.STREAM_MESSAGES - 1
+
+
+async def test_a_stream_of_single_messages_keeps_one_connection(
+        start_server: StartServer, start_fake: StartFake, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(relay, "STREAM_WINDOW_SECONDS", 60.0)
+    monkeypatch.setattr(relay, "IDLE_CONNECTION_SECONDS", 60.0)
+    fake = FakeReceiver()
+    sender = await sender_queueing_to(fake, start_server, start_fake, tmp_path / "sender", [])
+    await _send_one_at_a_time(sender, fake, relay.STREAM_MESSAGES + 5)
+    # the first STREAM_MESSAGES came one per connection; the stream then kept the last one
+    assert (fake.connections, fake.open_now) == (relay.STREAM_MESSAGES, 1)
 
 
 async def test_connections_open_up_to_the_concurrency_and_share_the_work(
