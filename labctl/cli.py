@@ -19,6 +19,7 @@ from urllib.parse import quote
 from labctl.cli_analyze import add_analyze_arguments, cmd_analyze
 from labctl.cli_capture import add_capture_arguments, capture_usage_error
 from labctl.cli_fetch import add_fetch_arguments
+from labctl.cli_programs import add_program_arguments
 from labctl.cli_scenario import add_scenario_arguments, cmd_scenario
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.instance import DEFAULT_INSTANCE_NAME, INSTANCE_ENV
@@ -158,17 +159,21 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from labctl.cli_programs import programs_for_run
     from labctl.client import ControllerClient
     from labctl.reports.model import Report
     from labctl.scenarios import load_scenario
 
     scenario_path = Path(args.scenario)
-    load_scenario(scenario_path)  # bad files fail here, before any lab is started
+    scenario = load_scenario(scenario_path)  # bad files fail here, before any lab is started
+    # so do bad --role options
+    programs = programs_for_run(scenario, scenario_path, args.role, args.submission)
     backend = choose_backend(args.backend)
     _ensure_up(backend)
     progress(f"running {scenario_path.name} on the {backend.runtime} lab")
     client = ControllerClient(backend.controller_url())
-    body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path)}
+    body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path),
+            "programs": programs}
     run = client.request("POST", "/runs", body)
     report = Report.model_validate(run["report"])
     print(render_report(report, args.format), end="")
@@ -273,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "run a graded scenario (exit 0 only if every check passed)")
     run.add_argument("scenario")
     run.add_argument("--format", choices=list(REPORT_FORMATS), default="table")
+    add_program_arguments(run)
     add_scenario_arguments(add("scenario", cmd_scenario,
                                "print the scenario JSON Schema, or validate scenario files"))
     report = add("report", cmd_report, "show the report of an earlier run")
@@ -330,12 +336,13 @@ def _error_kinds() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], 
     imported only when a command failed."""
     from labctl.analysis import PcapError
     from labctl.backends.base import LabError
+    from labctl.cli_programs import ProgramArgumentError
     from labctl.client import ControllerError
     from labctl.reports.roles_file import RolesError
     from labctl.scenarios import ScenarioError
 
-    return (ScenarioError, InstanceError, RolesError), (LabError, ControllerError, PcapError,
-                                                         OSError)
+    return ((ScenarioError, InstanceError, RolesError, ProgramArgumentError),
+            (LabError, ControllerError, PcapError, OSError))
 
 
 if __name__ == "__main__":

@@ -43,9 +43,11 @@ class Agents:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
-        """Call `path` on `role`'s agent and return its JSON; AgentError says who failed how."""
-        response = await self._request(role, method, path, body)
+    async def call(self, role: str, method: str, path: str, body: Any = None,
+                   timeout: float | None = None) -> Any:
+        """Call `path` on `role`'s agent and return its JSON; AgentError says who failed how.
+        `timeout`: seconds for this call, when it may take longer than the default."""
+        response = await self._request(role, method, path, body, timeout)
         try:
             return response.json()
         except ValueError:
@@ -55,10 +57,13 @@ class Agents:
         """GET `path` on `role`'s agent and return its text (a raw message, say)."""
         return (await self._request(role, "GET", path, None)).text
 
-    async def _request(self, role: str, method: str, path: str, body: Any) -> httpx.Response:
+    async def _request(self, role: str, method: str, path: str, body: Any,
+                       timeout: float | None = None) -> httpx.Response:
         url = self.url(role) + path
         try:
-            response = await self._client.request(method, url, json=body)
+            response = await self._client.request(
+                method, url, json=body,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise AgentError(f"{role} agent at {url} unreachable: {error!r}") from error
         if response.status_code >= 400:

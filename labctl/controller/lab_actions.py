@@ -1,7 +1,7 @@
 # The scenario runner's hands in a running lab: send through a user agent, wait for
 # delivery, fetch, capture, read the servers' stored state (mailbox folders, queues),
-# take a server down and up, wait on and flush its queue — all through the role agents
-# and the capture manager.
+# take a server down and up, wait on and flush its queue, run a student's program in
+# place of a role — all through the role agents and the capture manager.
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +27,11 @@ from labctl.controller.agents import AgentError
 from labctl.controller.state import ControllerState
 from labctl.model.mail_queue import FlushResult, QueueEntry
 from labctl.model.mail_service import SERVICE_PATH, ServiceState
+from labctl.program_contract import PROGRAM_PATH, ProgramRequest, ProgramResult
 from labctl.scenarios.actions import SentMessage, StoredMessage
 
 POLL_S = 0.2  # how often a wait looks again at the lab's state
+PROGRAM_GRACE_S = 15.0  # beyond a program's timeout: stopping it and packing up its output
 
 
 async def agent_send(state: ControllerState, role: str, request: SendRequest) -> SendResult:
@@ -154,3 +156,10 @@ class ControllerLabActions:
         answer = await self.state.agents.call(role, "POST", SMTP_SESSION_PATH,
                                               request.model_dump(mode="json"))
         return SmtpSessionResult.model_validate(answer)
+
+    async def run_program(self, role: str, request: ProgramRequest) -> ProgramResult:
+        """Have `role`'s agent run a program in place of the role, where the role lives."""
+        answer = await self.state.agents.call(role, "POST", PROGRAM_PATH,
+                                              request.model_dump(mode="json"),
+                                              timeout=request.timeout_s + PROGRAM_GRACE_S)
+        return ProgramResult.model_validate(answer)

@@ -10,6 +10,8 @@
 #
 # Gradescope (autograder specification): score and per-test name, score, max_score,
 # status, output and visibility; the top-level output lists the hops.
+# Both add, after the hops, how each student program that replaced a role ended, and
+# its output (information for the student; the checks grade the captures).
 from __future__ import annotations
 
 import json
@@ -36,6 +38,20 @@ def hop_lines(report: Report) -> list[str]:
             for hop in report.hops] or ["no traffic captured"]
 
 
+def program_lines(report: Report) -> list[str]:
+    """For each program that replaced a role: how it ended, then its output, indented."""
+    lines: list[str] = []
+    for program in report.programs:
+        ended = (f"was stopped at the step's timeout after {program.duration_s:g}s"
+                 if program.timed_out else
+                 f"exited with status {program.exit_status} after {program.duration_s:g}s"
+                 if program.exit_status is not None else "could not be started")
+        said = "its output:" if program.output else "no output"
+        lines.append(f"program replacing {program.role} ({program.command}) {ended}; {said}")
+        lines.extend(f"  {line}" for line in program.output.splitlines())
+    return lines
+
+
 def _properties(parent: ElementTree.Element, values: dict[str, str]) -> None:
     holder = ElementTree.SubElement(parent, "properties")
     for name, value in values.items():
@@ -60,7 +76,8 @@ def render_junit(report: Report) -> str:
             failure = ElementTree.SubElement(case, "failure", message=_xml_text(first_line),
                                              type="check failed")
             failure.text = _xml_text(check.output)
-    ElementTree.SubElement(suite, "system-out").text = _xml_text("\n".join(hop_lines(report)))
+    out = "\n".join([*hop_lines(report), *program_lines(report)])
+    ElementTree.SubElement(suite, "system-out").text = _xml_text(out)
     ElementTree.indent(suite)
     body = ElementTree.tostring(suite, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
@@ -71,7 +88,7 @@ def render_gradescope(report: Report) -> str:
     results = {
         "score": report.score,
         "output": f"Scenario {report.scenario} on the {report.backend} lab\n"
-                  + "\n".join(hop_lines(report)),
+                  + "\n".join([*hop_lines(report), *program_lines(report)]),
         "visibility": "visible",
         "stdout_visibility": "visible",
         "tests": [

@@ -14,6 +14,8 @@
 #   conversations[]: hop, transport, start, end, phases, tls, problems,
 #     smtp_transactions, pop3_actions, pop3_reached_update, imap_actions,
 #     http_exchanges, dns_queries, pipelined_commands (see conversation.py)
+#   programs: [{role, command, exit_status, timed_out, duration_s, output}] (student
+#     programs that replaced a role; information only, never graded)
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,6 +23,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from labctl.analysis.results import Hop
+from labctl.program_contract import ProgramResult
 from labctl.reports.conversation import Contract, ConversationReport
 
 
@@ -68,6 +71,24 @@ class HopReport(Contract):
         return f"{self.client_role or '?'} -> {self.server_role or '?'}"
 
 
+class ProgramReport(Contract):
+    """A program that replaced a role during the run, and how it ended (not graded)."""
+
+    role: str
+    command: str
+    exit_status: int | None  # None: stopped at the step's timeout, or never started
+    timed_out: bool
+    duration_s: float
+    output: str
+
+    @classmethod
+    def from_result(cls, role: str, command: str, result: ProgramResult) -> ProgramReport:
+        """The report entry of a program run as its agent answered."""
+        return cls(role=role, command=command, exit_status=result.exit_status,
+                   timed_out=result.timed_out, duration_s=result.duration_s,
+                   output=result.output)
+
+
 class Report(Contract):
     """A graded scenario run: the score, each check's result, and the captured hops."""
 
@@ -78,10 +99,12 @@ class Report(Contract):
     passed: bool
     checks: list[CheckResult]
     hops: list[HopReport]
+    programs: list[ProgramReport] = Field(default_factory=list)
 
     @classmethod
     def build(
-        cls, scenario: str, backend: str, checks: Iterable[CheckResult], hops: Iterable[Hop]
+        cls, scenario: str, backend: str, checks: Iterable[CheckResult], hops: Iterable[Hop],
+        programs: Iterable[ProgramReport] = (),
     ) -> Report:
         """Total the checks' scores; `passed` means every check passed (and there was one)."""
         results = list(checks)
@@ -93,6 +116,7 @@ class Report(Contract):
             passed=bool(results) and all(c.passed for c in results),
             checks=results,
             hops=[HopReport.from_hop(h) for h in hops],
+            programs=list(programs),
         )
 
     def to_json(self, indent: int | None = 2) -> str:

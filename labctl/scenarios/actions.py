@@ -5,7 +5,8 @@
 # Any method may raise: the runner records the failure and carries on. Besides the
 # captures, the checks read the lab's stored state (mailbox folders, outgoing queues)
 # as the mail servers hold it, through mailbox() and queue(); server steps take a mail
-# server down and up, wait on its queue and flush it, talk SMTP to it by hand.
+# server down and up, wait on its queue and flush it, talk SMTP to it by hand; a
+# program step runs a student's program in place of a role.
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Protocol
 from labctl.agent_contract import FetchRequest, SendVia, SmtpSessionResult
 from labctl.analysis.results import Hop
 from labctl.model.mail_queue import QueueEntry
+from labctl.program_contract import ProgramRequest, ProgramResult
 
 
 @dataclass(frozen=True)
@@ -86,4 +88,8 @@ class LabActions(Protocol):
 
     async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
         """Have `role` type `lines` to mail server `server`'s SMTP port, as at telnet."""
+        ...
+
+    async def run_program(self, role: str, request: ProgramRequest) -> ProgramResult:
+        """Run a program in place of `role` (a user agent or mallory), where it lives."""
         ...

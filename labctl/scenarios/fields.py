@@ -42,6 +42,16 @@ def lab_role(role: str) -> str:
     return role
 
 
+def hands_on_role(role: str) -> str:
+    """A role a person at its keyboard, or a program replacing it, can act from: a user
+    agent or mallory (their agents type SMTP sessions and run programs)."""
+    roles = [r.name for r in LAB.roles if r.program in ("useragent", "mallory")]
+    if role not in roles:
+        raise ValueError(f"{role!r} is not a role one can act from by hand or by program "
+                         f"(those that are: {', '.join(roles)})")
+    return role
+
+
 def mail_server(role: str) -> str:
     """Return `role` if it is one of LAB's mail servers, else raise ValueError."""
     names = [r.name for r in LAB.mail_servers()]

@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from labctl.model import LAB
-from labctl.reports.model import Report
+from labctl.program_contract import ProgramRequest, ProgramSpec
+from labctl.reports.model import ProgramReport, Report
 from labctl.scenarios.actions import LabActions
 from labctl.scenarios.checks import Evidence, evaluate
+from labctl.scenarios.program_step import ProgramStep
 from labctl.scenarios.schema import FetchStep, Scenario, SendStep, Step, WaitDeliveredStep
 from labctl.scenarios.server_steps import (
     FlushStep,
@@ -104,6 +107,8 @@ async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evide
         await actions.flush(action.role)
     elif isinstance(action, WaitMailboxStep):
         await _wait_mailbox(action, actions)
+    elif isinstance(action, ProgramStep):
+        await _run_program(action, actions, evidence)
     else:
         await _send_raw(action, actions)
 
@@ -117,6 +122,18 @@ async def _wait_mailbox(step: WaitMailboxStep, actions: LabActions) -> None:
     if held < step.count:
         raise StepFailed(f"the {step.folder} folder of {step.address} held {held} message(s), "
                          f"not {step.count}, after {step.timeout_s:g}s")
+
+
+async def _run_program(step: ProgramStep, actions: LabActions, evidence: Evidence) -> None:
+    # How the program ended is reported, not graded: the checks read the captures.
+    program = evidence.programs.get(step.role)
+    if program is None:
+        raise StepFailed(f"no program replaces {step.role} (give one with labctl run "
+                         f"--role {step.role}=COMMAND; the step names no reference program)")
+    request = ProgramRequest(command=program.command, bundle=program.bundle,
+                             timeout_s=step.timeout_s)
+    result = await actions.run_program(step.role, request)
+    evidence.program_runs.append(ProgramReport.from_result(step.role, program.command, result))
 
 
 async def _send_raw(step: SendRawStep, actions: LabActions) -> None:
@@ -174,9 +191,11 @@ async def _run_steps(actions: LabActions, evidence: Evidence) -> None:
             evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
 
 
-async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) -> Report:
-    """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks."""
-    evidence = Evidence(scenario=scenario)
+async def run_scenario(scenario: Scenario, actions: LabActions, backend: str,
+                       programs: Mapping[str, ProgramSpec] | None = None) -> Report:
+    """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks.
+    `programs`: what replaces a role in its program steps, by role (student mode)."""
+    evidence = Evidence(scenario=scenario, programs=dict(programs or {}))
     # a run starts from a lab whose mail servers all serve (one left down by hand with
     # `labctl server ROLE down` would fail it for a reason it does not grade)
     await _bring_up([server.name for server in LAB.mail_servers()], "before the run",
@@ -197,4 +216,4 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str) ->
     for problem in evidence.problems:
         log.warning("scenario %s: %s", scenario.name, problem)
     results = [evaluate(check, evidence) for check in scenario.checks]
-    return Report.build(scenario.name, backend, results, evidence.hops)
+    return Report.build(scenario.name, backend, results, evidence.hops, evidence.program_runs)

@@ -50,6 +50,10 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           folder: INBOX
           count: 1
           timeout_s: 30
+      - program:                    # run the program that replaces a role (student mode:
+          role: sender-ua           # `labctl run --role sender-ua=COMMAND`), stopped after
+          timeout_s: 30             # timeout_s; without --role, the reference program
+          reference: {command: python3 smtp_client.py, folder: programs/smtp-client}
     checks:                         # graded from the captures and the servers' stored
     #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -94,6 +98,7 @@ from labctl.agent_contract import (
 )
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
+from labctl.scenarios.program_step import ProgramStep
 from labctl.scenarios.server_steps import (
     FlushStep,
     SendRawStep,
@@ -146,9 +151,9 @@ class FetchStep(Strict, FetchOptions):
 
 
 Action = (SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
-          | SendRawStep | WaitMailboxStep)
+          | SendRawStep | WaitMailboxStep | ProgramStep)
 STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush", "send_raw",
-             "wait_mailbox")
+             "wait_mailbox", "program")
 
 
 class Step(Strict):
@@ -164,6 +169,7 @@ class Step(Strict):
     flush: FlushStep | None = None
     send_raw: SendRawStep | None = None
     wait_mailbox: WaitMailboxStep | None = None
+    program: ProgramStep | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:
@@ -234,6 +240,10 @@ class Scenario(Strict):
             raise ValueError(f"steps[{of_step}] is not a send step")
         assert isinstance(of_step, int)
         return of_step
+
+    def program_steps(self) -> list[ProgramStep]:
+        """The steps that run a program in place of a role (student mode)."""
+        return [s.action for s in self.steps if isinstance(s.action, ProgramStep)]
 
     def fetch_protocol(self, step: FetchStep) -> FetchProtocol:
         """The protocol a fetch step uses: its own, else the setup's default."""

@@ -17,8 +17,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from labctl.agent_contract import MAX_SESSION_LINES, SessionLine
-from labctl.model import LAB
-from labctl.scenarios.fields import Strict, mail_address, mail_server
+from labctl.scenarios.fields import Strict, hands_on_role, mail_address, mail_server
 
 ServerState = Literal["down", "up"]
 
@@ -70,15 +69,6 @@ class FlushStep(Strict):
     _role = field_validator("role")(mail_server)
 
 
-def _typist(role: str) -> str:
-    """A role that can type an SMTP session: a user agent or mallory."""
-    typists = [r.name for r in LAB.roles if r.program in ("useragent", "mallory")]
-    if role not in typists:
-        raise ValueError(f"{role!r} cannot type an SMTP session (roles that can: "
-                         f"{', '.join(typists)})")
-    return role
-
-
 class SendRawStep(Strict):
     """An SMTP session typed by hand from role `from` (mallory, or a user agent) to mail
     server `to_role`'s SMTP port: each line sent, the reply awaited after each (after a
@@ -88,5 +78,5 @@ class SendRawStep(Strict):
     to_role: str = "receiver-mta"
     lines: list[SessionLine] = Field(min_length=1, max_length=MAX_SESSION_LINES)
 
-    _from = field_validator("from_")(_typist)
+    _from = field_validator("from_")(hands_on_role)
     _to = field_validator("to_role")(mail_server)

@@ -6,7 +6,8 @@
 # A fetch runs the client of its protocol: POP3 (mail_clients), IMAP (imap_client) or
 # HTTP (webmail_client, the server's webmail); a send goes by SMTP submission, or through
 # the webmail, which composes the message itself and queues it on its server. An SMTP
-# session typed as at telnet runs from the agent's address (roles.smtp_session).
+# session typed as at telnet runs from the agent's address (roles.smtp_session); a
+# student's program replacing the role runs here too (roles.student_program).
 from __future__ import annotations
 
 import asyncio
@@ -29,6 +30,7 @@ from labctl.agent_guard import AgentGuard
 from labctl.model import Addressing
 from roles.mailserver.storage import header_value
 from roles.smtp_session import smtp_session_router
+from roles.student_program import program_router
 from roles.useragent.compose_message import ComposeError, compose_message, message_bytes
 from roles.useragent.imap_client import ImapError, fetch_imap
 from roles.useragent.mail_clients import Account, Endpoint, Submitted, fetch_pop3, submit
@@ -116,5 +118,6 @@ def create_agent_app(role_name: str, plan: Addressing, guard: AgentGuard | None 
                            messages=[m.decode("utf-8", "replace") for m in raw])
 
     controller_only.include_router(smtp_session_router(plan, role_name))
+    controller_only.include_router(program_router(plan, role_name))
     app.include_router(controller_only)
     return app

@@ -136,3 +136,15 @@ def test_fetch_options_the_protocol_cannot_honour_get_422_naming_the_field(
     assert "part: only with protocol imap, not pop3" in response.json()["detail"][0]["msg"]
     response = api.post("/fetches", json={"protocol": "imap", "partial": [0, 0]})
     assert response.json()["detail"][0]["loc"] == ["body", "partial", 1]
+
+
+def test_a_program_for_a_role_the_scenario_does_not_replace_gets_422(api: TestClient) -> None:
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "smtp-client.yaml").read_text()
+    program = {"command": "python3 a.py", "bundle": ""}
+    response = api.post("/runs", json={"scenario": text, "source": "smtp-client.yaml",
+                                       "programs": {"mallory": program}})
+    assert response.status_code == 422
+    assert "smtp-client.yaml has no program step for mallory" in response.json()["detail"]
+    program["command"] = "a\nb"
+    response = api.post("/runs", json={"scenario": text, "programs": {"sender-ua": program}})
+    assert response.status_code == 422 and "one line" in str(response.json()["detail"])

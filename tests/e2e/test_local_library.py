@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from labctl.cli_programs import programs_for_run
 from labctl.client import ControllerClient
 from labctl.scenarios import load_scenario
 from tests.conftest import second_test_instance
@@ -41,7 +42,9 @@ def lab_with_options(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
 
 def run(lab: ControllerClient, path: Path) -> dict[str, object]:
     """Run the scenario file at `path` through the controller; its JSON report."""
-    body = {"scenario": path.read_text(), "source": path.name}
+    # a program step runs the scenario's reference program, as `labctl run` sends it
+    programs = programs_for_run(load_scenario(path), path)
+    body = {"scenario": path.read_text(), "source": path.name, "programs": programs}
     report: dict[str, object] = lab.request("POST", "/runs", body)["report"]
     return report
 

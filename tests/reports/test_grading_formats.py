@@ -11,6 +11,7 @@ from labctl.cli import main
 from labctl.reports import CheckResult, Report
 from labctl.reports.formats import REPORT_FORMATS, render_report
 from labctl.reports.grading_formats import render_gradescope, render_junit
+from labctl.reports.model import ProgramReport
 
 from .report_samples import sample_hops, sample_report
 
@@ -71,3 +72,19 @@ def test_run_and_report_offer_every_format(
     assert usage.value.code == 2
     error = capsys.readouterr().err
     assert all(f"'{name}'" in error for name in REPORT_FORMATS), error
+
+
+def test_a_student_programs_ending_and_output_go_to_both_formats() -> None:
+    report = sample_report().model_copy(update={"programs": [
+        ProgramReport(role="sender-ua", command="python3 client.py", exit_status=None,
+                      timed_out=True, duration_s=30.2, output="S: 220 hi\nthinking"),
+        ProgramReport(role="mallory", command="./spoof", exit_status=0, timed_out=False,
+                      duration_s=0.5, output=""),
+    ]})
+    expected = ["program replacing sender-ua (python3 client.py) was stopped at the step's "
+                "timeout after 30.2s; its output:", "  S: 220 hi", "  thinking",
+                "program replacing mallory (./spoof) exited with status 0 after 0.5s; "
+                "no output"]
+    suite = ElementTree.fromstring(render_junit(report))
+    assert suite.findtext("system-out", "").splitlines()[-4:] == expected
+    assert json.loads(render_gradescope(report))["output"].splitlines()[-4:] == expected

@@ -8,6 +8,7 @@ from labctl.reports import ConversationReport, Report
 from tests.reports.report_samples import SCRIPT_SUBJECT, fetch_conversations, sample_report
 
 REPORT_KEYS = {"scenario", "backend", "score", "max_score", "passed", "checks", "hops"}
+NEW_REPORT_KEYS = {"programs"}  # student programs (information, not graded)
 CHECK_KEYS = {"name", "passed", "score", "max_score", "output"}
 HOP_KEYS = {"client_role", "server_role", "network", "protocols", "pcap", "conversations"}
 CONVERSATION_KEYS = {"client", "server", "protocol", "transcript"}
@@ -28,7 +29,7 @@ def test_build_totals_the_checks() -> None:
 
 def test_contract_keys_are_the_original_ones_plus_the_new_ones() -> None:
     data = json.loads(sample_report().to_json())
-    assert set(data) == REPORT_KEYS
+    assert set(data) == REPORT_KEYS | NEW_REPORT_KEYS
     assert all(set(check) == CHECK_KEYS for check in data["checks"])
     assert all(set(hop) == HOP_KEYS | NEW_HOP_KEYS for hop in data["hops"])
     conversations = [c for hop in data["hops"] for c in hop["conversations"]]
@@ -38,6 +39,8 @@ def test_contract_keys_are_the_original_ones_plus_the_new_ones() -> None:
 
 def test_an_old_report_without_the_new_keys_still_reads() -> None:
     data = json.loads(sample_report().to_json())
+    for key in NEW_REPORT_KEYS:
+        del data[key]
     for hop in data["hops"]:
         for key in NEW_HOP_KEYS:
             del hop[key]
@@ -106,4 +109,4 @@ def test_a_newer_report_with_more_keys_still_reads() -> None:
     data["checks"][0]["duration_s"] = 1.5
     report = Report.from_json(json.dumps(data))
     assert report == sample_report()
-    assert set(json.loads(report.to_json())) == REPORT_KEYS
+    assert set(json.loads(report.to_json())) == REPORT_KEYS | NEW_REPORT_KEYS

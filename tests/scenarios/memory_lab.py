@@ -12,6 +12,7 @@ from labctl.agent_contract import FetchRequest, SendVia, SmtpExchange, SmtpSessi
 from labctl.analysis.results import Conversation, Hop
 from labctl.model import LAB
 from labctl.model.mail_queue import QueueEntry
+from labctl.program_contract import ProgramRequest, ProgramResult
 from labctl.scenarios import SentMessage
 from labctl.scenarios.actions import StoredMessage
 from tests.scenarios.scenario_builders import conversation, fetch_transcript, hop, stuffed_lines
@@ -39,6 +40,9 @@ class MemoryLab:
         self.raw: dict[str, bytes] = {}  # by Message-ID: the message as composed
         self.open_relay = False  # receiver-mta accepts mail for any domain
         self.spf_reject = False  # receiver-mta refuses typed mail (a forged sender) at "."
+        # what a program replacing a role does: types these lines to that server
+        self.program_sessions: dict[str, tuple[str, list[str]]] = {}
+        self.program_requests: list[tuple[str, ProgramRequest]] = []
 
     async def start_capture(self) -> None:
         self.calls.append(("start_capture",))
@@ -150,6 +154,14 @@ class MemoryLab:
     async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
         self.calls.append(("send_raw", role, server))
         return await send_raw(self, role, server, lines)
+
+    async def run_program(self, role: str, request: ProgramRequest) -> ProgramResult:
+        """The program types its session (program_sessions), then says it succeeded."""
+        self.program_requests.append((role, request))
+        if role in self.program_sessions:
+            await send_raw(self, role, *self.program_sessions[role])
+        return ProgramResult(exit_status=0, timed_out=False, duration_s=0.1,
+                             output="all good", environment={})
 
     async def wait_delivered(self, address: str, message_id: str, timeout_s: float) -> bool:
         self.calls.append(("wait_delivered", address, timeout_s))

@@ -6,10 +6,11 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from labctl.controller.deps import StateDep
 from labctl.controller.lab_actions import ControllerLabActions
+from labctl.program_contract import ProgramSpec
 from labctl.scenarios import ScenarioError, parse_scenario, run_scenario
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -19,6 +20,8 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str  # the scenario file's YAML text
     source: str = "scenario.yaml"  # its file name, used in error messages
+    # student mode: the program that replaces a role in the scenario's program steps
+    programs: dict[str, ProgramSpec] = Field(default_factory=dict)
 
 
 class RunPublic(BaseModel):
@@ -33,9 +36,13 @@ async def create_run(body: RunCreate, state: StateDep) -> RunPublic:
         scenario = parse_scenario(body.scenario, body.source)
     except ScenarioError as error:
         raise HTTPException(422, str(error)) from None
+    unused = sorted(set(body.programs) - {step.role for step in scenario.program_steps()})
+    if unused:
+        raise HTTPException(422, f"programs: {body.source} has no program step for "
+                                 f"{', '.join(unused)}")
     async with state.run_lock:
         actions = ControllerLabActions(state, label="run")
-        report = await run_scenario(scenario, actions, state.plan.runtime.value)
+        report = await run_scenario(scenario, actions, state.plan.runtime.value, body.programs)
     run_id = f"run-{secrets.token_hex(4)}"
     state.runs[run_id] = report.model_dump(mode="json")
     return RunPublic(id=run_id, report=state.runs[run_id])

@@ -23,6 +23,8 @@ from pydantic import Field
 from labctl.analysis import Conversation, Hop
 from labctl.model import UNKNOWN
 from labctl.model.mail_queue import QueueEntry
+from labctl.program_contract import ProgramSpec
+from labctl.reports.model import ProgramReport
 from labctl.scenarios.actions import SentMessage, StoredMessage
 from labctl.scenarios.fields import Strict
 
@@ -60,6 +62,8 @@ class Evidence:
     problems: list[str] = field(default_factory=list)  # failed steps, capture trouble
     mailboxes: dict[tuple[str, str], list[StoredMessage]] = field(default_factory=dict)
     queues: dict[str, list[QueueEntry]] = field(default_factory=dict)  # by mail server
+    programs: dict[str, ProgramSpec] = field(default_factory=dict)  # replacing roles, by role
+    program_runs: list[ProgramReport] = field(default_factory=list)  # how each one ended
 
     def folder(self, address: str, folder: str) -> list[StoredMessage]:
         """The stored messages of a mailbox folder; Unmet when it could not be read."""
