@@ -1,6 +1,7 @@
 # The terminal table drawn with rich: every check, hop and the total are in it; piped or
 # with NO_COLOR it is plain ASCII without escape codes, on a terminal (a real pty) it is
-# coloured; long feedback wraps and loses nothing; each hop's verdict reads the checks.
+# coloured; long feedback wraps and loses nothing; each hop's verdict reads the checks;
+# the CLI starts without loading rich.
 from __future__ import annotations
 
 import io
@@ -196,3 +197,11 @@ def test_at_the_narrowest_width_every_cell_is_still_complete() -> None:
     assert "".join(cells(hops, 4)).replace(" ", "") == "Pcapalice-lan.pcapinternet.pcap"
     checks = table[table.index("Checks"):table.index("Hops")]
     assert "".join(cells(checks, 3)).replace(" ", "") == "FeedbackokmissingQUIT"
+
+
+def test_the_cli_starts_without_rich() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, labctl.cli; print('rich' in sys.modules)"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert loaded.stdout.strip() == "False"
