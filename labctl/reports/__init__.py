@@ -21,18 +21,20 @@ if TYPE_CHECKING:
     from labctl.reports.model import Report as Report
     from labctl.reports.render import points as points
     from labctl.reports.render import render_json as render_json
-    from labctl.reports.render import render_table as render_table
     from labctl.reports.roles_file import RolesError as RolesError
     from labctl.reports.roles_file import RolesFile as RolesFile
     from labctl.reports.roles_file import load_roles as load_roles
+    from labctl.reports.table_view import TableLook as TableLook
+    from labctl.reports.table_view import render_table as render_table
 
 _HOMES = {
     "analysis_stream": ("FORMATS", "AnalysisStream"),
     "conversation": ("ConversationReport", "PhasesReport"),
     "html_page": ("render_page", "render_run_page"),
     "model": ("CheckResult", "HopReport", "Report"),
-    "render": ("points", "render_json", "render_table"),
+    "render": ("points", "render_json"),
     "roles_file": ("RolesError", "RolesFile", "load_roles"),
+    "table_view": ("TableLook", "render_table"),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -3,6 +3,7 @@
 # starts without the report models.
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -11,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def _table(report: Report) -> str:
-    from labctl.reports.render import render_table
-    return render_table(report)
+    from labctl.reports.table_view import TableLook, render_table  # loads rich
+    return render_table(report, TableLook.for_stream(sys.stdout))
 
 
 def _json(report: Report) -> str:
@@ -31,7 +32,7 @@ def _gradescope(report: Report) -> str:
 
 
 REPORT_FORMATS: dict[str, Callable[[Report], str]] = {
-    "table": _table,  # for people at a terminal
+    "table": _table,  # for people: styled on a terminal, plain ASCII when piped
     "json": _json,  # the report contract
     "junit": _junit,  # JUnit XML, one test case per check
     "gradescope": _gradescope,  # Gradescope's autograder results.json
