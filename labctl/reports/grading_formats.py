@@ -19,7 +19,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from labctl.reports.model import Report
-from labctl.reports.render import points
+from labctl.reports.render import points, program_lines
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -36,20 +36,6 @@ def hop_lines(report: Report) -> list[str]:
     """One line per hop: who talked to whom, on which network, in which protocols."""
     return [f"{hop.name} on {hop.network}: {', '.join(hop.protocols) or 'no traffic'}"
             for hop in report.hops] or ["no traffic captured"]
-
-
-def program_lines(report: Report) -> list[str]:
-    """For each program that replaced a role: how it ended, then its output, indented."""
-    lines: list[str] = []
-    for program in report.programs:
-        ended = (f"was stopped at the step's timeout after {program.duration_s:g}s"
-                 if program.timed_out else
-                 f"exited with status {program.exit_status} after {program.duration_s:g}s"
-                 if program.exit_status is not None else "could not be started")
-        said = "its output:" if program.output else "no output"
-        lines.append(f"program replacing {program.role} ({program.command}) {ended}; {said}")
-        lines.extend(f"  {line}" for line in program.output.splitlines())
-    return lines
 
 
 def _properties(parent: ElementTree.Element, values: dict[str, str]) -> None:

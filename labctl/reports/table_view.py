@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.reports.model import CheckResult, HopReport, Report
-from labctl.reports.render import points
+from labctl.reports.render import points, program_lines
 
 PLAIN_WIDTH = 100  # columns of the text when the width is not known (piped, no COLUMNS)
 MIN_WIDTH = 40
@@ -165,5 +165,8 @@ def render_table(report: Report, look: TableLook = PLAIN) -> str:
     console.print()
     console.print(hops_table(report, look) if report.hops else Text("(no traffic captured)"))
     console.print()
+    if report.programs:  # student programs: how they ended, for information
+        console.print(Text(visible("\n".join(program_lines(report)))))
+        console.print()
     console.print(total_line(report, look))
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"

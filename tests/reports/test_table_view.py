@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from labctl.reports import CheckResult, Report, TableLook, render_table
+from labctl.reports.model import ProgramReport
 from labctl.reports.table_view import MIN_WIDTH, PLAIN_WIDTH, hop_verdict
 from labctl.scenarios.checks.base import hop_verdict as check_verdict
 
@@ -205,3 +206,13 @@ def test_the_cli_starts_without_rich() -> None:
         capture_output=True, text=True, check=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert loaded.stdout.strip() == "False"
+
+
+def test_a_student_programs_ending_is_shown_after_the_hops() -> None:
+    report = sample_report().model_copy(update={"programs": [
+        ProgramReport(role="sender-ua", command="python3 client.py", exit_status=2,
+                      timed_out=False, duration_s=0.3, output="expected 250, got 500")]})
+    text = render_table(report)
+    assert ("program replacing sender-ua (python3 client.py) exited with status 2 after "
+            "0.3s; its output:\n  expected 250, got 500") in text
+    assert text.index("program replacing") > text.index("pcaps in captures")
