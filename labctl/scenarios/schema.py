@@ -119,6 +119,11 @@ class Setup(Strict, LabOptionChanges):
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("spf", mode="before")
+    @classmethod
+    def _bare_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML reads a bare `spf: off` as false
+
 
 class SendStep(Strict):
     from_: str = Field("sender-ua", alias="from")

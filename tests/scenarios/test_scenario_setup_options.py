@@ -35,11 +35,16 @@ def test_the_options_set_are_read_with_the_labs_types() -> None:
     assert setup.fetch_protocol == "pop3"
 
 
+def test_a_bare_off_is_the_spf_mode_off() -> None:
+    assert with_setup("{spf: off}").setup.option_values() == {"spf": "off"}
+
+
 @pytest.mark.parametrize(("setup", "field", "said"), [
     ("{spf: maybe}", "setup.spf", "'off', 'junk' or 'reject'"),
     ("{relay_concurrency: 0}", "setup.relay_concurrency", "greater than or equal to 1"),
     ("{relay_concurrency: 101}", "setup.relay_concurrency", "less than or equal to 100"),
     ("{trust_lan: perhaps}", "setup.trust_lan", "'perhaps'"),
+    ("{spf: true}", "setup.spf", "'off', 'junk' or 'reject'"),
     ("{spf_mode: junk}", "setup.spf_mode", "relay_concurrency"),
 ])
 def test_a_bad_option_names_its_field(setup: str, field: str, said: str) -> None:
