@@ -73,7 +73,6 @@ class LabOptions(BaseModel):
         """These options with the ones `changes` sets replaced."""
         return self.model_copy(update=changes.option_values())
 
-
     def as_changes(self) -> LabOptionChanges:
         """Changes that set every option to these options' value."""
         return LabOptionChanges.model_validate(self.model_dump())

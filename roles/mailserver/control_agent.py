@@ -113,14 +113,14 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
         return ServiceState(up=switch().is_up)
 
     @controller_only.get(OPTIONS_PATH)
-    def options() -> LabOptions:
+    async def options() -> LabOptions:
         """The lab options the server goes by now."""
         return settings.options
 
     @controller_only.patch(OPTIONS_PATH)
-    def change_options(changes: LabOptionChanges) -> LabOptions:
+    async def change_options(changes: LabOptionChanges) -> LabOptions:
         """Change the options given (the others stay); new connections and transactions
-        go by them."""
+        go by them. Async: the change happens on the server's loop, between its reads."""
         settings.change_options(settings.options.changed_by(changes))
         log.info("lab options now %s", settings.options)
         return settings.options
