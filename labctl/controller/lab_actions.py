@@ -1,7 +1,8 @@
 # The scenario runner's hands in a running lab: send through a user agent, wait for
 # delivery, fetch, capture, read the servers' stored state (mailbox folders, queues),
-# take a server down and up, wait on and flush its queue, run a student's program in
-# place of a role — all through the role agents and the capture manager.
+# take a server down and up, wait on and flush its queue, read and change its lab
+# options, run a student's program in place of a role — all through the role agents
+# and the capture manager.
 from __future__ import annotations
 
 import asyncio
@@ -27,6 +28,7 @@ from labctl.controller.agents import AgentError
 from labctl.controller.state import ControllerState
 from labctl.model.mail_queue import FlushResult, QueueEntry
 from labctl.model.mail_service import SERVICE_PATH, ServiceState
+from labctl.model.options import OPTIONS_PATH, LabOptionChanges, LabOptions
 from labctl.program_contract import PROGRAM_PATH, ProgramRequest, ProgramResult
 from labctl.scenarios.actions import SentMessage, StoredMessage
 
@@ -133,6 +135,20 @@ class ControllerLabActions:
                                               ServiceState(up=up).model_dump())
         if ServiceState.model_validate(answer).up != up:
             raise AgentError(f"{role} did not go {'up' if up else 'down'}", 502)
+
+    async def options(self, role: str) -> LabOptions:
+        """The lab options mail server `role` goes by, from its control agent."""
+        return LabOptions.model_validate(await self.state.agents.call(role, "GET", OPTIONS_PATH))
+
+    async def set_options(self, role: str, changes: LabOptionChanges) -> LabOptions:
+        """Change the lab options `changes` sets on mail server `role`, through its agent."""
+        answer = await self.state.agents.call(role, "PATCH", OPTIONS_PATH,
+                                              changes.option_values())
+        options = LabOptions.model_validate(answer)
+        if options.changed_by(changes) != options:
+            raise AgentError(f"{role} did not take the lab options {changes.option_values()}",
+                             502)
+        return options
 
     async def wait_queued(self, role: str, messages: int, attempts: int,
                           timeout_s: float) -> bool:

@@ -6,6 +6,7 @@
 # captures, the checks read the lab's stored state (mailbox folders, outgoing queues)
 # as the mail servers hold it, through mailbox() and queue(); server steps take a mail
 # server down and up, wait on its queue and flush it, talk SMTP to it by hand; a
+# scenario's setup reads and changes the mail servers' lab options for its run; a
 # program step runs a student's program in place of a role.
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Protocol
 from labctl.agent_contract import FetchRequest, SendVia, SmtpSessionResult
 from labctl.analysis.results import Hop
 from labctl.model.mail_queue import QueueEntry
+from labctl.model.options import LabOptionChanges, LabOptions
 from labctl.program_contract import ProgramRequest, ProgramResult
 
 
@@ -85,6 +87,14 @@ class LabActions(Protocol):
         """Make every message waiting in `role`'s queue due now; how many there were."""
         ...
 
+    async def options(self, role: str) -> LabOptions:
+        """The lab options mail server `role` goes by now."""
+        ...
+
+    async def set_options(self, role: str, changes: LabOptionChanges) -> LabOptions:
+        """Change the lab options `changes` sets on mail server `role` (the others stay),
+        for its new connections and transactions; its options now."""
+        ...
 
     async def send_raw(self, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
         """Have `role` type `lines` to mail server `server`'s SMTP port, as at telnet."""

@@ -5,7 +5,9 @@
 # problem and the run goes on, so the report always comes back, with the failed checks
 # saying why. Only cancellation (and programming errors in the runner itself) escape.
 # Every mail server a server step took down is brought back up when the run ends,
-# however it ends, so that one scenario never leaves the lab broken for the next.
+# however it ends, so that one scenario never leaves the lab broken for the next; the
+# same goes for the lab options its setup sets: each mail server takes them before the
+# steps and gets its own back after the run.
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +16,7 @@ import logging
 from collections.abc import Mapping
 
 from labctl.model import LAB
+from labctl.model.options import LabOptions
 from labctl.program_contract import ProgramRequest, ProgramSpec
 from labctl.reports.model import ProgramReport, Report
 from labctl.scenarios.actions import LabActions
@@ -161,6 +164,33 @@ async def _bring_up(roles: list[str], when: str, actions: LabActions,
             evidence.problems.append(f"{role} could not be brought up {when}: {_reason(exc)}")
 
 
+async def _set_options(previous: dict[str, LabOptions], actions: LabActions,
+                       evidence: Evidence) -> None:
+    """Give every mail server the lab options the scenario's setup sets, noting in
+    `previous` the options each had; a failure is a problem of the run."""
+    setup = evidence.scenario.setup
+    if not setup.option_values():
+        return
+    for server in LAB.mail_servers():
+        try:
+            previous[server.name] = await actions.options(server.name)
+            await actions.set_options(server.name, setup)
+        except Exception as exc:
+            evidence.problems.append(f"the lab options {setup.option_values()} could not be "
+                                     f"set on {server.name} before the run: {_reason(exc)}")
+
+
+async def _restore_options(previous: dict[str, LabOptions], actions: LabActions,
+                           evidence: Evidence) -> None:
+    """Give each mail server in `previous` its options back; a failure is a problem."""
+    for role, options in previous.items():
+        try:
+            await actions.set_options(role, options.as_changes())
+        except Exception as exc:
+            evidence.problems.append(f"the lab options of {role} could not be restored after "
+                                     f"the run: {_reason(exc)}")
+
+
 async def _read_stored_state(actions: LabActions, evidence: Evidence) -> None:
     """Read the mailbox folders and queues the checks ask for, as the steps left them."""
     scenario = evidence.scenario
@@ -204,7 +234,9 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str,
         await actions.start_capture()
     except Exception as exc:
         evidence.problems.append(f"capture did not start: {_reason(exc)}")
+    options_before: dict[str, LabOptions] = {}
     try:
+        await _set_options(options_before, actions, evidence)
         await _run_steps(actions, evidence)
         await _read_stored_state(actions, evidence)
         try:
@@ -213,6 +245,7 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str,
             evidence.problems.append(f"capture could not be stopped or analysed: {_reason(exc)}")
     finally:
         await _bring_up(servers_taken_down(scenario), "after the run", actions, evidence)
+        await _restore_options(options_before, actions, evidence)
     for problem in evidence.problems:
         log.warning("scenario %s: %s", scenario.name, problem)
     results = [evaluate(check, evidence) for check in scenario.checks]

@@ -10,8 +10,13 @@ A scenario is what an instructor writes to grade one exercise. It lives in
     description: Alice sends Bob one message; Bob fetches it over POP3.
     setup:
       fetch_protocol: pop3          # default protocol of `fetch` steps (pop3 | imap | http)
-      # lab options (SPF mode, trust_lan, relay concurrency) are the lab's, set when it
-      # comes up (MAILLAB_* of `labctl up`); a scenario that needs one says so
+      # lab options for this run (labctl.model.options.LabOptions), each optional: unset
+      # keeps the lab's own (MAILLAB_* of `labctl up`). Every mail server takes them
+      # before the steps and gets its own back after the run, however it ends.
+      spf: junk                     # off | junk (SPF failures filed in Junk) | reject (550)
+      trust_lan: false              # port 25 relays for the server's own LAN
+      relay_concurrency: 1          # connections per destination server (1 to 100)
+      sender_login_match: true      # on 587 the MAIL FROM must be the logged-in user's
     steps:                          # run in order; each step is a one-key mapping
       - send:                       # a user agent submits a message to its server
           from: sender-ua           # the role sending (default sender-ua)
@@ -96,6 +101,7 @@ from labctl.agent_contract import (
     SendVia,
     fetch_option_problem,
 )
+from labctl.model.options import LabOptionChanges
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
 from labctl.scenarios.program_step import ProgramStep
@@ -108,13 +114,20 @@ from labctl.scenarios.server_steps import (
 )
 
 
-class Setup(Strict):
+class Setup(Strict, LabOptionChanges):
+    """How the run starts: the fetch steps' default protocol and the lab options it sets."""
+
     fetch_protocol: FetchProtocol = "pop3"
 
     @field_validator("fetch_protocol", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("spf", mode="before")
+    @classmethod
+    def _bare_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML reads a bare `spf: off` as false
 
 
 class SendStep(Strict):

@@ -4,10 +4,13 @@
 # up in a lab capture. Health, the mailboxes (read-only, mailbox_routes.py) and the
 # outgoing queue: list it, retry everything now (flush), delete one message (the wire
 # contract is labctl.model.mail_queue); and the server's lab-facing service, to take it
-# down and back up (labctl.model.mail_service). Only the controller may use the queue,
-# mailbox and service routes (labctl.agent_auth); /health is open.
+# down and back up (labctl.model.mail_service); and the server's lab options, read and
+# changed at run time (labctl.model.options: a scenario's setup sets them for its run).
+# Only the controller may use the queue, mailbox, service and options routes
+# (labctl.agent_auth); /health is open.
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path
@@ -16,11 +19,14 @@ from pydantic import BaseModel
 from labctl.agent_guard import AgentGuard
 from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
 from labctl.model.mail_service import SERVICE_PATH, ServiceState
+from labctl.model.options import OPTIONS_PATH, LabOptionChanges, LabOptions
 from roles.mailserver.durable_files import in_io_thread
 from roles.mailserver.mailbox_routes import mailbox_router
 from roles.mailserver.relay import RelayWorker
 from roles.mailserver.settings import MailServerSettings
 from roles.mailserver.storage import Mailboxes, OutgoingQueue, QueuedMessage
+
+log = logging.getLogger("mailserver")
 
 
 class HealthPublic(BaseModel):
@@ -105,6 +111,19 @@ def create_control_app(settings: MailServerSettings, queue: OutgoingQueue,
         """Take the server down (lab connections refused and cut) or bring it back up."""
         await switch().set_up(wanted.up)
         return ServiceState(up=switch().is_up)
+
+    @controller_only.get(OPTIONS_PATH)
+    async def options() -> LabOptions:
+        """The lab options the server goes by now."""
+        return settings.options
+
+    @controller_only.patch(OPTIONS_PATH)
+    async def change_options(changes: LabOptionChanges) -> LabOptions:
+        """Change the options given (the others stay); new connections and transactions
+        go by them. Async: the change happens on the server's loop, between its reads."""
+        settings.change_options(settings.options.changed_by(changes))
+        log.info("lab options now %s", settings.options)
+        return settings.options
 
     controller_only.include_router(mailbox_router(settings, mailboxes))
     app.include_router(controller_only)

@@ -5,7 +5,8 @@
 # network, never the management one nor 0.0.0.0, so mail only ever crosses a captured
 # link; standard ports in compose, local ports locally) and where the control agent
 # listens (the management address only). The instance is MAILLAB_INSTANCE's. Tests replace fields
-# with dataclasses.replace (e.g. port 0 for a free port).
+# with dataclasses.replace (e.g. port 0 for a free port). The lab options are the one
+# field that changes while the server runs (change_options, from the control agent).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -101,6 +102,12 @@ class MailServerSettings:
             control_port=plan.port(lab_role, "control"), tls_dir=tls_dir,
             resolver=resolver_address(plan), options=LabOptions.from_env(),
         )
+
+    def change_options(self, options: LabOptions) -> None:
+        """Switch to `options` while running. Every part reads settings.options when it
+        decides (SPF per message, trust_lan and sender_login_match per command, relay
+        concurrency per new connection), so what comes next goes by the new ones."""
+        object.__setattr__(self, "options", options)  # the one field not fixed at start
 
     @property
     def lab(self) -> Lab:

@@ -32,8 +32,8 @@ RECEIVED = "Bob receives the message"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with running_local_lab(tmp_path_factory.mktemp("maillab-students"), "relay",
-                           {"MAILLAB_TRUST_LAN": "1"}):
+    # a lab with its default options: the scenario's setup turns trust_lan on
+    with running_local_lab(tmp_path_factory.mktemp("maillab-students"), "relay"):
         yield
 
 

@@ -1,7 +1,8 @@
 # An in-memory lab for the runner's tests (a test double of LabActions; the runner and
 # the checks are real): sending records the SMTP conversations of both hops and delivers
 # at once (or leaves the message queued), fetching records the POP3 or IMAP download,
-# and the mailboxes and the queue are what those actions left.
+# and the mailboxes and the queue are what those actions left. Each mail server keeps
+# the lab options a setup gave it (those of a server in `options_refused` cannot change).
 from __future__ import annotations
 
 from email import message_from_bytes
@@ -12,6 +13,7 @@ from labctl.agent_contract import FetchRequest, SendVia, SmtpExchange, SmtpSessi
 from labctl.analysis.results import Conversation, Hop
 from labctl.model import LAB
 from labctl.model.mail_queue import QueueEntry
+from labctl.model.options import LabOptionChanges, LabOptions
 from labctl.program_contract import ProgramRequest, ProgramResult
 from labctl.scenarios import SentMessage
 from labctl.scenarios.actions import StoredMessage
@@ -43,6 +45,8 @@ class MemoryLab:
         # what a program replacing a role does: types these lines to that server
         self.program_sessions: dict[str, tuple[str, list[str]]] = {}
         self.program_requests: list[tuple[str, ProgramRequest]] = []
+        self.lab_options = {server.name: LabOptions() for server in LAB.mail_servers()}
+        self.options_refused: set[str] = set()  # mail servers whose agent refuses a change
 
     async def start_capture(self) -> None:
         self.calls.append(("start_capture",))
@@ -136,6 +140,17 @@ class MemoryLab:
     async def set_server(self, role: str, up: bool) -> None:
         self.calls.append(("set_server", role, up))
         (self.down.discard if up else self.down.add)(role)
+
+    async def options(self, role: str) -> LabOptions:
+        self.calls.append(("options", role))
+        return self.lab_options[role]
+
+    async def set_options(self, role: str, changes: LabOptionChanges) -> LabOptions:
+        self.calls.append(("set_options", role, changes.option_values()))
+        if role in self.options_refused:
+            raise ConnectionRefusedError(f"{role} control agent refused")
+        self.lab_options[role] = self.lab_options[role].changed_by(changes)
+        return self.lab_options[role]
 
     async def wait_queued(self, role: str, messages: int, attempts: int,
                           timeout_s: float) -> bool:
