@@ -22,10 +22,12 @@ import pytest
 
 from labctl.backends.compose import ComposeBackend
 from labctl.backends.host_firewall import firewall_tools, installed_rules, seal_host, unseal_host
+from labctl.cli_programs import programs_for_run
 from labctl.client import ControllerClient
 from labctl.model import LAB, MGMT, addressing
 from labctl.model.instance import INSTANCE_ENV
 from labctl.model.zone import resolver_address
+from labctl.scenarios import load_scenario
 from tests.conftest import DATA, PROJECT, TEST_INSTANCE, second_test_instance
 from tests.e2e.basic_delivery import (
     READING_SCENARIOS,
@@ -269,3 +271,21 @@ def test_a_second_compose_lab_runs_and_grades_beside_the_first(
     assert_own_addresses_only(reports[1], "compose", second, TEST_INSTANCE)
     for report in reports:
         assert_basic_delivery_report(report, "compose")
+
+
+@pytest.mark.parametrize(("roles", "losing"), [
+    ([], set()),  # the scenario's reference program
+    (["sender-ua=python3 client.py no-wait"], {"Each reply awaited before the next command"}),
+])
+def test_a_student_program_runs_in_its_roles_container_and_is_graded(
+    compose_lab: ControllerClient, roles: list[str], losing: set[str]
+) -> None:
+    path = PROJECT / "scenarios" / "smtp-client.yaml"
+    folder = DATA / "programs" / "faulty-smtp-client" if roles else None
+    programs = programs_for_run(load_scenario(path), path, roles, folder)
+    report = compose_lab.request("POST", "/runs", {"scenario": path.read_text(),
+                                                   "source": path.name, "programs": programs})
+    checks = report["report"]["checks"]
+    assert {c["name"] for c in checks if not c["passed"]} == losing, checks
+    (program,) = report["report"]["programs"]
+    assert (program["exit_status"], program["timed_out"]) == (0, False), program["output"]
