@@ -44,15 +44,20 @@ def pack_folder(folder: Path) -> str:
 
 
 def _members(folder: Path) -> list[Path]:
+    """The files and folders to pack, depth first; BundleError past MAX_MEMBERS (a folder
+    that is not a program's: a home folder, say), before walking all of it."""
     found: list[Path] = []
-    for path in folder.iterdir():
-        if path.name in SKIPPED or path.is_symlink():
-            continue
-        if path.is_dir():
+    waiting = [folder]
+    while waiting:
+        for path in waiting.pop().iterdir():
+            if path.name in SKIPPED or path.is_symlink() or not (path.is_dir() or path.is_file()):
+                continue
             found.append(path)
-            found.extend(_members(path))
-        elif path.is_file():
-            found.append(path)
+            if path.is_dir():
+                waiting.append(path)
+            if len(found) > MAX_MEMBERS:
+                raise BundleError(f"{folder} holds more than {MAX_MEMBERS} files and folders; "
+                                  "give a folder holding the program only")
     return found
 
 

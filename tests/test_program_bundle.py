@@ -85,3 +85,12 @@ def test_the_contract_refuses_bad_programs_naming_the_field(command: str, bundle
                                                             why: str) -> None:
     with pytest.raises(ValueError, match=why):
         ProgramSpec(command=command, bundle=bundle)
+
+
+def test_a_folder_with_too_many_files_is_refused_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("labctl.program_bundle.MAX_MEMBERS", 5)
+    for n in range(6):
+        (tmp_path / f"f{n}.txt").write_text("x")
+    with pytest.raises(BundleError, match=f"{tmp_path} holds more than 5 files"):
+        pack_folder(tmp_path)
