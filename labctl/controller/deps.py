@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from labctl.controller.state import ControllerState
 
@@ -15,3 +15,15 @@ def get_state(request: Request) -> ControllerState:
 
 
 StateDep = Annotated[ControllerState, Depends(get_state)]
+
+
+def no_run_in_progress(state: StateDep) -> None:
+    """Refuse (409) to act on the lab while a graded run records it: the action's traffic
+    would be graded with the run's, and a program being graded must not get the lab to
+    do its work for it."""
+    if state.run_lock.locked():
+        raise HTTPException(409, "a graded run is in progress on this lab; "
+                                 "try again when it has ended")
+
+
+NotDuringRun = Depends(no_run_in_progress)

@@ -3,6 +3,7 @@
 # and agents that do not answer reported as such.
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,3 +149,24 @@ def test_a_program_for_a_role_the_scenario_does_not_replace_gets_422(api: TestCl
     program["command"] = "a\nb"
     response = api.post("/runs", json={"scenario": text, "programs": {"sender-ua": program}})
     assert response.status_code == 422 and "one line" in str(response.json()["detail"])
+
+
+def test_acting_on_the_lab_during_a_graded_run_gets_409(api: TestClient) -> None:
+    # what a run does not record must not happen meanwhile; a program being graded cannot
+    # have the lab do its work for it
+    state = api.app.state.maillab  # type: ignore[attr-defined]
+    asyncio.run(state.run_lock.acquire())  # as a run in progress holds it
+    try:
+        for method, path, body in [
+            ("POST", "/messages", {"to": "bob@hamburger.edu"}),
+            ("POST", "/fetches", {"role": "receiver-ua"}),
+            ("POST", "/servers/sender-mta/queue/flush", None),
+            ("PUT", "/servers/receiver-mta/service", {"up": False}),
+            ("POST", "/captures", None),
+        ]:
+            response = api.request(method, path, json=body)
+            assert response.status_code == 409, (path, response.text)
+            assert "graded run is in progress" in response.json()["detail"]
+        assert api.get("/runs").status_code == 200  # reading is fine
+    finally:
+        state.run_lock.release()

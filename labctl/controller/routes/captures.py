@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labctl.capture.manager import CaptureSession, CaptureStateError
 from labctl.capture.recorder import MIN_LIMIT_BYTES, CaptureError
-from labctl.controller.deps import StateDep
+from labctl.controller.deps import NotDuringRun, StateDep
 from labctl.reports import HopReport
 
 router = APIRouter(prefix="/captures", tags=["captures"])
@@ -50,7 +50,7 @@ def _session(state: StateDep, capture_id: str) -> CaptureSession:
         raise HTTPException(404, str(error.args[0])) from None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[NotDuringRun])
 async def start(state: StateDep, request: CaptureRequest | None = None) -> CapturePublic:
     """Start recording every lab link (optionally with its own size limit)."""
     limit_mb = request.limit_mb if request is not None else None
@@ -74,7 +74,7 @@ def show(capture_id: str, state: StateDep) -> CapturePublic:
     return _public(state, _session(state, capture_id))
 
 
-@router.post("/{capture_id}/stop")
+@router.post("/{capture_id}/stop", dependencies=[NotDuringRun])
 async def stop(capture_id: str, state: StateDep) -> CapturePublic:
     """Stop recording; the pcaps are complete once this answers."""
     _session(state, capture_id)

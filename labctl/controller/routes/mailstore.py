@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 
 from labctl.agent_contract import Address
 from labctl.controller.agents import AgentError
-from labctl.controller.deps import StateDep
+from labctl.controller.deps import NotDuringRun, StateDep
 from labctl.model.mail_queue import QUEUE_ID_PATTERN, DeleteResult, FlushResult, QueueEntry
 from labctl.model.mail_service import SERVICE_PATH, ServiceState
 
@@ -61,13 +61,13 @@ async def failed(role: str, state: StateDep) -> list[QueueEntry]:
     return [QueueEntry.model_validate(entry) for entry in entries]
 
 
-@router.post("/{role}/queue/flush")
+@router.post("/{role}/queue/flush", dependencies=[NotDuringRun])
 async def flush(role: str, state: StateDep) -> FlushResult:
     """Retry every waiting message now."""
     return FlushResult.model_validate(await _ask(state, role, "/queue/flush", "POST"))
 
 
-@router.delete("/{role}/queue/{queue_id}")
+@router.delete("/{role}/queue/{queue_id}", dependencies=[NotDuringRun])
 async def delete(role: str, queue_id: QueueId, state: StateDep) -> DeleteResult:
     """Remove one message from the queue without delivering it."""
     return DeleteResult.model_validate(await _ask(state, role, f"/queue/{queue_id}", "DELETE"))
@@ -79,7 +79,7 @@ async def service(role: str, state: StateDep) -> ServiceState:
     return ServiceState.model_validate(await _ask(state, role, SERVICE_PATH))
 
 
-@router.put("/{role}/service")
+@router.put("/{role}/service", dependencies=[NotDuringRun])
 async def set_service(role: str, wanted: ServiceState, state: StateDep) -> ServiceState:
     """Take the server down (its lab connections refused and cut, its queue and mailboxes
     kept) or bring it back up."""

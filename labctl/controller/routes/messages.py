@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from labctl.agent_contract import FetchRequest, FetchResult, SendRequest, SendResult
 from labctl.controller.agents import AgentError
-from labctl.controller.deps import StateDep
+from labctl.controller.deps import NotDuringRun, StateDep
 from labctl.controller.lab_actions import agent_fetch, agent_send
 
 router = APIRouter(tags=["messages"])
@@ -44,7 +44,7 @@ def _check_role(state: StateDep, role: str, program: str) -> None:
         raise HTTPException(422, f"role {role} is a {found.program}, not a {program}")
 
 
-@router.post("/messages", status_code=201)
+@router.post("/messages", status_code=201, dependencies=[NotDuringRun])
 async def inject(body: MessageCreate, state: StateDep) -> SendResult:
     """Make a user agent compose and submit a message."""
     _check_role(state, body.from_role, "useragent")
@@ -75,7 +75,7 @@ async def follow(message_id: str, state: StateDep) -> MessageStatus:
     return status
 
 
-@router.post("/fetches")
+@router.post("/fetches", dependencies=[NotDuringRun])
 async def fetch(body: FetchCreate, state: StateDep) -> FetchPublic:
     """Make a user agent fetch its mail."""
     _check_role(state, body.role, "useragent")
