@@ -7,7 +7,7 @@ import pytest
 
 from labctl.scenarios import ScenarioError, load_scenario, parse_scenario
 from labctl.scenarios.checks.hops import HopProtocolCheck
-from labctl.scenarios.schema import FetchStep, SendStep
+from labctl.scenarios.schema import STEP_KEYS, FetchStep, SendStep
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,8 +129,7 @@ def test_missing_file() -> None:
         ),
         (
             "name: x\nsteps: [{sned: {}}]\n",
-            "request:2: steps[0].sned: unknown field (fields: send, wait_delivered, fetch, "
-            "server, wait_queued, flush, send_raw, wait_mailbox)",
+            f"request:2: steps[0].sned: unknown field (fields: {', '.join(STEP_KEYS)})",
         ),
     ],
 )
