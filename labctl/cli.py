@@ -203,11 +203,13 @@ def save_run_page(report: Report, run_id: str, path: str) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from labctl.client import ControllerError
     from labctl.reports.model import Report
 
-    report = Report.model_validate(
-        _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
-    )
+    run = _controller(args).request("GET", f"/runs/{args.run_id}")
+    if run.get("report") is None:
+        raise ControllerError(f"run {args.run_id} has no report ({run.get('state')})")
+    report = Report.model_validate(run["report"])
     print(render_report(report, args.format), end="")
     if args.html is not None:
         page = save_run_page(report, args.run_id, args.html)
