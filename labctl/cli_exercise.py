@@ -53,9 +53,13 @@ def follow_run(client: ControllerClient, run_id: str, keys: int,
                say: Callable[[str], None]) -> dict[str, Any]:
     """Follow run `run_id` until it ends, prompting at each exercise; the finished run."""
     shown: int | None = None  # the exercise whose prompt is on screen, until it ends
+    queued_said = False
     while True:
         run: dict[str, Any] = client.request("GET", f"/runs/{run_id}")
         waiting = run.get("waiting")
+        if run["state"] == "queued" and not queued_said:
+            say("another run has the lab: this one starts when it ends")
+            queued_said = True
         if shown is not None and (waiting is None or waiting["step"] != shown):
             say(f"steps[{shown}] (exercise) timed out: grading what was captured")
             shown = None

@@ -105,6 +105,23 @@ def test_ctrl_c_while_waiting_cancels_the_run_and_frees_the_lock(
     assert api.post("/runs", json={"scenario": scenario()}).json()["state"] == "done"
 
 
+def test_a_run_behind_another_says_so_then_waits_for_its_own_student(
+        api: TestClient, terminal: tuple[int, int]) -> None:
+    first = api.post("/runs", json={"scenario": scenario(), "wait": False, "attended": True})
+    wait_for(lambda: api.get(f"/runs/{first.json()['id']}").json()["state"] == "waiting",
+             "the first run never waited")
+    cli = Attending(api, terminal[1])
+    cli.start()
+    wait_for(lambda: "another run has the lab: this one starts when it ends" in cli.said,
+             "the queued run was not said")
+    assert not any(line.startswith("press Enter") for line in cli.said)
+    api.post(f"/runs/{first.json()['id']}/continue")
+    wait_for(lambda: "press Enter when done (Ctrl-C cancels the run)" in cli.said,
+             "the second run never prompted")
+    os.write(terminal[0], b"\n")
+    assert cli.result()["state"] == "done"
+
+
 def test_a_prompt_is_wrapped_with_the_time_left() -> None:
     lines = prompt_lines({"step": 2, "prompt": "word " * 30, "time_left_s": 61.7})
     assert lines[0] == "exercise (steps[2]), 1m02s to do it:"
