@@ -1,5 +1,6 @@
 # labctl, the thin command line over the backends and the controller API:
-# up / down / status, send, fetch, queue, capture, analyze (offline, cli_analyze.py), run,
+# up / down / status, send, fetch, queue, capture, analyze (offline, cli_analyze.py), run
+# (attended exercises: cli_exercise.py),
 # report, scenario schema / validate (cli_scenario.py).
 # Errors are one line on stderr with a non-zero exit status (2 for bad input).
 from __future__ import annotations
@@ -174,7 +175,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     client = ControllerClient(backend.controller_url())
     body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path),
             "programs": programs}
-    run = client.request("POST", "/runs", body)
+    exercises = any(step.kind == "exercise" for step in scenario.steps)
+    if exercises and not args.unattended and sys.stdin.isatty():
+        from labctl.cli_exercise import attend_run
+
+        try:
+            run = attend_run(client, body, sys.stdin.fileno(), progress)
+        except KeyboardInterrupt:
+            progress("run cancelled")
+            return 130
+    else:
+        if exercises:
+            progress("unattended: each exercise's stand-in steps play the student")
+        run = client.request("POST", "/runs", body)
     report = Report.model_validate(run["report"])
     print(render_report(report, args.format), end="")
     if report.hops:
@@ -195,11 +208,13 @@ def save_run_page(report: Report, run_id: str, path: str) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from labctl.client import ControllerError
     from labctl.reports.model import Report
 
-    report = Report.model_validate(
-        _controller(args).request("GET", f"/runs/{args.run_id}")["report"]
-    )
+    run = _controller(args).request("GET", f"/runs/{args.run_id}")
+    if run.get("report") is None:
+        raise ControllerError(f"run {args.run_id} has no report ({run.get('state')})")
+    report = Report.model_validate(run["report"])
     print(render_report(report, args.format), end="")
     if args.html is not None:
         page = save_run_page(report, args.run_id, args.html)
@@ -279,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario")
     run.add_argument("--format", choices=list(REPORT_FORMATS), default="table")
     add_program_arguments(run)
+    run.add_argument("--unattended", action="store_true",
+                     help="run each exercise's stand-in instead of waiting for you (the "
+                     "default without a terminal on stdin)")
     add_scenario_arguments(add("scenario", cmd_scenario,
                                "print the scenario JSON Schema, or validate scenario files"))
     report = add("report", cmd_report, "show the report of an earlier run")

@@ -13,9 +13,11 @@ class ControllerError(RuntimeError):
 
 
 class ControllerClient:
-    def __init__(self, base_url: str, timeout: float = 300.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 300.0,
+                 http: httpx.Client | None = None) -> None:
+        """A client of the controller at `base_url` (through `http` when given)."""
         self.base_url = base_url
-        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Call the controller and return its JSON; ControllerError carries its `detail`."""

@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 
 from labctl.scenarios.checks import CHECK_TYPES, REGISTRY
 from labctl.scenarios.checks.base import Feedback
+from labctl.scenarios.exercise import ExerciseStep
 from labctl.scenarios.fields import FieldProblem
 from labctl.scenarios.schema import (
     FetchStep,
@@ -32,6 +33,8 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
     "send": SendStep,
     "wait_delivered": WaitDeliveredStep,
     "fetch": FetchStep,
+    "exercise": ExerciseStep,
+    "stand_in": Step,
     "feedback": Feedback,
     **{name: check.model for name, check in REGISTRY.items()},
 }

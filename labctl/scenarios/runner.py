@@ -7,7 +7,10 @@
 # Every mail server a server step took down is brought back up when the run ends,
 # however it ends, so that one scenario never leaves the lab broken for the next; the
 # same goes for the lab options its setup sets: each mail server takes them before the
-# steps and gets its own back after the run.
+# steps and gets its own back after the run. An exercise step waits for the student
+# (a Student: an attended run) with the captures on, or runs its stand-in steps when
+# nobody attends (student None: tests, CI). A program step runs the program that
+# replaces a role (student mode), given with the run.
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +24,7 @@ from labctl.program_contract import ProgramRequest, ProgramSpec
 from labctl.reports.model import ProgramReport, Report
 from labctl.scenarios.actions import LabActions
 from labctl.scenarios.checks import Evidence, evaluate
+from labctl.scenarios.exercise import ExerciseOutcome, ExerciseStep, Student, outcome_note
 from labctl.scenarios.program_step import ProgramStep
 from labctl.scenarios.schema import FetchStep, Scenario, SendStep, Step, WaitDeliveredStep
 from labctl.scenarios.server_steps import (
@@ -112,7 +116,7 @@ async def _run_step(index: int, step: Step, actions: LabActions, evidence: Evide
         await _wait_mailbox(action, actions)
     elif isinstance(action, ProgramStep):
         await _run_program(action, actions, evidence)
-    else:
+    elif isinstance(action, SendRawStep):
         await _send_raw(action, actions)
 
 
@@ -208,23 +212,52 @@ async def _read_stored_state(actions: LabActions, evidence: Evidence) -> None:
             evidence.problems.append(f"the queue of {role} could not be read: {_reason(exc)}")
 
 
-async def _run_steps(actions: LabActions, evidence: Evidence) -> None:
+async def _attempt(where: str, index: int, step: Step, actions: LabActions,
+                   evidence: Evidence) -> None:
+    """Run one step (`where` names it: steps[2]); a failure is recorded, not raised."""
+    log.info("scenario %s: %s %s", evidence.scenario.name, where, step.kind)
+    try:
+        await _run_step(index, step, actions, evidence)
+    except StepFailed as exc:
+        evidence.problems.append(f"{where} ({step.kind}) failed: {exc}")
+    except Exception as exc:
+        evidence.problems.append(f"{where} ({step.kind}) failed: {_reason(exc)}")
+
+
+async def _exercise(index: int, step: ExerciseStep, actions: LabActions, evidence: Evidence,
+                    student: Student | None) -> None:
+    """Wait for the student, or run the stand-in when nobody attends; a timeout is a
+    problem of the run (it explains the checks that fail), not a failure of it."""
+    outcome: ExerciseOutcome = "stand-in"
+    if student is None:
+        for j, inner in enumerate(step.stand_in):
+            await _attempt(f"steps[{index}].exercise.stand_in[{j}]", index, inner, actions,
+                           evidence)
+    else:
+        log.info("scenario %s: steps[%d] exercise, waiting for the student",
+                 evidence.scenario.name, index)
+        outcome = "done" if await student.attend(index, step) else "timed out"
+    note = outcome_note(index, step, outcome)
+    log.info("scenario %s: %s", evidence.scenario.name, note)
+    if outcome == "timed out":
+        evidence.problems.append(note)
+
+
+async def _run_steps(actions: LabActions, evidence: Evidence, student: Student | None) -> None:
     """Run the scenario's steps in order; a failed step is recorded and the run goes on."""
-    scenario = evidence.scenario
-    for index, step in enumerate(scenario.steps):
-        log.info("scenario %s: steps[%d] %s", scenario.name, index, step.kind)
-        try:
-            await _run_step(index, step, actions, evidence)
-        except StepFailed as exc:
-            evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {exc}")
-        except Exception as exc:
-            evidence.problems.append(f"steps[{index}] ({step.kind}) failed: {_reason(exc)}")
+    for index, step in enumerate(evidence.scenario.steps):
+        if isinstance(step.action, ExerciseStep):
+            await _exercise(index, step.action, actions, evidence, student)
+        else:
+            await _attempt(f"steps[{index}]", index, step, actions, evidence)
 
 
 async def run_scenario(scenario: Scenario, actions: LabActions, backend: str,
-                       programs: Mapping[str, ProgramSpec] | None = None) -> Report:
+                       programs: Mapping[str, ProgramSpec] | None = None,
+                       student: Student | None = None) -> Report:
     """Run `scenario` on the lab behind `actions` and grade it; lab failures fail checks.
-    `programs`: what replaces a role in its program steps, by role (student mode)."""
+    `programs`: what replaces a role in its program steps, by role (student mode). An
+    exercise waits for `student`, or runs its stand-in when `student` is None."""
     evidence = Evidence(scenario=scenario, programs=dict(programs or {}))
     # a run starts from a lab whose mail servers all serve (one left down by hand with
     # `labctl server ROLE down` would fail it for a reason it does not grade)
@@ -237,7 +270,7 @@ async def run_scenario(scenario: Scenario, actions: LabActions, backend: str,
     options_before: dict[str, LabOptions] = {}
     try:
         await _set_options(options_before, actions, evidence)
-        await _run_steps(actions, evidence)
+        await _run_steps(actions, evidence, student)
         await _read_stored_state(actions, evidence)
         try:
             evidence.hops = list(await actions.stop_capture())

@@ -59,6 +59,15 @@ A scenario is what an instructor writes to grade one exercise. It lives in
           role: sender-ua           # `labctl run --role sender-ua=COMMAND`), stopped after
           timeout_s: 30             # timeout_s; without --role, the reference program
           reference: {command: python3 smtp_client.py, folder: programs/smtp-client}
+      - exercise:                   # the student works by hand while the captures run:
+          prompt: >                 # an attended run shows the prompt and waits until
+            Open a shell on mallory (labctl shell mallory) and send Bob a message that
+            claims to come from alice@crepes.fr. Press Enter here when done.
+          timeout_s: 900            # the student says done, or timeout_s passed (then
+          stand_in:                 # what was captured is graded); an unattended run
+            - send_raw: {from: mallory, to_role: receiver-mta, lines: [...]}
+      #                               (tests, CI) runs the stand_in steps instead (any
+      #                               steps but an exercise; nothing refers to them)
     checks:                         # graded from the captures and the servers' stored
     #                                 state; `type` picks the check
       - {name: ..., points: 1, type: hop_protocol, hop: sender-ua -> sender-mta, expect: SMTP}
@@ -83,6 +92,7 @@ except where a check says any two lab roles (a path around a server, such as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import (
@@ -103,6 +113,7 @@ from labctl.agent_contract import (
 )
 from labctl.model.options import LabOptionChanges
 from labctl.scenarios.checks import AnyCheck, CheckSpec, checks_help
+from labctl.scenarios.exercise import ExerciseStep
 from labctl.scenarios.fields import LAST_SEND, FieldProblem, Strict, mail_address, user_agent
 from labctl.scenarios.program_step import ProgramStep
 from labctl.scenarios.server_steps import (
@@ -164,9 +175,9 @@ class FetchStep(Strict, FetchOptions):
 
 
 Action = (SendStep | WaitDeliveredStep | FetchStep | ServerStep | WaitQueuedStep | FlushStep
-          | SendRawStep | WaitMailboxStep | ProgramStep)
+          | SendRawStep | WaitMailboxStep | ProgramStep | ExerciseStep)
 STEP_KEYS = ("send", "wait_delivered", "fetch", "server", "wait_queued", "flush", "send_raw",
-             "wait_mailbox", "program")
+             "wait_mailbox", "program", "exercise")
 
 
 class Step(Strict):
@@ -183,6 +194,7 @@ class Step(Strict):
     send_raw: SendRawStep | None = None
     wait_mailbox: WaitMailboxStep | None = None
     program: ProgramStep | None = None
+    exercise: ExerciseStep | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Step:
@@ -208,6 +220,9 @@ class Step(Strict):
         return action
 
 
+ExerciseStep.model_rebuild(_types_namespace={"Step": Step})  # a stand-in holds Steps
+Step.model_rebuild()
+
 Check = CheckSpec  # any check type (labctl.scenarios.checks)
 
 
@@ -223,24 +238,33 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         sent_to: set[str] = set()
-        for i, step in enumerate(self.steps):
+        for where, step, stand_in in self.step_paths():
             action = step.action
-            if isinstance(action, SendStep):
+            if isinstance(action, SendStep) and not stand_in:  # a stand-in's is the student's
                 sent_to.add(action.to)
             elif isinstance(action, WaitDeliveredStep) and action.to not in sent_to:
                 raise FieldProblem(
-                    f"steps[{i}].wait_delivered.to", f"no earlier send step to {action.to}"
+                    f"{where}.wait_delivered.to", f"no earlier send step to {action.to}"
                 )
             elif isinstance(action, FetchStep):
                 problem = fetch_option_problem(action, self.fetch_protocol(action))
                 if problem:
                     name, _, why = problem.partition(": ")
-                    raise FieldProblem(f"steps[{i}].fetch.{name}", why)
+                    raise FieldProblem(f"{where}.fetch.{name}", why)
         for i, check in enumerate(self.checks):
             mismatch = check.scenario_problem(self)
             if mismatch is not None:
                 raise FieldProblem(f"checks[{i}].{mismatch[0]}", mismatch[1])
         return self
+
+    def step_paths(self) -> Iterator[tuple[str, Step, bool]]:
+        """Every step in run order with its path ("steps[3].exercise.stand_in[0]") and
+        whether it is an exercise's stand-in step."""
+        for i, step in enumerate(self.steps):
+            yield f"steps[{i}]", step, False
+            if isinstance(step.action, ExerciseStep):
+                for j, inner in enumerate(step.action.stand_in):
+                    yield f"steps[{i}].exercise.stand_in[{j}]", inner, True
 
     def send_index(self, of_step: int | str) -> int:
         """Resolve `of_step` (an index or "last send") to the index of a send step."""

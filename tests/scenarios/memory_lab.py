@@ -226,9 +226,10 @@ def typed_reply(lab: MemoryLab, command: str) -> str:
 
 
 async def send_raw(lab: MemoryLab, role: str, server: str, lines: list[str]) -> SmtpSessionResult:
-    """A session typed by `role`, recorded as the capture would show it."""
+    """A session typed by `role`, recorded as the capture would show it; a message
+    answered 250 is stored for its accepted recipients."""
     transcript, exchanges, pending = ["S: 220 mail.hamburger.edu"], [], []
-    in_message = False
+    in_message, recipients = False, []
     for line in lines:
         transcript.append(f"C: {line}")
         pending.append(line)
@@ -237,6 +238,12 @@ async def send_raw(lab: MemoryLab, role: str, server: str, lines: list[str]) -> 
         reply = typed_reply(lab, line)
         transcript.append(f"S: {reply}")
         exchanges.append(SmtpExchange(sent=pending, reply=reply))
+        if line.upper().startswith("RCPT") and reply.startswith("250"):
+            recipients.append(line.partition(":")[2].strip().strip("<>").lower())
+        if in_message and reply.startswith("250"):
+            for address in recipients:
+                stored = "\r\n".join(["Return-Path: <x>", *pending[:-1], ""]).encode()
+                lab.mailboxes.setdefault(address, []).append(stored)
         pending, in_message = [], reply.startswith("354")
     lab.conversations.append(conversation(role, server, "SMTP", transcript))
     return SmtpSessionResult(greeting="220 mail.hamburger.edu", exchanges=exchanges)
