@@ -63,7 +63,7 @@ def test_the_library_scenario_loads_with_its_exercise() -> None:
     ("- exercise:\n    prompt: p\n    stand_in:\n      - flush: {}\n        server: {state: up}",
      "x:6: steps[0].exercise.stand_in[0]: a step has exactly one of the keys"),
     ("- exercise: {prompt: p, stand_in: [{send_raw: {from: dns, lines: [QUIT]}}]}",
-     "x:3: steps[0].exercise.stand_in[0].send_raw.from: 'dns' cannot type an SMTP session"),
+     "x:3: steps[0].exercise.stand_in[0].send_raw.from: 'dns' is not a role one can act from"),
     ("- exercise: {prompt: p, stand_in: [{wait_delivered: {to: bob@hamburger.edu}}]}",
      "x:3: steps[0].exercise.stand_in[0].wait_delivered.to: no earlier send step to bob@"),
     ("- exercise: {prompt: p, stand_in: [{fetch: {part: '1'}}]}",
@@ -94,7 +94,7 @@ async def test_unattended_the_stand_in_plays_the_student() -> None:
 async def test_attended_the_run_waits_for_the_student_and_grades_what_they_typed() -> None:
     lab, desk = MemoryLab(), Desk()
     lab.mailboxes["bob@hamburger.edu"] = [b"Subject: old\r\n\r\nan earlier message\r\n"]
-    run = asyncio.create_task(run_scenario(by_hand(), lab, "memory", desk))
+    run = asyncio.create_task(run_scenario(by_hand(), lab, "memory", student=desk))
     await until(lambda: desk.waiting is not None)
     assert desk.waiting is not None
     assert desk.waiting.index == 1 and "labctl shell mallory" in desk.waiting.prompt
@@ -110,7 +110,7 @@ async def test_attended_the_run_waits_for_the_student_and_grades_what_they_typed
 
 async def test_attended_a_student_who_does_nothing_times_out_and_loses_every_point() -> None:
     lab, desk = MemoryLab(), Desk()
-    report = await run_scenario(by_hand(timeout_s="0.05"), lab, "memory", desk)
+    report = await run_scenario(by_hand(timeout_s="0.05"), lab, "memory", student=desk)
     failed = failures(report)
     assert report.score == 0 and len(failed) == 4
     for output in failed.values():  # each failure says the exercise timed out
@@ -123,7 +123,7 @@ async def test_attended_a_student_who_does_nothing_times_out_and_loses_every_poi
 
 async def test_attended_a_student_who_forges_nothing_loses_the_forgery_points() -> None:
     lab, desk = MemoryLab(), Desk()
-    run = asyncio.create_task(run_scenario(by_hand(), lab, "memory", desk))
+    run = asyncio.create_task(run_scenario(by_hand(), lab, "memory", student=desk))
     await until(lambda: desk.waiting is not None)
     honest = [line.replace("alice@crepes.fr", "mallory@mallory.internet.test")
               for line in FORGED]
@@ -140,7 +140,7 @@ async def test_a_run_cancelled_while_it_waits_brings_its_servers_up_and_stops() 
     scenario = parse_scenario(
         "name: x\nsteps:\n- server: {state: down}\n- exercise: {prompt: p, stand_in: "
         f"[{{flush: {{}}}}]}}\n{CHECK}", "x")
-    run = asyncio.create_task(run_scenario(scenario, lab, "memory", desk))
+    run = asyncio.create_task(run_scenario(scenario, lab, "memory", student=desk))
     await until(lambda: desk.waiting is not None)
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
