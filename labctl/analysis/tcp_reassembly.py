@@ -91,7 +91,9 @@ class TcpConnections:
         if entry is None:
             if key in self.closed and not (flags & SYN and not flags & ACK):
                 return None  # the last ACK or a retransmission after the close
-            self._open(key, packet)
+            ended = self._open(key, packet)
+            if ended is not None:  # its first packet closed it: a lone RST, say
+                return ended
             if len(self.half_open) > self.max_half_open:
                 oldest = next(iter(self.half_open))
                 oldest.problems.append(f"handed over half-open: more than {self.max_half_open} "
@@ -124,7 +126,7 @@ class TcpConnections:
             return self._close(connection)
         return None
 
-    def _open(self, key: Key, packet: TcpPacket) -> None:
+    def _open(self, key: Key, packet: TcpPacket) -> TcpStream | None:
         flags = packet.flags
         if flags & SYN:
             client_first = not flags & ACK
@@ -145,7 +147,7 @@ class TcpConnections:
         self.table[reverse] = (connection, not client_first)
         self.closed.pop(key, None)
         self.closed.pop(reverse, None)
-        self.feed(packet)
+        return self.feed(packet)
 
     def _close(self, connection: Connection) -> TcpStream:
         self.half_open.pop(connection, None)

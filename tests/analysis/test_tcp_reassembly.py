@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl.analysis.packet_decode import SYN, TcpPacket, decode_packets
+from labctl.analysis.packet_decode import ACK, RST, SYN, TcpPacket, decode_packets
 from labctl.analysis.pcap_reader import parse_capture, read_capture
 from labctl.analysis.results import Endpoint
 from labctl.analysis.tcp_reassembly import (
@@ -126,3 +126,13 @@ def test_a_completed_handshake_is_not_half_open_and_waits_the_idle_time() -> Non
     assert flood.client.port == 50_000 and "half-open" in flood.problems[-1]
     [stream] = connections.finish()  # the established one stays until IDLE_SECONDS
     assert stream.handshake and stream.client == CLIENT
+
+
+def test_a_lone_reset_is_a_connection_seen_in_part_not_lost() -> None:
+    rst = TcpPacket(1, 5.0, SERVER.ip, SERVER.port, CLIENT.ip, CLIENT.port, 7, 0, RST | ACK,
+                    b"")
+    connections = TcpConnections()
+    stream = connections.feed(rst)
+    assert stream is not None and stream.reset and not stream.handshake
+    assert "no SYN seen" in stream.problems[0]
+    assert connections.feed(rst) is None  # its retransmission is no second connection
