@@ -66,15 +66,18 @@ def programs_for_run(scenario: Scenario, scenario_file: Path, roles: Sequence[st
     if submission is not None and not given:
         raise ProgramArgumentError("--submission needs a --role ROLE=COMMAND to run in it")
     programs: dict[str, ProgramSpec] = {}
-    try:
-        if given:
-            folder = submission or Path.cwd()
-            bundle = pack_folder(folder)
-            programs = {role: ProgramSpec(command=command, bundle=bundle)
-                        for role, command in given.items()}
-        for role, step in stepped.items():
-            if role not in programs and step.reference is not None:
+    if given:
+        try:
+            bundle = pack_folder(submission or Path.cwd())
+        except BundleError as error:
+            raise ProgramArgumentError(f"--submission: {error}") from None
+        programs = {role: ProgramSpec(command=command, bundle=bundle)
+                    for role, command in given.items()}
+    for role, step in stepped.items():
+        if role not in programs and step.reference is not None:
+            try:
                 programs[role] = step.reference.spec(scenario_file)
-    except BundleError as error:
-        raise ProgramArgumentError(str(error)) from None
+            except BundleError as error:
+                raise ProgramArgumentError(f"{scenario_file}: the reference program of the "
+                                           f"{role} program step: {error}") from None
     return {role: spec.model_dump(mode="json") for role, spec in programs.items()}
