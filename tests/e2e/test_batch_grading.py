@@ -4,13 +4,18 @@
 # one that hangs), each on one of two labs of the grading's own, and writes the class
 # summary and each student's report and pcaps. No lab is left running afterwards. The
 # labs record with their relays (no root needed) and trust Alice's LAN on port 25
-# (MAILLAB_TRUST_LAN, as scenarios/smtp-client.yaml needs).
+# (MAILLAB_TRUST_LAN, as scenarios/smtp-client.yaml needs). Ctrl-C during a run takes
+# the labs down and still writes the summary, the interrupted run's row saying so.
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ from labctl import cli
 from labctl.backends.local import LocalBackend
 from labctl.model import LabInstance
 from labctl.model.instance import INSTANCE_ENV
-from tests.conftest import TEST_INSTANCE
+from tests.conftest import TEST_INSTANCE, wait_for
 
 pytestmark = pytest.mark.local
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +108,32 @@ def test_no_lab_is_left_running(graded: Path) -> None:
     state = graded / "project" / ".maillab"
     assert sorted(p.name for p in state.iterdir())[:1] == [f"local-{PREFIX}-1"]
     assert not list(state.glob("*/pids.json"))
+
+
+def test_ctrl_c_takes_the_labs_down_and_keeps_the_grades(tmp_path: Path) -> None:
+    (tmp_path / "class" / "dora").mkdir(parents=True)
+    shutil.copy(FAULTY / "client.py", tmp_path / "class" / "dora")
+    prefix = f"{PREFIX}-int"
+    env = {**os.environ, "MAILLAB_TRUST_LAN": "1", "MAILLAB_CAPTURE_MODE": "relay",
+           "MAILLAB_CAPTURES_DIR": str(tmp_path / "captures"),
+           "MAILLAB_PROJECT_DIR": str(tmp_path / "project"), "PYTHONPATH": str(ROOT)}
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "labctl.cli", "--backend", "local", "--lab", prefix, "grade",
+         str(tmp_path / "class"), "--scenario", str(SCENARIO), "--out", str(tmp_path / "out"),
+         "--role", "sender-ua=python3 client.py hang"], env=env, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        lab = LocalBackend(instance=LabInstance.named(f"{prefix}-1"))
+        wait_for(lab.is_up, "the grading's lab did not come up", timeout=90)
+        grading.send_signal(signal.SIGINT)
+        _, errors = grading.communicate(timeout=90)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+    assert grading.returncode == 130, errors
+    assert "interrupted: taking the labs down" in errors
+    assert not lab.is_up()
+    assert not list((tmp_path / "project" / ".maillab").glob("*/pids.json"))
+    with (tmp_path / "out" / "summary.csv").open(newline="") as stream:
+        (row,) = csv.DictReader(stream)
+    assert row["student"] == "dora" and "interrupted" in row["error"]
