@@ -8,18 +8,19 @@
 from __future__ import annotations
 
 import argparse
-import queue
 import re
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labctl.cli_programs import ProgramArgumentError, parse_role_option
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when grading starts
+    import queue
+    from datetime import datetime
+
     from labctl.grade_labs import GradingJob, LabWorker
     from labctl.grade_progress import GradingProgress
     from labctl.grade_summary import GradeRow
@@ -107,6 +108,8 @@ def validate_roles(job: GradingJob) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     """Grade every submission; 0 when each was graded, 1 when a run failed, 130 on Ctrl-C."""
+    from datetime import UTC, datetime
+
     from labctl.grade_labs import GradingJob
     from labctl.grade_progress import GradingProgress
     from labctl.scenarios import load_scenario
@@ -121,7 +124,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     progress = GradingProgress(len(submissions), sys.stderr)
     for note in notes:
         progress.note(note)
-    out.mkdir(parents=True, exist_ok=True)
     rows, interrupted = _grade_all(job, submissions, args, progress)
     from labctl.grade_summary import ClassSummary, sorted_rows
 
@@ -140,17 +142,22 @@ def _grade_all(job: GradingJob, submissions: list[Path], args: argparse.Namespac
                progress: GradingProgress) -> tuple[list[GradeRow], bool]:
     """Every submission's row (an error row for those not graded) and whether Ctrl-C
     stopped the grading."""
+    import queue
+
     from labctl.backends.select import choose_backend
     from labctl.grade_labs import LabWorker, choose_lab_instances, running_lab_check
     from labctl.grade_summary import GradeRow
+    from labctl.model import InstanceError
 
     prefix = args.lab or DEFAULT_LAB_PREFIX
     backend_name = choose_backend(args.backend).runtime.value
     count = min(args.parallel, len(submissions))
     try:
         instances = choose_lab_instances(prefix, count, running_lab_check(backend_name))
-    except (ValueError, RuntimeError) as error:
-        raise GradingInputError(f"--parallel {count}: {error}") from None
+    except InstanceError as error:
+        raise GradingInputError(f"--lab {prefix}: the labs are named {prefix}-N: {error}") \
+            from None
+    job.out.mkdir(parents=True, exist_ok=True)
     waiting: queue.Queue[Path] = queue.Queue()
     for submission in submissions:
         waiting.put(submission)
@@ -171,6 +178,8 @@ def _grade_all(job: GradingJob, submissions: list[Path], args: argparse.Namespac
 def _collect(workers: list[LabWorker], results: queue.Queue[GradeRow | None],
              progress: GradingProgress, stop: threading.Event) -> tuple[list[GradeRow], bool]:
     """Run the workers, showing each row as it comes; on Ctrl-C take every lab down."""
+    import queue
+
     threads = [threading.Thread(target=w.run, name=w.name, daemon=True) for w in workers]
     for thread in threads:
         thread.start()

@@ -39,7 +39,9 @@ Note = Callable[[str], None]
 def choose_lab_instances(prefix: str, count: int,
                          in_use: Callable[[LabInstance], bool]) -> list[LabInstance]:
     """`count` instances PREFIX-1, PREFIX-2, ... on distinct slots that `in_use` says
-    no running lab holds; InstanceError for a bad prefix, RuntimeError when none are free."""
+    no running lab holds; InstanceError for a bad prefix, LabError when too few are free."""
+    from labctl.backends.base import LabError
+
     chosen: list[LabInstance] = []
     for number in range(1, count + MAX_SKIPPED_NAMES + 1):
         instance = LabInstance.named(f"{prefix}-{number}")
@@ -48,7 +50,7 @@ def choose_lab_instances(prefix: str, count: int,
         chosen.append(instance)
         if len(chosen) == count:
             return chosen
-    raise RuntimeError(f"no {count} free lab slots among {prefix}-1 ... "
+    raise LabError(f"no {count} free lab slots among {prefix}-1 ... "
                        f"{prefix}-{count + MAX_SKIPPED_NAMES}: take some labs down")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl.backends.base import LabBackend, Progress
+from labctl.backends.base import LabBackend, LabError, Progress
 from labctl.backends.role_shell import ShellCommand
 from labctl.cli import main
 from labctl.cli_grade import (
@@ -28,6 +28,7 @@ from labctl.grade_labs import GradingJob, LabWorker, choose_lab_instances
 from labctl.grade_progress import GradingProgress, elapsed_text
 from labctl.grade_summary import ClassSummary, GradeRow, ProgramEnd
 from labctl.model import LabInstance, Runtime
+from labctl.model.instance import INSTANCE_ENV
 from labctl.scenarios import load_scenario
 from tests.conftest import PROJECT, TEST_INSTANCE
 
@@ -116,7 +117,7 @@ def test_two_names_of_one_slot_are_never_both_chosen() -> None:
 
 
 def test_no_free_slot_is_an_error() -> None:
-    with pytest.raises(RuntimeError, match="no 2 free lab slots"):
+    with pytest.raises(LabError, match="no 2 free lab slots"):
         choose_lab_instances("grade", 2, lambda _: True)
 
 
@@ -203,8 +204,11 @@ def test_progress_at_a_terminal_redraws_one_line() -> None:
 
 @pytest.fixture
 def no_lab_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Run in tmp_path with a project folder where a local lab would leave its state."""
+    """Run in tmp_path with a project folder where a local lab would leave its state
+    (and MAILLAB_INSTANCE, which --lab sets, restored after)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(INSTANCE_ENV, "")  # remembered, so that undo removes what --lab sets
+    monkeypatch.delenv(INSTANCE_ENV)
     monkeypatch.setenv("MAILLAB_PROJECT_DIR", str(tmp_path))
     yield tmp_path
     assert not (tmp_path / ".maillab").exists()
@@ -253,6 +257,16 @@ def test_a_missing_scenario_or_bad_parallel_exits_2(
         grade("class", "--scenario", str(SCENARIO), "--role", ROLE, "--parallel", "0")
     assert exit_info.value.code == 2
     assert "from 1 to 16" in capsys.readouterr().err
+
+
+def test_a_lab_name_too_long_for_the_numbers_exits_2(
+        no_lab_starts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_class(no_lab_starts / "class", "alice")
+    status = main(["--backend", "local", "--lab", "x" * 40, "grade", "class", "--scenario",
+                   str(SCENARIO), "--role", ROLE, "--out", "grades"])
+    assert status == 2
+    assert f"--lab {'x' * 40}: the labs are named" in capsys.readouterr().err
+    assert not (no_lab_starts / "grades").exists()
 
 
 # -- a worker whose lab never answers ----------------------------------------------------
