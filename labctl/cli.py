@@ -1,7 +1,7 @@
 # labctl, the thin command line over the backends and the controller API:
 # up / down / status, send, fetch, queue, capture, analyze (offline, cli_analyze.py), run
-# (attended exercises: cli_exercise.py),
-# report, scenario schema / validate (cli_scenario.py).
+# (attended exercises: cli_exercise.py; student programs: cli_programs.py), grade (a
+# class's submissions, cli_grade.py), report, scenario schema / validate (cli_scenario.py).
 # Errors are one line on stderr with a non-zero exit status (2 for bad input).
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from urllib.parse import quote
 from labctl.cli_analyze import add_analyze_arguments, cmd_analyze
 from labctl.cli_capture import add_capture_arguments, capture_usage_error
 from labctl.cli_fetch import add_fetch_arguments
+from labctl.cli_grade import add_grade_arguments
 from labctl.cli_programs import add_program_arguments
 from labctl.cli_scenario import add_scenario_arguments, cmd_scenario
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
@@ -54,15 +55,15 @@ def _controller(args: argparse.Namespace) -> ControllerClient:
     return ControllerClient(backend.controller_url())
 
 
-def _ensure_up(backend: LabBackend) -> None:
+def _ensure_up(backend: LabBackend, note: Callable[[str], None] = progress) -> None:
     if not backend.is_up():
-        progress(f"bringing the lab up ({backend.runtime} backend)")
-        backend.up(progress)
+        note(f"bringing the lab up ({backend.runtime} backend)")
+        backend.up(note)
         return
     down = backend.roles_down()
     if down:
-        progress(f"{', '.join(down)} not running: bringing the {backend.runtime} lab up again")
-        backend.up(progress)
+        note(f"{', '.join(down)} not running: bringing the {backend.runtime} lab up again")
+        backend.up(note)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -197,6 +198,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_grade(args: argparse.Namespace) -> int:
+    from labctl.cli_grade import cmd_grade as grade
+
+    return grade(args)
+
+
 def save_run_page(report: Report, run_id: str, path: str) -> Path:
     """Write a run's HTML page to `path` ("": RUN_ID.html next to its pcaps); where it went."""
     beside = Path(report.hops[0].pcap).parent if report.hops else Path()
@@ -297,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--unattended", action="store_true",
                      help="run each exercise's stand-in instead of waiting for you (the "
                      "default without a terminal on stdin)")
+    add_grade_arguments(add("grade", cmd_grade, "grade every student's folder of a class, "
+                            "each on a lab of its own; write the class summary"))
     add_scenario_arguments(add("scenario", cmd_scenario,
                                "print the scenario JSON Schema, or validate scenario files"))
     report = add("report", cmd_report, "show the report of an earlier run")
@@ -315,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     dns.add_argument("--runtime", choices=[r.value for r in Runtime], default=None,
                      help="whose addresses (default: the backend's)")
     for name in ("up", "down", "status", "send", "fetch", "queue", "server", "capture", "run",
-                 "report", "shell", "dns"):
+                 "grade", "report", "shell", "dns"):
         sub.choices[name].add_argument("--backend", choices=["auto", "compose", "local"],
                                        default=argparse.SUPPRESS)
     for name in sub.choices:

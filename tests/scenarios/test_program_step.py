@@ -84,7 +84,7 @@ def test_a_role_the_scenario_does_not_replace_is_refused(tmp_path: Path) -> None
 
 def test_a_missing_folder_is_named_with_where_it_was_given(tmp_path: Path) -> None:
     scenario = load_scenario(SMTP_CLIENT)
-    with pytest.raises(ProgramArgumentError, match="--submission: .* is not a folder"):
+    with pytest.raises(ProgramArgumentError, match=r"--submission: .* is not a folder"):
         programs_for_run(scenario, SMTP_CLIENT, ["sender-ua=python3 a.py"], tmp_path / "no")
     moved = tmp_path / "smtp-client.yaml"  # the scenario without its programs/ folder
     moved.write_text(SMTP_CLIENT.read_text())
