@@ -167,6 +167,9 @@ def _grade_all(job: GradingJob, submissions: list[Path], args: argparse.Namespac
                          progress.note) for instance in instances]
     progress.note(f"grading {len(submissions)} submission(s) with {job.scenario_file} on "
                   f"{count} {backend_name} lab(s): {', '.join(i.name for i in instances)}")
+    if backend_name == "local":
+        progress.note("local labs run each program as you, in no container: grade code you "
+                      "do not trust with --backend compose")
     rows, interrupted = _collect(workers, results, progress, stop)
     graded = {row.student for row in rows}
     reason = "interrupted" if interrupted else "no lab was left to grade it"
