@@ -173,6 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = choose_backend(args.backend)
     _ensure_up(backend)
     progress(f"running {scenario_path.name} on the {backend.runtime} lab")
+    if args.role and backend.runtime.value == "local":
+        progress("on the local lab a --role program runs as you, in no container")
     client = ControllerClient(backend.controller_url())
     body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path),
             "programs": programs}
