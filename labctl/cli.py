@@ -25,13 +25,12 @@ from labctl.cli_programs import add_program_arguments
 from labctl.cli_scenario import add_scenario_arguments, cmd_scenario
 from labctl.model import LAB, InstanceError, LabInstance, Runtime, addressing, current_instance
 from labctl.model.instance import DEFAULT_INSTANCE_NAME, INSTANCE_ENV
-from labctl.reports.formats import REPORT_FORMATS, render_report
+from labctl.reports.formats import REPORT_FORMATS
 
 if TYPE_CHECKING:  # each command imports what it runs with (`labctl analyze` starts fast)
     from labctl.backends.base import LabBackend
     from labctl.client import ControllerClient
     from labctl.model.mail_queue import QueueEntry
-    from labctl.reports.model import Report
 
 
 def progress(message: str) -> None:
@@ -161,43 +160,9 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from labctl.cli_programs import programs_for_run
-    from labctl.client import ControllerClient
-    from labctl.reports.model import Report
-    from labctl.scenarios import load_scenario
+    from labctl.cli_run import run_scenario_file
 
-    scenario_path = Path(args.scenario)
-    scenario = load_scenario(scenario_path)  # bad files fail here, before any lab is started
-    # so do bad --role options
-    programs = programs_for_run(scenario, scenario_path, args.role, args.submission)
-    backend = choose_backend(args.backend)
-    _ensure_up(backend)
-    progress(f"running {scenario_path.name} on the {backend.runtime} lab")
-    if args.role and backend.runtime.value == "local":
-        progress("on the local lab a --role program runs as you, in no container")
-    client = ControllerClient(backend.controller_url())
-    body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path),
-            "programs": programs}
-    exercises = any(step.kind == "exercise" for step in scenario.steps)
-    if exercises and not args.unattended and sys.stdin.isatty():
-        from labctl.cli_exercise import attend_run
-
-        try:
-            run = attend_run(client, body, sys.stdin.fileno(), progress)
-        except KeyboardInterrupt:
-            progress("run cancelled")
-            return 130
-    else:
-        if exercises:
-            progress("unattended: each exercise's stand-in steps play the student")
-        run = client.request("POST", "/runs", body)
-    report = Report.model_validate(run["report"])
-    print(render_report(report, args.format), end="")
-    if report.hops:
-        progress(f"pcaps in {Path(report.hops[0].pcap).parent} (open them in Wireshark)")
-    progress(f"run {run['id']}: `labctl report {run['id']} --html` writes its HTML page")
-    progress(f"the {backend.runtime} lab is still up; `labctl down` removes it")
-    return 0 if report.passed else 1
+    return run_scenario_file(args)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -206,29 +171,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return grade(args)
 
 
-def save_run_page(report: Report, run_id: str, path: str) -> Path:
-    """Write a run's HTML page to `path` ("": RUN_ID.html next to its pcaps); where it went."""
-    beside = Path(report.hops[0].pcap).parent if report.hops else Path()
-    page = Path(path) if path else beside / f"{run_id}.html"
-    from labctl.reports.html_page import render_run_page  # the page's renderer: only here
-
-    page.write_text(render_run_page(report, LAB), encoding="utf-8")
-    return page
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from labctl.client import ControllerError
-    from labctl.reports.model import Report
+    from labctl.cli_run import show_report
 
-    run = _controller(args).request("GET", f"/runs/{args.run_id}")
-    if run.get("report") is None:
-        raise ControllerError(f"run {args.run_id} has no report ({run.get('state')})")
-    report = Report.model_validate(run["report"])
-    print(render_report(report, args.format), end="")
-    if args.html is not None:
-        page = save_run_page(report, args.run_id, args.html)
-        progress(f"HTML report in {page} (its pcap links are relative to it)")
-    return 0
+    return show_report(args)
 
 
 def cmd_shell(args: argparse.Namespace) -> int:

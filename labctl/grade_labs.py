@@ -88,7 +88,7 @@ class GradingJob:
 def save_student_files(client: ControllerClient, report: Report, run_id: str,
                        folder: Path) -> None:
     """report.json, report.html and the run's pcaps (which the page links to) in `folder`."""
-    from labctl.cli import save_run_page
+    from labctl.cli_run import save_run_page
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / REPORT_JSON).write_text(report.to_json() + "\n", encoding="utf-8")

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labctl.cli import build_parser, main, save_run_page
+from labctl.cli import build_parser, main
 from labctl.cli_fetch import fetch_body
+from labctl.cli_run import save_run_page
 from labctl.model import LabInstance, addressing
 from labctl.model.instance import INSTANCE_ENV
 from tests.conftest import DATA, PROJECT
