@@ -15,6 +15,7 @@ from pathlib import Path
 
 import bench.analyzer_benchmarks
 import bench.fetch_benchmarks
+import bench.lab_benchmarks
 import bench.smtp_benchmarks  # noqa: F401  (registers its benchmarks)
 from bench import requirements
 from bench.registry import BENCHMARKS, DEFAULT_INSTANCE, Context, Result, Size
