@@ -1,71 +1,97 @@
-# The lab-level benchmarks: whole local labs (every role and the controller, as
-# `labctl up --backend local` runs them; local_labs.py), against bare Python
-# interpreters or the same lab doing the same work without the run around it.
+# The lab-level benchmarks: whole labs (every role and the controller, as `labctl up`
+# runs them) of an instance of the benchmark's own. Local labs (local_labs.py) are
+# compared with bare Python interpreters or with the same lab doing the same work
+# without the run around it; when a Docker engine answers (and --no-compose is not
+# given), compose labs (compose_labs.py) with the same services as idle containers or
+# the same plain work. Without an engine the compose rows say "not measured".
 #
-#   lab-up                `labctl up` (LocalBackend.up) until every role answers, then
-#                         down; baseline: as many bare interpreters started at once, each
-#                         until it answers one TCP connect.           [goal <= 1 s]
+#   lab-up                `labctl up` until every role answers, then down; baseline: as
+#                         many bare interpreters started at once, each until it answers
+#                         one TCP connect.   [goal: local <= 1 s; compose <= 1.5x `docker
+#                         compose up --wait` of idle containers, images built]
 #   grade-basic-delivery  `labctl run scenarios/basic-delivery.yaml` (POST /runs, as
 #                         cmd_run sends it) on a running lab; baseline: the same lab's
 #                         POST /messages, wait until delivered, POP3 fetch through the
-#                         API: the work without capture and grading. [goal <= 0.5 s]
-#   lab-memory            summed RSS of a running lab's processes, idle and after N
-#                         messages; baseline: as many idle bare interpreters.
-#   labs-in-parallel      K labs brought up at once, each runs basic-delivery: how many
-#                         pass, and the wall time; baseline: one lab alone. [goal: all K
-#                         pass, K = 20 at full size]
-# Only the local backend is measured here: the compose rows of the same table are not.
+#                         API: the work without capture and grading.
+#                         [goal: local <= 0.5 s, compose <= 3 s]
+#   lab-memory            summed RSS of a running local lab's processes, idle and after
+#                         N messages; baseline: as many idle bare interpreters. Compose:
+#                         the containers' memory usage vs idle containers. [goal:
+#                         compose <= 250 MB]
+# labs-in-parallel is in parallel_labs.py (local labs only).
 from __future__ import annotations
 
-import concurrent.futures
-import sys
 import time
 from pathlib import Path
 
+from bench.compose_labs import (
+    compose_unmeasured,
+    project_memory_bytes,
+    running_compose_lab,
+    running_idle_containers,
+)
 from bench.local_labs import (
     LAB_PROCESSES,
-    captures_in,
     interpreters_start_ms,
     lab_process_groups,
-    local_backend,
-    quiet,
     resident_bytes,
     running_interpreters,
     running_lab,
 )
 from bench.registry import Context, Goal, Series, benchmark
-from labctl.backends.base import LabError
-from labctl.backends.local import LocalBackend
 from labctl.cli_programs import programs_for_run
-from labctl.client import ControllerClient, ControllerError
-from labctl.model import LabInstance
+from labctl.client import ControllerClient
 from labctl.reports.model import Report
 from labctl.scenarios import load_scenario
-from roles.mailserver.maildir_layout import mailbox_root
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "basic-delivery.yaml"
 BOB = "bob@hamburger.edu"
 DELIVERY_TIMEOUT = 60.0
 MEGABYTE = 1024 * 1024
+IDLE_UP = "idle containers: compose up --wait"
+PLAIN_COMPOSE = "plain send + delivery + POP3 fetch (compose)"
+IDLE_MEMORY = "idle containers from the role image"
 
 
-def _ms(start: float) -> float:
+def ms_since(start: float) -> float:
+    """ms from time.perf_counter() `start` until now."""
     return (time.perf_counter() - start) * 1000
 
 
-@benchmark("lab-up", "labctl up (local) until every role answers, then down",
-           baseline="bare interpreters answering")
+def _compose_series(context: Context, label: str, unit: str, baseline: str,
+                    goal: Goal | None = None) -> Series:
+    """A compose row, compared with `baseline`; not measured without an engine."""
+    return Series(label, unit, higher_is_better=False, baseline=baseline, goal=goal,
+                  not_measured=compose_unmeasured(context))
+
+
+@benchmark("lab-up", "labctl up until every role answers, then down (local; compose when "
+           "Docker answers)", baseline="bare interpreters answering")
 def lab_up(context: Context) -> list[Series]:
-    """LocalBackend.up vs as many bare interpreters, each answering one connect."""
+    """LocalBackend.up vs as many bare interpreters, each answering one connect; and
+    ComposeBackend.up (images built) vs the same services as idle containers."""
     ours = Series("ours: labctl up (local)", "ms", higher_is_better=False,
                   goal=Goal(1000, at_most=True))
     bare = Series("bare interpreters answering", "ms", higher_is_better=False)
+    idle = _compose_series(context, IDLE_UP, "ms", IDLE_UP)
+    compose = _compose_series(context, "ours: labctl up (compose)", "ms", IDLE_UP,
+                              Goal(1.5, at_most=True, of_baseline=True))
     for repetition in range(context.repeat):
         start = time.perf_counter()
         with running_lab(context.work / f"up-{repetition}", context.instance):
-            ours.values.append(_ms(start))
+            ours.values.append(ms_since(start))
         bare.values.append(interpreters_start_ms(LAB_PROCESSES))
-    return [ours, bare]
+    if compose.not_measured is None:
+        with running_compose_lab(context.work, context.instance):
+            pass  # builds the images first: the timed ups start with them built
+        for _ in range(context.repeat):
+            start = time.perf_counter()
+            with running_compose_lab(context.work, context.instance):
+                compose.values.append(ms_since(start))
+            start = time.perf_counter()
+            with running_idle_containers(context.work, context.instance):
+                idle.values.append(ms_since(start))
+    return [ours, bare, compose, idle]
 
 
 def graded_run(client: ControllerClient) -> Report:
@@ -99,44 +125,56 @@ def _plain_delivery(client: ControllerClient) -> None:
 
 
 @benchmark("grade-basic-delivery",
-           "labctl run scenarios/basic-delivery.yaml on a running local lab",
+           "labctl run scenarios/basic-delivery.yaml on a running lab (local; compose when "
+           "Docker answers)",
            baseline="plain send + delivery + POP3 fetch")
 def grade_basic_delivery(context: Context) -> list[Series]:
     """The graded run vs the same messages sent and fetched through the API alone."""
     ours = Series("ours: graded run (local)", "ms", higher_is_better=False,
                   goal=Goal(500, at_most=True))
     plain = Series("plain send + delivery + POP3 fetch", "ms", higher_is_better=False)
+    compose = _compose_series(context, "ours: graded run (compose)", "ms", PLAIN_COMPOSE,
+                              Goal(3000, at_most=True))
+    plain_compose = _compose_series(context, PLAIN_COMPOSE, "ms", PLAIN_COMPOSE)
     with running_lab(context.work, context.instance) as lab:
-        client = ControllerClient(lab.controller_url())
-        for _ in range(context.repeat):
-            start = time.perf_counter()
-            _passed(graded_run(client))
-            ours.values.append(_ms(start))
-            start = time.perf_counter()
-            _plain_delivery(client)
-            plain.values.append(_ms(start))
-    return [ours, plain]
+        _graded_and_plain(ControllerClient(lab.controller_url()), context.repeat, ours, plain)
+    if compose.not_measured is None:
+        with running_compose_lab(context.work, context.instance) as compose_lab:
+            _graded_and_plain(ControllerClient(compose_lab.controller_url()), context.repeat,
+                              compose, plain_compose)
+    return [ours, plain, compose, plain_compose]
 
 
-def _send_and_wait(client: ControllerClient, backend: LocalBackend, count: int) -> None:
-    """Send `count` messages to Bob through the API; return once all are in his Maildir."""
-    new = mailbox_root(backend.home / "data" / "receiver-mta" / "mailboxes", BOB) / "new"
+def _graded_and_plain(client: ControllerClient, repeat: int, graded: Series,
+                      plain: Series) -> None:
+    """`repeat` times: basic-delivery's graded run, then the same work plainly."""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        _passed(graded_run(client))
+        graded.values.append(ms_since(start))
+        start = time.perf_counter()
+        _plain_delivery(client)
+        plain.values.append(ms_since(start))
+
+
+def _send_and_wait(client: ControllerClient, count: int) -> None:
+    """Send `count` messages to Bob through the API; return once all are in his INBOX."""
     for number in range(count):
         client.request("POST", "/messages", {"from_role": "sender-ua", "to": BOB,
                                              "subject": f"message {number}", "body": "Hi Bob"})
     deadline = time.monotonic() + DELIVERY_TIMEOUT
-    while not new.is_dir() or len(list(new.iterdir())) < count:
+    while len(client.request("GET", f"/servers/receiver-mta/mailboxes/{BOB}")) < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{count} messages not all in {new}")
-        time.sleep(0.05)
+            raise TimeoutError(f"{count} messages not all in {BOB}'s INBOX")
+        time.sleep(0.1)
 
 
 def _megabytes(label: str) -> Series:
     return Series(label, "MB", higher_is_better=False)
 
 
-@benchmark("lab-memory", "summed RSS of a running local lab's processes, idle and after N "
-           "messages", baseline="idle bare interpreters")
+@benchmark("lab-memory", "memory of a running lab, idle and after N messages (local: RSS; "
+           "compose when Docker answers: containers' usage)", baseline="idle bare interpreters")
 def lab_memory(context: Context) -> list[Series]:
     """A lab's resident memory vs as many idle bare interpreters."""
     count = context.pick(20, 200)
@@ -146,75 +184,27 @@ def lab_memory(context: Context) -> list[Series]:
         with running_lab(context.work / f"memory-{repetition}", context.instance) as lab:
             groups = lab_process_groups(lab)
             idle.values.append(resident_bytes(groups) / MEGABYTE)
-            _send_and_wait(ControllerClient(lab.controller_url()), lab, count)
+            _send_and_wait(ControllerClient(lab.controller_url()), count)
             loaded.values.append(resident_bytes(groups) / MEGABYTE)
         with running_interpreters(LAB_PROCESSES) as interpreters:
             bare.values.append(resident_bytes(interpreters.process_groups) / MEGABYTE)
-    return [idle, loaded, bare]
+    idle_containers = _compose_series(context, IDLE_MEMORY, "MB", IDLE_MEMORY)
+    compose = [_compose_series(context, label, "MB", IDLE_MEMORY, Goal(250, at_most=True))
+               for label in ("ours: idle compose lab", f"ours: compose lab after {count} "
+                                                        "messages")]
+    if idle_containers.not_measured is None:
+        for _ in range(context.repeat):
+            _compose_memory(context, count, compose, idle_containers)
+    return [idle, loaded, bare, *compose, idle_containers]
 
 
-def parallel_instances(count: int, taken: LabInstance) -> list[LabInstance]:
-    """`count` instances bench-par-1, -2... whose slots differ (from `taken`'s too): two
-    names of one slot would share addresses and ports."""
-    used, instances, number = {0, taken.slot}, list[LabInstance](), 0
-    while len(instances) < count:
-        number += 1
-        instance = LabInstance.named(f"bench-par-{number}")
-        if instance.slot not in used:
-            used.add(instance.slot)
-            instances.append(instance)
-    return instances
-
-
-def _up_and_graded(backend: LocalBackend) -> bool:
-    """Bring `backend`'s lab up and run basic-delivery on it: whether it passed."""
-    try:
-        backend.up(quiet)
-        report = graded_run(ControllerClient(backend.controller_url()))
-    except (LabError, ControllerError) as error:
-        print(f"bench: lab {backend.instance.name}: {error}", file=sys.stderr)
-        return False
-    if not report.passed:
-        print(f"bench: lab {backend.instance.name}: basic-delivery did not pass",
-              file=sys.stderr)
-    return report.passed
-
-
-def labs_at_once(work: Path, instances: list[LabInstance]) -> tuple[int, float]:
-    """Bring the labs of `instances` up at once, each runs basic-delivery: (how many
-    passed, ms until the last finished). Every lab is taken down afterwards, whatever
-    happened (Ctrl-C too)."""
-    backends = [local_backend(work / instance.name, instance) for instance in instances]
-    with captures_in(work / "captures"), \
-            concurrent.futures.ThreadPoolExecutor(len(backends)) as pool:
-        start = time.perf_counter()
-        runs = [pool.submit(_up_and_graded, backend) for backend in backends]
-        try:
-            passed = sum(run.result() for run in runs)
-            return passed, _ms(start)
-        finally:  # once no lab is still coming up, so none comes up after its down
-            concurrent.futures.wait(runs)
-            list(pool.map(lambda backend: backend.down(quiet), backends))
-
-
-@benchmark("labs-in-parallel", "K local labs brought up at once, each runs basic-delivery "
-           "(K = 20 at full size)", baseline="one lab: up + basic-delivery")
-def labs_in_parallel(context: Context) -> list[Series]:
-    """K labs at once (how many pass, wall time) vs one lab alone."""
-    count = context.pick(2, 20)
-    alone = Series("one lab: up + basic-delivery", "ms", higher_is_better=False)
-    together = Series(f"{count} labs at once: up + basic-delivery", "ms",
-                      higher_is_better=False)
-    one_passed = Series("one lab: passed", "labs", higher_is_better=True,
-                        baseline="one lab: passed")
-    passed = Series(f"{count} labs at once: passed", "labs", higher_is_better=True,
-                    baseline=one_passed.label, goal=Goal(count, at_most=False))
-    instances = parallel_instances(count, context.instance)
-    for repetition in range(context.repeat):
-        labs, elapsed = labs_at_once(context.work / f"alone-{repetition}", [context.instance])
-        one_passed.values.append(labs)
-        alone.values.append(elapsed)
-        labs, elapsed = labs_at_once(context.work / f"together-{repetition}", instances)
-        passed.values.append(labs)
-        together.values.append(elapsed)
-    return [alone, together, one_passed, passed]
+def _compose_memory(context: Context, count: int, lab_series: list[Series],
+                    idle: Series) -> None:
+    """One repetition: a compose lab's memory idle and after `count` messages, then the
+    same services' as idle containers."""
+    with running_compose_lab(context.work, context.instance) as lab:
+        lab_series[0].values.append(project_memory_bytes(lab.instance.project_name) / MEGABYTE)
+        _send_and_wait(ControllerClient(lab.controller_url()), count)
+        lab_series[1].values.append(project_memory_bytes(lab.instance.project_name) / MEGABYTE)
+    with running_idle_containers(context.work, context.instance) as containers:
+        idle.values.append(project_memory_bytes(containers.project) / MEGABYTE)

@@ -7,6 +7,8 @@
 # others are compared with (ratio of medians, so 2.0 means twice the baseline's
 # figure, whether that figure is msg/s or ms). A series may carry the Goal it should
 # reach (its median, or its ratio to the baseline); the report says when it is missed.
+# A series that could not be measured here says why (not_measured) and the report
+# says so too.
 # The suite's own tests run every benchmark at Size "small" (a few seconds); "full" is
 # for real figures.
 from __future__ import annotations
@@ -30,13 +32,15 @@ class Size(StrEnum):
 
 @dataclass(frozen=True)
 class Context:
-    """How a benchmark runs: repetitions, size, a scratch folder of its own, and the lab
-    instance whose loopback addresses its servers use (local runtime)."""
+    """How a benchmark runs: repetitions, size, a scratch folder of its own, the lab
+    instance whose loopback addresses its servers use (local runtime), and whether the
+    rows of compose labs are measured."""
 
     repeat: int
     size: Size
     work: Path
     instance: LabInstance = DEFAULT_INSTANCE
+    compose: bool = True  # measure the compose rows too (when a Docker engine answers)
 
     @property
     def plan(self) -> Addressing:
@@ -77,6 +81,7 @@ class Series:
     values: list[float] = field(default_factory=list)
     baseline: str | None = None  # compared with this series, not the benchmark's baseline
     goal: Goal | None = None
+    not_measured: str | None = None  # why it has no values (say, "no Docker engine")
 
     @property
     def median(self) -> float:
@@ -139,6 +144,8 @@ class Result:
                  "goal_met": self.goal_met(s)}
                 for s in self.series if s.values
             ],
+            "not_measured": [{"label": s.label, "reason": s.not_measured}
+                             for s in self.series if not s.values and s.not_measured],
         }
 
 

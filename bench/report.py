@@ -3,8 +3,10 @@
 # The JSON file holds one object: `when` (UTC, ISO 8601), `size`, `repeat`, `host`
 # (CPU count, Python version) and `benchmarks`, each Result.to_json() (name,
 # description, baseline, and per series: label, unit, values, median, min, max,
-# ratio_to_baseline, goal, goal_met). The table's last column states each series' goal
-# and whether it was met; a missed goal is also said in a line of its own below it.
+# ratio_to_baseline, goal, goal_met; not_measured: label and reason of each series
+# that could not be measured). The table's last column states each series' goal
+# and whether it was met; a missed goal, and a series not measured, is said in a line
+# of its own below it.
 from __future__ import annotations
 
 import datetime
@@ -32,12 +34,16 @@ def _goal(result: Result, series: Series) -> str:
 
 
 def table(results: Sequence[Result]) -> str:
-    """The results as an aligned text table, one row per series, then the missed goals."""
+    """The results as an aligned text table, one row per series, then the missed goals and
+    the series not measured."""
     rows = [HEADER]
-    missed = []
+    notes = []
     for result in results:
         for series in result.series:
             if not series.values:
+                if series.not_measured:
+                    notes.append(f"{result.benchmark.name}, {series.label}: "
+                                  f"not measured: {series.not_measured}")
                 continue
             ratio = result.ratio(series)
             rows.append((result.benchmark.name, series.label, series.unit,
@@ -47,13 +53,13 @@ def table(results: Sequence[Result]) -> str:
             if series.goal is not None and result.goal_met(series) is False:
                 figure = (f"{ratio:.2f}x baseline" if series.goal.of_baseline and ratio
                           else f"median {_number(series.median)} {series.unit}")
-                missed.append(f"goal missed: {result.benchmark.name}, {series.label}: {figure}, "
+                notes.append(f"goal missed: {result.benchmark.name}, {series.label}: {figure}, "
                               f"goal {series.goal.describe(series.unit)}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
              for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(line.rstrip() for line in [*lines, *missed])
+    return "\n".join(line.rstrip() for line in [*lines, *notes])
 
 
 def write_json(path: Path, results: Sequence[Result], size: Size, repeat: int) -> None:

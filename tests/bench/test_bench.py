@@ -20,17 +20,19 @@ SERIES_FIELDS = {"label", "unit", "higher_is_better", "values", "median", "min",
                  "ratio_to_baseline", "goal", "goal_met"}
 
 
-# Whole labs (lab_benchmarks.py) bring the local lab up: test_lab_benchmarks.py runs them.
+# Whole labs (lab_benchmarks.py, parallel_labs.py): test_lab_benchmarks.py runs them.
 SERVER_BENCHMARKS = sorted(name for name, benchmark in BENCHMARKS.items()
-                           if benchmark.run.__module__ != "bench.lab_benchmarks")
+                           if benchmark.run.__module__ not in ("bench.lab_benchmarks",
+                                                               "bench.parallel_labs"))
 
 
-def run_small_and_check_report(name: str, tmp_path: Path,
-                               capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    """Run benchmark `name` at --size small once; check its JSON and table; its entry."""
+def run_small_and_check_report(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               *options: str) -> dict[str, Any]:
+    """Run benchmark `name` at --size small once (with `options`); check its JSON and
+    table; its entry."""
     output = tmp_path / "results.json"
     status = main([name, "--size", "small", "--repeat", "1", "--json", str(output),
-                   "--instance", f"bench-{secrets.token_hex(4)}"])
+                   "--instance", f"bench-{secrets.token_hex(4)}", *options])
     assert status == 0
     report = json.loads(output.read_text())
     assert (report["size"], report["repeat"]) == ("small", 1)
@@ -51,6 +53,8 @@ def run_small_and_check_report(name: str, tmp_path: Path,
     for series in result["series"]:
         if series["goal_met"] is False:
             assert f"goal missed: {name}, {series['label']}" in table
+    for series in result["not_measured"]:
+        assert f"{name}, {series['label']}: not measured: {series['reason']}" in table
     entry: dict[str, Any] = result
     return entry
 
