@@ -7,8 +7,8 @@
 # lab as idle containers: one per long-running service of the lab's compose file, from
 # the same role image, on the same four networks (same bridges, subnets and addresses;
 # the controller on the host's network, as in the lab), each running `sleep infinity`
-# with a trivial healthcheck, brought up by `docker compose up --wait`. The two never
-# run at once (they share the networks).
+# with a trivial healthcheck (in the lab's timing), brought up by `docker compose up
+# --wait`. The two never run at once (they share the networks).
 # Memory is the engine's: each running container's memory usage (docker stats).
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ from labctl.model.compose_file import IMAGE, render_compose_file
 
 NO_ENGINE = "no Docker engine"
 IDLE_COMMAND = ["sleep", "infinity"]
-IDLE_HEALTHCHECK = {"test": ["CMD", "true"], "interval": "1s", "timeout": "3s",
-                    "retries": 30, "start_period": "30s", "start_interval": "1s"}
+TRIVIAL_CHECK = ["CMD", "true"]  # in the lab's healthcheck timing (interval, retries...)
 
 
 def compose_unmeasured(context: Context) -> str | None:
@@ -62,7 +61,7 @@ def idle_compose_file(instance: LabInstance) -> dict[str, Any]:
     lab = yaml.safe_load(render_compose_file(instance=instance, context=str(project_dir())))
     services = {
         name: {"image": IMAGE, "pull_policy": "never", "command": IDLE_COMMAND,
-               "healthcheck": IDLE_HEALTHCHECK,
+               "healthcheck": {**service["healthcheck"], "test": TRIVIAL_CHECK},
                **{key: service[key] for key in ("networks", "network_mode") if key in service}}
         for name, service in lab["services"].items() if "healthcheck" in service
     }

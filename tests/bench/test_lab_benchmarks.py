@@ -16,7 +16,6 @@ from bench.report import table
 from labctl.model import LabInstance
 from labctl.model.compose_file import IMAGE
 from tests.bench.test_bench import run_small_and_check_report
-from tests.conftest import docker_engine
 
 LAB_BENCHMARKS = ("lab-up", "grade-basic-delivery", "lab-memory", "labs-in-parallel")
 LOCAL_GOALS = {"lab-up": {"ours: labctl up (local)": "<= 1000 ms"},
@@ -60,10 +59,10 @@ def _compose_labels(name: str) -> set[str]:
 
 @pytest.mark.bench
 @pytest.mark.compose
+@pytest.mark.usefixtures("docker_engine")
 @pytest.mark.parametrize("name", ["lab-up", "grade-basic-delivery", "lab-memory"])
 def test_each_lab_benchmark_measures_its_compose_rows_when_docker_answers(
         name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    docker_engine()
     result = run_small_and_check_report(name, tmp_path, capsys)
     assert result["not_measured"] == []
     labels = {series["label"] for series in result["series"]}
@@ -95,7 +94,7 @@ def test_idle_containers_are_the_labs_services_on_its_networks() -> None:
     assert set(services) == {"sender-ua", "sender-mta", "receiver-mta", "receiver-ua", "dns",
                              "mallory", "controller"}
     assert all(s["image"] == IMAGE and s["command"] == ["sleep", "infinity"]
-               for s in services.values())
+               and s["healthcheck"]["test"] == ["CMD", "true"] for s in services.values())
     assert set(idle["networks"]) == {"alice-lan", "internet", "bob-lan", "mgmt"}
     assert idle["name"] != instance.project_name
 
