@@ -38,7 +38,7 @@ from bench.local_labs import (
     running_interpreters,
     running_lab,
 )
-from bench.registry import Context, Goal, Series, benchmark
+from bench.registry import Context, Goal, Series, Size, benchmark
 from labctl.cli_programs import programs_for_run
 from labctl.client import ControllerClient
 from labctl.reports.model import Report
@@ -82,8 +82,9 @@ def lab_up(context: Context) -> list[Series]:
             ours.values.append(ms_since(start))
         bare.values.append(interpreters_start_ms(LAB_PROCESSES))
     if compose.not_measured is None:
-        with running_compose_lab(context.work, context.instance):
-            pass  # builds the images first: the timed ups start with them built
+        if context.size is Size.FULL:  # builds the images first: timed ups find them built
+            with running_compose_lab(context.work, context.instance):
+                pass
         for _ in range(context.repeat):
             start = time.perf_counter()
             with running_compose_lab(context.work, context.instance):
