@@ -15,6 +15,8 @@ from pathlib import Path
 
 import bench.analyzer_benchmarks
 import bench.fetch_benchmarks
+import bench.lab_benchmarks
+import bench.parallel_labs
 import bench.smtp_benchmarks  # noqa: F401  (registers its benchmarks)
 from bench import requirements
 from bench.registry import BENCHMARKS, DEFAULT_INSTANCE, Context, Result, Size
@@ -38,6 +40,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--instance", default=DEFAULT_INSTANCE.name,
                         help="lab instance whose loopback addresses the servers use "
                              f"(default {DEFAULT_INSTANCE.name})")
+    parser.add_argument("--no-compose", action="store_true",
+                        help="leave out the compose labs' rows (reported as not measured)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--setup", action="store_true",
                         help="install the Debian packages the baselines need, then exit")
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         benchmark = BENCHMARKS[name]
         print(f"bench: running {name} ({args.size}, {args.repeat}x)...", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix=f"maillab-bench-{name}-") as work:
-            context = Context(args.repeat, args.size, Path(work), instance)
+            context = Context(args.repeat, args.size, Path(work), instance,
+                              compose=not args.no_compose)
             results.append(Result(benchmark, benchmark.run(context)))
     print(table(results))
     write_json(args.json, results, args.size, args.repeat)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,17 +17,22 @@ from tests.peers.postfix import require_postfix
 
 pytestmark = pytest.mark.bench
 SERIES_FIELDS = {"label", "unit", "higher_is_better", "values", "median", "min", "max",
-                 "ratio_to_baseline"}
+                 "ratio_to_baseline", "goal", "goal_met"}
 
 
-@pytest.mark.parametrize("name", sorted(BENCHMARKS))
-def test_each_benchmark_runs_small_and_reports_its_series(
-        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    require_postfix()
-    require_dovecot()
+# Whole labs (lab_benchmarks.py, parallel_labs.py): test_lab_benchmarks.py runs them.
+SERVER_BENCHMARKS = sorted(name for name, benchmark in BENCHMARKS.items()
+                           if benchmark.run.__module__ not in ("bench.lab_benchmarks",
+                                                               "bench.parallel_labs"))
+
+
+def run_small_and_check_report(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               *options: str) -> dict[str, Any]:
+    """Run benchmark `name` at --size small once (with `options`); check its JSON and
+    table; its entry."""
     output = tmp_path / "results.json"
     status = main([name, "--size", "small", "--repeat", "1", "--json", str(output),
-                   "--instance", f"bench-{secrets.token_hex(4)}"])
+                   "--instance", f"bench-{secrets.token_hex(4)}", *options])
     assert status == 0
     report = json.loads(output.read_text())
     assert (report["size"], report["repeat"]) == ("small", 1)
@@ -39,10 +45,26 @@ def test_each_benchmark_runs_small_and_reports_its_series(
         assert len(series["values"]) == 1 and series["values"][0] > 0
         assert series["min"] <= series["median"] <= series["max"]
         assert series["ratio_to_baseline"] > 0
+        assert (series["goal"] is None) == (series["goal_met"] is None)
     baseline = next(s for s in result["series"] if s["label"] == result["baseline"])
     assert baseline["ratio_to_baseline"] == 1.0
     table = capsys.readouterr().out
     assert all(label in table for label in labels)
+    for series in result["series"]:
+        if series["goal_met"] is False:
+            assert f"goal missed: {name}, {series['label']}" in table
+    for series in result["not_measured"]:
+        assert f"{name}, {series['label']}: not measured: {series['reason']}" in table
+    entry: dict[str, Any] = result
+    return entry
+
+
+@pytest.mark.parametrize("name", SERVER_BENCHMARKS)
+def test_each_benchmark_runs_small_and_reports_its_series(
+        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_postfix()
+    require_dovecot()
+    run_small_and_check_report(name, tmp_path, capsys)
 
 
 def test_missing_tools_are_named_with_their_package(
