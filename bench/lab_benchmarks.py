@@ -39,7 +39,7 @@ from bench.local_labs import (
     running_lab,
 )
 from bench.registry import Context, Goal, Series, Size, benchmark
-from labctl.cli_programs import programs_for_run
+from labctl.cli_programs import programs_for_run, run_body
 from labctl.client import ControllerClient
 from labctl.reports.model import Report
 from labctl.scenarios import load_scenario
@@ -97,9 +97,7 @@ def lab_up(context: Context) -> list[Series]:
 
 def graded_run(client: ControllerClient) -> Report:
     """`labctl run scenarios/basic-delivery.yaml`'s request (POST /runs), its report."""
-    scenario = load_scenario(SCENARIO)
-    body = {"scenario": SCENARIO.read_text(encoding="utf-8"), "source": str(SCENARIO),
-            "programs": programs_for_run(scenario, SCENARIO)}
+    body = run_body(SCENARIO, programs_for_run(load_scenario(SCENARIO), SCENARIO))
     return Report.model_validate(client.request("POST", "/runs", body)["report"])
 
 

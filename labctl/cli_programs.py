@@ -81,3 +81,10 @@ def programs_for_run(scenario: Scenario, scenario_file: Path, roles: Sequence[st
                 raise ProgramArgumentError(f"{scenario_file}: the reference program of the "
                                            f"{role} program step: {error}") from None
     return {role: spec.model_dump(mode="json") for role, spec in programs.items()}
+
+
+def run_body(scenario_file: Path, programs: dict[str, Any]) -> dict[str, Any]:
+    """The body of POST /runs for `scenario_file`: its text, its name (for error
+    messages) and the `programs` of programs_for_run."""
+    return {"scenario": scenario_file.read_text(encoding="utf-8"),
+            "source": str(scenario_file), "programs": programs}

@@ -15,7 +15,7 @@ from labctl.reports.model import Report
 
 def run_scenario_file(args: argparse.Namespace) -> int:
     """labctl run: grade a scenario file on the lab (bringing it up), print its report."""
-    from labctl.cli_programs import programs_for_run
+    from labctl.cli_programs import programs_for_run, run_body
     from labctl.client import ControllerClient
     from labctl.scenarios import load_scenario
 
@@ -29,8 +29,7 @@ def run_scenario_file(args: argparse.Namespace) -> int:
     if args.role and backend.runtime.value == "local":
         progress("on the local lab a --role program runs as you, in no container")
     client = ControllerClient(backend.controller_url())
-    body = {"scenario": scenario_path.read_text(encoding="utf-8"), "source": str(scenario_path),
-            "programs": programs}
+    body = run_body(scenario_path, programs)
     exercises = any(step.kind == "exercise" for step in scenario.steps)
     if exercises and not args.unattended and sys.stdin.isatty():
         from labctl.cli_exercise import attend_run

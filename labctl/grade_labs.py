@@ -81,8 +81,9 @@ class GradingJob:
 
     def run_body(self, programs: dict[str, Any]) -> dict[str, Any]:
         """The POST /runs body of one submission's run."""
-        return {"scenario": self.scenario_file.read_text(encoding="utf-8"),
-                "source": str(self.scenario_file), "programs": programs}
+        from labctl.cli_programs import run_body
+
+        return run_body(self.scenario_file, programs)
 
 
 def save_student_files(client: ControllerClient, report: Report, run_id: str,

@@ -22,7 +22,7 @@ import pytest
 
 from labctl.backends.compose import ComposeBackend
 from labctl.backends.host_firewall import firewall_tools, installed_rules, seal_host, unseal_host
-from labctl.cli_programs import programs_for_run
+from labctl.cli_programs import programs_for_run, run_body
 from labctl.client import ControllerClient
 from labctl.model import LAB, MGMT, addressing
 from labctl.model.instance import INSTANCE_ENV
@@ -283,8 +283,7 @@ def test_a_student_program_runs_in_its_roles_container_and_is_graded(
     path = PROJECT / "scenarios" / "smtp-client.yaml"
     folder = DATA / "programs" / "faulty-smtp-client" if roles else None
     programs = programs_for_run(load_scenario(path), path, roles, folder)
-    report = compose_lab.request("POST", "/runs", {"scenario": path.read_text(),
-                                                   "source": path.name, "programs": programs})
+    report = compose_lab.request("POST", "/runs", run_body(path, programs))
     checks = report["report"]["checks"]
     assert {c["name"] for c in checks if not c["passed"]} == losing, checks
     (program,) = report["report"]["programs"]

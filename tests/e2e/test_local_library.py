@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from labctl.backends.local import LocalBackend
-from labctl.cli_programs import programs_for_run
+from labctl.cli_programs import programs_for_run, run_body
 from labctl.client import ControllerClient
 from labctl.scenarios import load_scenario
 from tests.conftest import DATA, wait_for
@@ -43,9 +43,9 @@ def run(lab: ControllerClient, path: Path, text: str | None = None) -> dict[str,
     """Run the scenario file at `path` (or `text`, named after it) through the
     controller; its JSON report. A program step runs the scenario's reference program,
     as `labctl run` sends it."""
-    programs = programs_for_run(load_scenario(path), path)
-    body = {"scenario": path.read_text() if text is None else text, "source": path.name,
-            "programs": programs}
+    body = run_body(path, programs_for_run(load_scenario(path), path))
+    if text is not None:
+        body["scenario"] = text
     report: dict[str, object] = lab.request("POST", "/runs", body)["report"]
     return report
 
