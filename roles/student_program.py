@@ -45,7 +45,8 @@ def program_router(plan: Addressing, role: str) -> APIRouter:
     @router.post(PROGRAM_PATH)
     async def run_program(request: ProgramRequest) -> ProgramResult:
         async with one_at_a_time:
-            with tempfile.TemporaryDirectory(prefix="maillab-program-") as folder:
+            with tempfile.TemporaryDirectory(prefix="maillab-program-",
+                                             ignore_cleanup_errors=True) as folder:
                 try:
                     await asyncio.to_thread(unpack_bundle, request.bundle, Path(folder))
                 except BundleError as error:
