@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from labctl import cli
+from labctl.model.instance import INSTANCE_ENV
 from tests.conftest import TEST_INSTANCE
 from tests.e2e.local_labs import running_local_lab
 
@@ -30,6 +31,12 @@ TO_ALICES = "Your program speaks SMTP to Alice's server"
 RECEIVED = "Bob receives the message"
 
 
+@pytest.fixture(autouse=True)
+def in_the_test_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    """labctl acts on the test lab (not --lab, which would stay set for later tests)."""
+    monkeypatch.setenv(INSTANCE_ENV, TEST_INSTANCE.name)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     # a lab with its default options: the scenario's setup turns trust_lan on
@@ -38,8 +45,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 def grade(capsys: pytest.CaptureFixture[str], scenario: Path, *options: str) -> dict[str, Any]:
-    status = cli.main(["run", "--backend", "local", "--lab", TEST_INSTANCE.name, str(scenario),
-                       "--format", "json", *options])
+    status = cli.main(["run", "--backend", "local", str(scenario), "--format", "json",
+                       *options])
     report: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert status == (0 if report["passed"] else 1)
     return report
