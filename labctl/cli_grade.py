@@ -97,13 +97,12 @@ def check_out_dir(out: Path) -> None:
 
 
 def validate_roles(job: GradingJob) -> None:
-    """ProgramArgumentError for a bad --role or one the scenario has no program step for."""
-    import tempfile
+    """ProgramArgumentError for a bad --role, one the scenario has no program step for, or
+    a reference program of the scenario that cannot be packed."""
+    from labctl.cli_programs import programs_for_run, replaced_roles
 
-    from labctl.cli_programs import programs_for_run
-
-    with tempfile.TemporaryDirectory(prefix="labctl-grade-") as empty:
-        programs_for_run(job.scenario, job.scenario_file, job.roles, Path(empty))
+    replaced_roles(job.scenario, job.scenario_file, job.roles)
+    programs_for_run(job.scenario, job.scenario_file)  # the references alone
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

@@ -50,6 +50,18 @@ def parse_role_option(text: str) -> tuple[str, str]:
     return role.strip(), command.strip()
 
 
+def replaced_roles(scenario: Scenario, scenario_file: Path,
+                   roles: Sequence[str]) -> dict[str, str]:
+    """The command of each --role ROLE=COMMAND of `roles`, by role; ProgramArgumentError
+    for a bad one or a role the scenario has no program step for."""
+    given = dict(parse_role_option(text) for text in roles)
+    unused = sorted(set(given) - {step.role for step in scenario.program_steps()})
+    if unused:
+        raise ProgramArgumentError(f"--role {', '.join(unused)}: {scenario_file} has no "
+                                   "program step for that role")
+    return given
+
+
 def programs_for_run(scenario: Scenario, scenario_file: Path, roles: Sequence[str] = (),
                      submission: Path | None = None) -> dict[str, Any]:
     """The `programs` of a run (POST /runs), JSON-ready: each --role ROLE=COMMAND of
@@ -57,12 +69,8 @@ def programs_for_run(scenario: Scenario, scenario_file: Path, roles: Sequence[st
     from labctl.program_bundle import BundleError, pack_folder
     from labctl.program_contract import ProgramSpec
 
-    given = dict(parse_role_option(text) for text in roles)
+    given = replaced_roles(scenario, scenario_file, roles)
     stepped = {step.role: step for step in scenario.program_steps()}
-    unused = sorted(set(given) - set(stepped))
-    if unused:
-        raise ProgramArgumentError(f"--role {', '.join(unused)}: {scenario_file} has no "
-                                   "program step for that role")
     if submission is not None and not given:
         raise ProgramArgumentError("--submission needs a --role ROLE=COMMAND to run in it")
     programs: dict[str, ProgramSpec] = {}
