@@ -44,7 +44,8 @@ def choose_backend(name: str | None) -> LabBackend:
     return choose(name)
 
 
-def _controller(args: argparse.Namespace) -> ControllerClient:
+def controller_for(args: argparse.Namespace) -> ControllerClient:
+    """The controller of the lab `args` name; LabError when that lab is not up."""
     from labctl.backends.base import LabError
     from labctl.client import ControllerClient
 
@@ -54,7 +55,8 @@ def _controller(args: argparse.Namespace) -> ControllerClient:
     return ControllerClient(backend.controller_url())
 
 
-def _ensure_up(backend: LabBackend, note: Callable[[str], None] = progress) -> None:
+def ensure_up(backend: LabBackend, note: Callable[[str], None] = progress) -> None:
+    """Bring `backend`'s lab up when it is not, or when one of its roles stopped."""
     if not backend.is_up():
         note(f"bringing the lab up ({backend.runtime} backend)")
         backend.up(note)
@@ -94,7 +96,7 @@ def _attachment(path: Path) -> dict[str, str]:
 def cmd_send(args: argparse.Namespace) -> int:
     body = {"from_role": args.from_role, "to": args.to, "subject": args.subject, "body": args.body,
             "attachments": [_attachment(Path(name)) for name in args.attach], "via": args.via}
-    result = _controller(args).request("POST", "/messages", body)
+    result = controller_for(args).request("POST", "/messages", body)
     print(f"{result['message_id']}  {result['server_reply']}")
     return 0
 
@@ -102,7 +104,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from labctl.cli_fetch import fetch_body, print_fetched
 
-    result = _controller(args).request("POST", "/fetches", fetch_body(args))
+    result = controller_for(args).request("POST", "/fetches", fetch_body(args))
     progress(print_fetched(args, result))
     return 0
 
@@ -126,7 +128,7 @@ def render_queue(entries: Sequence[QueueEntry], now: float) -> str:
 def cmd_queue(args: argparse.Namespace) -> int:
     from labctl.model.mail_queue import QueueEntry
 
-    client = _controller(args)
+    client = controller_for(args)
     base = f"/servers/{args.role}/queue"
     if args.flush:
         progress(f"{client.request('POST', base + '/flush')['flushed']} message(s) retried now")
@@ -145,10 +147,10 @@ def cmd_server(args: argparse.Namespace) -> int:
 
     path = f"/servers/{args.role}/service"
     if args.state is None:
-        up = ServiceState.model_validate(_controller(args).request("GET", path)).up
+        up = ServiceState.model_validate(controller_for(args).request("GET", path)).up
     else:
         wanted = ServiceState(up=args.state == "up").model_dump()
-        up = ServiceState.model_validate(_controller(args).request("PUT", path, wanted)).up
+        up = ServiceState.model_validate(controller_for(args).request("PUT", path, wanted)).up
     print(f"{args.role}: {'up' if up else 'down (its lab addresses answer nothing)'}")
     return 0
 
@@ -156,7 +158,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 def cmd_capture(args: argparse.Namespace) -> int:
     from labctl.cli_capture import run_capture
 
-    return run_capture(args, _controller(args))
+    return run_capture(args, controller_for(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

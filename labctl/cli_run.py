@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from labctl.cli import _controller, _ensure_up, choose_backend, progress
+from labctl.cli import choose_backend, controller_for, ensure_up, progress
 from labctl.model import LAB
 from labctl.reports.formats import render_report
 from labctl.reports.model import Report
@@ -24,7 +24,7 @@ def run_scenario_file(args: argparse.Namespace) -> int:
     # so do bad --role options
     programs = programs_for_run(scenario, scenario_path, args.role, args.submission)
     backend = choose_backend(args.backend)
-    _ensure_up(backend)
+    ensure_up(backend)
     progress(f"running {scenario_path.name} on the {backend.runtime} lab")
     if args.role and backend.runtime.value == "local":
         progress("on the local lab a --role program runs as you, in no container")
@@ -66,7 +66,7 @@ def show_report(args: argparse.Namespace) -> int:
     """labctl report: an earlier run's report again, and its HTML page when asked."""
     from labctl.client import ControllerError
 
-    run = _controller(args).request("GET", f"/runs/{args.run_id}")
+    run = controller_for(args).request("GET", f"/runs/{args.run_id}")
     if run.get("report") is None:
         raise ControllerError(f"run {args.run_id} has no report ({run.get('state')})")
     report = Report.model_validate(run["report"])

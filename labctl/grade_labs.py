@@ -165,7 +165,7 @@ class LabWorker:
                                f"{error}", attempts=2)
 
     def _run(self, submission: Path, attempt: int) -> GradeRow:
-        from labctl.cli import _ensure_up
+        from labctl.cli import ensure_up
         from labctl.cli_programs import programs_for_run
         from labctl.client import ControllerClient
         from labctl.reports.model import Report
@@ -178,7 +178,7 @@ class LabWorker:
             self.backend.up(self.note)
             self._fresh = False
         else:
-            _ensure_up(self.backend, self.note)
+            ensure_up(self.backend, self.note)
         client = ControllerClient(self.backend.controller_url())
         run = client.request("POST", "/runs", self.job.run_body(programs))
         report = Report.model_validate(run["report"])

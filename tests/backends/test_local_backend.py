@@ -123,7 +123,7 @@ def _health() -> dict[str, str]:
 
 
 def test_a_lab_that_lost_a_role_is_brought_up_again_before_a_run(tmp_path: Path) -> None:
-    from labctl.cli import _ensure_up
+    from labctl.cli import ensure_up
 
     backend = LocalBackend(home=tmp_path, instance=TEST_INSTANCE)
     try:
@@ -135,7 +135,7 @@ def test_a_lab_that_lost_a_role_is_brought_up_again_before_a_run(tmp_path: Path)
         while _alive(receiver) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert backend.is_up() and backend.roles_down() == ["receiver-mta"]
-        _ensure_up(backend)  # what `labctl run` and `./maillab demo` do first
+        ensure_up(backend)  # what `labctl run` and `./maillab demo` do first
         assert backend.roles_down() == [] and backend._pids()["receiver-mta"] != receiver
     finally:
         backend.down(lambda _: None)
