@@ -99,10 +99,10 @@ def check_out_dir(out: Path) -> None:
 def validate_roles(job: GradingJob) -> None:
     """ProgramArgumentError for a bad --role, one the scenario has no program step for, or
     a reference program of the scenario that cannot be packed."""
-    from labctl.cli_programs import programs_for_run, replaced_roles
+    from labctl.cli_programs import reference_programs, replaced_roles
 
-    replaced_roles(job.scenario, job.scenario_file, job.roles)
-    programs_for_run(job.scenario, job.scenario_file)  # the references alone
+    given = replaced_roles(job.scenario, job.scenario_file, job.roles)
+    reference_programs(job.scenario, job.scenario_file, set(given))
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

@@ -70,7 +70,6 @@ def programs_for_run(scenario: Scenario, scenario_file: Path, roles: Sequence[st
     from labctl.program_contract import ProgramSpec
 
     given = replaced_roles(scenario, scenario_file, roles)
-    stepped = {step.role: step for step in scenario.program_steps()}
     if submission is not None and not given:
         raise ProgramArgumentError("--submission needs a --role ROLE=COMMAND to run in it")
     programs: dict[str, ProgramSpec] = {}
@@ -81,14 +80,25 @@ def programs_for_run(scenario: Scenario, scenario_file: Path, roles: Sequence[st
             raise ProgramArgumentError(f"--submission: {error}") from None
         programs = {role: ProgramSpec(command=command, bundle=bundle)
                     for role, command in given.items()}
-    for role, step in stepped.items():
-        if role not in programs and step.reference is not None:
+    programs |= reference_programs(scenario, scenario_file, set(given))
+    return {role: spec.model_dump(mode="json") for role, spec in programs.items()}
+
+
+def reference_programs(scenario: Scenario, scenario_file: Path,
+                       replaced: set[str]) -> dict[str, ProgramSpec]:
+    """The reference program of each program step whose role is not `replaced`, packed;
+    ProgramArgumentError naming the step when its folder cannot be packed."""
+    from labctl.program_bundle import BundleError
+
+    programs: dict[str, ProgramSpec] = {}
+    for step in scenario.program_steps():
+        if step.role not in replaced and step.reference is not None:
             try:
-                programs[role] = step.reference.spec(scenario_file)
+                programs[step.role] = step.reference.spec(scenario_file)
             except BundleError as error:
                 raise ProgramArgumentError(f"{scenario_file}: the reference program of the "
-                                           f"{role} program step: {error}") from None
-    return {role: spec.model_dump(mode="json") for role, spec in programs.items()}
+                                           f"{step.role} program step: {error}") from None
+    return programs
 
 
 def run_body(scenario_file: Path, programs: dict[str, Any]) -> dict[str, Any]:
